@@ -1,0 +1,28 @@
+//! Every size the ledger accepts has an explicit bound, so no input can make the node or the
+//! verifier allocate without limit. The node's gRPC limits are derived from these.
+
+/// Largest serialized `TransactionBody` accepted.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Largest serialized `SignedEnvelope` accepted (body plus signatures plus framing).
+pub const MAX_ENVELOPE_BYTES: usize = MAX_BODY_BYTES + MAX_SIGNATURES * 128;
+/// Signatures on one envelope (multi-party approvals travel as several signatures).
+pub const MAX_SIGNATURES: usize = 16;
+/// Admin keys named in the genesis transaction.
+pub const MAX_GENESIS_KEYS: usize = 16;
+/// Identifiers: ledger ids, account ids, project ids.
+pub const MAX_ID_BYTES: usize = 64;
+/// Names of ledgers, accounts, projects and key holders.
+pub const MAX_NAME_BYTES: usize = 256;
+/// Memos, reasons, descriptions and notes.
+pub const MAX_TEXT_BYTES: usize = 2048;
+/// A client timestamp may be at most this far ahead of the node's clock.
+pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
+/// A client timestamp may be at most this old when the node sequences it. Long enough for a
+/// disbursement to be signed offline by several approvers on different machines.
+pub const MAX_TX_AGE_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// The largest ratio of a receipt that can go to the risk reserve, in basis points.
+pub const MAX_RESERVE_RATIO_BP: u32 = 5_000;
+/// Lines of a checkpoint note and its signatures.
+pub const MAX_CHECKPOINT_BYTES: usize = 8 * 1024;
+/// Signature lines on one checkpoint.
+pub const MAX_CHECKPOINT_SIGNATURES: usize = 16;
