@@ -1,0 +1,654 @@
+//! The fund rules: `apply(&State, &Transaction) -> Result<Effects, Rejection>`, deterministic
+//! and pure. Each way a transaction can be refused has its own [`Rejection`] variant with a
+//! stable reason code (for machines), a gRPC status class, and a message a person can act on.
+//!
+//! The node runs these rules before it appends; the verifier runs them again over the whole
+//! log. An entry the rules refuse is a failure even if the node signed it.
+
+use std::collections::BTreeSet;
+
+use crate::amount::format_yuan;
+use crate::entry::Entry;
+use crate::limits::{MAX_CLOCK_SKEW_MS, MAX_TX_AGE_MS};
+use crate::signing::KeyId;
+use crate::state::*;
+use crate::tx::{Envelope, Kind, NewAccountKind, Transaction, TxId};
+use crate::Hash;
+
+/// The gRPC status a rejection maps to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusClass {
+    InvalidArgument,
+    Unauthenticated,
+    PermissionDenied,
+    FailedPrecondition,
+    AlreadyExists,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("the {what} could not be decoded: {detail}")]
+    Malformed { what: &'static str, detail: String },
+    #[error("the {what} is {size} bytes, over the limit of {limit}")]
+    TooLarge { what: &'static str, size: usize, limit: usize },
+    #[error("{count} {what} is more than the limit of {limit}")]
+    TooMany { what: &'static str, count: usize, limit: usize },
+    #[error("field {field} is invalid: {why}")]
+    Invalid { field: &'static str, why: String },
+    #[error("the envelope is not signed: every transaction needs at least one signature")]
+    NoSignature,
+    #[error("key {key} signed the envelope twice")]
+    DuplicateSigner { key: String },
+    #[error("the public key is a weak (small-order) point; generate a new key with `ledger keygen`")]
+    WeakKey,
+    #[error("the signature by key {key} does not verify: the body was changed after signing, or it was signed by another key")]
+    BadSignature { key: String },
+    #[error("key {key} is not registered in this ledger; an admin must register it first")]
+    UnknownKey { key: String },
+    #[error("key {key} was revoked at entry {revoked_at} and can sign nothing after it")]
+    KeyRevoked { key: String, revoked_at: u64 },
+    #[error("{kind} must be signed by a key with role {needed}; the signers hold {held}")]
+    RoleNotAllowed { kind: &'static str, needed: &'static str, held: String },
+    #[error("{kind} needs {needed} distinct {role} signatures, it has {got}")]
+    QuorumNotMet { kind: &'static str, role: &'static str, needed: u32, got: u32 },
+    #[error("key {key} signed the proposal and cannot approve or reject it: another residents' representative must")]
+    SelfApproval { key: String },
+    #[error("this transaction is for ledger {found:?}, but this ledger is {expected:?}")]
+    WrongLedger { expected: String, found: String },
+    #[error("the transaction's timestamp {tx_ms} ms is too far from the ledger clock {entry_ms} ms (at most 5 minutes ahead or 30 days behind); check the signing computer's clock")]
+    TimestampOutOfRange { tx_ms: i64, entry_ms: i64 },
+    #[error("transaction id {tx_id} was already used, at entry {sequence}, for a different transaction; choose a new id")]
+    TxIdConflict { tx_id: String, sequence: u64 },
+    #[error("transaction {tx_id} is already in the ledger at entry {sequence}")]
+    Duplicate { tx_id: String, sequence: u64 },
+    #[error("the ledger has no genesis yet: the first transaction must be genesis")]
+    NoGenesis,
+    #[error("genesis can only be the first entry; this ledger already has one")]
+    GenesisNotFirst,
+    #[error("key {key} is already registered")]
+    KeyExists { key: String },
+    #[error("key {key} is not registered, so it cannot be revoked")]
+    NoSuchKey { key: String },
+    #[error("key {key} is already revoked")]
+    AlreadyRevoked { key: String },
+    #[error("revoking key {key} would leave fewer active admin keys than the admin quorum of {quorum}; register another admin first")]
+    WouldLockOut { key: String, quorum: u32 },
+    #[error("account or project id {id:?} is already taken")]
+    AccountExists { id: String },
+    #[error("there is no account {id:?}; open it first")]
+    UnknownAccount { id: String },
+    #[error("account {id:?} is a {found} account, but this needs {needed}")]
+    WrongAccount { id: String, found: &'static str, needed: String },
+    #[error("there is no project {id:?}")]
+    UnknownProject { id: String },
+    #[error("account {account:?} has {available} yuan of {source_name} available, {requested} yuan is needed")]
+    InsufficientFunds { account: String, source_name: &'static str, available: String, requested: String },
+    #[error("project {project:?} has a {source_name} budget of {budget} yuan with {allocated} yuan allocated; {requested} yuan more is over budget")]
+    OverBudget { project: String, source_name: &'static str, budget: String, allocated: String, requested: String },
+    #[error("the amounts add up to more than the ledger can count")]
+    AmountOverflow,
+    #[error("there is no transaction {tx_id} in this ledger")]
+    UnknownTransaction { tx_id: String },
+    #[error("transaction {tx_id} is not a disbursement proposal")]
+    UnknownDisbursement { tx_id: String },
+    #[error("disbursement {tx_id} is {state}, not pending")]
+    NotPending { tx_id: String, state: &'static str },
+    #[error("key {key} already approved disbursement {tx_id}")]
+    AlreadyApproved { key: String, tx_id: String },
+    #[error("disbursement {tx_id} is at or above the approval threshold: it executes by itself once {needed} residents' representatives approve (it has {have})")]
+    NeedsApproval { tx_id: String, have: u32, needed: u32 },
+    #[error("a {kind} entry cannot be reversed{hint}")]
+    NotReversible { kind: &'static str, hint: &'static str },
+    #[error("transaction {tx_id} was already reversed by {by}")]
+    AlreadyReversed { tx_id: String, by: String },
+}
+
+impl Rejection {
+    pub fn invalid(field: &'static str, why: &str) -> Rejection {
+        Rejection::Invalid { field, why: why.to_string() }
+    }
+
+    /// Stable machine-readable reason; listed in PROTOCOL.md. Never renamed.
+    pub fn reason(&self) -> &'static str {
+        use Rejection::*;
+        match self {
+            Malformed { .. } => "MALFORMED",
+            TooLarge { .. } => "TOO_LARGE",
+            TooMany { .. } => "TOO_MANY",
+            Invalid { .. } => "INVALID_FIELD",
+            NoSignature => "NO_SIGNATURE",
+            DuplicateSigner { .. } => "DUPLICATE_SIGNER",
+            WeakKey => "WEAK_KEY",
+            BadSignature { .. } => "BAD_SIGNATURE",
+            UnknownKey { .. } => "UNKNOWN_KEY",
+            KeyRevoked { .. } => "KEY_REVOKED",
+            RoleNotAllowed { .. } => "ROLE_NOT_ALLOWED",
+            QuorumNotMet { .. } => "QUORUM_NOT_MET",
+            SelfApproval { .. } => "SELF_APPROVAL",
+            WrongLedger { .. } => "WRONG_LEDGER",
+            TimestampOutOfRange { .. } => "TIMESTAMP_OUT_OF_RANGE",
+            TxIdConflict { .. } => "TX_ID_CONFLICT",
+            Duplicate { .. } => "DUPLICATE",
+            NoGenesis => "NO_GENESIS",
+            GenesisNotFirst => "GENESIS_NOT_FIRST",
+            KeyExists { .. } => "KEY_EXISTS",
+            NoSuchKey { .. } => "NO_SUCH_KEY",
+            AlreadyRevoked { .. } => "ALREADY_REVOKED",
+            WouldLockOut { .. } => "WOULD_LOCK_OUT",
+            AccountExists { .. } => "ACCOUNT_EXISTS",
+            UnknownAccount { .. } => "UNKNOWN_ACCOUNT",
+            WrongAccount { .. } => "WRONG_ACCOUNT",
+            UnknownProject { .. } => "UNKNOWN_PROJECT",
+            InsufficientFunds { .. } => "INSUFFICIENT_FUNDS",
+            OverBudget { .. } => "OVER_BUDGET",
+            AmountOverflow => "AMOUNT_OVERFLOW",
+            UnknownTransaction { .. } => "UNKNOWN_TRANSACTION",
+            UnknownDisbursement { .. } => "UNKNOWN_DISBURSEMENT",
+            NotPending { .. } => "NOT_PENDING",
+            AlreadyApproved { .. } => "ALREADY_APPROVED",
+            NeedsApproval { .. } => "NEEDS_APPROVAL",
+            NotReversible { .. } => "NOT_REVERSIBLE",
+            AlreadyReversed { .. } => "ALREADY_REVERSED",
+        }
+    }
+
+    pub fn status(&self) -> StatusClass {
+        use Rejection::*;
+        match self {
+            Malformed { .. } | TooLarge { .. } | TooMany { .. } | Invalid { .. } | DuplicateSigner { .. }
+            | WeakKey | WrongLedger { .. } | TimestampOutOfRange { .. } => StatusClass::InvalidArgument,
+            NoSignature | BadSignature { .. } => StatusClass::Unauthenticated,
+            UnknownKey { .. } | KeyRevoked { .. } | RoleNotAllowed { .. } | QuorumNotMet { .. }
+            | SelfApproval { .. } => StatusClass::PermissionDenied,
+            TxIdConflict { .. } | Duplicate { .. } => StatusClass::AlreadyExists,
+            _ => StatusClass::FailedPrecondition,
+        }
+    }
+}
+
+/// Where in the log a transaction is being applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryContext {
+    pub sequence: u64,
+    pub timestamp_ms: i64,
+}
+
+/// A transaction decoded and validated, with its signatures' shape checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prepared {
+    pub envelope: Envelope,
+    pub tx: Transaction,
+    pub body_hash: Hash,
+}
+
+/// Stateless checks: decode the envelope and the body and validate every field.
+pub fn prepare(envelope_bytes: &[u8]) -> Result<Prepared, Rejection> {
+    let envelope = Envelope::decode(envelope_bytes)?;
+    prepare_envelope(envelope)
+}
+
+pub fn prepare_envelope(envelope: Envelope) -> Result<Prepared, Rejection> {
+    let tx = Transaction::decode(&envelope.body)?;
+    let body_hash = envelope.body_hash();
+    Ok(Prepared { envelope, tx, body_hash })
+}
+
+/// Verifies the signatures of a prepared transaction against the keys of `state` (or, for
+/// genesis, the keys the genesis names). Returns the signers.
+pub fn verify_signatures(state: &State, prepared: &Prepared) -> Result<Vec<KeyId>, Rejection> {
+    match &prepared.tx.kind {
+        Kind::Genesis { admin_keys, .. } => prepared
+            .envelope
+            .verify_signatures(|id| admin_keys.iter().find(|k| k.key_id == *id).map(|k| k.public_key)),
+        _ => prepared.envelope.verify_signatures(|id| state.signing_key(id)),
+    }
+}
+
+/// Everything at once, as the verifier and a replay do it: decode, verify, apply, commit.
+/// Returns the effects that were committed.
+pub fn apply_entry(state: &mut State, entry: &Entry) -> Result<Effects, Rejection> {
+    let prepared = prepare(&entry.envelope)?;
+    let signers = verify_signatures(state, &prepared)?;
+    let ctx = EntryContext { sequence: entry.sequence, timestamp_ms: entry.timestamp_ms };
+    let effects = apply(state, &ctx, &prepared.tx, &prepared.body_hash, &signers)?;
+    state.commit(effects.clone(), entry.timestamp_ms);
+    Ok(effects)
+}
+
+struct Signers<'a> {
+    keys: Vec<&'a KeyRecord>,
+}
+
+impl<'a> Signers<'a> {
+    fn with_role(&self, role: Role) -> Vec<KeyId> {
+        self.keys.iter().filter(|k| k.role == role).map(|k| k.key_id).collect()
+    }
+
+    fn roles(&self) -> String {
+        let names: BTreeSet<&str> = self.keys.iter().map(|k| k.role.name()).collect();
+        names.into_iter().collect::<Vec<_>>().join(", ")
+    }
+
+    /// At least one signer holds `role`.
+    fn require(&self, kind: &'static str, role: Role) -> Result<(), Rejection> {
+        if self.keys.iter().any(|k| k.role == role) {
+            Ok(())
+        } else {
+            Err(Rejection::RoleNotAllowed { kind, needed: role.name(), held: self.roles() })
+        }
+    }
+
+    /// Every signer holds `role` (approvals: a finance key's signature on an approval would
+    /// blur who approved).
+    fn require_only(&self, kind: &'static str, role: Role) -> Result<(), Rejection> {
+        if !self.keys.is_empty() && self.keys.iter().all(|k| k.role == role) {
+            Ok(())
+        } else {
+            Err(Rejection::RoleNotAllowed { kind, needed: role.name(), held: self.roles() })
+        }
+    }
+
+    fn require_quorum(&self, kind: &'static str, role: Role, needed: u32) -> Result<(), Rejection> {
+        self.require(kind, role)?;
+        let got = self.with_role(role).len() as u32;
+        if got < needed {
+            return Err(Rejection::QuorumNotMet { kind, role: role.name(), needed, got });
+        }
+        Ok(())
+    }
+}
+
+/// The rules. Pure: reads `state`, returns what the transaction does, or why not.
+pub fn apply(
+    state: &State,
+    ctx: &EntryContext,
+    tx: &Transaction,
+    body_hash: &Hash,
+    signer_ids: &[KeyId],
+) -> Result<Effects, Rejection> {
+    let kind_name = tx.kind.name();
+    let record = |reversible| TxRecord { sequence: ctx.sequence, body_hash: *body_hash, kind: kind_name, reversible, reversed_by: None };
+
+    if let Some(existing) = state.txs.get(&tx.tx_id) {
+        let tx_id = tx.tx_id.to_string();
+        return Err(if existing.body_hash == *body_hash {
+            Rejection::Duplicate { tx_id, sequence: existing.sequence }
+        } else {
+            Rejection::TxIdConflict { tx_id, sequence: existing.sequence }
+        });
+    }
+    if tx.timestamp_ms > ctx.timestamp_ms.saturating_add(MAX_CLOCK_SKEW_MS)
+        || tx.timestamp_ms < ctx.timestamp_ms.saturating_sub(MAX_TX_AGE_MS)
+    {
+        return Err(Rejection::TimestampOutOfRange { tx_ms: tx.timestamp_ms, entry_ms: ctx.timestamp_ms });
+    }
+
+    let ledger = match (&state.ledger, &tx.kind) {
+        (None, Kind::Genesis { ledger_name, currency, admin_keys, policy }) => {
+            assert_eq!(ctx.sequence, state.next_sequence);
+            if ctx.sequence != 0 {
+                return Err(Rejection::GenesisNotFirst);
+            }
+            // Genesis signers were verified against the genesis keys themselves.
+            let admins = signer_ids.iter().filter(|id| admin_keys.iter().any(|k| k.key_id == **id)).count() as u32;
+            if admins < policy.admin_quorum {
+                return Err(Rejection::QuorumNotMet { kind: kind_name, role: "admin", needed: policy.admin_quorum, got: admins });
+            }
+            let mut changes = vec![Change::LedgerCreated(LedgerInfo {
+                ledger_id: tx.ledger_id.clone(),
+                name: ledger_name.clone(),
+                currency: currency.clone(),
+                policy: *policy,
+                created_ms: ctx.timestamp_ms,
+            })];
+            for k in admin_keys {
+                changes.push(Change::KeyRegistered(KeyRecord {
+                    key_id: k.key_id,
+                    public_key: k.public_key,
+                    role: k.role,
+                    name: k.name.clone(),
+                    registered_at: 0,
+                    revoked_at: None,
+                }));
+            }
+            changes.push(Change::AccountOpened(Account {
+                id: RESERVE_ACCOUNT.to_string(),
+                kind: AccountKind::Reserve,
+                name: "风险准备金 risk reserve".to_string(),
+                balance: Amounts::ZERO,
+                held: Amounts::ZERO,
+            }));
+            return Ok(Effects { tx_id: tx.tx_id, record: record(Reversible::NotReversible), changes });
+        }
+        (None, _) => return Err(Rejection::NoGenesis),
+        (Some(_), Kind::Genesis { .. }) => return Err(Rejection::GenesisNotFirst),
+        (Some(ledger), _) => ledger,
+    };
+    if tx.ledger_id != ledger.ledger_id {
+        return Err(Rejection::WrongLedger { expected: ledger.ledger_id.clone(), found: tx.ledger_id.clone() });
+    }
+    let policy = ledger.policy;
+
+    let mut keys = Vec::with_capacity(signer_ids.len());
+    for id in signer_ids {
+        let key = state.keys.get(id).ok_or(Rejection::UnknownKey { key: id.fingerprint() })?;
+        if let Some(revoked_at) = key.revoked_at {
+            if ctx.sequence > revoked_at {
+                return Err(Rejection::KeyRevoked { key: id.fingerprint(), revoked_at });
+            }
+        }
+        keys.push(key);
+    }
+    if keys.is_empty() {
+        return Err(Rejection::NoSignature);
+    }
+    let signers = Signers { keys };
+
+    let mut changes = Vec::new();
+    let reversible = match &tx.kind {
+        Kind::Genesis { .. } => unreachable!("handled above"),
+        Kind::KeyRegistered(k) => {
+            signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
+            if state.keys.contains_key(&k.key_id) {
+                return Err(Rejection::KeyExists { key: k.key_id.fingerprint() });
+            }
+            changes.push(Change::KeyRegistered(KeyRecord {
+                key_id: k.key_id,
+                public_key: k.public_key,
+                role: k.role,
+                name: k.name.clone(),
+                registered_at: ctx.sequence,
+                revoked_at: None,
+            }));
+            Reversible::NotReversible
+        }
+        Kind::KeyRevoked { key_id, .. } => {
+            signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
+            let key = state.keys.get(key_id).ok_or(Rejection::NoSuchKey { key: key_id.fingerprint() })?;
+            if key.revoked_at.is_some() {
+                return Err(Rejection::AlreadyRevoked { key: key_id.fingerprint() });
+            }
+            if key.role == Role::Admin && state.active_admins() <= policy.admin_quorum as usize {
+                return Err(Rejection::WouldLockOut { key: key_id.fingerprint(), quorum: policy.admin_quorum });
+            }
+            changes.push(Change::KeyRevoked { key_id: *key_id, at: ctx.sequence });
+            Reversible::NotReversible
+        }
+        Kind::AccountOpened { account_id, kind, name } => {
+            if signers.require(kind_name, Role::Admin).is_err() {
+                signers.require(kind_name, Role::Finance)?;
+            }
+            check_new_account_id(state, account_id)?;
+            let kind = match kind {
+                NewAccountKind::FundPool(s) => AccountKind::FundPool(*s),
+                NewAccountKind::Payee => AccountKind::Payee,
+            };
+            changes.push(Change::AccountOpened(Account {
+                id: account_id.clone(),
+                kind,
+                name: name.clone(),
+                balance: Amounts::ZERO,
+                held: Amounts::ZERO,
+            }));
+            Reversible::NotReversible
+        }
+        Kind::ProjectCreated { project_id, name, description, budget } => {
+            signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
+            check_new_account_id(state, project_id)?;
+            budget.checked_total().ok_or(Rejection::AmountOverflow)?;
+            changes.push(Change::ProjectCreated(Project {
+                id: project_id.clone(),
+                name: name.clone(),
+                description: description.clone(),
+                budget: *budget,
+                allocated: Amounts::ZERO,
+                spent: Amounts::ZERO,
+            }));
+            changes.push(Change::AccountOpened(Account {
+                id: project_id.clone(),
+                kind: AccountKind::Project,
+                name: name.clone(),
+                balance: Amounts::ZERO,
+                held: Amounts::ZERO,
+            }));
+            Reversible::NotReversible
+        }
+        Kind::FundsReceived { source, to_account, amount, .. } => {
+            signers.require(kind_name, Role::Finance)?;
+            let pool = state.accounts.get(to_account).ok_or_else(|| Rejection::UnknownAccount { id: to_account.clone() })?;
+            if pool.kind != AccountKind::FundPool(*source) {
+                return Err(Rejection::WrongAccount {
+                    id: to_account.clone(),
+                    found: pool.kind.name(),
+                    needed: format!("the fund pool of source {}", source.slug()),
+                });
+            }
+            let to_reserve = ((*amount as u128 * policy.reserve_ratio_bp as u128) / 10_000) as u64;
+            let to_pool = amount - to_reserve;
+            state.received.checked_add(&Amounts::single(*source, *amount)).ok_or(Rejection::AmountOverflow)?;
+            let external = external_account(*source);
+            if to_pool > 0 {
+                changes.push(Change::Moved(Movement { from: external.clone(), to: to_account.clone(), source: *source, amount: to_pool }));
+            }
+            if to_reserve > 0 {
+                changes.push(Change::Moved(Movement { from: external, to: RESERVE_ACCOUNT.to_string(), source: *source, amount: to_reserve }));
+            }
+            Reversible::Receipt { source: *source, pool: to_account.clone(), to_pool, to_reserve }
+        }
+        Kind::FundsAllocated { from_account, project_id, amounts, .. } => {
+            signers.require(kind_name, Role::Finance)?;
+            let from = state.accounts.get(from_account).ok_or_else(|| Rejection::UnknownAccount { id: from_account.clone() })?;
+            match from.kind {
+                AccountKind::FundPool(source) => {
+                    if let Some((other, _)) = amounts.iter().find(|(s, _)| *s != source) {
+                        return Err(Rejection::WrongAccount {
+                            id: from_account.clone(),
+                            found: "fund_pool",
+                            needed: format!("a fund pool of source {} (this pool holds {})", other.slug(), source.slug()),
+                        });
+                    }
+                }
+                AccountKind::Reserve => {
+                    // The risk reserve is for emergencies: residents' representatives co-sign.
+                    signers.require_quorum(kind_name, Role::Approver, policy.approver_quorum)?;
+                }
+                other => {
+                    return Err(Rejection::WrongAccount {
+                        id: from_account.clone(),
+                        found: other.name(),
+                        needed: "a fund pool or the reserve".to_string(),
+                    })
+                }
+            }
+            let project = state.projects.get(project_id).ok_or_else(|| Rejection::UnknownProject { id: project_id.clone() })?;
+            let after = project.allocated.checked_add(amounts).ok_or(Rejection::AmountOverflow)?;
+            for (source, requested) in amounts.iter() {
+                if after.get(source) > project.budget.get(source) {
+                    return Err(Rejection::OverBudget {
+                        project: project_id.clone(),
+                        source_name: source.slug(),
+                        budget: format_yuan(project.budget.get(source)),
+                        allocated: format_yuan(project.allocated.get(source)),
+                        requested: format_yuan(requested),
+                    });
+                }
+            }
+            require_available(from, amounts)?;
+            for (source, amount) in amounts.iter() {
+                changes.push(Change::Moved(Movement { from: from_account.clone(), to: project_id.clone(), source, amount }));
+            }
+            Reversible::Allocation { from_account: from_account.clone(), project_id: project_id.clone(), amounts: *amounts }
+        }
+        Kind::DisbursementProposed { project_id, payee_account, amounts, contract_hash, invoice_hash, memo } => {
+            signers.require(kind_name, Role::Finance)?;
+            let project = state.accounts.get(project_id).filter(|a| a.kind == AccountKind::Project)
+                .ok_or_else(|| Rejection::UnknownProject { id: project_id.clone() })?;
+            let payee = state.accounts.get(payee_account).ok_or_else(|| Rejection::UnknownAccount { id: payee_account.clone() })?;
+            if payee.kind != AccountKind::Payee {
+                return Err(Rejection::WrongAccount { id: payee_account.clone(), found: payee.kind.name(), needed: "a payee".to_string() });
+            }
+            let total = amounts.checked_total().ok_or(Rejection::AmountOverflow)?;
+            payee.balance.checked_add(amounts).ok_or(Rejection::AmountOverflow)?;
+            require_available(project, amounts)?;
+            changes.push(Change::Held { account: project_id.clone(), amounts: *amounts });
+            changes.push(Change::DisbursementSet(Disbursement {
+                proposal: tx.tx_id,
+                proposed_at: ctx.sequence,
+                proposer: signer_ids.iter().copied().collect(),
+                project_id: project_id.clone(),
+                payee_account: payee_account.clone(),
+                amounts: *amounts,
+                total,
+                contract_hash: *contract_hash,
+                invoice_hash: *invoice_hash,
+                memo: memo.clone(),
+                approvals: BTreeSet::new(),
+                state: DisbursementState::Pending,
+                needs_quorum: total >= policy.approval_threshold_fen,
+            }));
+            Reversible::Disbursement
+        }
+        Kind::DisbursementApproved { proposal } => {
+            signers.require_only(kind_name, Role::Approver)?;
+            let mut d = pending_disbursement(state, proposal)?.clone();
+            for key in &signers.keys {
+                if d.proposer.contains(&key.key_id) {
+                    return Err(Rejection::SelfApproval { key: key.key_id.fingerprint() });
+                }
+                if !d.approvals.insert(key.key_id) {
+                    return Err(Rejection::AlreadyApproved { key: key.key_id.fingerprint(), tx_id: proposal.to_string() });
+                }
+            }
+            if d.approvals.len() as u32 >= policy.approver_quorum {
+                execute(&mut d, &mut changes);
+            }
+            changes.push(Change::DisbursementSet(d));
+            Reversible::NotReversible
+        }
+        Kind::DisbursementRejected { proposal, .. } => {
+            signers.require_only(kind_name, Role::Approver)?;
+            let mut d = pending_disbursement(state, proposal)?.clone();
+            if let Some(key) = signers.keys.iter().find(|k| d.proposer.contains(&k.key_id)) {
+                return Err(Rejection::SelfApproval { key: key.key_id.fingerprint() });
+            }
+            changes.push(Change::Released { account: d.project_id.clone(), amounts: d.amounts });
+            d.state = DisbursementState::Rejected;
+            changes.push(Change::DisbursementSet(d));
+            Reversible::NotReversible
+        }
+        Kind::DisbursementExecuted { proposal } => {
+            signers.require(kind_name, Role::Finance)?;
+            let mut d = pending_disbursement(state, proposal)?.clone();
+            let have = d.approvals.len() as u32;
+            if d.needs_quorum && have < policy.approver_quorum {
+                return Err(Rejection::NeedsApproval { tx_id: proposal.to_string(), have, needed: policy.approver_quorum });
+            }
+            execute(&mut d, &mut changes);
+            changes.push(Change::DisbursementSet(d));
+            Reversible::NotReversible
+        }
+        Kind::DisbursementVoided { proposal, .. } => {
+            signers.require(kind_name, Role::Finance)?;
+            let mut d = pending_disbursement(state, proposal)?.clone();
+            changes.push(Change::Released { account: d.project_id.clone(), amounts: d.amounts });
+            d.state = DisbursementState::Voided;
+            changes.push(Change::DisbursementSet(d));
+            Reversible::NotReversible
+        }
+        Kind::EntryReversed { target, .. } => {
+            signers.require(kind_name, Role::Finance)?;
+            let original = state.txs.get(target).ok_or_else(|| Rejection::UnknownTransaction { tx_id: target.to_string() })?;
+            if let Some(by) = original.reversed_by {
+                return Err(Rejection::AlreadyReversed { tx_id: target.to_string(), by: by.to_string() });
+            }
+            match &original.reversible {
+                Reversible::Receipt { source, pool, to_pool, to_reserve } => {
+                    let external = external_account(*source);
+                    for (account, amount) in [(pool, *to_pool), (&RESERVE_ACCOUNT.to_string(), *to_reserve)] {
+                        if amount > 0 {
+                            require_available(&state.accounts[account], &Amounts::single(*source, amount))?;
+                            changes.push(Change::Moved(Movement { from: account.clone(), to: external.clone(), source: *source, amount }));
+                        }
+                    }
+                }
+                Reversible::Allocation { from_account, project_id, amounts } => {
+                    require_available(&state.accounts[project_id], amounts)?;
+                    for (source, amount) in amounts.iter() {
+                        changes.push(Change::Moved(Movement { from: project_id.clone(), to: from_account.clone(), source, amount }));
+                    }
+                }
+                Reversible::Disbursement => {
+                    let mut d = state.disbursements[target].clone();
+                    if d.state != DisbursementState::Executed {
+                        return Err(Rejection::NotReversible { kind: "disbursement_proposed", hint: " until it is executed; void a pending disbursement instead" });
+                    }
+                    require_available(&state.accounts[&d.payee_account], &d.amounts)?;
+                    for (source, amount) in d.amounts.iter() {
+                        changes.push(Change::Moved(Movement { from: d.payee_account.clone(), to: d.project_id.clone(), source, amount }));
+                    }
+                    d.state = DisbursementState::Reversed;
+                    changes.push(Change::DisbursementSet(d));
+                }
+                Reversible::NotReversible => {
+                    return Err(Rejection::NotReversible { kind: original.kind, hint: ": only receipts, allocations and executed disbursements can be reversed" });
+                }
+            }
+            changes.push(Change::Reversed { target: *target, by: tx.tx_id });
+            Reversible::NotReversible
+        }
+        Kind::EntryAnnotated { target, .. } => {
+            signers.require(kind_name, Role::Auditor)?;
+            if !state.txs.contains_key(target) {
+                return Err(Rejection::UnknownTransaction { tx_id: target.to_string() });
+            }
+            Reversible::NotReversible
+        }
+    };
+    Ok(Effects { tx_id: tx.tx_id, record: record(reversible), changes })
+}
+
+fn check_new_account_id(state: &State, id: &str) -> Result<(), Rejection> {
+    if state.accounts.contains_key(id) || id.starts_with(EXTERNAL_PREFIX) || id == RESERVE_ACCOUNT {
+        return Err(Rejection::AccountExists { id: id.to_string() });
+    }
+    Ok(())
+}
+
+fn require_available(account: &Account, amounts: &Amounts) -> Result<(), Rejection> {
+    let available = account.available();
+    for (source, requested) in amounts.iter() {
+        if available.get(source) < requested {
+            return Err(Rejection::InsufficientFunds {
+                account: account.id.clone(),
+                source_name: source.slug(),
+                available: format_yuan(available.get(source)),
+                requested: format_yuan(requested),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn pending_disbursement<'a>(state: &'a State, proposal: &TxId) -> Result<&'a Disbursement, Rejection> {
+    let d = state.disbursements.get(proposal).ok_or_else(|| {
+        if state.txs.contains_key(proposal) {
+            Rejection::UnknownDisbursement { tx_id: proposal.to_string() }
+        } else {
+            Rejection::UnknownTransaction { tx_id: proposal.to_string() }
+        }
+    })?;
+    if d.state != DisbursementState::Pending {
+        return Err(Rejection::NotPending { tx_id: proposal.to_string(), state: d.state.name() });
+    }
+    Ok(d)
+}
+
+/// Pays a pending disbursement: the hold is released and the money moves to the payee. The
+/// hold guaranteed the funds, and the payee's balance was checked for overflow at proposal.
+fn execute(d: &mut Disbursement, changes: &mut Vec<Change>) {
+    changes.push(Change::Released { account: d.project_id.clone(), amounts: d.amounts });
+    for (source, amount) in d.amounts.iter() {
+        changes.push(Change::Moved(Movement { from: d.project_id.clone(), to: d.payee_account.clone(), source, amount }));
+    }
+    d.state = DisbursementState::Executed;
+}

@@ -1,0 +1,500 @@
+//! The ledger's state: what a fold of all entries so far has built. Only [`State::commit`]
+//! changes it, with the [`Effects`] that [`crate::rules::apply`] computed and checked, so the
+//! node and the verifier can never diverge on what an entry did.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use ed25519_dalek::VerifyingKey;
+
+use crate::proto;
+use crate::signing::KeyId;
+use crate::tx::TxId;
+use crate::Hash;
+
+/// Where money comes from. Every fen in the ledger stays tagged with its source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FundSource {
+    Fiscal,
+    SocialCapital,
+    Resident,
+    Crowdfunding,
+    Donation,
+    Loan,
+    Other,
+}
+
+impl FundSource {
+    pub const ALL: [FundSource; 7] = [
+        FundSource::Fiscal,
+        FundSource::SocialCapital,
+        FundSource::Resident,
+        FundSource::Crowdfunding,
+        FundSource::Donation,
+        FundSource::Loan,
+        FundSource::Other,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn from_proto(value: i32) -> Option<FundSource> {
+        match proto::FundSource::try_from(value).ok()? {
+            proto::FundSource::Unspecified => None,
+            proto::FundSource::Fiscal => Some(FundSource::Fiscal),
+            proto::FundSource::SocialCapital => Some(FundSource::SocialCapital),
+            proto::FundSource::Resident => Some(FundSource::Resident),
+            proto::FundSource::Crowdfunding => Some(FundSource::Crowdfunding),
+            proto::FundSource::Donation => Some(FundSource::Donation),
+            proto::FundSource::Loan => Some(FundSource::Loan),
+            proto::FundSource::Other => Some(FundSource::Other),
+        }
+    }
+
+    pub fn to_proto(self) -> proto::FundSource {
+        match self {
+            FundSource::Fiscal => proto::FundSource::Fiscal,
+            FundSource::SocialCapital => proto::FundSource::SocialCapital,
+            FundSource::Resident => proto::FundSource::Resident,
+            FundSource::Crowdfunding => proto::FundSource::Crowdfunding,
+            FundSource::Donation => proto::FundSource::Donation,
+            FundSource::Loan => proto::FundSource::Loan,
+            FundSource::Other => proto::FundSource::Other,
+        }
+    }
+
+    /// English identifier, as typed on the command line and used in reports.
+    pub fn slug(self) -> &'static str {
+        match self {
+            FundSource::Fiscal => "fiscal",
+            FundSource::SocialCapital => "social_capital",
+            FundSource::Resident => "resident",
+            FundSource::Crowdfunding => "crowdfunding",
+            FundSource::Donation => "donation",
+            FundSource::Loan => "loan",
+            FundSource::Other => "other",
+        }
+    }
+
+    pub fn chinese_name(self) -> &'static str {
+        match self {
+            FundSource::Fiscal => "财政",
+            FundSource::SocialCapital => "社会资本",
+            FundSource::Resident => "居民自筹",
+            FundSource::Crowdfunding => "众筹",
+            FundSource::Donation => "慈善捐赠",
+            FundSource::Loan => "银行贷款",
+            FundSource::Other => "其他",
+        }
+    }
+}
+
+/// One amount in fen per fund source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Amounts([u64; 7]);
+
+impl Amounts {
+    pub const ZERO: Amounts = Amounts([0; 7]);
+
+    pub fn get(&self, source: FundSource) -> u64 {
+        self.0[source.index()]
+    }
+
+    pub fn set(&mut self, source: FundSource, fen: u64) {
+        self.0[source.index()] = fen;
+    }
+
+    pub fn single(source: FundSource, fen: u64) -> Amounts {
+        let mut a = Amounts::ZERO;
+        a.set(source, fen);
+        a
+    }
+
+    /// Non-zero entries in source order.
+    pub fn iter(&self) -> impl Iterator<Item = (FundSource, u64)> + '_ {
+        FundSource::ALL.into_iter().map(|s| (s, self.get(s))).filter(|(_, v)| *v != 0)
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.0.iter().all(|v| *v == 0)
+    }
+
+    pub fn checked_total(&self) -> Option<u64> {
+        self.0.iter().try_fold(0u64, |acc, v| acc.checked_add(*v))
+    }
+
+    pub fn checked_add(&self, other: &Amounts) -> Option<Amounts> {
+        let mut out = *self;
+        for i in 0..7 {
+            out.0[i] = out.0[i].checked_add(other.0[i])?;
+        }
+        Some(out)
+    }
+
+    pub fn checked_sub(&self, other: &Amounts) -> Option<Amounts> {
+        let mut out = *self;
+        for i in 0..7 {
+            out.0[i] = out.0[i].checked_sub(other.0[i])?;
+        }
+        Some(out)
+    }
+
+    pub fn to_proto(&self) -> Vec<proto::SourceAmount> {
+        self.iter().map(|(s, fen)| proto::SourceAmount { source: s.to_proto() as i32, amount_fen: fen }).collect()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Admin,
+    Finance,
+    Approver,
+    Auditor,
+}
+
+impl Role {
+    pub fn to_proto(self) -> proto::Role {
+        match self {
+            Role::Admin => proto::Role::Admin,
+            Role::Finance => proto::Role::Finance,
+            Role::Approver => proto::Role::Approver,
+            Role::Auditor => proto::Role::Auditor,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Finance => "finance",
+            Role::Approver => "approver",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub approval_threshold_fen: u64,
+    pub approver_quorum: u32,
+    pub admin_quorum: u32,
+    pub reserve_ratio_bp: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerInfo {
+    pub ledger_id: String,
+    pub name: String,
+    pub currency: String,
+    pub policy: Policy,
+    pub created_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub key_id: KeyId,
+    pub public_key: VerifyingKey,
+    pub role: Role,
+    pub name: String,
+    pub registered_at: u64,
+    pub revoked_at: Option<u64>,
+}
+
+/// The id of the risk reserve account, opened by genesis.
+pub const RESERVE_ACCOUNT: &str = "reserve";
+/// Prefix of the implicit external account per source (`external:fiscal`): where money comes
+/// from. It is the only kind of account whose balance is not held in the ledger.
+pub const EXTERNAL_PREFIX: &str = "external:";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AccountKind {
+    FundPool(FundSource),
+    Project,
+    Payee,
+    Reserve,
+    External(FundSource),
+}
+
+impl AccountKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            AccountKind::FundPool(_) => "fund_pool",
+            AccountKind::Project => "project",
+            AccountKind::Payee => "payee",
+            AccountKind::Reserve => "reserve",
+            AccountKind::External(_) => "external",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub kind: AccountKind,
+    pub name: String,
+    pub balance: Amounts,
+    /// Part of the balance committed to pending disbursements.
+    pub held: Amounts,
+}
+
+impl Account {
+    /// What can still be moved out: balance less what pending disbursements hold.
+    pub fn available(&self) -> Amounts {
+        self.balance.checked_sub(&self.held).expect("held never exceeds balance")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub budget: Amounts,
+    pub allocated: Amounts,
+    pub spent: Amounts,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisbursementState {
+    Pending,
+    Executed,
+    Rejected,
+    Voided,
+    Reversed,
+}
+
+impl DisbursementState {
+    pub fn name(self) -> &'static str {
+        match self {
+            DisbursementState::Pending => "pending",
+            DisbursementState::Executed => "executed",
+            DisbursementState::Rejected => "rejected",
+            DisbursementState::Voided => "voided",
+            DisbursementState::Reversed => "reversed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disbursement {
+    pub proposal: TxId,
+    pub proposed_at: u64,
+    pub proposer: BTreeSet<KeyId>,
+    pub project_id: String,
+    pub payee_account: String,
+    pub amounts: Amounts,
+    pub total: u64,
+    pub contract_hash: Hash,
+    pub invoice_hash: Option<Hash>,
+    pub memo: String,
+    pub approvals: BTreeSet<KeyId>,
+    pub state: DisbursementState,
+    /// Whether approver quorum is needed (total at or above the policy threshold).
+    pub needs_quorum: bool,
+}
+
+/// What a reversal of an entry must undo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reversible {
+    Receipt { source: FundSource, pool: String, to_pool: u64, to_reserve: u64 },
+    Allocation { from_account: String, project_id: String, amounts: Amounts },
+    Disbursement,
+    NotReversible,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxRecord {
+    pub sequence: u64,
+    pub body_hash: Hash,
+    pub kind: &'static str,
+    pub reversible: Reversible,
+    pub reversed_by: Option<TxId>,
+}
+
+/// One movement of money between two accounts, in one source: double entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Movement {
+    pub from: String,
+    pub to: String,
+    pub source: FundSource,
+    pub amount: u64,
+}
+
+/// A single change to the state. [`crate::rules::apply`] produces them only after checking
+/// that every one of them is allowed, so [`State::commit`] asserts instead of checking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    LedgerCreated(LedgerInfo),
+    KeyRegistered(KeyRecord),
+    KeyRevoked { key_id: KeyId, at: u64 },
+    AccountOpened(Account),
+    ProjectCreated(Project),
+    Moved(Movement),
+    Held { account: String, amounts: Amounts },
+    Released { account: String, amounts: Amounts },
+    DisbursementSet(Disbursement),
+    Reversed { target: TxId, by: TxId },
+}
+
+/// What one accepted transaction does to the state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Effects {
+    pub tx_id: TxId,
+    pub record: TxRecord,
+    pub changes: Vec<Change>,
+}
+
+impl Effects {
+    pub fn movements(&self) -> impl Iterator<Item = &Movement> {
+        self.changes.iter().filter_map(|c| match c {
+            Change::Moved(m) => Some(m),
+            _ => None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct State {
+    pub ledger: Option<LedgerInfo>,
+    pub keys: BTreeMap<KeyId, KeyRecord>,
+    pub accounts: BTreeMap<String, Account>,
+    pub projects: BTreeMap<String, Project>,
+    pub disbursements: HashMap<TxId, Disbursement>,
+    pub txs: HashMap<TxId, TxRecord>,
+    /// Money that entered the ledger per source (receipts less reversed receipts).
+    pub received: Amounts,
+    /// Sequence number the next entry will have.
+    pub next_sequence: u64,
+    /// Node timestamp of the last entry.
+    pub last_timestamp_ms: i64,
+}
+
+pub fn external_account(source: FundSource) -> String {
+    format!("{EXTERNAL_PREFIX}{}", source.slug())
+}
+
+impl State {
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// Public key of a registered key that may sign at sequence `at` (not revoked before it).
+    pub fn signing_key(&self, key_id: &KeyId) -> Option<VerifyingKey> {
+        self.keys.get(key_id).map(|k| k.public_key)
+    }
+
+    pub fn policy(&self) -> Option<&Policy> {
+        self.ledger.as_ref().map(|l| &l.policy)
+    }
+
+    pub fn account_kind(&self, id: &str) -> Option<AccountKind> {
+        if let Some(slug) = id.strip_prefix(EXTERNAL_PREFIX) {
+            return FundSource::ALL.into_iter().find(|s| s.slug() == slug).map(AccountKind::External);
+        }
+        self.accounts.get(id).map(|a| a.kind)
+    }
+
+    /// Sum of all internal balances per source. Equals `received` at every point of the log:
+    /// money is only ever moved, never made (checked by tests and by `commit` in debug builds).
+    pub fn internal_total(&self) -> Option<Amounts> {
+        self.accounts.values().try_fold(Amounts::ZERO, |acc, a| acc.checked_add(&a.balance))
+    }
+
+    pub fn active_admins(&self) -> usize {
+        self.keys.values().filter(|k| k.role == Role::Admin && k.revoked_at.is_none()).count()
+    }
+
+    /// Applies effects computed by [`crate::rules::apply`] against this very state.
+    pub fn commit(&mut self, effects: Effects, timestamp_ms: i64) {
+        assert_eq!(effects.record.sequence, self.next_sequence, "effects out of order");
+        for change in effects.changes {
+            match change {
+                Change::LedgerCreated(info) => {
+                    assert!(self.ledger.is_none());
+                    self.ledger = Some(info);
+                }
+                Change::KeyRegistered(record) => {
+                    let previous = self.keys.insert(record.key_id, record);
+                    assert!(previous.is_none(), "key registered twice");
+                }
+                Change::KeyRevoked { key_id, at } => {
+                    let key = self.keys.get_mut(&key_id).expect("revoked key exists");
+                    assert!(key.revoked_at.is_none());
+                    key.revoked_at = Some(at);
+                }
+                Change::AccountOpened(account) => {
+                    let previous = self.accounts.insert(account.id.clone(), account);
+                    assert!(previous.is_none(), "account opened twice");
+                }
+                Change::ProjectCreated(project) => {
+                    let previous = self.projects.insert(project.id.clone(), project);
+                    assert!(previous.is_none(), "project created twice");
+                }
+                Change::Moved(m) => self.apply_movement(&m),
+                Change::Held { account, amounts } => {
+                    let a = self.accounts.get_mut(&account).expect("held account exists");
+                    a.held = a.held.checked_add(&amounts).expect("hold checked");
+                    assert!(a.balance.checked_sub(&a.held).is_some(), "hold above balance");
+                }
+                Change::Released { account, amounts } => {
+                    let a = self.accounts.get_mut(&account).expect("released account exists");
+                    a.held = a.held.checked_sub(&amounts).expect("release checked");
+                }
+                Change::DisbursementSet(d) => {
+                    self.disbursements.insert(d.proposal, d);
+                }
+                Change::Reversed { target, by } => {
+                    let record = self.txs.get_mut(&target).expect("reversed entry exists");
+                    assert!(record.reversed_by.is_none(), "entry reversed twice");
+                    record.reversed_by = Some(by);
+                }
+            }
+        }
+        let previous = self.txs.insert(effects.tx_id, effects.record);
+        assert!(previous.is_none(), "transaction id recorded twice");
+        self.next_sequence += 1;
+        self.last_timestamp_ms = timestamp_ms;
+        debug_assert_eq!(self.internal_total(), Some(self.received), "money was made or lost");
+    }
+
+    fn apply_movement(&mut self, m: &Movement) {
+        let one = Amounts::single(m.source, m.amount);
+        let from_kind = self.account_kind(&m.from).expect("movement from a known account");
+        let to_kind = self.account_kind(&m.to).expect("movement to a known account");
+        match from_kind {
+            AccountKind::External(_) => {
+                self.received = self.received.checked_add(&one).expect("receipt sum checked");
+            }
+            _ => {
+                let a = self.accounts.get_mut(&m.from).expect("from account exists");
+                a.balance = a.balance.checked_sub(&one).expect("funds checked");
+                assert!(a.balance.checked_sub(&a.held).is_some(), "movement took held funds");
+            }
+        }
+        match to_kind {
+            AccountKind::External(_) => {
+                self.received = self.received.checked_sub(&one).expect("reversal checked");
+            }
+            _ => {
+                let a = self.accounts.get_mut(&m.to).expect("to account exists");
+                a.balance = a.balance.checked_add(&one).expect("balance sum checked");
+            }
+        }
+        // Project figures follow from which way money crosses a project account.
+        if to_kind == AccountKind::Project {
+            let p = self.projects.get_mut(&m.to).expect("project exists");
+            if from_kind == AccountKind::Payee {
+                p.spent = p.spent.checked_sub(&one).expect("reversal of spending checked");
+            } else {
+                p.allocated = p.allocated.checked_add(&one).expect("allocation checked");
+            }
+        }
+        if from_kind == AccountKind::Project {
+            let p = self.projects.get_mut(&m.from).expect("project exists");
+            if to_kind == AccountKind::Payee {
+                p.spent = p.spent.checked_add(&one).expect("spending checked");
+            } else {
+                p.allocated = p.allocated.checked_sub(&one).expect("reversal of allocation checked");
+            }
+        }
+    }
+}
