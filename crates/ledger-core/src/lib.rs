@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod amount;
+pub mod build;
 pub mod checkpoint;
 pub mod entry;
 pub mod hashing;

@@ -103,6 +103,18 @@ pub enum Rejection {
     AlreadyReversed { tx_id: String, by: String },
 }
 
+/// Every reason code, for documentation and for the test that each one is exercised.
+pub const ALL_REASONS: [&str; 37] = [
+    "MALFORMED", "TOO_LARGE", "TOO_MANY", "INVALID_FIELD", "NO_SIGNATURE", "DUPLICATE_SIGNER",
+    "WEAK_KEY", "BAD_SIGNATURE", "UNKNOWN_KEY", "KEY_REVOKED", "ROLE_NOT_ALLOWED", "QUORUM_NOT_MET",
+    "SELF_APPROVAL", "WRONG_LEDGER", "TIMESTAMP_OUT_OF_RANGE", "TX_ID_CONFLICT", "DUPLICATE",
+    "NO_GENESIS", "GENESIS_NOT_FIRST", "KEY_EXISTS", "NO_SUCH_KEY", "ALREADY_REVOKED",
+    "WOULD_LOCK_OUT", "ACCOUNT_EXISTS", "UNKNOWN_ACCOUNT", "WRONG_ACCOUNT", "UNKNOWN_PROJECT",
+    "INSUFFICIENT_FUNDS", "OVER_BUDGET", "AMOUNT_OVERFLOW", "UNKNOWN_TRANSACTION",
+    "UNKNOWN_DISBURSEMENT", "NOT_PENDING", "ALREADY_APPROVED", "NEEDS_APPROVAL", "NOT_REVERSIBLE",
+    "ALREADY_REVERSED",
+];
+
 impl Rejection {
     pub fn invalid(field: &'static str, why: &str) -> Rejection {
         Rejection::Invalid { field, why: why.to_string() }
@@ -200,6 +212,7 @@ pub fn verify_signatures(state: &State, prepared: &Prepared) -> Result<Vec<KeyId
         Kind::Genesis { admin_keys, .. } => prepared
             .envelope
             .verify_signatures(|id| admin_keys.iter().find(|k| k.key_id == *id).map(|k| k.public_key)),
+        _ if state.ledger.is_none() => Err(Rejection::NoGenesis),
         _ => prepared.envelope.verify_signatures(|id| state.signing_key(id)),
     }
 }
