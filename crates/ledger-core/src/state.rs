@@ -399,6 +399,35 @@ impl State {
         self.accounts.values().try_fold(Amounts::ZERO, |acc, a| acc.checked_add(&a.balance))
     }
 
+    /// Accounts and projects a transaction touches, for subscription filters. Transactions that
+    /// name a disbursement or an entry touch what that one touched.
+    pub fn accounts_touched_by(&self, tx: &crate::tx::Transaction) -> Vec<String> {
+        use crate::tx::Kind;
+        let disbursement = |id: &TxId| {
+            self.disbursements.get(id).map(|d| vec![d.project_id.clone(), d.payee_account.clone()]).unwrap_or_default()
+        };
+        match &tx.kind {
+            Kind::Genesis { .. } | Kind::KeyRegistered(_) | Kind::KeyRevoked { .. } => vec![],
+            Kind::AccountOpened { account_id, .. } => vec![account_id.clone()],
+            Kind::ProjectCreated { project_id, .. } => vec![project_id.clone()],
+            Kind::FundsReceived { to_account, .. } => vec![to_account.clone(), RESERVE_ACCOUNT.to_string()],
+            Kind::FundsAllocated { from_account, project_id, .. } => vec![from_account.clone(), project_id.clone()],
+            Kind::DisbursementProposed { project_id, payee_account, .. } => vec![project_id.clone(), payee_account.clone()],
+            Kind::DisbursementApproved { proposal }
+            | Kind::DisbursementRejected { proposal, .. }
+            | Kind::DisbursementExecuted { proposal }
+            | Kind::DisbursementVoided { proposal, .. } => disbursement(proposal),
+            Kind::EntryReversed { target, .. } | Kind::EntryAnnotated { target, .. } => {
+                match self.txs.get(target).map(|r| &r.reversible) {
+                    Some(Reversible::Receipt { pool, .. }) => vec![pool.clone(), RESERVE_ACCOUNT.to_string()],
+                    Some(Reversible::Allocation { from_account, project_id, .. }) => vec![from_account.clone(), project_id.clone()],
+                    Some(Reversible::Disbursement) => disbursement(target),
+                    _ => vec![],
+                }
+            }
+        }
+    }
+
     pub fn active_admins(&self) -> usize {
         self.keys.values().filter(|k| k.role == Role::Admin && k.revoked_at.is_none()).count()
     }

@@ -1,0 +1,140 @@
+//! Settings: command-line flags, then a TOML config file, then environment variables, then
+//! defaults, in that order of precedence. Every limit is explicit and has a default that fits
+//! a 2-core community server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// Address to serve gRPC on [default: 127.0.0.1:50051] [env: LEDGER_LISTEN]
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Directory holding the log, the index and the node key [default: ./data] [env: LEDGER_DATA_DIR]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// TOML file with any of these settings (same names, with underscores) [env: LEDGER_CONFIG]
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Most transactions in one SubmitBatch call [default: 1000]
+    #[arg(long)]
+    pub max_batch: Option<usize>,
+    /// Most transactions in one group commit (one write, one sync) [default: 2048]
+    #[arg(long)]
+    pub max_group: Option<usize>,
+    /// Submissions waiting for the writer before new ones get RESOURCE_EXHAUSTED [default: 4096]
+    #[arg(long)]
+    pub queue_depth: Option<usize>,
+    /// Concurrent Subscribe streams [default: 1024]
+    #[arg(long)]
+    pub max_subscribers: Option<usize>,
+    /// Largest gRPC message accepted, in bytes [default: 8388608]
+    #[arg(long)]
+    pub max_message_bytes: Option<usize>,
+    /// Concurrent streams per HTTP/2 connection [default: 256]
+    #[arg(long)]
+    pub max_streams_per_connection: Option<u32>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    max_batch: Option<usize>,
+    max_group: Option<usize>,
+    queue_depth: Option<usize>,
+    max_subscribers: Option<usize>,
+    max_message_bytes: Option<usize>,
+    max_streams_per_connection: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub max_batch: usize,
+    pub max_group: usize,
+    pub queue_depth: usize,
+    pub max_subscribers: usize,
+    pub max_message_bytes: usize,
+    pub max_streams_per_connection: u32,
+}
+
+fn env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(v) => v.parse().map(Some).map_err(|e| anyhow::anyhow!("environment variable {name}={v:?} is invalid: {e}")),
+        Err(_) => Ok(None),
+    }
+}
+
+impl ServeArgs {
+    pub fn resolve(&self, default_data_dir: &Path) -> anyhow::Result<Settings> {
+        let config_path = match &self.config {
+            Some(p) => Some(p.clone()),
+            None => env::<PathBuf>("LEDGER_CONFIG")?,
+        };
+        let file: FileSettings = match &config_path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("config file {} is invalid", path.display()))?
+            }
+            None => FileSettings::default(),
+        };
+        macro_rules! pick {
+            ($field:ident, $env:literal, $default:expr) => {
+                match self.$field.clone().or(file.$field.clone()) {
+                    Some(v) => v,
+                    None => env($env)?.unwrap_or($default),
+                }
+            };
+        }
+        let settings = Settings {
+            listen: pick!(listen, "LEDGER_LISTEN", "127.0.0.1:50051".parse().expect("valid")),
+            data_dir: pick!(data_dir, "LEDGER_DATA_DIR", default_data_dir.to_path_buf()),
+            max_batch: pick!(max_batch, "LEDGER_MAX_BATCH", 1000),
+            max_group: pick!(max_group, "LEDGER_MAX_GROUP", 2048),
+            queue_depth: pick!(queue_depth, "LEDGER_QUEUE_DEPTH", 4096),
+            max_subscribers: pick!(max_subscribers, "LEDGER_MAX_SUBSCRIBERS", 1024),
+            max_message_bytes: pick!(max_message_bytes, "LEDGER_MAX_MESSAGE_BYTES", 8 << 20),
+            max_streams_per_connection: pick!(max_streams_per_connection, "LEDGER_MAX_STREAMS_PER_CONNECTION", 256),
+        };
+        for (name, value) in [("max-batch", settings.max_batch), ("max-group", settings.max_group), ("queue-depth", settings.queue_depth), ("max-subscribers", settings.max_subscribers)] {
+            anyhow::ensure!(value > 0, "--{name} must be at least 1");
+        }
+        anyhow::ensure!(settings.max_message_bytes >= 64 * 1024, "--max-message-bytes must be at least 65536");
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, "max_batch = 7\nmax_group = 9\n").unwrap();
+        let args = ServeArgs { config: Some(path.clone()), max_batch: Some(3), ..Default::default() };
+        let s = args.resolve(Path::new("./data")).unwrap();
+        assert_eq!((s.max_batch, s.max_group, s.queue_depth), (3, 9, 4096));
+    }
+
+    #[test]
+    fn unknown_settings_and_zero_limits_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, "max_bach = 7\n").unwrap();
+        let err = ServeArgs { config: Some(path), ..Default::default() }.resolve(Path::new("d")).unwrap_err();
+        assert!(format!("{err:#}").contains("max_bach"));
+        let err = ServeArgs { max_group: Some(0), ..Default::default() }.resolve(Path::new("d")).unwrap_err();
+        assert!(err.to_string().contains("max-group"));
+    }
+}

@@ -1,0 +1,445 @@
+//! The node's ledger: one writer thread that sequences, and a shared read side.
+//!
+//! The writer owns the log file, the chain head and the Merkle edge. It takes every job
+//! waiting (up to `max_group` transactions), applies the rules to each in order, appends the
+//! accepted ones in one write and one `sync_data`, updates the sled index in one batch, signs a
+//! fresh checkpoint, publishes the new head, and only then answers. It holds the state's write
+//! lock for the whole group, so readers only ever see durable state.
+//!
+//! Signature checks happen before the writer, on the request tasks, in parallel: a key id is
+//! the hash of its public key, so a signature verified against a known key id stays verified.
+//! Only signatures by keys the writer has not published yet (registered in the same group) are
+//! checked in the writer.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use ledger_core::checkpoint::Checkpoint;
+use ledger_core::entry::{ChainHead, Entry};
+use ledger_core::merkle::{self, CompactTree};
+use ledger_core::rules::{self, apply_entry_unverified, EntryContext, Prepared, Rejection};
+use ledger_core::signing::KeyId;
+use ledger_core::state::{Change, State};
+use ledger_core::tx::Kind;
+use ledger_core::Hash;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::index::{Index, IndexBatch, IndexError};
+use crate::log::{self, LogError, LogReader, LogWriter};
+
+/// Entries kept in memory for subscribers and recent reads.
+pub const RECENT_ENTRIES: usize = 8192;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("entry {sequence} of the log breaks the ledger rules ({rejection}); the log was not written by a correct node. Restore it from a backup or a published snapshot")]
+    RuleBroken { sequence: u64, rejection: Rejection },
+    #[error("the log is empty: this node has no ledger yet")]
+    NoLedger,
+}
+
+/// The latest durable state of the log, as published to readers.
+#[derive(Clone, Debug)]
+pub struct Head {
+    pub size: u64,
+    pub root: Hash,
+    pub checkpoint: String,
+}
+
+/// One transaction handed to the writer.
+pub struct Item {
+    pub prepared: Result<Prepared, Rejection>,
+    /// Signers already verified on the request task; `None` when the writer must verify.
+    pub verified: Option<Vec<KeyId>>,
+    pub envelope: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Appended(u64),
+    /// Already in the log with the same body: the original entry.
+    Duplicate(u64),
+    Rejected(Rejection),
+}
+
+pub struct Job {
+    pub items: Vec<Item>,
+    pub reply: oneshot::Sender<Result<(Vec<Outcome>, Arc<Head>), String>>,
+}
+
+#[derive(Default)]
+pub struct Counters {
+    pub groups: AtomicU64,
+    pub appended: AtomicU64,
+    pub rejected: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub storage_errors: AtomicU64,
+    pub last_group_size: AtomicU64,
+    pub last_group_micros: AtomicU64,
+}
+
+/// What every request task reads.
+pub struct Shared {
+    pub ledger_id: String,
+    pub node_key: VerifyingKey,
+    pub state: RwLock<State>,
+    pub keys: RwLock<HashMap<KeyId, VerifyingKey>>,
+    head: RwLock<Arc<Head>>,
+    pub head_watch: watch::Sender<u64>,
+    pub reader: LogReader,
+    pub index: Index,
+    recent: RwLock<VecDeque<(Entry, Hash)>>,
+    pub storage_ok: AtomicBool,
+    pub counters: Counters,
+    pub log_path: PathBuf,
+}
+
+impl Shared {
+    pub fn head(&self) -> Arc<Head> {
+        self.head.read().expect("head lock").clone()
+    }
+
+    /// A durable entry by sequence number.
+    pub fn read_entry(&self, sequence: u64) -> Result<(Entry, Hash), EngineError> {
+        {
+            let recent = self.recent.read().expect("recent lock");
+            if let Some((first, _)) = recent.front() {
+                if sequence >= first.sequence {
+                    if let Some(item) = recent.get((sequence - first.sequence) as usize) {
+                        debug_assert_eq!(item.0.sequence, sequence);
+                        return Ok(item.clone());
+                    }
+                }
+            }
+        }
+        let offset = self.index.offset_of(sequence)?;
+        Ok(self.reader.read_at(offset)?)
+    }
+
+    pub fn log_bytes(&self) -> u64 {
+        std::fs::metadata(&self.log_path).map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+struct Writer {
+    shared: Arc<Shared>,
+    log: LogWriter,
+    chain: ChainHead,
+    tree: CompactTree,
+    node_key: SigningKey,
+    max_group: usize,
+}
+
+/// What opening found, for the operator.
+pub struct OpenSummary {
+    pub entries: u64,
+    pub cut_bytes: u64,
+    pub reindexed: u64,
+}
+
+/// Everything that rebuilding from the log produces.
+struct Replayed {
+    log: LogWriter,
+    chain: ChainHead,
+    tree: CompactTree,
+    state: State,
+    cut_bytes: u64,
+    reindexed: u64,
+    recent: VecDeque<(Entry, Hash)>,
+}
+
+/// Scans the log, replays every rule, and brings the index up to the log (from `reindex_from`).
+fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed, EngineError> {
+    let mut state = State::new();
+    let mut tree = CompactTree::new();
+    let mut batch = IndexBatch::default();
+    let mut pending = 0usize;
+    let mut reindexed = 0u64;
+    let mut recent = VecDeque::with_capacity(RECENT_ENTRIES);
+    let mut failure: Option<EngineError> = None;
+    let (log, report) = log::open(log_path, |scanned| {
+        let sequence = scanned.entry.sequence;
+        let tx_id = match apply_entry_unverified(&mut state, &scanned.entry) {
+            Ok(effects) => effects.tx_id,
+            Err(rejection) => {
+                failure = Some(EngineError::RuleBroken { sequence, rejection });
+                return Err(LogError::Corrupt { path: log_path.to_path_buf(), sequence, offset: scanned.offset, what: "it breaks the ledger rules".into() });
+            }
+        };
+        let fresh = sequence >= reindex_from;
+        tree.append(merkle::leaf_hash(&scanned.hash), |level, i, hash| {
+            if fresh {
+                batch.subtree(level, i, hash);
+            }
+        });
+        if fresh {
+            batch.entry(sequence, &tx_id, scanned.offset);
+            reindexed += 1;
+            pending += 1;
+            if pending >= 4096 {
+                batch.applied(sequence + 1);
+                let full = std::mem::take(&mut batch);
+                if let Err(e) = index.apply(full) {
+                    failure = Some(e.into());
+                    return Err(LogError::Corrupt { path: log_path.to_path_buf(), sequence, offset: scanned.offset, what: "index write failed".into() });
+                }
+                pending = 0;
+            }
+        }
+        if recent.len() == RECENT_ENTRIES {
+            recent.pop_front();
+        }
+        recent.push_back((scanned.entry, scanned.hash));
+        Ok(())
+    })
+    .map_err(|e| failure.take().unwrap_or(EngineError::Log(e)))?;
+    batch.applied(report.entries);
+    index.apply(batch)?;
+    Ok(Replayed { log, chain: report.head, tree, state, cut_bytes: report.cut_bytes, reindexed, recent })
+}
+
+/// Opens the ledger in `data_dir`: replays the log, repairs the index, signs a checkpoint.
+/// Returns the shared read side and a handle to start the writer with.
+pub fn open(data_dir: &Path, node_key: SigningKey, rebuild: bool) -> Result<(Arc<Shared>, WriterHandle, OpenSummary), EngineError> {
+    let log_path = data_dir.join("ledger.log");
+    let index = Index::open(&data_dir.join("index"))?;
+    let mut reindex_from = if rebuild { 0 } else { index.applied()? };
+    if rebuild {
+        index.clear()?;
+    }
+    let mut replayed = replay(&log_path, &index, reindex_from)?;
+    if replayed.chain.next_sequence < reindex_from {
+        // The index is ahead of the log: only possible if the log lost synced data (restored
+        // from an older backup). Rebuild the index from what the log holds.
+        tracing::warn!(log = replayed.chain.next_sequence, index = reindex_from, "index ahead of log; rebuilding it");
+        index.clear()?;
+        reindex_from = 0;
+        replayed = replay(&log_path, &index, reindex_from)?;
+    }
+    let ledger_id = replayed.state.ledger.as_ref().map(|l| l.ledger_id.clone()).ok_or(EngineError::NoLedger)?;
+    let size = replayed.chain.next_sequence;
+    let root = replayed.tree.root();
+    let checkpoint = Checkpoint { origin: ledger_id.clone(), tree_size: size, root }.sign(&node_key).text;
+    let mut batch = IndexBatch::default();
+    batch.checkpoint(&checkpoint);
+    index.apply(batch)?;
+    index.flush()?;
+    let keys = replayed.state.keys.values().map(|k| (k.key_id, k.public_key)).collect();
+    let (head_watch, _) = watch::channel(size);
+    let shared = Arc::new(Shared {
+        ledger_id,
+        node_key: node_key.verifying_key(),
+        state: RwLock::new(replayed.state),
+        keys: RwLock::new(keys),
+        head: RwLock::new(Arc::new(Head { size, root, checkpoint })),
+        head_watch,
+        reader: replayed.log.reader()?,
+        index,
+        recent: RwLock::new(replayed.recent),
+        storage_ok: AtomicBool::new(true),
+        counters: Counters::default(),
+        log_path,
+    });
+    let summary = OpenSummary { entries: size, cut_bytes: replayed.cut_bytes, reindexed: replayed.reindexed };
+    let writer = Writer { shared: shared.clone(), log: replayed.log, chain: replayed.chain, tree: replayed.tree, node_key, max_group: 0 };
+    Ok((shared, WriterHandle { writer }, summary))
+}
+
+pub struct WriterHandle {
+    writer: Writer,
+}
+
+impl WriterHandle {
+    /// Starts the writer thread. It runs until every sender of the returned queue is dropped,
+    /// finishing the jobs already queued.
+    pub fn start(mut self, queue_depth: usize, max_group: usize) -> (mpsc::Sender<Job>, std::thread::JoinHandle<()>) {
+        assert!(queue_depth > 0 && max_group > 0);
+        self.writer.max_group = max_group;
+        let (tx, rx) = mpsc::channel(queue_depth);
+        let thread = std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || self.writer.run(rx))
+            .expect("spawn writer thread");
+        (tx, thread)
+    }
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut count = first.items.len();
+            let mut jobs = vec![first];
+            while count < self.max_group {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        count += job.items.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.group(jobs);
+        }
+        tracing::info!("writer stopped: queue closed and drained");
+    }
+
+    fn group(&mut self, jobs: Vec<Job>) {
+        let started = Instant::now();
+        let shared = self.shared.clone();
+        let mut state = shared.state.write().expect("state lock");
+        let chain_before = self.chain.clone();
+        let tree_before = self.tree.clone();
+        let mut records = Vec::new();
+        let mut appended: Vec<(Entry, Hash, ledger_core::tx::TxId)> = Vec::new();
+        let mut new_keys: Vec<(KeyId, VerifyingKey)> = Vec::new();
+        let mut outcomes: Vec<Vec<Outcome>> = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            let mut job_outcomes = Vec::with_capacity(job.items.len());
+            for item in &job.items {
+                let outcome = match self.apply_one(&mut state, item, &mut records, &mut appended, &mut new_keys) {
+                    Ok(seq) => Outcome::Appended(seq),
+                    Err(Rejection::Duplicate { sequence, .. }) => Outcome::Duplicate(sequence),
+                    Err(r) => Outcome::Rejected(r),
+                };
+                job_outcomes.push(outcome);
+            }
+            outcomes.push(job_outcomes);
+        }
+
+        if !appended.is_empty() {
+            let start = match self.log.append_durable(&records) {
+                Ok(start) => start,
+                Err(e) => {
+                    shared.counters.storage_errors.fetch_add(1, Ordering::Relaxed);
+                    shared.storage_ok.store(false, Ordering::Relaxed);
+                    tracing::error!(error = %e, "group commit failed; nothing in it was acknowledged");
+                    self.chain = chain_before;
+                    self.tree = tree_before;
+                    // The in-memory state ran ahead of the disk: rebuild it from the log.
+                    let message = format!("storage is failing, nothing was written: {e}");
+                    match replay(&shared.log_path, &shared.index, u64::MAX) {
+                        Ok(r) => {
+                            *state = r.state;
+                            self.log = r.log;
+                        }
+                        Err(e2) => tracing::error!(error = %e2, "could not reload the ledger after a storage failure"),
+                    }
+                    drop(state);
+                    for job in jobs {
+                        let _ = job.reply.send(Err(message.clone()));
+                    }
+                    return;
+                }
+            };
+            shared.storage_ok.store(true, Ordering::Relaxed);
+            let mut batch = IndexBatch::default();
+            let mut offset = start;
+            for (entry, hash, tx_id) in &appended {
+                batch.entry(entry.sequence, tx_id, offset);
+                offset += (4 + ledger_core::entry::ENTRY_HEADER_BYTES + entry.envelope.len() + 32) as u64;
+                self.tree.append(merkle::leaf_hash(hash), |level, i, h| batch.subtree(level, i, h));
+            }
+            debug_assert_eq!(offset, self.log.len());
+            let size = self.chain.next_sequence;
+            assert_eq!(self.tree.size(), size, "Merkle tree and chain disagree");
+            let root = self.tree.root();
+            let checkpoint = Checkpoint { origin: shared.ledger_id.clone(), tree_size: size, root }.sign(&self.node_key).text;
+            batch.checkpoint(&checkpoint);
+            batch.applied(size);
+            if let Err(e) = shared.index.apply(batch) {
+                // The log is durable; the index is repaired from it on the next start.
+                tracing::error!(error = %e, "index update failed after a durable commit; restart the node to repair the index");
+            }
+            {
+                let mut recent = shared.recent.write().expect("recent lock");
+                for (entry, hash, _) in &appended {
+                    if recent.len() == RECENT_ENTRIES {
+                        recent.pop_front();
+                    }
+                    recent.push_back((entry.clone(), *hash));
+                }
+            }
+            if !new_keys.is_empty() {
+                shared.keys.write().expect("keys lock").extend(new_keys);
+            }
+            *shared.head.write().expect("head lock") = Arc::new(Head { size, root, checkpoint });
+            shared.counters.appended.fetch_add(appended.len() as u64, Ordering::Relaxed);
+        }
+        drop(state);
+        let head = shared.head();
+        shared.head_watch.send_replace(head.size);
+        shared.counters.groups.fetch_add(1, Ordering::Relaxed);
+        shared.counters.last_group_size.store(appended.len() as u64, Ordering::Relaxed);
+        shared.counters.last_group_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        for (job, outcomes) in jobs.into_iter().zip(outcomes) {
+            for o in &outcomes {
+                match o {
+                    Outcome::Rejected(_) => shared.counters.rejected.fetch_add(1, Ordering::Relaxed),
+                    Outcome::Duplicate(_) => shared.counters.duplicates.fetch_add(1, Ordering::Relaxed),
+                    Outcome::Appended(_) => 0,
+                };
+            }
+            let _ = job.reply.send(Ok((outcomes, head.clone())));
+        }
+    }
+
+    fn apply_one(
+        &mut self,
+        state: &mut State,
+        item: &Item,
+        records: &mut Vec<u8>,
+        appended: &mut Vec<(Entry, Hash, ledger_core::tx::TxId)>,
+        new_keys: &mut Vec<(KeyId, VerifyingKey)>,
+    ) -> Result<u64, Rejection> {
+        let prepared = item.prepared.as_ref().map_err(Clone::clone)?;
+        let signers = match &item.verified {
+            Some(signers) => signers.clone(),
+            None => rules::verify_signatures(state, prepared)?,
+        };
+        // The node's clock never goes back in the log, even if the system clock does.
+        let timestamp_ms = now_ms().max(state.last_timestamp_ms);
+        let ctx = EntryContext { sequence: state.next_sequence, timestamp_ms };
+        let effects = rules::apply(state, &ctx, &prepared.tx, &prepared.body_hash, &signers)?;
+        let entry = Entry { sequence: ctx.sequence, prev_hash: self.chain.last_hash, timestamp_ms, envelope: item.envelope.clone() };
+        let hash = self.chain.link(&entry).expect("the writer builds the next link itself");
+        for change in &effects.changes {
+            if let Change::KeyRegistered(k) = change {
+                new_keys.push((k.key_id, k.public_key));
+            }
+        }
+        debug_assert!(!matches!(prepared.tx.kind, Kind::Genesis { .. }) || ctx.sequence == 0);
+        state.commit(effects, timestamp_ms);
+        log::encode_record(&entry, &hash, records);
+        appended.push((entry, hash, prepared.tx.tx_id));
+        Ok(ctx.sequence)
+    }
+}
+
+/// Creates a new ledger in an empty data directory from a signed genesis envelope.
+pub fn create(data_dir: &Path, genesis_envelope: Vec<u8>) -> Result<(), anyhow::Error> {
+    std::fs::create_dir_all(data_dir)?;
+    let log_path = data_dir.join("ledger.log");
+    if log_path.exists() && std::fs::metadata(&log_path)?.len() > 0 {
+        anyhow::bail!("{} already holds a ledger; refusing to overwrite it", data_dir.display());
+    }
+    let mut state = State::new();
+    let entry = Entry { sequence: 0, prev_hash: ledger_core::entry::GENESIS_PREV_HASH, timestamp_ms: now_ms(), envelope: genesis_envelope };
+    rules::apply_entry(&mut state, &entry).map_err(|r| anyhow::anyhow!("the genesis transaction is refused: {r}"))?;
+    let (mut log, _) = log::open(&log_path, |_| Ok(()))?;
+    let mut record = Vec::new();
+    log::encode_record(&entry, &entry.hash(), &mut record);
+    log.append_durable(&record)?;
+    Ok(())
+}

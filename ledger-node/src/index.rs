@@ -1,0 +1,150 @@
+//! The sled index: everything here can be rebuilt from the log.
+//!
+//! sled 0.34's `flush` uses `sync_file_range`, not a full fsync, so it is not power-loss
+//! durable (sled issues #1452 and #1351). The log is the source of truth; sled holds what
+//! makes reads fast, and records how far it got (`applied`) so the node repairs it from the
+//! log's tail on start.
+//!
+//! One tree, keys prefixed by kind, so that one group's index updates are one atomic batch:
+//!
+//! | key                          | value                                  |
+//! |------------------------------|----------------------------------------|
+//! | `a`                          | u64: entries indexed                   |
+//! | `t` tx_id[16]                | u64 sequence                           |
+//! | `o` sequence u64             | u64 log offset                         |
+//! | `m` level u8, index u64      | 32-byte perfect-subtree hash           |
+//! | `c`                          | latest signed checkpoint text          |
+
+use std::path::Path;
+
+use ledger_core::merkle::PerfectSubtrees;
+use ledger_core::tx::TxId;
+use ledger_core::Hash;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("index (sled): {0}")]
+    Sled(#[from] sled::Error),
+    #[error("index entry {0} is missing; run `ledger-node rebuild`")]
+    Missing(String),
+    #[error("index value for {0} is malformed; run `ledger-node rebuild`")]
+    Malformed(String),
+}
+
+#[derive(Clone)]
+pub struct Index {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+fn offset_key(sequence: u64) -> [u8; 9] {
+    let mut k = [b'o'; 9];
+    k[1..].copy_from_slice(&sequence.to_be_bytes());
+    k
+}
+
+fn tx_key(tx_id: &TxId) -> [u8; 17] {
+    let mut k = [b't'; 17];
+    k[1..].copy_from_slice(&tx_id.0);
+    k
+}
+
+fn merkle_key(level: u32, index: u64) -> [u8; 10] {
+    let mut k = [b'm'; 10];
+    k[1] = level as u8;
+    k[2..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn u64_value(v: &[u8], what: impl Fn() -> String) -> Result<u64, IndexError> {
+    v.try_into().map(u64::from_be_bytes).map_err(|_| IndexError::Malformed(what()))
+}
+
+/// The index updates of one group commit, applied atomically.
+#[derive(Default)]
+pub struct IndexBatch {
+    batch: sled::Batch,
+}
+
+impl IndexBatch {
+    pub fn entry(&mut self, sequence: u64, tx_id: &TxId, offset: u64) {
+        self.batch.insert(&tx_key(tx_id), &sequence.to_be_bytes());
+        self.batch.insert(&offset_key(sequence), &offset.to_be_bytes());
+    }
+
+    pub fn subtree(&mut self, level: u32, index: u64, hash: &Hash) {
+        self.batch.insert(&merkle_key(level, index), hash);
+    }
+
+    pub fn checkpoint(&mut self, text: &str) {
+        self.batch.insert(b"c", text.as_bytes());
+    }
+
+    pub fn applied(&mut self, size: u64) {
+        self.batch.insert(b"a", &size.to_be_bytes());
+    }
+}
+
+impl Index {
+    pub fn open(path: &Path) -> Result<Index, IndexError> {
+        let db = sled::Config::new().path(path).cache_capacity(64 << 20).open()?;
+        let tree = db.open_tree("index")?;
+        Ok(Index { db, tree })
+    }
+
+    /// Drops everything, for a rebuild from the log.
+    pub fn clear(&self) -> Result<(), IndexError> {
+        self.tree.clear()?;
+        Ok(())
+    }
+
+    pub fn apply(&self, batch: IndexBatch) -> Result<(), IndexError> {
+        self.tree.apply_batch(batch.batch)?;
+        Ok(())
+    }
+
+    pub fn flush(&self) -> Result<(), IndexError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// How many entries the index covers.
+    pub fn applied(&self) -> Result<u64, IndexError> {
+        match self.tree.get(b"a")? {
+            None => Ok(0),
+            Some(v) => u64_value(&v, || "applied".into()),
+        }
+    }
+
+    pub fn sequence_of(&self, tx_id: &TxId) -> Result<Option<u64>, IndexError> {
+        match self.tree.get(tx_key(tx_id))? {
+            None => Ok(None),
+            Some(v) => u64_value(&v, || format!("tx {tx_id}")).map(Some),
+        }
+    }
+
+    pub fn offset_of(&self, sequence: u64) -> Result<u64, IndexError> {
+        let v = self.tree.get(offset_key(sequence))?.ok_or_else(|| IndexError::Missing(format!("offset of entry {sequence}")))?;
+        u64_value(&v, || format!("offset of entry {sequence}"))
+    }
+
+    pub fn checkpoint(&self) -> Result<Option<String>, IndexError> {
+        Ok(self.tree.get(b"c")?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Bytes sled uses on disk.
+    pub fn size_on_disk(&self) -> Result<u64, IndexError> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
+
+impl PerfectSubtrees for Index {
+    type Error = IndexError;
+    fn perfect(&self, level: u32, index: u64) -> Result<Hash, IndexError> {
+        let v = self
+            .tree
+            .get(merkle_key(level, index))?
+            .ok_or_else(|| IndexError::Missing(format!("Merkle subtree ({level}, {index})")))?;
+        v.as_ref().try_into().map_err(|_| IndexError::Malformed(format!("Merkle subtree ({level}, {index})")))
+    }
+}

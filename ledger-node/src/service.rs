@@ -1,0 +1,584 @@
+//! The `ledger.v1.Ledger` gRPC service. Status codes carry meaning (see PROTOCOL.md §5.1):
+//! a rejection's code comes from the rule that refused it, and its message says what to do.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ledger_core::entry::Entry;
+use ledger_core::merkle;
+use ledger_core::proto as pb;
+use ledger_core::rules::{self, Prepared, Rejection, StatusClass};
+use ledger_core::signing::KeyId;
+use ledger_core::snapshot;
+use ledger_core::state::{AccountKind, FundSource, State};
+use ledger_core::tx::{Kind, TxId};
+use ledger_core::Hash;
+use prost::Message;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use crate::engine::{EngineError, Head, Item, Job, Outcome, Shared};
+
+/// Explicit limits of the service (TigerBeetle style: everything bounded).
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_batch: usize,
+    pub max_subscribers: usize,
+    /// Entries a subscriber may fall behind its consumer before the node waits for it.
+    pub subscriber_buffer: usize,
+    /// How long a subscriber may refuse to read before the node ends its stream.
+    pub subscriber_stall: Duration,
+    /// Historical balance queries that replay the log, at once.
+    pub max_replays: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_batch: 1000, max_subscribers: 1024, subscriber_buffer: 256, subscriber_stall: Duration::from_secs(60), max_replays: 1 }
+    }
+}
+
+pub struct LedgerService {
+    shared: Arc<Shared>,
+    queue: mpsc::Sender<Job>,
+    limits: Limits,
+    subscribers: Arc<AtomicUsize>,
+    replays: Arc<Semaphore>,
+}
+
+impl LedgerService {
+    pub fn new(shared: Arc<Shared>, queue: mpsc::Sender<Job>, limits: Limits) -> Self {
+        let replays = Arc::new(Semaphore::new(limits.max_replays.max(1)));
+        LedgerService { shared, queue, limits, subscribers: Arc::new(AtomicUsize::new(0)), replays }
+    }
+}
+
+pub fn rejection_status(r: &Rejection) -> Status {
+    let code = match r.status() {
+        StatusClass::InvalidArgument => tonic::Code::InvalidArgument,
+        StatusClass::Unauthenticated => tonic::Code::Unauthenticated,
+        StatusClass::PermissionDenied => tonic::Code::PermissionDenied,
+        StatusClass::FailedPrecondition => tonic::Code::FailedPrecondition,
+        StatusClass::AlreadyExists => tonic::Code::AlreadyExists,
+    };
+    let mut status = Status::new(code, format!("{}: {}", r.reason(), r));
+    if let Ok(v) = r.reason().parse() {
+        status.metadata_mut().insert("ledger-reason", v);
+    }
+    status
+}
+
+fn rejection_proto(r: &Rejection) -> pb::Rejection {
+    pb::Rejection { reason: r.reason().to_string(), message: r.to_string(), code: rejection_status(r).code() as i32 }
+}
+
+fn engine_status(e: EngineError) -> Status {
+    tracing::error!(error = %e, "storage read failed");
+    Status::unavailable(format!("the node could not read its storage: {e}"))
+}
+
+pub fn entry_proto(entry: &Entry, hash: &Hash) -> pb::Entry {
+    pb::Entry { sequence: entry.sequence, prev_hash: entry.prev_hash.to_vec(), timestamp_ms: entry.timestamp_ms, envelope: entry.envelope.clone(), entry_hash: hash.to_vec() }
+}
+
+/// Decodes and checks an envelope on the request task, and verifies its signatures when every
+/// signer's key is already known.
+fn prepare_item(shared: &Shared, envelope: pb::SignedEnvelope) -> Item {
+    let bytes = envelope.encode_to_vec();
+    if bytes.len() > ledger_core::limits::MAX_ENVELOPE_BYTES {
+        let r = Rejection::TooLarge { what: "envelope", size: bytes.len(), limit: ledger_core::limits::MAX_ENVELOPE_BYTES };
+        return Item { prepared: Err(r), verified: None, envelope: bytes };
+    }
+    let prepared = ledger_core::tx::Envelope::from_proto(envelope).and_then(rules::prepare_envelope);
+    let verified = match &prepared {
+        Ok(p) if !matches!(p.tx.kind, Kind::Genesis { .. }) => pre_verify(shared, p),
+        _ => None,
+    };
+    match verified {
+        Some(Err(r)) => Item { prepared: Err(r), verified: None, envelope: bytes },
+        Some(Ok(signers)) => Item { prepared, verified: Some(signers), envelope: bytes },
+        None => Item { prepared, verified: None, envelope: bytes },
+    }
+}
+
+fn pre_verify(shared: &Shared, p: &Prepared) -> Option<Result<Vec<KeyId>, Rejection>> {
+    let keys = shared.keys.read().expect("keys lock");
+    let lookup: Vec<_> = p.envelope.signatures.iter().map(|(id, _)| keys.get(id).copied()).collect();
+    drop(keys);
+    if lookup.iter().any(Option::is_none) {
+        return None; // a key the writer may register in this very group
+    }
+    let mut it = lookup.into_iter();
+    Some(p.envelope.verify_signatures(|_| it.next().flatten()))
+}
+
+impl LedgerService {
+    async fn submit_items(&self, items: Vec<Item>) -> Result<(Vec<Outcome>, Arc<Head>), Status> {
+        let (reply, answer) = oneshot::channel();
+        match self.queue.try_send(Job { items, reply }) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                return Err(Status::resource_exhausted("the node's write queue is full; retry after a moment (limit: --queue-depth)"))
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(Status::unavailable("the node is shutting down; retry against it once it is back")),
+        }
+        match answer.await {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(message)) => Err(Status::unavailable(message)),
+            Err(_) => Err(Status::unavailable("the node stopped before answering; the transaction was not acknowledged, so submit it again (it is idempotent)")),
+        }
+    }
+
+    /// The receipt of a durable entry, with its proof against `head`.
+    fn receipt(&self, sequence: u64, head: &Head, duplicate: bool) -> Result<pb::TxReceipt, Status> {
+        let (entry, hash) = self.shared.read_entry(sequence).map_err(engine_status)?;
+        let proof = merkle::inclusion_proof(&self.shared.index, sequence, head.size)
+            .map_err(|e| engine_status(e.into()))?
+            .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(pb::TxReceipt {
+            sequence,
+            entry_hash: hash.to_vec(),
+            checkpoint: head.checkpoint.clone(),
+            inclusion_proof: proof.iter().map(|h| h.to_vec()).collect(),
+            entry: Some(entry_proto(&entry, &hash)),
+            duplicate,
+        })
+    }
+
+    fn check_size(&self, tree_size: u64) -> Result<u64, Status> {
+        let head = self.shared.head();
+        match tree_size {
+            0 => Ok(head.size),
+            n if n > head.size => Err(Status::out_of_range(format!("tree size {n} is beyond the log, which has {} entries", head.size))),
+            n => Ok(n),
+        }
+    }
+}
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl pb::ledger_server::Ledger for LedgerService {
+    async fn submit(&self, request: Request<pb::SubmitRequest>) -> Result<Response<pb::SubmitResponse>, Status> {
+        let envelope = request.into_inner().envelope.ok_or_else(|| Status::invalid_argument("the request has no envelope"))?;
+        let item = prepare_item(&self.shared, envelope);
+        let (outcomes, head) = self.submit_items(vec![item]).await?;
+        let outcome = outcomes.into_iter().next().expect("one outcome per item");
+        let receipt = match outcome {
+            Outcome::Appended(seq) => self.receipt(seq, &head, false)?,
+            Outcome::Duplicate(seq) => self.receipt(seq, &head, true)?,
+            Outcome::Rejected(r) => {
+                tracing::info!(reason = r.reason(), "transaction rejected");
+                return Err(rejection_status(&r));
+            }
+        };
+        tracing::info!(sequence = receipt.sequence, duplicate = receipt.duplicate, "transaction acknowledged");
+        Ok(Response::new(pb::SubmitResponse { receipt: Some(receipt) }))
+    }
+
+    async fn submit_batch(&self, request: Request<pb::SubmitBatchRequest>) -> Result<Response<pb::SubmitBatchResponse>, Status> {
+        let envelopes = request.into_inner().envelopes;
+        if envelopes.is_empty() {
+            return Err(Status::invalid_argument("the batch is empty"));
+        }
+        if envelopes.len() > self.limits.max_batch {
+            return Err(Status::resource_exhausted(format!(
+                "the batch has {} transactions, the limit is {}; split it",
+                envelopes.len(),
+                self.limits.max_batch
+            )));
+        }
+        // Verify signatures on all cores before the writer sees the batch.
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(envelopes.len());
+        let chunk = envelopes.len().div_ceil(workers);
+        let mut tasks = Vec::new();
+        let mut rest = envelopes;
+        while !rest.is_empty() {
+            let tail = rest.split_off(chunk.min(rest.len()));
+            let part = std::mem::replace(&mut rest, tail);
+            let shared = self.shared.clone();
+            tasks.push(tokio::task::spawn_blocking(move || part.into_iter().map(|e| prepare_item(&shared, e)).collect::<Vec<_>>()));
+        }
+        let mut items = Vec::new();
+        for t in tasks {
+            items.extend(t.await.map_err(|e| Status::internal(e.to_string()))?);
+        }
+        let (outcomes, head) = self.submit_items(items).await?;
+        let mut results = Vec::with_capacity(outcomes.len());
+        for outcome in outcomes {
+            let result = match outcome {
+                Outcome::Appended(seq) => pb::submit_result::Outcome::Receipt(self.receipt(seq, &head, false)?),
+                Outcome::Duplicate(seq) => pb::submit_result::Outcome::Receipt(self.receipt(seq, &head, true)?),
+                Outcome::Rejected(r) => pb::submit_result::Outcome::Rejection(rejection_proto(&r)),
+            };
+            results.push(pb::SubmitResult { outcome: Some(result) });
+        }
+        Ok(Response::new(pb::SubmitBatchResponse { results }))
+    }
+
+    async fn get_entry(&self, request: Request<pb::GetEntryRequest>) -> Result<Response<pb::Entry>, Status> {
+        let head = self.shared.head();
+        let sequence = match request.into_inner().by {
+            Some(pb::get_entry_request::By::Sequence(s)) => s,
+            Some(pb::get_entry_request::By::TxId(id)) => {
+                let id: [u8; 16] = id.as_slice().try_into().map_err(|_| Status::invalid_argument("a transaction id is 16 bytes"))?;
+                self.shared
+                    .index
+                    .sequence_of(&TxId(id))
+                    .map_err(|e| engine_status(e.into()))?
+                    .filter(|s| *s < head.size)
+                    .ok_or_else(|| Status::not_found(format!("no transaction {} in this ledger", hex::encode(id))))?
+            }
+            None => return Err(Status::invalid_argument("say which entry: by sequence or by tx_id")),
+        };
+        if sequence >= head.size {
+            return Err(Status::not_found(format!("there is no entry {sequence}; the log has {} entries", head.size)));
+        }
+        let (entry, hash) = self.shared.read_entry(sequence).map_err(engine_status)?;
+        Ok(Response::new(entry_proto(&entry, &hash)))
+    }
+
+    type ReadEntriesStream = BoxStream<pb::Entry>;
+
+    async fn read_entries(&self, request: Request<pb::ReadEntriesRequest>) -> Result<Response<Self::ReadEntriesStream>, Status> {
+        let req = request.into_inner();
+        let head = self.shared.head();
+        if req.from_sequence > head.size {
+            return Err(Status::out_of_range(format!("the log has {} entries", head.size)));
+        }
+        let end = if req.limit == 0 { head.size } else { head.size.min(req.from_sequence.saturating_add(req.limit)) };
+        let (tx, rx) = mpsc::channel(self.limits.subscriber_buffer);
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            for seq in req.from_sequence..end {
+                let item = shared.read_entry(seq).map(|(e, h)| entry_proto(&e, &h)).map_err(engine_status);
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn get_checkpoint(&self, _: Request<pb::GetCheckpointRequest>) -> Result<Response<pb::Checkpoint>, Status> {
+        Ok(Response::new(checkpoint_proto(&self.shared.head())))
+    }
+
+    async fn get_inclusion_proof(&self, request: Request<pb::GetInclusionProofRequest>) -> Result<Response<pb::InclusionProof>, Status> {
+        let req = request.into_inner();
+        let size = self.check_size(req.tree_size)?;
+        if req.sequence >= size {
+            return Err(Status::out_of_range(format!("entry {} is not in a tree of {size} entries", req.sequence)));
+        }
+        let (_, hash) = self.shared.read_entry(req.sequence).map_err(engine_status)?;
+        let proof = merkle::inclusion_proof(&self.shared.index, req.sequence, size)
+            .map_err(|e| engine_status(e.into()))?
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        Ok(Response::new(pb::InclusionProof {
+            sequence: req.sequence,
+            tree_size: size,
+            leaf_hash: merkle::leaf_hash(&hash).to_vec(),
+            hashes: proof.iter().map(|h| h.to_vec()).collect(),
+        }))
+    }
+
+    async fn get_consistency_proof(&self, request: Request<pb::GetConsistencyProofRequest>) -> Result<Response<pb::ConsistencyProof>, Status> {
+        let req = request.into_inner();
+        let new_size = self.check_size(req.new_size)?;
+        if req.old_size > new_size {
+            return Err(Status::invalid_argument(format!("old size {} is larger than new size {new_size}", req.old_size)));
+        }
+        let proof = merkle::consistency_proof(&self.shared.index, req.old_size, new_size)
+            .map_err(|e| engine_status(e.into()))?
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        Ok(Response::new(pb::ConsistencyProof { old_size: req.old_size, new_size, hashes: proof.iter().map(|h| h.to_vec()).collect() }))
+    }
+
+    async fn get_balances(&self, request: Request<pb::GetBalancesRequest>) -> Result<Response<pb::Balances>, Status> {
+        let as_of = request.into_inner().as_of_tree_size;
+        if as_of == 0 {
+            let head = self.shared.head();
+            let state = self.shared.state.read().expect("state lock");
+            return Ok(Response::new(balances_proto(&state, head.size)));
+        }
+        let size = self.check_size(as_of)?;
+        let _permit = self.replays.try_acquire().map_err(|_| Status::resource_exhausted("another historical balance query is running; retry in a moment"))?;
+        let shared = self.shared.clone();
+        let state = tokio::task::spawn_blocking(move || -> Result<State, Status> {
+            let mut state = State::new();
+            for seq in 0..size {
+                let (entry, _) = shared.read_entry(seq).map_err(engine_status)?;
+                rules::apply_entry_unverified(&mut state, &entry).map_err(|r| Status::internal(format!("entry {seq} does not replay: {r}")))?;
+            }
+            Ok(state)
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))??;
+        Ok(Response::new(balances_proto(&state, size)))
+    }
+
+    async fn list_projects(&self, _: Request<pb::ListProjectsRequest>) -> Result<Response<pb::Projects>, Status> {
+        let head = self.shared.head();
+        let state = self.shared.state.read().expect("state lock");
+        let projects = state
+            .projects
+            .values()
+            .map(|p| {
+                let held = state.accounts.get(&p.id).map(|a| a.held).unwrap_or_default();
+                let figures = FundSource::ALL
+                    .into_iter()
+                    .filter(|s| p.budget.get(*s) + p.allocated.get(*s) + p.spent.get(*s) > 0)
+                    .map(|s| pb::ProjectSourceFigures {
+                        source: s.to_proto() as i32,
+                        budget_fen: p.budget.get(s),
+                        allocated_fen: p.allocated.get(s),
+                        spent_fen: p.spent.get(s),
+                        held_fen: held.get(s),
+                        remaining_fen: p.allocated.get(s) - p.spent.get(s) - held.get(s),
+                    })
+                    .collect();
+                pb::Project { project_id: p.id.clone(), name: p.name.clone(), description: p.description.clone(), figures }
+            })
+            .collect();
+        Ok(Response::new(pb::Projects { tree_size: head.size, projects }))
+    }
+
+    async fn list_keys(&self, _: Request<pb::ListKeysRequest>) -> Result<Response<pb::Keys>, Status> {
+        let state = self.shared.state.read().expect("state lock");
+        let keys = state
+            .keys
+            .values()
+            .map(|k| pb::KeyInfo {
+                key_id: k.key_id.0.to_vec(),
+                fingerprint: k.key_id.fingerprint(),
+                public_key: k.public_key.to_bytes().to_vec(),
+                role: k.role.to_proto() as i32,
+                name: k.name.clone(),
+                registered_at: k.registered_at,
+                revoked: k.revoked_at.is_some(),
+                revoked_at: k.revoked_at.unwrap_or(0),
+            })
+            .collect();
+        Ok(Response::new(pb::Keys { keys }))
+    }
+
+    async fn list_disbursements(&self, _: Request<pb::ListDisbursementsRequest>) -> Result<Response<pb::Disbursements>, Status> {
+        let state = self.shared.state.read().expect("state lock");
+        let quorum = state.policy().map(|p| p.approver_quorum).unwrap_or(0);
+        let mut list: Vec<_> = state.disbursements.values().collect();
+        list.sort_by_key(|d| d.proposed_at);
+        let disbursements = list
+            .into_iter()
+            .map(|d| pb::DisbursementInfo {
+                proposal_tx_id: d.proposal.0.to_vec(),
+                project_id: d.project_id.clone(),
+                payee_account: d.payee_account.clone(),
+                amounts: d.amounts.to_proto(),
+                state: d.state.name().to_string(),
+                approvals: d.approvals.iter().map(|k| k.fingerprint()).collect(),
+                approvals_needed: if d.needs_quorum { quorum } else { 0 },
+                proposed_at: d.proposed_at,
+                memo: d.memo.clone(),
+            })
+            .collect();
+        Ok(Response::new(pb::Disbursements { disbursements }))
+    }
+
+    type SubscribeStream = BoxStream<pb::SubscribeEvent>;
+
+    async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
+        let req = request.into_inner();
+        let filter = Filter::new(&req)?;
+        let head = self.shared.head();
+        let start = pb::subscribe_request::Start::try_from(req.start).unwrap_or(pb::subscribe_request::Start::Unspecified);
+        let cursor = match start {
+            pb::subscribe_request::Start::FromBeginning => 0,
+            pb::subscribe_request::Start::OnlyNew => head.size,
+            _ => req.from_sequence,
+        };
+        if cursor > head.size {
+            return Err(Status::out_of_range(format!("cannot start at {cursor}: the log has {} entries", head.size)));
+        }
+        let count = self.subscribers.fetch_add(1, Ordering::SeqCst) + 1;
+        let guard = SubscriberGuard(self.subscribers.clone());
+        if count > self.limits.max_subscribers {
+            return Err(Status::resource_exhausted(format!("the node serves at most {} subscribers; try again later", self.limits.max_subscribers)));
+        }
+        let (tx, rx) = mpsc::channel(self.limits.subscriber_buffer);
+        let shared = self.shared.clone();
+        let stall = self.limits.subscriber_stall;
+        tokio::spawn(async move {
+            let _guard = guard;
+            follow(shared, cursor, filter, tx, stall).await;
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    type ExportSnapshotStream = BoxStream<pb::SnapshotChunk>;
+
+    async fn export_snapshot(&self, _: Request<pb::ExportSnapshotRequest>) -> Result<Response<Self::ExportSnapshotStream>, Status> {
+        let head = self.shared.head();
+        let (tx, rx) = mpsc::channel(16);
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let mut chunk = snapshot::encode_header(&snapshot::Header {
+                ledger_id: shared.ledger_id.clone(),
+                node_public_key: shared.node_key.to_bytes(),
+                entry_count: head.size,
+            });
+            for seq in 0..head.size {
+                match shared.read_entry(seq) {
+                    Ok((entry, _)) => snapshot::encode_entry_frame(&entry, &mut chunk),
+                    Err(e) => {
+                        let _ = tx.send(Err(engine_status(e))).await;
+                        return;
+                    }
+                }
+                if chunk.len() >= 64 * 1024 && tx.send(Ok(pb::SnapshotChunk { data: std::mem::take(&mut chunk) })).await.is_err() {
+                    return;
+                }
+            }
+            chunk.extend_from_slice(&snapshot::encode_trailer(&head.checkpoint));
+            let _ = tx.send(Ok(pb::SnapshotChunk { data: chunk })).await;
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+struct SubscriberGuard(Arc<AtomicUsize>);
+
+impl Drop for SubscriberGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+pub fn checkpoint_proto(head: &Head) -> pb::Checkpoint {
+    pb::Checkpoint { text: head.checkpoint.clone(), tree_size: head.size, root_hash: head.root.to_vec() }
+}
+
+fn balances_proto(state: &State, tree_size: u64) -> pb::Balances {
+    let mut accounts: Vec<pb::AccountBalance> = state
+        .accounts
+        .values()
+        .map(|a| pb::AccountBalance {
+            account_id: a.id.clone(),
+            kind: a.kind.name().to_string(),
+            name: a.name.clone(),
+            balance: a.balance.to_proto(),
+            held: a.held.to_proto(),
+        })
+        .collect();
+    // Money that came from outside, as seen from the external accounts.
+    for s in FundSource::ALL {
+        if state.received.get(s) > 0 {
+            accounts.push(pb::AccountBalance {
+                account_id: ledger_core::state::external_account(s),
+                kind: AccountKind::External(s).name().to_string(),
+                name: format!("{} 来源", s.chinese_name()),
+                balance: vec![],
+                held: vec![],
+            });
+        }
+    }
+    pb::Balances { tree_size, accounts, received: state.received.to_proto() }
+}
+
+/// Which entries a subscriber wants.
+struct Filter {
+    kinds: Vec<String>,
+    accounts: Vec<String>,
+}
+
+impl Filter {
+    fn new(req: &pb::SubscribeRequest) -> Result<Filter, Status> {
+        for k in &req.kinds {
+            if !Kind::NAMES.contains(&k.as_str()) {
+                return Err(Status::invalid_argument(format!("unknown kind {k:?}; kinds are: {}", Kind::NAMES.join(", "))));
+            }
+        }
+        if req.kinds.len() > 64 || req.accounts.len() + req.projects.len() > 256 {
+            return Err(Status::invalid_argument("at most 64 kinds and 256 accounts and projects in a filter"));
+        }
+        let mut accounts = req.accounts.clone();
+        accounts.extend(req.projects.iter().cloned());
+        Ok(Filter { kinds: req.kinds.clone(), accounts })
+    }
+
+    fn is_all(&self) -> bool {
+        self.kinds.is_empty() && self.accounts.is_empty()
+    }
+
+    fn matches(&self, shared: &Shared, entry: &Entry) -> bool {
+        if self.is_all() {
+            return true;
+        }
+        let Ok(prepared) = rules::prepare(&entry.envelope) else { return false };
+        if !self.kinds.is_empty() && !self.kinds.iter().any(|k| k == prepared.tx.kind.name()) {
+            return false;
+        }
+        if self.accounts.is_empty() {
+            return true;
+        }
+        let state = shared.state.read().expect("state lock");
+        state.accounts_touched_by(&prepared.tx).iter().any(|a| self.accounts.contains(a))
+    }
+}
+
+/// A subscriber's loop: read from storage by cursor up to the durable head, then wait for the
+/// head to move. The writer never waits for a subscriber; a subscriber that stops reading for
+/// longer than `stall` is told so and dropped, and can resume from its cursor.
+async fn follow(shared: Arc<Shared>, mut cursor: u64, filter: Filter, tx: mpsc::Sender<Result<pb::SubscribeEvent, Status>>, stall: Duration) {
+    use pb::subscribe_event::Event;
+    let mut watch = shared.head_watch.subscribe();
+    let send = |event: Result<pb::SubscribeEvent, Status>| {
+        let tx = tx.clone();
+        async move { tokio::time::timeout(stall, tx.send(event)).await }
+    };
+    loop {
+        let head = shared.head();
+        while cursor < head.size {
+            let (entry, hash) = match shared.read_entry(cursor) {
+                Ok(item) => item,
+                Err(e) => {
+                    let _ = send(Err(engine_status(e))).await;
+                    return;
+                }
+            };
+            if filter.matches(&shared, &entry) {
+                match send(Ok(pb::SubscribeEvent { event: Some(Event::Entry(entry_proto(&entry, &hash))) })).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return, // the subscriber went away
+                    Err(_) => {
+                        let _ = tx.try_send(Err(Status::resource_exhausted(format!(
+                            "this subscriber read nothing for {}s and was dropped; resubscribe from sequence {cursor}",
+                            stall.as_secs()
+                        ))));
+                        return;
+                    }
+                }
+            }
+            cursor += 1;
+        }
+        let checkpoint = pb::SubscribeEvent { event: Some(Event::Checkpoint(checkpoint_proto(&head))) };
+        let caught_up = pb::SubscribeEvent { event: Some(Event::CaughtUp(pb::CaughtUp { tree_size: head.size })) };
+        for event in [checkpoint, caught_up] {
+            if !matches!(send(Ok(event)).await, Ok(Ok(()))) {
+                return;
+            }
+        }
+        loop {
+            if watch.changed().await.is_err() {
+                return; // the node is shutting down
+            }
+            if *watch.borrow_and_update() > cursor {
+                break;
+            }
+        }
+    }
+}
