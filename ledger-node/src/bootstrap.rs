@@ -21,7 +21,9 @@ pub fn node_key_path(data_dir: &Path) -> PathBuf {
 }
 
 pub fn has_ledger(data_dir: &Path) -> bool {
-    std::fs::metadata(data_dir.join("ledger.log")).map(|m| m.len() > 0).unwrap_or(false)
+    std::fs::metadata(data_dir.join("ledger.log"))
+        .map(|m| m.len() > 0)
+        .unwrap_or(false)
 }
 
 fn random_tx_id() -> [u8; 16] {
@@ -41,7 +43,12 @@ fn ensure_node_key(data_dir: &Path) -> anyhow::Result<SigningKey> {
 }
 
 fn default_policy() -> proto::Policy {
-    proto::Policy { approval_threshold_fen: 10_000_00, approver_quorum: 2, admin_quorum: 1, reserve_ratio_bp: 1000 }
+    proto::Policy {
+        approval_threshold_fen: 1_000_000,
+        approver_quorum: 2,
+        admin_quorum: 1,
+        reserve_ratio_bp: 1000,
+    }
 }
 
 /// Keys of a development or demo ledger, kept in `<data>/keys/`.
@@ -52,12 +59,16 @@ pub struct DevKeys {
 
 /// Creates a development ledger in an empty data directory: node key, admin key, genesis.
 pub fn create_dev_ledger(data_dir: &Path, name: &str) -> anyhow::Result<DevKeys> {
-    std::fs::create_dir_all(data_dir.join("keys")).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir.join("keys"))
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let node_key = ensure_node_key(data_dir)?;
     let admin = ledger_keys::generate();
     let key_dir = data_dir.join("keys");
     ledger_keys::write_new(&key_dir.join("admin.key"), &admin)?;
-    let ledger_id = format!("dev.sunshine-ledger.local/{}", hex::encode(&random_tx_id()[..4]));
+    let ledger_id = format!(
+        "dev.sunshine-ledger.local/{}",
+        hex::encode(&random_tx_id()[..4])
+    );
     let genesis = Kind::Genesis(proto::Genesis {
         ledger_name: name.to_string(),
         currency: "CNY".into(),
@@ -66,10 +77,24 @@ pub fn create_dev_ledger(data_dir: &Path, name: &str) -> anyhow::Result<DevKeys>
     });
     let body = build::body(&ledger_id, random_tx_id(), engine::now_ms(), genesis);
     engine::create(data_dir, build::envelope(body, &[&admin]).encode_to_vec())?;
-    println!("Created a development ledger {ledger_id} in {}", data_dir.display());
-    println!("  node key:  {} (fingerprint {})", node_key_path(data_dir).display(), ledger_keys::fingerprint(&node_key));
-    println!("  admin key: {} (fingerprint {})", key_dir.join("admin.key").display(), ledger_keys::fingerprint(&admin));
-    Ok(DevKeys { admin, dir: key_dir })
+    println!(
+        "Created a development ledger {ledger_id} in {}",
+        data_dir.display()
+    );
+    println!(
+        "  node key:  {} (fingerprint {})",
+        node_key_path(data_dir).display(),
+        ledger_keys::fingerprint(&node_key)
+    );
+    println!(
+        "  admin key: {} (fingerprint {})",
+        key_dir.join("admin.key").display(),
+        ledger_keys::fingerprint(&admin)
+    );
+    Ok(DevKeys {
+        admin,
+        dir: key_dir,
+    })
 }
 
 /// A genesis file, for `ledger-node init`.
@@ -95,29 +120,57 @@ pub struct GenesisAdmin {
 
 /// Creates a real ledger: the genesis file names the admin public keys, and `signing_keys` (key
 /// files of at least `admin_quorum` of them) sign the genesis here.
-pub fn init_ledger(data_dir: &Path, genesis_path: &Path, signing_keys: &[PathBuf]) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(genesis_path).with_context(|| format!("cannot read {}", genesis_path.display()))?;
-    let g: GenesisFile = toml::from_str(&text).with_context(|| format!("{} is not a valid genesis file", genesis_path.display()))?;
-    let threshold = ledger_core::amount::parse_yuan(&g.approval_threshold_yuan).context("approval_threshold_yuan")?;
+pub fn init_ledger(
+    data_dir: &Path,
+    genesis_path: &Path,
+    signing_keys: &[PathBuf],
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(genesis_path)
+        .with_context(|| format!("cannot read {}", genesis_path.display()))?;
+    let g: GenesisFile = toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid genesis file", genesis_path.display()))?;
+    let threshold = ledger_core::amount::parse_yuan(&g.approval_threshold_yuan)
+        .context("approval_threshold_yuan")?;
     let mut admin_keys = Vec::new();
     for a in &g.admin {
-        let bytes = hex::decode(&a.public_key).with_context(|| format!("public key of {} is not hex", a.name))?;
-        admin_keys.push(proto::PublicKey { ed25519: bytes, role: proto::Role::Admin as i32, name: a.name.clone() });
+        let bytes = hex::decode(&a.public_key)
+            .with_context(|| format!("public key of {} is not hex", a.name))?;
+        admin_keys.push(proto::PublicKey {
+            ed25519: bytes,
+            role: proto::Role::Admin as i32,
+            name: a.name.clone(),
+        });
     }
-    let signers = signing_keys.iter().map(|p| ledger_keys::read(p)).collect::<Result<Vec<_>, _>>()?;
+    let signers = signing_keys
+        .iter()
+        .map(|p| ledger_keys::read(p))
+        .collect::<Result<Vec<_>, _>>()?;
     std::fs::create_dir_all(data_dir)?;
     let node_key = ensure_node_key(data_dir)?;
     let genesis = Kind::Genesis(proto::Genesis {
         ledger_name: g.name.clone(),
         currency: "CNY".into(),
         admin_keys,
-        policy: Some(proto::Policy { approval_threshold_fen: threshold, approver_quorum: g.approver_quorum, admin_quorum: g.admin_quorum, reserve_ratio_bp: g.reserve_ratio_bp }),
+        policy: Some(proto::Policy {
+            approval_threshold_fen: threshold,
+            approver_quorum: g.approver_quorum,
+            admin_quorum: g.admin_quorum,
+            reserve_ratio_bp: g.reserve_ratio_bp,
+        }),
     });
     let body = build::body(&g.ledger_id, random_tx_id(), engine::now_ms(), genesis);
     let refs: Vec<&SigningKey> = signers.iter().collect();
     engine::create(data_dir, build::envelope(body, &refs).encode_to_vec())?;
-    println!("Created ledger {} ({}) in {}", g.ledger_id, g.name, data_dir.display());
-    println!("  node key fingerprint: {}  (publish it on the notice board)", ledger_keys::fingerprint(&node_key));
+    println!(
+        "Created ledger {} ({}) in {}",
+        g.ledger_id,
+        g.name,
+        data_dir.display()
+    );
+    println!(
+        "  node key fingerprint: {}  (publish it on the notice board)",
+        ledger_keys::fingerprint(&node_key)
+    );
     Ok(())
 }
 
@@ -125,77 +178,267 @@ const YUAN: u64 = 100;
 
 /// The demo community's story, from the seed documents: an elevator for an old building paid
 /// by fiscal 600,000, social capital 400,000 and residents 200,000 yuan, plus crowdfunding.
-pub fn demo_transactions(ledger_id: &str, keys: &DevKeys) -> anyhow::Result<Vec<proto::SignedEnvelope>> {
+pub fn demo_transactions(
+    ledger_id: &str,
+    keys: &DevKeys,
+) -> anyhow::Result<Vec<proto::SignedEnvelope>> {
     let mut role_keys = Vec::new();
     for (file, _, _) in DEMO_KEYS {
         let path = keys.dir.join(file);
-        let key = if path.exists() { ledger_keys::read(&path)? } else {
+        let key = if path.exists() {
+            ledger_keys::read(&path)?
+        } else {
             let k = ledger_keys::generate();
             ledger_keys::write_new(&path, &k)?;
             k
         };
         role_keys.push(key);
     }
-    let [finance, rep_li, rep_wang, auditor] = [&role_keys[0], &role_keys[1], &role_keys[2], &role_keys[3]];
+    let [finance, rep_li, rep_wang, auditor] =
+        [&role_keys[0], &role_keys[1], &role_keys[2], &role_keys[3]];
     let admin = &keys.admin;
     let now = engine::now_ms();
     let mut out = Vec::new();
     let mut tx = |kind: Kind, signers: &[&SigningKey]| -> [u8; 16] {
         let id = random_tx_id();
-        out.push(build::envelope(build::body(ledger_id, id, now, kind), signers));
+        out.push(build::envelope(
+            build::body(ledger_id, id, now, kind),
+            signers,
+        ));
         id
     };
     for ((_, role, name), key) in DEMO_KEYS.iter().zip(&role_keys) {
-        tx(Kind::KeyRegistered(proto::KeyRegistered { key: Some(build::public_key(key, *role, name)) }), &[admin]);
+        tx(
+            Kind::KeyRegistered(proto::KeyRegistered {
+                key: Some(build::public_key(key, *role, name)),
+            }),
+            &[admin],
+        );
     }
-    let pool = |id: &str, source: FundSource, name: &str| Kind::AccountOpened(proto::AccountOpened { account_id: id.into(), kind: proto::AccountKind::FundPool as i32, source: source.to_proto() as i32, name: name.into() });
-    let payee = |id: &str, name: &str| Kind::AccountOpened(proto::AccountOpened { account_id: id.into(), kind: proto::AccountKind::Payee as i32, source: 0, name: name.into() });
-    tx(pool("pool:fiscal", FundSource::Fiscal, "区财政专项资金"), &[admin]);
-    tx(pool("pool:social", FundSource::SocialCapital, "社会资本合作方"), &[admin]);
-    tx(pool("pool:resident", FundSource::Resident, "居民自筹"), &[admin]);
-    tx(pool("pool:crowd", FundSource::Crowdfunding, "社区众筹"), &[admin]);
-    tx(payee("payee:elevator-co", "安达电梯安装有限公司"), &[finance]);
-    tx(payee("payee:design", "城建设计院"), &[finance]);
-    tx(Kind::ProjectCreated(proto::ProjectCreated {
-        project_id: "elevator-3".into(),
-        name: "3号楼加装电梯".into(),
-        description: "老旧小区3号楼加装电梯，含设计、设备与安装".into(),
-        budget: build::source_amounts(&[(FundSource::Fiscal, 600_000 * YUAN), (FundSource::SocialCapital, 400_000 * YUAN), (FundSource::Resident, 200_000 * YUAN), (FundSource::Crowdfunding, 100_000 * YUAN)]),
-    }), &[admin]);
-    let receipt = |source: FundSource, to: &str, yuan: u64, memo: &str, who: Option<&str>| {
-        let commitment = who.map(|w| contributor_commitment(&[7u8; 32], w).to_vec()).unwrap_or_default();
-        Kind::FundsReceived(proto::FundsReceived { source: source.to_proto() as i32, to_account: to.into(), amount_fen: yuan * YUAN, contributor_commitment: commitment, memo: memo.into(), document_hash: vec![] })
+    let pool = |id: &str, source: FundSource, name: &str| {
+        Kind::AccountOpened(proto::AccountOpened {
+            account_id: id.into(),
+            kind: proto::AccountKind::FundPool as i32,
+            source: source.to_proto() as i32,
+            name: name.into(),
+        })
     };
-    tx(receipt(FundSource::Fiscal, "pool:fiscal", 600_000, "区财政老旧小区改造专项资金", None), &[finance]);
-    tx(receipt(FundSource::SocialCapital, "pool:social", 400_000, "物业企业投资（合作协议）", None), &[finance]);
-    for (i, household) in ["3-1-101", "3-1-201", "3-1-301", "3-2-401"].iter().enumerate() {
-        tx(receipt(FundSource::Resident, "pool:resident", 50_000, &format!("住户分摊 第{}户", i + 1), Some(household)), &[finance]);
+    let payee = |id: &str, name: &str| {
+        Kind::AccountOpened(proto::AccountOpened {
+            account_id: id.into(),
+            kind: proto::AccountKind::Payee as i32,
+            source: 0,
+            name: name.into(),
+        })
+    };
+    tx(
+        pool("pool:fiscal", FundSource::Fiscal, "区财政专项资金"),
+        &[admin],
+    );
+    tx(
+        pool("pool:social", FundSource::SocialCapital, "社会资本合作方"),
+        &[admin],
+    );
+    tx(
+        pool("pool:resident", FundSource::Resident, "居民自筹"),
+        &[admin],
+    );
+    tx(
+        pool("pool:crowd", FundSource::Crowdfunding, "社区众筹"),
+        &[admin],
+    );
+    tx(
+        payee("payee:elevator-co", "安达电梯安装有限公司"),
+        &[finance],
+    );
+    tx(payee("payee:design", "城建设计院"), &[finance]);
+    tx(
+        Kind::ProjectCreated(proto::ProjectCreated {
+            project_id: "elevator-3".into(),
+            name: "3号楼加装电梯".into(),
+            description: "老旧小区3号楼加装电梯，含设计、设备与安装".into(),
+            budget: build::source_amounts(&[
+                (FundSource::Fiscal, 600_000 * YUAN),
+                (FundSource::SocialCapital, 400_000 * YUAN),
+                (FundSource::Resident, 200_000 * YUAN),
+                (FundSource::Crowdfunding, 100_000 * YUAN),
+            ]),
+        }),
+        &[admin],
+    );
+    let receipt = |source: FundSource, to: &str, yuan: u64, memo: &str, who: Option<&str>| {
+        let commitment = who
+            .map(|w| contributor_commitment(&[7u8; 32], w).to_vec())
+            .unwrap_or_default();
+        Kind::FundsReceived(proto::FundsReceived {
+            source: source.to_proto() as i32,
+            to_account: to.into(),
+            amount_fen: yuan * YUAN,
+            contributor_commitment: commitment,
+            memo: memo.into(),
+            document_hash: vec![],
+        })
+    };
+    tx(
+        receipt(
+            FundSource::Fiscal,
+            "pool:fiscal",
+            600_000,
+            "区财政老旧小区改造专项资金",
+            None,
+        ),
+        &[finance],
+    );
+    tx(
+        receipt(
+            FundSource::SocialCapital,
+            "pool:social",
+            400_000,
+            "物业企业投资（合作协议）",
+            None,
+        ),
+        &[finance],
+    );
+    for (i, household) in ["3-1-101", "3-1-201", "3-1-301", "3-2-401"]
+        .iter()
+        .enumerate()
+    {
+        tx(
+            receipt(
+                FundSource::Resident,
+                "pool:resident",
+                50_000,
+                &format!("住户分摊 第{}户", i + 1),
+                Some(household),
+            ),
+            &[finance],
+        );
     }
-    let mistaken = tx(receipt(FundSource::Resident, "pool:resident", 50_000, "住户分摊（重复录入）", Some("3-2-401")), &[finance]);
-    tx(Kind::EntryReversed(proto::EntryReversed { target_tx_id: mistaken.to_vec(), reason: "重复录入，冲正".into() }), &[finance]);
+    let mistaken = tx(
+        receipt(
+            FundSource::Resident,
+            "pool:resident",
+            50_000,
+            "住户分摊（重复录入）",
+            Some("3-2-401"),
+        ),
+        &[finance],
+    );
+    tx(
+        Kind::EntryReversed(proto::EntryReversed {
+            target_tx_id: mistaken.to_vec(),
+            reason: "重复录入，冲正".into(),
+        }),
+        &[finance],
+    );
     for (i, yuan) in [30_000u64, 45_000, 25_000, 20_000].iter().enumerate() {
-        tx(receipt(FundSource::Crowdfunding, "pool:crowd", *yuan, &format!("社区众筹 第{}批", i + 1), Some(&format!("众筹批次{i}"))), &[finance]);
+        tx(
+            receipt(
+                FundSource::Crowdfunding,
+                "pool:crowd",
+                *yuan,
+                &format!("社区众筹 第{}批", i + 1),
+                Some(&format!("众筹批次{i}")),
+            ),
+            &[finance],
+        );
     }
-    let allocate = |from: &str, source: FundSource, yuan: u64| Kind::FundsAllocated(proto::FundsAllocated { from_account: from.into(), project_id: "elevator-3".into(), amounts: build::source_amounts(&[(source, yuan * YUAN)]), memo: "拨付至3号楼电梯项目".into() });
-    tx(allocate("pool:fiscal", FundSource::Fiscal, 540_000), &[finance]);
-    tx(allocate("pool:social", FundSource::SocialCapital, 360_000), &[finance]);
-    tx(allocate("pool:resident", FundSource::Resident, 180_000), &[finance]);
-    tx(allocate("pool:crowd", FundSource::Crowdfunding, 100_000), &[finance]);
-    let proposal = |payee: &str, amounts: &[(FundSource, u64)], contract: &str, memo: &str| Kind::DisbursementProposed(proto::DisbursementProposed {
-        project_id: "elevator-3".into(),
-        payee_account: payee.into(),
-        amounts: build::source_amounts(&amounts.iter().map(|(s, y)| (*s, y * YUAN)).collect::<Vec<_>>()),
-        contract_hash: document_hash(contract.as_bytes()).to_vec(),
-        invoice_hash: vec![],
-        memo: memo.into(),
-    });
-    let first = tx(proposal("payee:elevator-co", &[(FundSource::Fiscal, 300_000), (FundSource::SocialCapital, 200_000)], "电梯采购安装合同 2026-017", "电梯设备首付款"), &[finance]);
-    tx(Kind::DisbursementApproved(proto::DisbursementApproved { proposal_tx_id: first.to_vec() }), &[rep_li]);
-    tx(Kind::DisbursementApproved(proto::DisbursementApproved { proposal_tx_id: first.to_vec() }), &[rep_wang]);
-    let design = tx(proposal("payee:design", &[(FundSource::Fiscal, 80_000)], "设计服务合同 2026-009", "设计费"), &[finance]);
-    tx(Kind::DisbursementRejected(proto::DisbursementRejected { proposal_tx_id: design.to_vec(), reason: "报价高于市场价，请重新询价".into() }), &[rep_wang]);
-    tx(proposal("payee:design", &[(FundSource::Crowdfunding, 45_000)], "设计服务合同 2026-011", "设计费（重新询价后）"), &[finance]);
-    tx(Kind::EntryAnnotated(proto::EntryAnnotated { target_tx_id: first.to_vec(), note: "合同与付款凭证已核对，金额一致".into(), document_hash: document_hash(b"audit report 2026-Q3").to_vec() }), &[auditor]);
+    let allocate = |from: &str, source: FundSource, yuan: u64| {
+        Kind::FundsAllocated(proto::FundsAllocated {
+            from_account: from.into(),
+            project_id: "elevator-3".into(),
+            amounts: build::source_amounts(&[(source, yuan * YUAN)]),
+            memo: "拨付至3号楼电梯项目".into(),
+        })
+    };
+    tx(
+        allocate("pool:fiscal", FundSource::Fiscal, 540_000),
+        &[finance],
+    );
+    tx(
+        allocate("pool:social", FundSource::SocialCapital, 360_000),
+        &[finance],
+    );
+    tx(
+        allocate("pool:resident", FundSource::Resident, 180_000),
+        &[finance],
+    );
+    tx(
+        allocate("pool:crowd", FundSource::Crowdfunding, 100_000),
+        &[finance],
+    );
+    let proposal = |payee: &str, amounts: &[(FundSource, u64)], contract: &str, memo: &str| {
+        Kind::DisbursementProposed(proto::DisbursementProposed {
+            project_id: "elevator-3".into(),
+            payee_account: payee.into(),
+            amounts: build::source_amounts(
+                &amounts
+                    .iter()
+                    .map(|(s, y)| (*s, y * YUAN))
+                    .collect::<Vec<_>>(),
+            ),
+            contract_hash: document_hash(contract.as_bytes()).to_vec(),
+            invoice_hash: vec![],
+            memo: memo.into(),
+        })
+    };
+    let first = tx(
+        proposal(
+            "payee:elevator-co",
+            &[
+                (FundSource::Fiscal, 300_000),
+                (FundSource::SocialCapital, 200_000),
+            ],
+            "电梯采购安装合同 2026-017",
+            "电梯设备首付款",
+        ),
+        &[finance],
+    );
+    tx(
+        Kind::DisbursementApproved(proto::DisbursementApproved {
+            proposal_tx_id: first.to_vec(),
+        }),
+        &[rep_li],
+    );
+    tx(
+        Kind::DisbursementApproved(proto::DisbursementApproved {
+            proposal_tx_id: first.to_vec(),
+        }),
+        &[rep_wang],
+    );
+    let design = tx(
+        proposal(
+            "payee:design",
+            &[(FundSource::Fiscal, 80_000)],
+            "设计服务合同 2026-009",
+            "设计费",
+        ),
+        &[finance],
+    );
+    tx(
+        Kind::DisbursementRejected(proto::DisbursementRejected {
+            proposal_tx_id: design.to_vec(),
+            reason: "报价高于市场价，请重新询价".into(),
+        }),
+        &[rep_wang],
+    );
+    tx(
+        proposal(
+            "payee:design",
+            &[(FundSource::Crowdfunding, 45_000)],
+            "设计服务合同 2026-011",
+            "设计费（重新询价后）",
+        ),
+        &[finance],
+    );
+    tx(
+        Kind::EntryAnnotated(proto::EntryAnnotated {
+            target_tx_id: first.to_vec(),
+            note: "合同与付款凭证已核对，金额一致".into(),
+            document_hash: document_hash(b"audit report 2026-Q3").to_vec(),
+        }),
+        &[auditor],
+    );
     Ok(out)
 }
 

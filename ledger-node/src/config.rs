@@ -69,7 +69,10 @@ where
     T::Err: std::fmt::Display,
 {
     match std::env::var(name) {
-        Ok(v) => v.parse().map(Some).map_err(|e| anyhow::anyhow!("environment variable {name}={v:?} is invalid: {e}")),
+        Ok(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("environment variable {name}={v:?} is invalid: {e}")),
         Err(_) => Ok(None),
     }
 }
@@ -82,8 +85,10 @@ impl ServeArgs {
         };
         let file: FileSettings = match &config_path {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
-                toml::from_str(&text).with_context(|| format!("config file {} is invalid", path.display()))?
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("config file {} is invalid", path.display()))?
             }
             None => FileSettings::default(),
         };
@@ -96,19 +101,35 @@ impl ServeArgs {
             };
         }
         let settings = Settings {
-            listen: pick!(listen, "LEDGER_LISTEN", "127.0.0.1:50051".parse().expect("valid")),
+            listen: pick!(
+                listen,
+                "LEDGER_LISTEN",
+                "127.0.0.1:50051".parse().expect("valid")
+            ),
             data_dir: pick!(data_dir, "LEDGER_DATA_DIR", default_data_dir.to_path_buf()),
             max_batch: pick!(max_batch, "LEDGER_MAX_BATCH", 1000),
             max_group: pick!(max_group, "LEDGER_MAX_GROUP", 2048),
             queue_depth: pick!(queue_depth, "LEDGER_QUEUE_DEPTH", 4096),
             max_subscribers: pick!(max_subscribers, "LEDGER_MAX_SUBSCRIBERS", 1024),
             max_message_bytes: pick!(max_message_bytes, "LEDGER_MAX_MESSAGE_BYTES", 8 << 20),
-            max_streams_per_connection: pick!(max_streams_per_connection, "LEDGER_MAX_STREAMS_PER_CONNECTION", 256),
+            max_streams_per_connection: pick!(
+                max_streams_per_connection,
+                "LEDGER_MAX_STREAMS_PER_CONNECTION",
+                256
+            ),
         };
-        for (name, value) in [("max-batch", settings.max_batch), ("max-group", settings.max_group), ("queue-depth", settings.queue_depth), ("max-subscribers", settings.max_subscribers)] {
+        for (name, value) in [
+            ("max-batch", settings.max_batch),
+            ("max-group", settings.max_group),
+            ("queue-depth", settings.queue_depth),
+            ("max-subscribers", settings.max_subscribers),
+        ] {
             anyhow::ensure!(value > 0, "--{name} must be at least 1");
         }
-        anyhow::ensure!(settings.max_message_bytes >= 64 * 1024, "--max-message-bytes must be at least 65536");
+        anyhow::ensure!(
+            settings.max_message_bytes >= 64 * 1024,
+            "--max-message-bytes must be at least 65536"
+        );
         Ok(settings)
     }
 }
@@ -122,7 +143,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("node.toml");
         std::fs::write(&path, "max_batch = 7\nmax_group = 9\n").unwrap();
-        let args = ServeArgs { config: Some(path.clone()), max_batch: Some(3), ..Default::default() };
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            max_batch: Some(3),
+            ..Default::default()
+        };
         let s = args.resolve(Path::new("./data")).unwrap();
         assert_eq!((s.max_batch, s.max_group, s.queue_depth), (3, 9, 4096));
     }
@@ -132,9 +157,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("node.toml");
         std::fs::write(&path, "max_bach = 7\n").unwrap();
-        let err = ServeArgs { config: Some(path), ..Default::default() }.resolve(Path::new("d")).unwrap_err();
+        let err = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        }
+        .resolve(Path::new("d"))
+        .unwrap_err();
         assert!(format!("{err:#}").contains("max_bach"));
-        let err = ServeArgs { max_group: Some(0), ..Default::default() }.resolve(Path::new("d")).unwrap_err();
+        let err = ServeArgs {
+            max_group: Some(0),
+            ..Default::default()
+        }
+        .resolve(Path::new("d"))
+        .unwrap_err();
         assert!(err.to_string().contains("max-group"));
     }
 }

@@ -70,9 +70,13 @@ pub enum Outcome {
     Rejected(Rejection),
 }
 
+/// The writer's answer to a job: one outcome per item and the head that covers them, or why
+/// storage failed (nothing in the job was written).
+pub type JobResult = Result<(Vec<Outcome>, Arc<Head>), String>;
+
 pub struct Job {
     pub items: Vec<Item>,
-    pub reply: oneshot::Sender<Result<(Vec<Outcome>, Arc<Head>), String>>,
+    pub reply: oneshot::Sender<JobResult>,
 }
 
 #[derive(Default)]
@@ -125,12 +129,17 @@ impl Shared {
     }
 
     pub fn log_bytes(&self) -> u64 {
-        std::fs::metadata(&self.log_path).map(|m| m.len()).unwrap_or(0)
+        std::fs::metadata(&self.log_path)
+            .map(|m| m.len())
+            .unwrap_or(0)
     }
 }
 
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 struct Writer {
@@ -174,8 +183,16 @@ fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed,
         let tx_id = match apply_entry_unverified(&mut state, &scanned.entry) {
             Ok(effects) => effects.tx_id,
             Err(rejection) => {
-                failure = Some(EngineError::RuleBroken { sequence, rejection });
-                return Err(LogError::Corrupt { path: log_path.to_path_buf(), sequence, offset: scanned.offset, what: "it breaks the ledger rules".into() });
+                failure = Some(EngineError::RuleBroken {
+                    sequence,
+                    rejection,
+                });
+                return Err(LogError::Corrupt {
+                    path: log_path.to_path_buf(),
+                    sequence,
+                    offset: scanned.offset,
+                    what: "it breaks the ledger rules".into(),
+                });
             }
         };
         let fresh = sequence >= reindex_from;
@@ -193,7 +210,12 @@ fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed,
                 let full = std::mem::take(&mut batch);
                 if let Err(e) = index.apply(full) {
                     failure = Some(e.into());
-                    return Err(LogError::Corrupt { path: log_path.to_path_buf(), sequence, offset: scanned.offset, what: "index write failed".into() });
+                    return Err(LogError::Corrupt {
+                        path: log_path.to_path_buf(),
+                        sequence,
+                        offset: scanned.offset,
+                        what: "index write failed".into(),
+                    });
                 }
                 pending = 0;
             }
@@ -207,12 +229,24 @@ fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed,
     .map_err(|e| failure.take().unwrap_or(EngineError::Log(e)))?;
     batch.applied(report.entries);
     index.apply(batch)?;
-    Ok(Replayed { log, chain: report.head, tree, state, cut_bytes: report.cut_bytes, reindexed, recent })
+    Ok(Replayed {
+        log,
+        chain: report.head,
+        tree,
+        state,
+        cut_bytes: report.cut_bytes,
+        reindexed,
+        recent,
+    })
 }
 
 /// Opens the ledger in `data_dir`: replays the log, repairs the index, signs a checkpoint.
 /// Returns the shared read side and a handle to start the writer with.
-pub fn open(data_dir: &Path, node_key: SigningKey, rebuild: bool) -> Result<(Arc<Shared>, WriterHandle, OpenSummary), EngineError> {
+pub fn open(
+    data_dir: &Path,
+    node_key: SigningKey,
+    rebuild: bool,
+) -> Result<(Arc<Shared>, WriterHandle, OpenSummary), EngineError> {
     let log_path = data_dir.join("ledger.log");
     let index = Index::open(&data_dir.join("index"))?;
     let mut reindex_from = if rebuild { 0 } else { index.applied()? };
@@ -223,27 +257,51 @@ pub fn open(data_dir: &Path, node_key: SigningKey, rebuild: bool) -> Result<(Arc
     if replayed.chain.next_sequence < reindex_from {
         // The index is ahead of the log: only possible if the log lost synced data (restored
         // from an older backup). Rebuild the index from what the log holds.
-        tracing::warn!(log = replayed.chain.next_sequence, index = reindex_from, "index ahead of log; rebuilding it");
+        tracing::warn!(
+            log = replayed.chain.next_sequence,
+            index = reindex_from,
+            "index ahead of log; rebuilding it"
+        );
         index.clear()?;
         reindex_from = 0;
         replayed = replay(&log_path, &index, reindex_from)?;
     }
-    let ledger_id = replayed.state.ledger.as_ref().map(|l| l.ledger_id.clone()).ok_or(EngineError::NoLedger)?;
+    let ledger_id = replayed
+        .state
+        .ledger
+        .as_ref()
+        .map(|l| l.ledger_id.clone())
+        .ok_or(EngineError::NoLedger)?;
     let size = replayed.chain.next_sequence;
     let root = replayed.tree.root();
-    let checkpoint = Checkpoint { origin: ledger_id.clone(), tree_size: size, root }.sign(&node_key).text;
+    let checkpoint = Checkpoint {
+        origin: ledger_id.clone(),
+        tree_size: size,
+        root,
+    }
+    .sign(&node_key)
+    .text;
     let mut batch = IndexBatch::default();
     batch.checkpoint(&checkpoint);
     index.apply(batch)?;
     index.flush()?;
-    let keys = replayed.state.keys.values().map(|k| (k.key_id, k.public_key)).collect();
+    let keys = replayed
+        .state
+        .keys
+        .values()
+        .map(|k| (k.key_id, k.public_key))
+        .collect();
     let (head_watch, _) = watch::channel(size);
     let shared = Arc::new(Shared {
         ledger_id,
         node_key: node_key.verifying_key(),
         state: RwLock::new(replayed.state),
         keys: RwLock::new(keys),
-        head: RwLock::new(Arc::new(Head { size, root, checkpoint })),
+        head: RwLock::new(Arc::new(Head {
+            size,
+            root,
+            checkpoint,
+        })),
         head_watch,
         reader: replayed.log.reader()?,
         index,
@@ -252,8 +310,19 @@ pub fn open(data_dir: &Path, node_key: SigningKey, rebuild: bool) -> Result<(Arc
         counters: Counters::default(),
         log_path,
     });
-    let summary = OpenSummary { entries: size, cut_bytes: replayed.cut_bytes, reindexed: replayed.reindexed };
-    let writer = Writer { shared: shared.clone(), log: replayed.log, chain: replayed.chain, tree: replayed.tree, node_key, max_group: 0 };
+    let summary = OpenSummary {
+        entries: size,
+        cut_bytes: replayed.cut_bytes,
+        reindexed: replayed.reindexed,
+    };
+    let writer = Writer {
+        shared: shared.clone(),
+        log: replayed.log,
+        chain: replayed.chain,
+        tree: replayed.tree,
+        node_key,
+        max_group: 0,
+    };
     Ok((shared, WriterHandle { writer }, summary))
 }
 
@@ -264,7 +333,11 @@ pub struct WriterHandle {
 impl WriterHandle {
     /// Starts the writer thread. It runs until every sender of the returned queue is dropped,
     /// finishing the jobs already queued.
-    pub fn start(mut self, queue_depth: usize, max_group: usize) -> (mpsc::Sender<Job>, std::thread::JoinHandle<()>) {
+    pub fn start(
+        mut self,
+        queue_depth: usize,
+        max_group: usize,
+    ) -> (mpsc::Sender<Job>, std::thread::JoinHandle<()>) {
         assert!(queue_depth > 0 && max_group > 0);
         self.writer.max_group = max_group;
         let (tx, rx) = mpsc::channel(queue_depth);
@@ -308,7 +381,13 @@ impl Writer {
         for job in &jobs {
             let mut job_outcomes = Vec::with_capacity(job.items.len());
             for item in &job.items {
-                let outcome = match self.apply_one(&mut state, item, &mut records, &mut appended, &mut new_keys) {
+                let outcome = match self.apply_one(
+                    &mut state,
+                    item,
+                    &mut records,
+                    &mut appended,
+                    &mut new_keys,
+                ) {
                     Ok(seq) => Outcome::Appended(seq),
                     Err(Rejection::Duplicate { sequence, .. }) => Outcome::Duplicate(sequence),
                     Err(r) => Outcome::Rejected(r),
@@ -322,7 +401,10 @@ impl Writer {
             let start = match self.log.append_durable(&records) {
                 Ok(start) => start,
                 Err(e) => {
-                    shared.counters.storage_errors.fetch_add(1, Ordering::Relaxed);
+                    shared
+                        .counters
+                        .storage_errors
+                        .fetch_add(1, Ordering::Relaxed);
                     shared.storage_ok.store(false, Ordering::Relaxed);
                     tracing::error!(error = %e, "group commit failed; nothing in it was acknowledged");
                     self.chain = chain_before;
@@ -334,7 +416,9 @@ impl Writer {
                             *state = r.state;
                             self.log = r.log;
                         }
-                        Err(e2) => tracing::error!(error = %e2, "could not reload the ledger after a storage failure"),
+                        Err(e2) => {
+                            tracing::error!(error = %e2, "could not reload the ledger after a storage failure")
+                        }
                     }
                     drop(state);
                     for job in jobs {
@@ -348,14 +432,23 @@ impl Writer {
             let mut offset = start;
             for (entry, hash, tx_id) in &appended {
                 batch.entry(entry.sequence, tx_id, offset);
-                offset += (4 + ledger_core::entry::ENTRY_HEADER_BYTES + entry.envelope.len() + 32) as u64;
-                self.tree.append(merkle::leaf_hash(hash), |level, i, h| batch.subtree(level, i, h));
+                offset +=
+                    (4 + ledger_core::entry::ENTRY_HEADER_BYTES + entry.envelope.len() + 32) as u64;
+                self.tree.append(merkle::leaf_hash(hash), |level, i, h| {
+                    batch.subtree(level, i, h)
+                });
             }
             debug_assert_eq!(offset, self.log.len());
             let size = self.chain.next_sequence;
             assert_eq!(self.tree.size(), size, "Merkle tree and chain disagree");
             let root = self.tree.root();
-            let checkpoint = Checkpoint { origin: shared.ledger_id.clone(), tree_size: size, root }.sign(&self.node_key).text;
+            let checkpoint = Checkpoint {
+                origin: shared.ledger_id.clone(),
+                tree_size: size,
+                root,
+            }
+            .sign(&self.node_key)
+            .text;
             batch.checkpoint(&checkpoint);
             batch.applied(size);
             if let Err(e) = shared.index.apply(batch) {
@@ -374,20 +467,37 @@ impl Writer {
             if !new_keys.is_empty() {
                 shared.keys.write().expect("keys lock").extend(new_keys);
             }
-            *shared.head.write().expect("head lock") = Arc::new(Head { size, root, checkpoint });
-            shared.counters.appended.fetch_add(appended.len() as u64, Ordering::Relaxed);
+            *shared.head.write().expect("head lock") = Arc::new(Head {
+                size,
+                root,
+                checkpoint,
+            });
+            shared
+                .counters
+                .appended
+                .fetch_add(appended.len() as u64, Ordering::Relaxed);
         }
         drop(state);
         let head = shared.head();
         shared.head_watch.send_replace(head.size);
         shared.counters.groups.fetch_add(1, Ordering::Relaxed);
-        shared.counters.last_group_size.store(appended.len() as u64, Ordering::Relaxed);
-        shared.counters.last_group_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        shared
+            .counters
+            .last_group_size
+            .store(appended.len() as u64, Ordering::Relaxed);
+        shared
+            .counters
+            .last_group_micros
+            .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         for (job, outcomes) in jobs.into_iter().zip(outcomes) {
             for o in &outcomes {
                 match o {
-                    Outcome::Rejected(_) => shared.counters.rejected.fetch_add(1, Ordering::Relaxed),
-                    Outcome::Duplicate(_) => shared.counters.duplicates.fetch_add(1, Ordering::Relaxed),
+                    Outcome::Rejected(_) => {
+                        shared.counters.rejected.fetch_add(1, Ordering::Relaxed)
+                    }
+                    Outcome::Duplicate(_) => {
+                        shared.counters.duplicates.fetch_add(1, Ordering::Relaxed)
+                    }
                     Outcome::Appended(_) => 0,
                 };
             }
@@ -410,10 +520,21 @@ impl Writer {
         };
         // The node's clock never goes back in the log, even if the system clock does.
         let timestamp_ms = now_ms().max(state.last_timestamp_ms);
-        let ctx = EntryContext { sequence: state.next_sequence, timestamp_ms };
+        let ctx = EntryContext {
+            sequence: state.next_sequence,
+            timestamp_ms,
+        };
         let effects = rules::apply(state, &ctx, &prepared.tx, &prepared.body_hash, &signers)?;
-        let entry = Entry { sequence: ctx.sequence, prev_hash: self.chain.last_hash, timestamp_ms, envelope: item.envelope.clone() };
-        let hash = self.chain.link(&entry).expect("the writer builds the next link itself");
+        let entry = Entry {
+            sequence: ctx.sequence,
+            prev_hash: self.chain.last_hash,
+            timestamp_ms,
+            envelope: item.envelope.clone(),
+        };
+        let hash = self
+            .chain
+            .link(&entry)
+            .expect("the writer builds the next link itself");
         for change in &effects.changes {
             if let Change::KeyRegistered(k) = change {
                 new_keys.push((k.key_id, k.public_key));
@@ -432,11 +553,20 @@ pub fn create(data_dir: &Path, genesis_envelope: Vec<u8>) -> Result<(), anyhow::
     std::fs::create_dir_all(data_dir)?;
     let log_path = data_dir.join("ledger.log");
     if log_path.exists() && std::fs::metadata(&log_path)?.len() > 0 {
-        anyhow::bail!("{} already holds a ledger; refusing to overwrite it", data_dir.display());
+        anyhow::bail!(
+            "{} already holds a ledger; refusing to overwrite it",
+            data_dir.display()
+        );
     }
     let mut state = State::new();
-    let entry = Entry { sequence: 0, prev_hash: ledger_core::entry::GENESIS_PREV_HASH, timestamp_ms: now_ms(), envelope: genesis_envelope };
-    rules::apply_entry(&mut state, &entry).map_err(|r| anyhow::anyhow!("the genesis transaction is refused: {r}"))?;
+    let entry = Entry {
+        sequence: 0,
+        prev_hash: ledger_core::entry::GENESIS_PREV_HASH,
+        timestamp_ms: now_ms(),
+        envelope: genesis_envelope,
+    };
+    rules::apply_entry(&mut state, &entry)
+        .map_err(|r| anyhow::anyhow!("the genesis transaction is refused: {r}"))?;
     let (mut log, _) = log::open(&log_path, |_| Ok(()))?;
     let mut record = Vec::new();
     log::encode_record(&entry, &entry.hash(), &mut record);

@@ -57,7 +57,9 @@ fn merkle_key(level: u32, index: u64) -> [u8; 10] {
 }
 
 fn u64_value(v: &[u8], what: impl Fn() -> String) -> Result<u64, IndexError> {
-    v.try_into().map(u64::from_be_bytes).map_err(|_| IndexError::Malformed(what()))
+    v.try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| IndexError::Malformed(what()))
 }
 
 /// The index updates of one group commit, applied atomically.
@@ -69,7 +71,8 @@ pub struct IndexBatch {
 impl IndexBatch {
     pub fn entry(&mut self, sequence: u64, tx_id: &TxId, offset: u64) {
         self.batch.insert(&tx_key(tx_id), &sequence.to_be_bytes());
-        self.batch.insert(&offset_key(sequence), &offset.to_be_bytes());
+        self.batch
+            .insert(&offset_key(sequence), &offset.to_be_bytes());
     }
 
     pub fn subtree(&mut self, level: u32, index: u64, hash: &Hash) {
@@ -87,7 +90,10 @@ impl IndexBatch {
 
 impl Index {
     pub fn open(path: &Path) -> Result<Index, IndexError> {
-        let db = sled::Config::new().path(path).cache_capacity(64 << 20).open()?;
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(64 << 20)
+            .open()?;
         let tree = db.open_tree("index")?;
         Ok(Index { db, tree })
     }
@@ -124,12 +130,18 @@ impl Index {
     }
 
     pub fn offset_of(&self, sequence: u64) -> Result<u64, IndexError> {
-        let v = self.tree.get(offset_key(sequence))?.ok_or_else(|| IndexError::Missing(format!("offset of entry {sequence}")))?;
+        let v = self
+            .tree
+            .get(offset_key(sequence))?
+            .ok_or_else(|| IndexError::Missing(format!("offset of entry {sequence}")))?;
         u64_value(&v, || format!("offset of entry {sequence}"))
     }
 
     pub fn checkpoint(&self) -> Result<Option<String>, IndexError> {
-        Ok(self.tree.get(b"c")?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+        Ok(self
+            .tree
+            .get(b"c")?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
     /// Bytes sled uses on disk.
@@ -145,6 +157,8 @@ impl PerfectSubtrees for Index {
             .tree
             .get(merkle_key(level, index))?
             .ok_or_else(|| IndexError::Missing(format!("Merkle subtree ({level}, {index})")))?;
-        v.as_ref().try_into().map_err(|_| IndexError::Malformed(format!("Merkle subtree ({level}, {index})")))
+        v.as_ref()
+            .try_into()
+            .map_err(|_| IndexError::Malformed(format!("Merkle subtree ({level}, {index})")))
     }
 }

@@ -28,7 +28,12 @@ pub enum LogError {
     #[error("log file {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error("the log is corrupt at entry {sequence} (byte offset {offset}): {what}. The node will not serve a damaged ledger. Restore {path} from a backup or a published snapshot, or move it away to start over; see RELIABILITY.md")]
-    Corrupt { path: PathBuf, sequence: u64, offset: u64, what: String },
+    Corrupt {
+        path: PathBuf,
+        sequence: u64,
+        offset: u64,
+        what: String,
+    },
 }
 
 /// One whole record found by the scan.
@@ -59,20 +64,36 @@ pub struct LogReader {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
-    move |source| LogError::Io { path: path.to_path_buf(), source }
+    move |source| LogError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Opens (creating if needed) the log at `path`, calls `each` for every whole record in order,
 /// cuts a torn tail, and returns the writer positioned at the end.
-pub fn open(path: &Path, mut each: impl FnMut(Scanned) -> Result<(), LogError>) -> Result<(LogWriter, OpenReport), LogError> {
-    let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io_err(path))?;
+pub fn open(
+    path: &Path,
+    mut each: impl FnMut(Scanned) -> Result<(), LogError>,
+) -> Result<(LogWriter, OpenReport), LogError> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(io_err(path))?;
     let file_len = file.metadata().map_err(io_err(path))?.len();
     let mut reader = io::BufReader::with_capacity(1 << 20, file.try_clone().map_err(io_err(path))?);
     reader.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
     let mut head = ChainHead::default();
     let mut offset = 0u64;
     let mut buf = Vec::new();
-    let corrupt = |sequence: u64, offset: u64, what: String| LogError::Corrupt { path: path.to_path_buf(), sequence, offset, what };
+    let corrupt = |sequence: u64, offset: u64, what: String| LogError::Corrupt {
+        path: path.to_path_buf(),
+        sequence,
+        offset,
+        what,
+    };
     loop {
         let remaining = file_len - offset;
         if remaining == 0 {
@@ -84,14 +105,18 @@ pub fn open(path: &Path, mut each: impl FnMut(Scanned) -> Result<(), LogError>) 
         let mut len = [0u8; 4];
         reader.read_exact(&mut len).map_err(io_err(path))?;
         let len = u32::from_be_bytes(len) as usize;
-        if len < ENTRY_HEADER_BYTES || len > MAX_ENTRY_BYTES {
+        if !(ENTRY_HEADER_BYTES..=MAX_ENTRY_BYTES).contains(&len) {
             if tail_is_zero(&mut reader, path, remaining - 4)? && len == 0 {
                 break; // zero-filled tail of a write that never completed
             }
             if (len as u64) + RECORD_OVERHEAD as u64 > remaining {
                 break; // a length prefix from a torn write
             }
-            return Err(corrupt(head.next_sequence, offset, format!("the record length {len} is impossible")));
+            return Err(corrupt(
+                head.next_sequence,
+                offset,
+                format!("the record length {len} is impossible"),
+            ));
         }
         if (len + RECORD_OVERHEAD) as u64 > remaining {
             break; // the record was cut short
@@ -102,15 +127,29 @@ pub fn open(path: &Path, mut each: impl FnMut(Scanned) -> Result<(), LogError>) 
         let hash = hash_encoded(encoded);
         if hash != stored_hash {
             if (encoded.iter().all(|b| *b == 0) || stored_hash.iter().all(|b| *b == 0))
-                && tail_is_zero(&mut reader, path, remaining - (len + RECORD_OVERHEAD) as u64)?
+                && tail_is_zero(
+                    &mut reader,
+                    path,
+                    remaining - (len + RECORD_OVERHEAD) as u64,
+                )?
             {
                 break; // zero-filled blocks at the end: the write never completed
             }
-            return Err(corrupt(head.next_sequence, offset, "its stored hash does not match its content".into()));
+            return Err(corrupt(
+                head.next_sequence,
+                offset,
+                "its stored hash does not match its content".into(),
+            ));
         }
-        let entry = Entry::decode(encoded).map_err(|e| corrupt(head.next_sequence, offset, e.to_string()))?;
-        head.link(&entry).map_err(|e: ChainError| corrupt(head.next_sequence, offset, e.to_string()))?;
-        each(Scanned { entry, hash, offset })?;
+        let entry = Entry::decode(encoded)
+            .map_err(|e| corrupt(head.next_sequence, offset, e.to_string()))?;
+        head.link(&entry)
+            .map_err(|e: ChainError| corrupt(head.next_sequence, offset, e.to_string()))?;
+        each(Scanned {
+            entry,
+            hash,
+            offset,
+        })?;
         offset += (len + RECORD_OVERHEAD) as u64;
     }
     let cut_bytes = file_len - offset;
@@ -119,13 +158,27 @@ pub fn open(path: &Path, mut each: impl FnMut(Scanned) -> Result<(), LogError>) 
         file.sync_all().map_err(io_err(path))?;
     }
     file.seek(SeekFrom::End(0)).map_err(io_err(path))?;
-    Ok((LogWriter { file, path: path.to_path_buf(), len: offset }, OpenReport { entries: head.next_sequence, cut_bytes, head }))
+    Ok((
+        LogWriter {
+            file,
+            path: path.to_path_buf(),
+            len: offset,
+        },
+        OpenReport {
+            entries: head.next_sequence,
+            cut_bytes,
+            head,
+        },
+    ))
 }
 
 /// Whether the next `count` bytes of the reader are all zero (consumes them).
 fn tail_is_zero(reader: &mut impl Read, path: &Path, count: u64) -> Result<bool, LogError> {
     let mut rest = Vec::new();
-    reader.take(count).read_to_end(&mut rest).map_err(io_err(path))?;
+    reader
+        .take(count)
+        .read_to_end(&mut rest)
+        .map_err(io_err(path))?;
     Ok(rest.iter().all(|b| *b == 0))
 }
 
@@ -152,10 +205,16 @@ impl LogWriter {
     /// where it was, so a later group starts on a record boundary.
     pub fn append_durable(&mut self, records: &[u8]) -> Result<u64, LogError> {
         let start = self.len;
-        let result = self.file.write_all(records).and_then(|_| self.file.sync_data());
+        let result = self
+            .file
+            .write_all(records)
+            .and_then(|_| self.file.sync_data());
         if let Err(source) = result {
             let _ = self.file.set_len(start);
-            return Err(LogError::Io { path: self.path.clone(), source });
+            return Err(LogError::Io {
+                path: self.path.clone(),
+                source,
+            });
         }
         self.len += records.len() as u64;
         Ok(start)
@@ -163,7 +222,10 @@ impl LogWriter {
 
     pub fn reader(&self) -> Result<LogReader, LogError> {
         let file = File::open(&self.path).map_err(io_err(&self.path))?;
-        Ok(LogReader { file, path: self.path.clone() })
+        Ok(LogReader {
+            file,
+            path: self.path.clone(),
+        })
     }
 }
 
@@ -171,14 +233,23 @@ impl LogReader {
     /// Reads and checks the record at `offset`.
     pub fn read_at(&self, offset: u64) -> Result<(Entry, Hash), LogError> {
         let mut len = [0u8; 4];
-        self.file.read_exact_at(&mut len, offset).map_err(io_err(&self.path))?;
+        self.file
+            .read_exact_at(&mut len, offset)
+            .map_err(io_err(&self.path))?;
         let len = u32::from_be_bytes(len) as usize;
-        let corrupt = |what: String| LogError::Corrupt { path: self.path.clone(), sequence: u64::MAX, offset, what };
+        let corrupt = |what: String| LogError::Corrupt {
+            path: self.path.clone(),
+            sequence: u64::MAX,
+            offset,
+            what,
+        };
         if !(ENTRY_HEADER_BYTES..=MAX_ENTRY_BYTES).contains(&len) {
             return Err(corrupt(format!("the record length {len} is impossible")));
         }
         let mut buf = vec![0u8; len + 32];
-        self.file.read_exact_at(&mut buf, offset + 4).map_err(io_err(&self.path))?;
+        self.file
+            .read_exact_at(&mut buf, offset + 4)
+            .map_err(io_err(&self.path))?;
         let (encoded, stored) = buf.split_at(len);
         let hash = hash_encoded(encoded);
         if hash != stored {
@@ -198,7 +269,12 @@ mod tests {
         let mut prev = GENESIS_PREV_HASH;
         (0..n)
             .map(|i| {
-                let e = Entry { sequence: i, prev_hash: prev, timestamp_ms: 1000 + i as i64, envelope: vec![i as u8; 10 + i as usize] };
+                let e = Entry {
+                    sequence: i,
+                    prev_hash: prev,
+                    timestamp_ms: 1000 + i as i64,
+                    envelope: vec![i as u8; 10 + i as usize],
+                };
                 prev = e.hash();
                 let h = prev;
                 (e, h)
@@ -287,6 +363,9 @@ mod tests {
         let mut bytes = std::fs::read(&path2).unwrap();
         bytes[offsets[3] as usize + 10] ^= 1;
         std::fs::write(&path2, &bytes).unwrap();
-        assert!(matches!(reopen(&path2), Err(LogError::Corrupt { sequence: 3, .. })));
+        assert!(matches!(
+            reopen(&path2),
+            Err(LogError::Corrupt { sequence: 3, .. })
+        ));
     }
 }

@@ -8,7 +8,11 @@ use ledger_node::config::ServeArgs;
 use ledger_node::{bootstrap, engine, server};
 
 #[derive(Parser)]
-#[command(name = "ledger-node", version, about = "Sunshine Ledger (阳光账本) node: a signed, append-only ledger of community funds over gRPC.")]
+#[command(
+    name = "ledger-node",
+    version,
+    about = "Sunshine Ledger (阳光账本) node: a signed, append-only ledger of community funds over gRPC."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -47,7 +51,9 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -55,7 +61,11 @@ fn main() -> anyhow::Result<()> {
         None => run(cli.serve, Path::new("./data"), false),
         Some(Command::Serve(args)) => run(args, Path::new("./data"), false),
         Some(Command::Demo(args)) => run(args, Path::new("./demo-data"), true),
-        Some(Command::Init { genesis, admin_keys, data_dir }) => bootstrap::init_ledger(&data_dir, &genesis, &admin_keys),
+        Some(Command::Init {
+            genesis,
+            admin_keys,
+            data_dir,
+        }) => bootstrap::init_ledger(&data_dir, &genesis, &admin_keys),
         Some(Command::Rebuild { data_dir }) => {
             let key = ledger_keys::read(&bootstrap::node_key_path(&data_dir))?;
             let (_, _, summary) = engine::open(&data_dir, key, true).context("rebuild failed")?;
@@ -70,10 +80,16 @@ fn run(args: ServeArgs, default_dir: &Path, demo: bool) -> anyhow::Result<()> {
     let settings = args.resolve(default_dir)?;
     let mut demo_keys = None;
     if !bootstrap::has_ledger(&settings.data_dir) {
-        let name = if demo { "幸福里社区共同缔造基金（演示）" } else { "开发测试账本 development ledger" };
+        let name = if demo {
+            "幸福里社区共同缔造基金（演示）"
+        } else {
+            "开发测试账本 development ledger"
+        };
         demo_keys = Some(bootstrap::create_dev_ledger(&settings.data_dir, name)?);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let running = server::start(&settings)?;
         if demo {
@@ -81,7 +97,10 @@ fn run(args: ServeArgs, default_dir: &Path, demo: bool) -> anyhow::Result<()> {
                 let txs = bootstrap::demo_transactions(&running.shared.ledger_id, &keys)?;
                 let count = txs.len();
                 server::submit_all(&running.queue, &running.shared, txs).await?;
-                println!("demo ledger filled with {count} transactions; keys in {}", keys.dir.display());
+                println!(
+                    "demo ledger filled with {count} transactions; keys in {}",
+                    keys.dir.display()
+                );
             }
         }
         server::serve(settings, running, server::shutdown_signal()).await
@@ -93,12 +112,16 @@ fn export(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
     let key = ledger_keys::read(&bootstrap::node_key_path(data_dir))?;
     let (shared, _writer, _) = engine::open(data_dir, key, false)?;
     let head = shared.head();
-    let mut out = std::io::BufWriter::new(std::fs::File::create(file).with_context(|| format!("cannot create {}", file.display()))?);
-    out.write_all(&ledger_core::snapshot::encode_header(&ledger_core::snapshot::Header {
-        ledger_id: shared.ledger_id.clone(),
-        node_public_key: shared.node_key.to_bytes(),
-        entry_count: head.size,
-    }))?;
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(file).with_context(|| format!("cannot create {}", file.display()))?,
+    );
+    out.write_all(&ledger_core::snapshot::encode_header(
+        &ledger_core::snapshot::Header {
+            ledger_id: shared.ledger_id.clone(),
+            node_public_key: shared.node_key.to_bytes(),
+            entry_count: head.size,
+        },
+    ))?;
     let mut buf = Vec::new();
     for seq in 0..head.size {
         let (entry, _) = shared.read_entry(seq)?;

@@ -25,33 +25,63 @@ pub struct Running {
 
 /// Opens the ledger in the data directory and starts its writer.
 pub fn start(settings: &Settings) -> anyhow::Result<Running> {
-    let key = ledger_keys::read(&bootstrap::node_key_path(&settings.data_dir))
-        .with_context(|| format!("the node key of the ledger in {} is needed", settings.data_dir.display()))?;
+    let key =
+        ledger_keys::read(&bootstrap::node_key_path(&settings.data_dir)).with_context(|| {
+            format!(
+                "the node key of the ledger in {} is needed",
+                settings.data_dir.display()
+            )
+        })?;
     let (shared, writer, summary) = engine::open(&settings.data_dir, key, false)?;
     if summary.cut_bytes > 0 {
-        tracing::warn!(bytes = summary.cut_bytes, "cut a torn tail from the log: a write that was never acknowledged");
+        tracing::warn!(
+            bytes = summary.cut_bytes,
+            "cut a torn tail from the log: a write that was never acknowledged"
+        );
     }
     tracing::info!(entries = summary.entries, reindexed = summary.reindexed, ledger = %shared.ledger_id, "ledger opened");
     let (queue, writer) = writer.start(settings.queue_depth, settings.max_group);
-    Ok(Running { shared, queue, writer })
+    Ok(Running {
+        shared,
+        queue,
+        writer,
+    })
 }
 
-pub async fn serve(settings: Settings, running: Running, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let Running { shared, queue, writer } = running;
-    let limits = Limits { max_batch: settings.max_batch, max_subscribers: settings.max_subscribers, ..Limits::default() };
+pub async fn serve(
+    settings: Settings,
+    running: Running,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let Running {
+        shared,
+        queue,
+        writer,
+    } = running;
+    let limits = Limits {
+        max_batch: settings.max_batch,
+        max_subscribers: settings.max_subscribers,
+        ..Limits::default()
+    };
     let service = LedgerService::new(shared.clone(), queue, limits);
     let ledger = LedgerServer::new(service)
         .max_decoding_message_size(settings.max_message_bytes)
         .max_encoding_message_size(settings.max_message_bytes);
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<LedgerServer<LedgerService>>().await;
+    health_reporter
+        .set_serving::<LedgerServer<LedgerService>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(ledger_proto::FILE_DESCRIPTOR_SET)
         .build_v1()
         .context("reflection service")?;
     let listener = bind(settings.listen).await?;
     let addr = listener.local_addr()?;
-    println!("ledger-node serving {} on {addr} (node key fingerprint {})", shared.ledger_id, ledger_core::signing::KeyId::of(&shared.node_key).fingerprint());
+    println!(
+        "ledger-node serving {} on {addr} (node key fingerprint {})",
+        shared.ledger_id,
+        ledger_core::signing::KeyId::of(&shared.node_key).fingerprint()
+    );
     tracing::info!(%addr, "serving");
     tonic::transport::Server::builder()
         .max_concurrent_streams(Some(settings.max_streams_per_connection))
@@ -65,14 +95,18 @@ pub async fn serve(settings: Settings, running: Running, shutdown: impl Future<O
     tracing::info!("stopped accepting; waiting for the writer to finish");
     // The service (and its queue sender) is dropped with the server; the writer drains the
     // queue, syncs, and stops.
-    tokio::task::spawn_blocking(move || writer.join()).await?.map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+    tokio::task::spawn_blocking(move || writer.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
     shared.index.flush()?;
     tracing::info!("shut down cleanly");
     Ok(())
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (is another node running? choose another with --listen)"))
+    TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} (is another node running? choose another with --listen)")
+    })
 }
 
 /// Resolves when SIGINT or SIGTERM arrives.
@@ -99,14 +133,28 @@ pub async fn shutdown_signal() {
 }
 
 /// Submits envelopes through the writer, in order, failing on the first rejection.
-pub async fn submit_all(queue: &tokio::sync::mpsc::Sender<Job>, shared: &Shared, envelopes: Vec<ledger_core::proto::SignedEnvelope>) -> anyhow::Result<()> {
+pub async fn submit_all(
+    queue: &tokio::sync::mpsc::Sender<Job>,
+    shared: &Shared,
+    envelopes: Vec<ledger_core::proto::SignedEnvelope>,
+) -> anyhow::Result<()> {
     use prost::Message;
     for envelope in envelopes {
         let bytes = envelope.encode_to_vec();
         let prepared = ledger_core::rules::prepare(&bytes);
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let item = engine::Item { prepared, verified: None, envelope: bytes };
-        queue.send(Job { items: vec![item], reply }).await.map_err(|_| anyhow::anyhow!("writer stopped"))?;
+        let item = engine::Item {
+            prepared,
+            verified: None,
+            envelope: bytes,
+        };
+        queue
+            .send(Job {
+                items: vec![item],
+                reply,
+            })
+            .await
+            .map_err(|_| anyhow::anyhow!("writer stopped"))?;
         let (outcomes, _) = answer.await?.map_err(|e| anyhow::anyhow!(e))?;
         if let engine::Outcome::Rejected(r) = &outcomes[0] {
             anyhow::bail!("demo transaction refused: {r}");

@@ -38,7 +38,13 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_batch: 1000, max_subscribers: 1024, subscriber_buffer: 256, subscriber_stall: Duration::from_secs(60), max_replays: 1 }
+        Limits {
+            max_batch: 1000,
+            max_subscribers: 1024,
+            subscriber_buffer: 256,
+            subscriber_stall: Duration::from_secs(60),
+            max_replays: 1,
+        }
     }
 }
 
@@ -53,7 +59,13 @@ pub struct LedgerService {
 impl LedgerService {
     pub fn new(shared: Arc<Shared>, queue: mpsc::Sender<Job>, limits: Limits) -> Self {
         let replays = Arc::new(Semaphore::new(limits.max_replays.max(1)));
-        LedgerService { shared, queue, limits, subscribers: Arc::new(AtomicUsize::new(0)), replays }
+        LedgerService {
+            shared,
+            queue,
+            limits,
+            subscribers: Arc::new(AtomicUsize::new(0)),
+            replays,
+        }
     }
 }
 
@@ -73,7 +85,11 @@ pub fn rejection_status(r: &Rejection) -> Status {
 }
 
 fn rejection_proto(r: &Rejection) -> pb::Rejection {
-    pb::Rejection { reason: r.reason().to_string(), message: r.to_string(), code: rejection_status(r).code() as i32 }
+    pb::Rejection {
+        reason: r.reason().to_string(),
+        message: r.to_string(),
+        code: rejection_status(r).code() as i32,
+    }
 }
 
 fn engine_status(e: EngineError) -> Status {
@@ -82,7 +98,13 @@ fn engine_status(e: EngineError) -> Status {
 }
 
 pub fn entry_proto(entry: &Entry, hash: &Hash) -> pb::Entry {
-    pb::Entry { sequence: entry.sequence, prev_hash: entry.prev_hash.to_vec(), timestamp_ms: entry.timestamp_ms, envelope: entry.envelope.clone(), entry_hash: hash.to_vec() }
+    pb::Entry {
+        sequence: entry.sequence,
+        prev_hash: entry.prev_hash.to_vec(),
+        timestamp_ms: entry.timestamp_ms,
+        envelope: entry.envelope.clone(),
+        entry_hash: hash.to_vec(),
+    }
 }
 
 /// Decodes and checks an envelope on the request task, and verifies its signatures when every
@@ -90,24 +112,50 @@ pub fn entry_proto(entry: &Entry, hash: &Hash) -> pb::Entry {
 fn prepare_item(shared: &Shared, envelope: pb::SignedEnvelope) -> Item {
     let bytes = envelope.encode_to_vec();
     if bytes.len() > ledger_core::limits::MAX_ENVELOPE_BYTES {
-        let r = Rejection::TooLarge { what: "envelope", size: bytes.len(), limit: ledger_core::limits::MAX_ENVELOPE_BYTES };
-        return Item { prepared: Err(r), verified: None, envelope: bytes };
+        let r = Rejection::TooLarge {
+            what: "envelope",
+            size: bytes.len(),
+            limit: ledger_core::limits::MAX_ENVELOPE_BYTES,
+        };
+        return Item {
+            prepared: Err(r),
+            verified: None,
+            envelope: bytes,
+        };
     }
-    let prepared = ledger_core::tx::Envelope::from_proto(envelope).and_then(rules::prepare_envelope);
+    let prepared =
+        ledger_core::tx::Envelope::from_proto(envelope).and_then(rules::prepare_envelope);
     let verified = match &prepared {
         Ok(p) if !matches!(p.tx.kind, Kind::Genesis { .. }) => pre_verify(shared, p),
         _ => None,
     };
     match verified {
-        Some(Err(r)) => Item { prepared: Err(r), verified: None, envelope: bytes },
-        Some(Ok(signers)) => Item { prepared, verified: Some(signers), envelope: bytes },
-        None => Item { prepared, verified: None, envelope: bytes },
+        Some(Err(r)) => Item {
+            prepared: Err(r),
+            verified: None,
+            envelope: bytes,
+        },
+        Some(Ok(signers)) => Item {
+            prepared,
+            verified: Some(signers),
+            envelope: bytes,
+        },
+        None => Item {
+            prepared,
+            verified: None,
+            envelope: bytes,
+        },
     }
 }
 
 fn pre_verify(shared: &Shared, p: &Prepared) -> Option<Result<Vec<KeyId>, Rejection>> {
     let keys = shared.keys.read().expect("keys lock");
-    let lookup: Vec<_> = p.envelope.signatures.iter().map(|(id, _)| keys.get(id).copied()).collect();
+    let lookup: Vec<_> = p
+        .envelope
+        .signatures
+        .iter()
+        .map(|(id, _)| keys.get(id).copied())
+        .collect();
     drop(keys);
     if lookup.iter().any(Option::is_none) {
         return None; // a key the writer may register in this very group
@@ -122,9 +170,15 @@ impl LedgerService {
         match self.queue.try_send(Job { items, reply }) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                return Err(Status::resource_exhausted("the node's write queue is full; retry after a moment (limit: --queue-depth)"))
+                return Err(Status::resource_exhausted(
+                    "the node's write queue is full; retry after a moment (limit: --queue-depth)",
+                ))
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => return Err(Status::unavailable("the node is shutting down; retry against it once it is back")),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                return Err(Status::unavailable(
+                    "the node is shutting down; retry against it once it is back",
+                ))
+            }
         }
         match answer.await {
             Ok(Ok(result)) => Ok(result),
@@ -134,7 +188,12 @@ impl LedgerService {
     }
 
     /// The receipt of a durable entry, with its proof against `head`.
-    fn receipt(&self, sequence: u64, head: &Head, duplicate: bool) -> Result<pb::TxReceipt, Status> {
+    fn receipt(
+        &self,
+        sequence: u64,
+        head: &Head,
+        duplicate: bool,
+    ) -> Result<pb::TxReceipt, Status> {
         let (entry, hash) = self.shared.read_entry(sequence).map_err(engine_status)?;
         let proof = merkle::inclusion_proof(&self.shared.index, sequence, head.size)
             .map_err(|e| engine_status(e.into()))?
@@ -153,7 +212,10 @@ impl LedgerService {
         let head = self.shared.head();
         match tree_size {
             0 => Ok(head.size),
-            n if n > head.size => Err(Status::out_of_range(format!("tree size {n} is beyond the log, which has {} entries", head.size))),
+            n if n > head.size => Err(Status::out_of_range(format!(
+                "tree size {n} is beyond the log, which has {} entries",
+                head.size
+            ))),
             n => Ok(n),
         }
     }
@@ -163,8 +225,14 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'stati
 
 #[tonic::async_trait]
 impl pb::ledger_server::Ledger for LedgerService {
-    async fn submit(&self, request: Request<pb::SubmitRequest>) -> Result<Response<pb::SubmitResponse>, Status> {
-        let envelope = request.into_inner().envelope.ok_or_else(|| Status::invalid_argument("the request has no envelope"))?;
+    async fn submit(
+        &self,
+        request: Request<pb::SubmitRequest>,
+    ) -> Result<Response<pb::SubmitResponse>, Status> {
+        let envelope = request
+            .into_inner()
+            .envelope
+            .ok_or_else(|| Status::invalid_argument("the request has no envelope"))?;
         let item = prepare_item(&self.shared, envelope);
         let (outcomes, head) = self.submit_items(vec![item]).await?;
         let outcome = outcomes.into_iter().next().expect("one outcome per item");
@@ -176,11 +244,20 @@ impl pb::ledger_server::Ledger for LedgerService {
                 return Err(rejection_status(&r));
             }
         };
-        tracing::info!(sequence = receipt.sequence, duplicate = receipt.duplicate, "transaction acknowledged");
-        Ok(Response::new(pb::SubmitResponse { receipt: Some(receipt) }))
+        tracing::info!(
+            sequence = receipt.sequence,
+            duplicate = receipt.duplicate,
+            "transaction acknowledged"
+        );
+        Ok(Response::new(pb::SubmitResponse {
+            receipt: Some(receipt),
+        }))
     }
 
-    async fn submit_batch(&self, request: Request<pb::SubmitBatchRequest>) -> Result<Response<pb::SubmitBatchResponse>, Status> {
+    async fn submit_batch(
+        &self,
+        request: Request<pb::SubmitBatchRequest>,
+    ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
         let envelopes = request.into_inner().envelopes;
         if envelopes.is_empty() {
             return Err(Status::invalid_argument("the batch is empty"));
@@ -193,7 +270,10 @@ impl pb::ledger_server::Ledger for LedgerService {
             )));
         }
         // Verify signatures on all cores before the writer sees the batch.
-        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(envelopes.len());
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(envelopes.len());
         let chunk = envelopes.len().div_ceil(workers);
         let mut tasks = Vec::new();
         let mut rest = envelopes;
@@ -201,7 +281,11 @@ impl pb::ledger_server::Ledger for LedgerService {
             let tail = rest.split_off(chunk.min(rest.len()));
             let part = std::mem::replace(&mut rest, tail);
             let shared = self.shared.clone();
-            tasks.push(tokio::task::spawn_blocking(move || part.into_iter().map(|e| prepare_item(&shared, e)).collect::<Vec<_>>()));
+            tasks.push(tokio::task::spawn_blocking(move || {
+                part.into_iter()
+                    .map(|e| prepare_item(&shared, e))
+                    .collect::<Vec<_>>()
+            }));
         }
         let mut items = Vec::new();
         for t in tasks {
@@ -211,32 +295,56 @@ impl pb::ledger_server::Ledger for LedgerService {
         let mut results = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
             let result = match outcome {
-                Outcome::Appended(seq) => pb::submit_result::Outcome::Receipt(self.receipt(seq, &head, false)?),
-                Outcome::Duplicate(seq) => pb::submit_result::Outcome::Receipt(self.receipt(seq, &head, true)?),
+                Outcome::Appended(seq) => {
+                    pb::submit_result::Outcome::Receipt(self.receipt(seq, &head, false)?)
+                }
+                Outcome::Duplicate(seq) => {
+                    pb::submit_result::Outcome::Receipt(self.receipt(seq, &head, true)?)
+                }
                 Outcome::Rejected(r) => pb::submit_result::Outcome::Rejection(rejection_proto(&r)),
             };
-            results.push(pb::SubmitResult { outcome: Some(result) });
+            results.push(pb::SubmitResult {
+                outcome: Some(result),
+            });
         }
         Ok(Response::new(pb::SubmitBatchResponse { results }))
     }
 
-    async fn get_entry(&self, request: Request<pb::GetEntryRequest>) -> Result<Response<pb::Entry>, Status> {
+    async fn get_entry(
+        &self,
+        request: Request<pb::GetEntryRequest>,
+    ) -> Result<Response<pb::Entry>, Status> {
         let head = self.shared.head();
         let sequence = match request.into_inner().by {
             Some(pb::get_entry_request::By::Sequence(s)) => s,
             Some(pb::get_entry_request::By::TxId(id)) => {
-                let id: [u8; 16] = id.as_slice().try_into().map_err(|_| Status::invalid_argument("a transaction id is 16 bytes"))?;
+                let id: [u8; 16] = id
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| Status::invalid_argument("a transaction id is 16 bytes"))?;
                 self.shared
                     .index
                     .sequence_of(&TxId(id))
                     .map_err(|e| engine_status(e.into()))?
                     .filter(|s| *s < head.size)
-                    .ok_or_else(|| Status::not_found(format!("no transaction {} in this ledger", hex::encode(id))))?
+                    .ok_or_else(|| {
+                        Status::not_found(format!(
+                            "no transaction {} in this ledger",
+                            hex::encode(id)
+                        ))
+                    })?
             }
-            None => return Err(Status::invalid_argument("say which entry: by sequence or by tx_id")),
+            None => {
+                return Err(Status::invalid_argument(
+                    "say which entry: by sequence or by tx_id",
+                ))
+            }
         };
         if sequence >= head.size {
-            return Err(Status::not_found(format!("there is no entry {sequence}; the log has {} entries", head.size)));
+            return Err(Status::not_found(format!(
+                "there is no entry {sequence}; the log has {} entries",
+                head.size
+            )));
         }
         let (entry, hash) = self.shared.read_entry(sequence).map_err(engine_status)?;
         Ok(Response::new(entry_proto(&entry, &hash)))
@@ -244,18 +352,31 @@ impl pb::ledger_server::Ledger for LedgerService {
 
     type ReadEntriesStream = BoxStream<pb::Entry>;
 
-    async fn read_entries(&self, request: Request<pb::ReadEntriesRequest>) -> Result<Response<Self::ReadEntriesStream>, Status> {
+    async fn read_entries(
+        &self,
+        request: Request<pb::ReadEntriesRequest>,
+    ) -> Result<Response<Self::ReadEntriesStream>, Status> {
         let req = request.into_inner();
         let head = self.shared.head();
         if req.from_sequence > head.size {
-            return Err(Status::out_of_range(format!("the log has {} entries", head.size)));
+            return Err(Status::out_of_range(format!(
+                "the log has {} entries",
+                head.size
+            )));
         }
-        let end = if req.limit == 0 { head.size } else { head.size.min(req.from_sequence.saturating_add(req.limit)) };
+        let end = if req.limit == 0 {
+            head.size
+        } else {
+            head.size.min(req.from_sequence.saturating_add(req.limit))
+        };
         let (tx, rx) = mpsc::channel(self.limits.subscriber_buffer);
         let shared = self.shared.clone();
         tokio::spawn(async move {
             for seq in req.from_sequence..end {
-                let item = shared.read_entry(seq).map(|(e, h)| entry_proto(&e, &h)).map_err(engine_status);
+                let item = shared
+                    .read_entry(seq)
+                    .map(|(e, h)| entry_proto(&e, &h))
+                    .map_err(engine_status);
                 let failed = item.is_err();
                 if tx.send(item).await.is_err() || failed {
                     return;
@@ -265,17 +386,29 @@ impl pb::ledger_server::Ledger for LedgerService {
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
-    async fn get_checkpoint(&self, _: Request<pb::GetCheckpointRequest>) -> Result<Response<pb::Checkpoint>, Status> {
+    async fn get_checkpoint(
+        &self,
+        _: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::Checkpoint>, Status> {
         Ok(Response::new(checkpoint_proto(&self.shared.head())))
     }
 
-    async fn get_inclusion_proof(&self, request: Request<pb::GetInclusionProofRequest>) -> Result<Response<pb::InclusionProof>, Status> {
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<pb::GetInclusionProofRequest>,
+    ) -> Result<Response<pb::InclusionProof>, Status> {
         let req = request.into_inner();
         let size = self.check_size(req.tree_size)?;
         if req.sequence >= size {
-            return Err(Status::out_of_range(format!("entry {} is not in a tree of {size} entries", req.sequence)));
+            return Err(Status::out_of_range(format!(
+                "entry {} is not in a tree of {size} entries",
+                req.sequence
+            )));
         }
-        let (_, hash) = self.shared.read_entry(req.sequence).map_err(engine_status)?;
+        let (_, hash) = self
+            .shared
+            .read_entry(req.sequence)
+            .map_err(engine_status)?;
         let proof = merkle::inclusion_proof(&self.shared.index, req.sequence, size)
             .map_err(|e| engine_status(e.into()))?
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
@@ -287,19 +420,32 @@ impl pb::ledger_server::Ledger for LedgerService {
         }))
     }
 
-    async fn get_consistency_proof(&self, request: Request<pb::GetConsistencyProofRequest>) -> Result<Response<pb::ConsistencyProof>, Status> {
+    async fn get_consistency_proof(
+        &self,
+        request: Request<pb::GetConsistencyProofRequest>,
+    ) -> Result<Response<pb::ConsistencyProof>, Status> {
         let req = request.into_inner();
         let new_size = self.check_size(req.new_size)?;
         if req.old_size > new_size {
-            return Err(Status::invalid_argument(format!("old size {} is larger than new size {new_size}", req.old_size)));
+            return Err(Status::invalid_argument(format!(
+                "old size {} is larger than new size {new_size}",
+                req.old_size
+            )));
         }
         let proof = merkle::consistency_proof(&self.shared.index, req.old_size, new_size)
             .map_err(|e| engine_status(e.into()))?
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        Ok(Response::new(pb::ConsistencyProof { old_size: req.old_size, new_size, hashes: proof.iter().map(|h| h.to_vec()).collect() }))
+        Ok(Response::new(pb::ConsistencyProof {
+            old_size: req.old_size,
+            new_size,
+            hashes: proof.iter().map(|h| h.to_vec()).collect(),
+        }))
     }
 
-    async fn get_balances(&self, request: Request<pb::GetBalancesRequest>) -> Result<Response<pb::Balances>, Status> {
+    async fn get_balances(
+        &self,
+        request: Request<pb::GetBalancesRequest>,
+    ) -> Result<Response<pb::Balances>, Status> {
         let as_of = request.into_inner().as_of_tree_size;
         if as_of == 0 {
             let head = self.shared.head();
@@ -307,13 +453,18 @@ impl pb::ledger_server::Ledger for LedgerService {
             return Ok(Response::new(balances_proto(&state, head.size)));
         }
         let size = self.check_size(as_of)?;
-        let _permit = self.replays.try_acquire().map_err(|_| Status::resource_exhausted("another historical balance query is running; retry in a moment"))?;
+        let _permit = self.replays.try_acquire().map_err(|_| {
+            Status::resource_exhausted(
+                "another historical balance query is running; retry in a moment",
+            )
+        })?;
         let shared = self.shared.clone();
         let state = tokio::task::spawn_blocking(move || -> Result<State, Status> {
             let mut state = State::new();
             for seq in 0..size {
                 let (entry, _) = shared.read_entry(seq).map_err(engine_status)?;
-                rules::apply_entry_unverified(&mut state, &entry).map_err(|r| Status::internal(format!("entry {seq} does not replay: {r}")))?;
+                rules::apply_entry_unverified(&mut state, &entry)
+                    .map_err(|r| Status::internal(format!("entry {seq} does not replay: {r}")))?;
             }
             Ok(state)
         })
@@ -322,14 +473,21 @@ impl pb::ledger_server::Ledger for LedgerService {
         Ok(Response::new(balances_proto(&state, size)))
     }
 
-    async fn list_projects(&self, _: Request<pb::ListProjectsRequest>) -> Result<Response<pb::Projects>, Status> {
+    async fn list_projects(
+        &self,
+        _: Request<pb::ListProjectsRequest>,
+    ) -> Result<Response<pb::Projects>, Status> {
         let head = self.shared.head();
         let state = self.shared.state.read().expect("state lock");
         let projects = state
             .projects
             .values()
             .map(|p| {
-                let held = state.accounts.get(&p.id).map(|a| a.held).unwrap_or_default();
+                let held = state
+                    .accounts
+                    .get(&p.id)
+                    .map(|a| a.held)
+                    .unwrap_or_default();
                 let figures = FundSource::ALL
                     .into_iter()
                     .filter(|s| p.budget.get(*s) + p.allocated.get(*s) + p.spent.get(*s) > 0)
@@ -342,13 +500,24 @@ impl pb::ledger_server::Ledger for LedgerService {
                         remaining_fen: p.allocated.get(s) - p.spent.get(s) - held.get(s),
                     })
                     .collect();
-                pb::Project { project_id: p.id.clone(), name: p.name.clone(), description: p.description.clone(), figures }
+                pb::Project {
+                    project_id: p.id.clone(),
+                    name: p.name.clone(),
+                    description: p.description.clone(),
+                    figures,
+                }
             })
             .collect();
-        Ok(Response::new(pb::Projects { tree_size: head.size, projects }))
+        Ok(Response::new(pb::Projects {
+            tree_size: head.size,
+            projects,
+        }))
     }
 
-    async fn list_keys(&self, _: Request<pb::ListKeysRequest>) -> Result<Response<pb::Keys>, Status> {
+    async fn list_keys(
+        &self,
+        _: Request<pb::ListKeysRequest>,
+    ) -> Result<Response<pb::Keys>, Status> {
         let state = self.shared.state.read().expect("state lock");
         let keys = state
             .keys
@@ -367,7 +536,10 @@ impl pb::ledger_server::Ledger for LedgerService {
         Ok(Response::new(pb::Keys { keys }))
     }
 
-    async fn list_disbursements(&self, _: Request<pb::ListDisbursementsRequest>) -> Result<Response<pb::Disbursements>, Status> {
+    async fn list_disbursements(
+        &self,
+        _: Request<pb::ListDisbursementsRequest>,
+    ) -> Result<Response<pb::Disbursements>, Status> {
         let state = self.shared.state.read().expect("state lock");
         let quorum = state.policy().map(|p| p.approver_quorum).unwrap_or(0);
         let mut list: Vec<_> = state.disbursements.values().collect();
@@ -391,23 +563,33 @@ impl pb::ledger_server::Ledger for LedgerService {
 
     type SubscribeStream = BoxStream<pb::SubscribeEvent>;
 
-    async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
+    async fn subscribe(
+        &self,
+        request: Request<pb::SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
         let req = request.into_inner();
         let filter = Filter::new(&req)?;
         let head = self.shared.head();
-        let start = pb::subscribe_request::Start::try_from(req.start).unwrap_or(pb::subscribe_request::Start::Unspecified);
+        let start = pb::subscribe_request::Start::try_from(req.start)
+            .unwrap_or(pb::subscribe_request::Start::Unspecified);
         let cursor = match start {
             pb::subscribe_request::Start::FromBeginning => 0,
             pb::subscribe_request::Start::OnlyNew => head.size,
             _ => req.from_sequence,
         };
         if cursor > head.size {
-            return Err(Status::out_of_range(format!("cannot start at {cursor}: the log has {} entries", head.size)));
+            return Err(Status::out_of_range(format!(
+                "cannot start at {cursor}: the log has {} entries",
+                head.size
+            )));
         }
         let count = self.subscribers.fetch_add(1, Ordering::SeqCst) + 1;
         let guard = SubscriberGuard(self.subscribers.clone());
         if count > self.limits.max_subscribers {
-            return Err(Status::resource_exhausted(format!("the node serves at most {} subscribers; try again later", self.limits.max_subscribers)));
+            return Err(Status::resource_exhausted(format!(
+                "the node serves at most {} subscribers; try again later",
+                self.limits.max_subscribers
+            )));
         }
         let (tx, rx) = mpsc::channel(self.limits.subscriber_buffer);
         let shared = self.shared.clone();
@@ -421,7 +603,10 @@ impl pb::ledger_server::Ledger for LedgerService {
 
     type ExportSnapshotStream = BoxStream<pb::SnapshotChunk>;
 
-    async fn export_snapshot(&self, _: Request<pb::ExportSnapshotRequest>) -> Result<Response<Self::ExportSnapshotStream>, Status> {
+    async fn export_snapshot(
+        &self,
+        _: Request<pb::ExportSnapshotRequest>,
+    ) -> Result<Response<Self::ExportSnapshotStream>, Status> {
         let head = self.shared.head();
         let (tx, rx) = mpsc::channel(16);
         let shared = self.shared.clone();
@@ -439,7 +624,14 @@ impl pb::ledger_server::Ledger for LedgerService {
                         return;
                     }
                 }
-                if chunk.len() >= 64 * 1024 && tx.send(Ok(pb::SnapshotChunk { data: std::mem::take(&mut chunk) })).await.is_err() {
+                if chunk.len() >= 64 * 1024
+                    && tx
+                        .send(Ok(pb::SnapshotChunk {
+                            data: std::mem::take(&mut chunk),
+                        }))
+                        .await
+                        .is_err()
+                {
                     return;
                 }
             }
@@ -459,7 +651,11 @@ impl Drop for SubscriberGuard {
 }
 
 pub fn checkpoint_proto(head: &Head) -> pb::Checkpoint {
-    pb::Checkpoint { text: head.checkpoint.clone(), tree_size: head.size, root_hash: head.root.to_vec() }
+    pb::Checkpoint {
+        text: head.checkpoint.clone(),
+        tree_size: head.size,
+        root_hash: head.root.to_vec(),
+    }
 }
 
 fn balances_proto(state: &State, tree_size: u64) -> pb::Balances {
@@ -486,7 +682,11 @@ fn balances_proto(state: &State, tree_size: u64) -> pb::Balances {
             });
         }
     }
-    pb::Balances { tree_size, accounts, received: state.received.to_proto() }
+    pb::Balances {
+        tree_size,
+        accounts,
+        received: state.received.to_proto(),
+    }
 }
 
 /// Which entries a subscriber wants.
@@ -499,15 +699,23 @@ impl Filter {
     fn new(req: &pb::SubscribeRequest) -> Result<Filter, Status> {
         for k in &req.kinds {
             if !Kind::NAMES.contains(&k.as_str()) {
-                return Err(Status::invalid_argument(format!("unknown kind {k:?}; kinds are: {}", Kind::NAMES.join(", "))));
+                return Err(Status::invalid_argument(format!(
+                    "unknown kind {k:?}; kinds are: {}",
+                    Kind::NAMES.join(", ")
+                )));
             }
         }
         if req.kinds.len() > 64 || req.accounts.len() + req.projects.len() > 256 {
-            return Err(Status::invalid_argument("at most 64 kinds and 256 accounts and projects in a filter"));
+            return Err(Status::invalid_argument(
+                "at most 64 kinds and 256 accounts and projects in a filter",
+            ));
         }
         let mut accounts = req.accounts.clone();
         accounts.extend(req.projects.iter().cloned());
-        Ok(Filter { kinds: req.kinds.clone(), accounts })
+        Ok(Filter {
+            kinds: req.kinds.clone(),
+            accounts,
+        })
     }
 
     fn is_all(&self) -> bool {
@@ -518,7 +726,9 @@ impl Filter {
         if self.is_all() {
             return true;
         }
-        let Ok(prepared) = rules::prepare(&entry.envelope) else { return false };
+        let Ok(prepared) = rules::prepare(&entry.envelope) else {
+            return false;
+        };
         if !self.kinds.is_empty() && !self.kinds.iter().any(|k| k == prepared.tx.kind.name()) {
             return false;
         }
@@ -526,14 +736,23 @@ impl Filter {
             return true;
         }
         let state = shared.state.read().expect("state lock");
-        state.accounts_touched_by(&prepared.tx).iter().any(|a| self.accounts.contains(a))
+        state
+            .accounts_touched_by(&prepared.tx)
+            .iter()
+            .any(|a| self.accounts.contains(a))
     }
 }
 
 /// A subscriber's loop: read from storage by cursor up to the durable head, then wait for the
 /// head to move. The writer never waits for a subscriber; a subscriber that stops reading for
 /// longer than `stall` is told so and dropped, and can resume from its cursor.
-async fn follow(shared: Arc<Shared>, mut cursor: u64, filter: Filter, tx: mpsc::Sender<Result<pb::SubscribeEvent, Status>>, stall: Duration) {
+async fn follow(
+    shared: Arc<Shared>,
+    mut cursor: u64,
+    filter: Filter,
+    tx: mpsc::Sender<Result<pb::SubscribeEvent, Status>>,
+    stall: Duration,
+) {
     use pb::subscribe_event::Event;
     let mut watch = shared.head_watch.subscribe();
     let send = |event: Result<pb::SubscribeEvent, Status>| {
@@ -551,7 +770,11 @@ async fn follow(shared: Arc<Shared>, mut cursor: u64, filter: Filter, tx: mpsc::
                 }
             };
             if filter.matches(&shared, &entry) {
-                match send(Ok(pb::SubscribeEvent { event: Some(Event::Entry(entry_proto(&entry, &hash))) })).await {
+                match send(Ok(pb::SubscribeEvent {
+                    event: Some(Event::Entry(entry_proto(&entry, &hash))),
+                }))
+                .await
+                {
                     Ok(Ok(())) => {}
                     Ok(Err(_)) => return, // the subscriber went away
                     Err(_) => {
@@ -565,8 +788,14 @@ async fn follow(shared: Arc<Shared>, mut cursor: u64, filter: Filter, tx: mpsc::
             }
             cursor += 1;
         }
-        let checkpoint = pb::SubscribeEvent { event: Some(Event::Checkpoint(checkpoint_proto(&head))) };
-        let caught_up = pb::SubscribeEvent { event: Some(Event::CaughtUp(pb::CaughtUp { tree_size: head.size })) };
+        let checkpoint = pb::SubscribeEvent {
+            event: Some(Event::Checkpoint(checkpoint_proto(&head))),
+        };
+        let caught_up = pb::SubscribeEvent {
+            event: Some(Event::CaughtUp(pb::CaughtUp {
+                tree_size: head.size,
+            })),
+        };
         for event in [checkpoint, caught_up] {
             if !matches!(send(Ok(event)).await, Ok(Ok(()))) {
                 return;

@@ -5,7 +5,9 @@ use crate::state::FundSource;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
-    #[error("{0:?} is not an amount: write yuan like 600000 or 1234.56 (digits, at most two decimals)")]
+    #[error(
+        "{0:?} is not an amount: write yuan like 600000 or 1234.56 (digits, at most two decimals)"
+    )]
     NotANumber(String),
     #[error("{0:?} has more than two decimals: the ledger counts whole fen (0.01 yuan)")]
     TooManyDecimals(String),
@@ -25,7 +27,11 @@ pub fn parse_yuan(text: &str) -> Result<u64, AmountError> {
         None => (cleaned.as_str(), ""),
     };
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || !digits(whole) || !digits(frac) || (cleaned.contains('.') && frac.is_empty()) {
+    if whole.is_empty()
+        || !digits(whole)
+        || !digits(frac)
+        || (cleaned.contains('.') && frac.is_empty())
+    {
         return Err(AmountError::NotANumber(text.to_string()));
     }
     if frac.len() > 2 {
@@ -33,11 +39,18 @@ pub fn parse_yuan(text: &str) -> Result<u64, AmountError> {
     }
     let too_large = || AmountError::TooLarge(text.to_string());
     let whole: u64 = whole.parse().map_err(|_| too_large())?;
-    let mut frac_fen: u64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| too_large())? };
+    let mut frac_fen: u64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().map_err(|_| too_large())?
+    };
     if frac.len() == 1 {
         frac_fen *= 10;
     }
-    let fen = whole.checked_mul(100).and_then(|f| f.checked_add(frac_fen)).ok_or_else(too_large)?;
+    let fen = whole
+        .checked_mul(100)
+        .and_then(|f| f.checked_add(frac_fen))
+        .ok_or_else(too_large)?;
     if fen == 0 {
         return Err(AmountError::Zero);
     }
@@ -49,7 +62,7 @@ pub fn format_yuan(fen: u64) -> String {
     let whole = (fen / 100).to_string();
     let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
@@ -66,7 +79,9 @@ pub fn format_yuan_plain(fen: u64) -> String {
 pub fn parse_source(text: &str) -> Option<FundSource> {
     FundSource::ALL.into_iter().find(|s| {
         let t = text.trim();
-        t.eq_ignore_ascii_case(s.slug()) || t == s.chinese_name() || t.eq_ignore_ascii_case(&s.slug().replace('_', "-"))
+        t.eq_ignore_ascii_case(s.slug())
+            || t == s.chinese_name()
+            || t.eq_ignore_ascii_case(&s.slug().replace('_', "-"))
     })
 }
 
@@ -82,13 +97,24 @@ mod tests {
         assert_eq!(parse_yuan("0.01"), Ok(1));
         assert_eq!(parse_yuan("1,234.56"), Ok(123_456));
         assert_eq!(parse_yuan(" 12 "), Ok(1200));
-        assert!(matches!(parse_yuan("1.005"), Err(AmountError::TooManyDecimals(_))));
-        for bad in ["-3", "1e3", "abc", "", ".5", "5.", "1.2.3", "+1", "NaN", "１２"] {
-            assert!(matches!(parse_yuan(bad), Err(AmountError::NotANumber(_))), "{bad}");
+        assert!(matches!(
+            parse_yuan("1.005"),
+            Err(AmountError::TooManyDecimals(_))
+        ));
+        for bad in [
+            "-3", "1e3", "abc", "", ".5", "5.", "1.2.3", "+1", "NaN", "１２",
+        ] {
+            assert!(
+                matches!(parse_yuan(bad), Err(AmountError::NotANumber(_))),
+                "{bad}"
+            );
         }
         assert_eq!(parse_yuan("0"), Err(AmountError::Zero));
         assert_eq!(parse_yuan("0.00"), Err(AmountError::Zero));
-        assert!(matches!(parse_yuan("184467440737095516.16"), Err(AmountError::TooLarge(_))));
+        assert!(matches!(
+            parse_yuan("184467440737095516.16"),
+            Err(AmountError::TooLarge(_))
+        ));
         assert_eq!(parse_yuan("184467440737095516.15"), Ok(u64::MAX));
     }
 
@@ -106,7 +132,10 @@ mod tests {
     fn sources_parse_in_english_and_chinese() {
         assert_eq!(parse_source("fiscal"), Some(FundSource::Fiscal));
         assert_eq!(parse_source("财政"), Some(FundSource::Fiscal));
-        assert_eq!(parse_source("social-capital"), Some(FundSource::SocialCapital));
+        assert_eq!(
+            parse_source("social-capital"),
+            Some(FundSource::SocialCapital)
+        );
         assert_eq!(parse_source("众筹"), Some(FundSource::Crowdfunding));
         assert_eq!(parse_source("居民自筹"), Some(FundSource::Resident));
         assert_eq!(parse_source("gold"), None);

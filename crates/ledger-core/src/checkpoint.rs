@@ -89,13 +89,23 @@ pub fn key_hash(key_name: &str, key: &VerifyingKey) -> [u8; 4] {
 pub fn verifier_key_string(key_name: &str, key: &VerifyingKey) -> String {
     let mut raw = vec![ED25519_TYPE];
     raw.extend_from_slice(key.as_bytes());
-    format!("{}+{}+{}", key_name, hex::encode(key_hash(key_name, key)), BASE64.encode(raw))
+    format!(
+        "{}+{}+{}",
+        key_name,
+        hex::encode(key_hash(key_name, key)),
+        BASE64.encode(raw)
+    )
 }
 
 impl Checkpoint {
     /// The note text: what the signatures cover.
     pub fn note_text(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.tree_size, BASE64.encode(self.root))
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.tree_size,
+            BASE64.encode(self.root)
+        )
     }
 
     /// Signs the checkpoint; the key name is the origin (the ledger id).
@@ -104,9 +114,17 @@ impl Checkpoint {
         let key_name = self.origin.clone();
         let signature = sign_raw(key, text.as_bytes());
         let key_hash = key_hash(&key_name, &key.verifying_key());
-        let sig = NoteSignature { key_name, key_hash, signature };
+        let sig = NoteSignature {
+            key_name,
+            key_hash,
+            signature,
+        };
         let full = format!("{}\n{}", text, sig.line());
-        SignedCheckpoint { checkpoint: self.clone(), signatures: vec![sig], text: full }
+        SignedCheckpoint {
+            checkpoint: self.clone(),
+            signatures: vec![sig],
+            text: full,
+        }
     }
 }
 
@@ -115,7 +133,12 @@ impl NoteSignature {
         let mut blob = Vec::with_capacity(68);
         blob.extend_from_slice(&self.key_hash);
         blob.extend_from_slice(&self.signature);
-        format!("{}{} {}\n", SIGNATURE_PREFIX, self.key_name, BASE64.encode(blob))
+        format!(
+            "{}{} {}\n",
+            SIGNATURE_PREFIX,
+            self.key_name,
+            BASE64.encode(blob)
+        )
     }
 }
 
@@ -125,7 +148,9 @@ impl SignedCheckpoint {
         if text.len() > MAX_CHECKPOINT_BYTES {
             return Err(CheckpointError::TooLarge(text.len()));
         }
-        let split = text.find("\n\n").ok_or(CheckpointError::NoSignatureSeparator)?;
+        let split = text
+            .find("\n\n")
+            .ok_or(CheckpointError::NoSignatureSeparator)?;
         let (note, rest) = (&text[..split + 1], &text[split + 2..]);
         let mut lines = note.lines();
         let origin = lines.next().ok_or(CheckpointError::MissingLines)?;
@@ -135,7 +160,9 @@ impl SignedCheckpoint {
         if origin.is_empty() || origin.len() > MAX_ID_BYTES {
             return Err(CheckpointError::BadOrigin);
         }
-        let size_ok = !size.is_empty() && size.bytes().all(|b| b.is_ascii_digit()) && (size == "0" || !size.starts_with('0'));
+        let size_ok = !size.is_empty()
+            && size.bytes().all(|b| b.is_ascii_digit())
+            && (size == "0" || !size.starts_with('0'));
         let tree_size = size
             .parse::<u64>()
             .ok()
@@ -154,10 +181,15 @@ impl SignedCheckpoint {
             if signatures.len() == MAX_CHECKPOINT_SIGNATURES {
                 return Err(CheckpointError::TooManySignatures);
             }
-            signatures.push(parse_signature_line(line).ok_or(CheckpointError::BadSignatureLine(i + 1))?);
+            signatures
+                .push(parse_signature_line(line).ok_or(CheckpointError::BadSignatureLine(i + 1))?);
         }
         Ok(SignedCheckpoint {
-            checkpoint: Checkpoint { origin: origin.to_string(), tree_size, root },
+            checkpoint: Checkpoint {
+                origin: origin.to_string(),
+                tree_size,
+                root,
+            },
             signatures,
             text: text.to_string(),
         })
@@ -165,7 +197,10 @@ impl SignedCheckpoint {
 
     /// The signed part of the text.
     pub fn note_text(&self) -> &str {
-        let split = self.text.find("\n\n").expect("parsed or built with a separator");
+        let split = self
+            .text
+            .find("\n\n")
+            .expect("parsed or built with a separator");
         &self.text[..split + 1]
     }
 
@@ -173,16 +208,24 @@ impl SignedCheckpoint {
     pub fn verify(&self, key_name: &str, key: &VerifyingKey) -> Result<(), CheckpointError> {
         let expected = key_hash(key_name, key);
         let mut found = false;
-        for sig in self.signatures.iter().filter(|s| s.key_name == key_name && s.key_hash == expected) {
+        for sig in self
+            .signatures
+            .iter()
+            .filter(|s| s.key_name == key_name && s.key_hash == expected)
+        {
             found = true;
             if verify_raw(key, self.note_text().as_bytes(), &sig.signature) {
                 return Ok(());
             }
         }
         if found {
-            Err(CheckpointError::BadSignature { key_name: key_name.to_string() })
+            Err(CheckpointError::BadSignature {
+                key_name: key_name.to_string(),
+            })
         } else {
-            Err(CheckpointError::NotSignedBy { key_name: key_name.to_string() })
+            Err(CheckpointError::NotSignedBy {
+                key_name: key_name.to_string(),
+            })
         }
     }
 }
@@ -216,7 +259,11 @@ mod tests {
     }
 
     fn sample() -> Checkpoint {
-        Checkpoint { origin: "sunshine.example/xx-community".into(), tree_size: 42, root: [7; 32] }
+        Checkpoint {
+            origin: "sunshine.example/xx-community".into(),
+            tree_size: 42,
+            root: [7; 32],
+        }
     }
 
     #[test]
@@ -224,24 +271,37 @@ mod tests {
         let signed = sample().sign(&key(1));
         let parsed = SignedCheckpoint::parse(&signed.text).unwrap();
         assert_eq!(parsed, signed);
-        parsed.verify(&sample().origin, &key(1).verifying_key()).unwrap();
+        parsed
+            .verify(&sample().origin, &key(1).verifying_key())
+            .unwrap();
         assert_eq!(
             parsed.verify(&sample().origin, &key(2).verifying_key()),
-            Err(CheckpointError::NotSignedBy { key_name: sample().origin })
+            Err(CheckpointError::NotSignedBy {
+                key_name: sample().origin
+            })
         );
-        assert!(signed.text.starts_with("sunshine.example/xx-community\n42\nBwcH"));
-        assert!(signed.text.contains("\n\n\u{2014} sunshine.example/xx-community "));
+        assert!(signed
+            .text
+            .starts_with("sunshine.example/xx-community\n42\nBwcH"));
+        assert!(signed
+            .text
+            .contains("\n\n\u{2014} sunshine.example/xx-community "));
     }
 
     #[test]
     fn extra_and_unknown_signatures_are_ignored() {
         let signed = sample().sign(&key(1));
-        let other = Checkpoint { origin: "witness.example".into(), ..sample() };
+        let other = Checkpoint {
+            origin: "witness.example".into(),
+            ..sample()
+        };
         let witness_line = other.sign(&key(3)).signatures[0].line();
         let text = format!("{}{}", signed.text, witness_line);
         let parsed = SignedCheckpoint::parse(&text).unwrap();
         assert_eq!(parsed.signatures.len(), 2);
-        parsed.verify(&sample().origin, &key(1).verifying_key()).unwrap();
+        parsed
+            .verify(&sample().origin, &key(1).verifying_key())
+            .unwrap();
     }
 
     #[test]
@@ -251,21 +311,44 @@ mod tests {
         let parsed = SignedCheckpoint::parse(&tampered).unwrap();
         assert_eq!(
             parsed.verify(&sample().origin, &key(1).verifying_key()),
-            Err(CheckpointError::BadSignature { key_name: sample().origin })
+            Err(CheckpointError::BadSignature {
+                key_name: sample().origin
+            })
         );
     }
 
     #[test]
     fn malformed_checkpoints_are_refused() {
         let good = sample().sign(&key(1)).text;
-        assert_eq!(SignedCheckpoint::parse("abc"), Err(CheckpointError::NoSignatureSeparator));
-        assert!(matches!(SignedCheckpoint::parse(&good.replacen("42", "042", 1)), Err(CheckpointError::BadTreeSize(_))));
-        assert!(matches!(SignedCheckpoint::parse(&good.replacen("42", "-1", 1)), Err(CheckpointError::BadTreeSize(_))));
-        assert!(matches!(SignedCheckpoint::parse(&good.replacen("BwcH", "!!!!", 1)), Err(CheckpointError::BadRoot(_))));
-        assert!(matches!(SignedCheckpoint::parse(&good.replacen('\u{2014}', "-", 1)), Err(CheckpointError::BadSignatureLine(1))));
-        assert!(matches!(SignedCheckpoint::parse(&good[..good.len() - 1]), Err(CheckpointError::BadSignatureLine(1))));
+        assert_eq!(
+            SignedCheckpoint::parse("abc"),
+            Err(CheckpointError::NoSignatureSeparator)
+        );
+        assert!(matches!(
+            SignedCheckpoint::parse(&good.replacen("42", "042", 1)),
+            Err(CheckpointError::BadTreeSize(_))
+        ));
+        assert!(matches!(
+            SignedCheckpoint::parse(&good.replacen("42", "-1", 1)),
+            Err(CheckpointError::BadTreeSize(_))
+        ));
+        assert!(matches!(
+            SignedCheckpoint::parse(&good.replacen("BwcH", "!!!!", 1)),
+            Err(CheckpointError::BadRoot(_))
+        ));
+        assert!(matches!(
+            SignedCheckpoint::parse(&good.replacen('\u{2014}', "-", 1)),
+            Err(CheckpointError::BadSignatureLine(1))
+        ));
+        assert!(matches!(
+            SignedCheckpoint::parse(&good[..good.len() - 1]),
+            Err(CheckpointError::BadSignatureLine(1))
+        ));
         let huge = "x".repeat(MAX_CHECKPOINT_BYTES + 1);
-        assert_eq!(SignedCheckpoint::parse(&huge), Err(CheckpointError::TooLarge(huge.len())));
+        assert_eq!(
+            SignedCheckpoint::parse(&huge),
+            Err(CheckpointError::TooLarge(huge.len()))
+        );
     }
 
     #[test]

@@ -47,7 +47,10 @@ impl Entry {
     }
 
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        assert!(self.envelope.len() <= MAX_ENVELOPE_BYTES, "envelope over limit reached encoding");
+        assert!(
+            self.envelope.len() <= MAX_ENVELOPE_BYTES,
+            "envelope over limit reached encoding"
+        );
         out.extend_from_slice(&self.sequence.to_be_bytes());
         out.extend_from_slice(&self.prev_hash);
         out.extend_from_slice(&self.timestamp_ms.to_be_bytes());
@@ -69,9 +72,17 @@ impl Entry {
             return Err(EntryDecodeError::EnvelopeTooLarge(declared));
         }
         if declared != envelope.len() {
-            return Err(EntryDecodeError::LengthMismatch { declared, actual: envelope.len() });
+            return Err(EntryDecodeError::LengthMismatch {
+                declared,
+                actual: envelope.len(),
+            });
         }
-        Ok(Entry { sequence, prev_hash, timestamp_ms, envelope: envelope.to_vec() })
+        Ok(Entry {
+            sequence,
+            prev_hash,
+            timestamp_ms,
+            envelope: envelope.to_vec(),
+        })
     }
 
     pub fn hash(&self) -> Hash {
@@ -96,9 +107,19 @@ pub enum ChainError {
     #[error("entry has sequence number {found}, expected {expected}")]
     Sequence { expected: u64, found: u64 },
     #[error("entry {sequence} does not link to the entry before it (its prev_hash is {found}, the previous entry hashes to {expected})")]
-    PrevHash { sequence: u64, expected: String, found: String },
-    #[error("entry {sequence} is timestamped {found} ms, before the entry before it ({previous} ms)")]
-    TimeWentBack { sequence: u64, previous: i64, found: i64 },
+    PrevHash {
+        sequence: u64,
+        expected: String,
+        found: String,
+    },
+    #[error(
+        "entry {sequence} is timestamped {found} ms, before the entry before it ({previous} ms)"
+    )]
+    TimeWentBack {
+        sequence: u64,
+        previous: i64,
+        found: i64,
+    },
 }
 
 /// Follows the chain: the state needed to check that the next entry links to the last.
@@ -111,7 +132,11 @@ pub struct ChainHead {
 
 impl Default for ChainHead {
     fn default() -> Self {
-        ChainHead { next_sequence: 0, last_hash: GENESIS_PREV_HASH, last_timestamp_ms: i64::MIN }
+        ChainHead {
+            next_sequence: 0,
+            last_hash: GENESIS_PREV_HASH,
+            last_timestamp_ms: i64::MIN,
+        }
     }
 }
 
@@ -120,7 +145,10 @@ impl ChainHead {
     /// the link is good.
     pub fn link(&mut self, entry: &Entry) -> Result<Hash, ChainError> {
         if entry.sequence != self.next_sequence {
-            return Err(ChainError::Sequence { expected: self.next_sequence, found: entry.sequence });
+            return Err(ChainError::Sequence {
+                expected: self.next_sequence,
+                found: entry.sequence,
+            });
         }
         if entry.prev_hash != self.last_hash {
             return Err(ChainError::PrevHash {
@@ -179,16 +207,53 @@ mod tests {
 
     #[test]
     fn chain_refuses_gaps_bad_links_and_time_going_back() {
-        let e0 = Entry { sequence: 0, prev_hash: GENESIS_PREV_HASH, timestamp_ms: 10, envelope: vec![1] };
+        let e0 = Entry {
+            sequence: 0,
+            prev_hash: GENESIS_PREV_HASH,
+            timestamp_ms: 10,
+            envelope: vec![1],
+        };
         let mut head = ChainHead::default();
         let h0 = head.link(&e0).unwrap();
-        let bad_seq = Entry { sequence: 2, prev_hash: h0, timestamp_ms: 10, envelope: vec![] };
-        assert!(matches!(head.link(&bad_seq), Err(ChainError::Sequence { expected: 1, found: 2 })));
-        let bad_link = Entry { sequence: 1, prev_hash: [1; 32], timestamp_ms: 10, envelope: vec![] };
-        assert!(matches!(head.link(&bad_link), Err(ChainError::PrevHash { .. })));
-        let back = Entry { sequence: 1, prev_hash: h0, timestamp_ms: 9, envelope: vec![] };
-        assert!(matches!(head.link(&back), Err(ChainError::TimeWentBack { .. })));
-        let good = Entry { sequence: 1, prev_hash: h0, timestamp_ms: 10, envelope: vec![] };
+        let bad_seq = Entry {
+            sequence: 2,
+            prev_hash: h0,
+            timestamp_ms: 10,
+            envelope: vec![],
+        };
+        assert!(matches!(
+            head.link(&bad_seq),
+            Err(ChainError::Sequence {
+                expected: 1,
+                found: 2
+            })
+        ));
+        let bad_link = Entry {
+            sequence: 1,
+            prev_hash: [1; 32],
+            timestamp_ms: 10,
+            envelope: vec![],
+        };
+        assert!(matches!(
+            head.link(&bad_link),
+            Err(ChainError::PrevHash { .. })
+        ));
+        let back = Entry {
+            sequence: 1,
+            prev_hash: h0,
+            timestamp_ms: 9,
+            envelope: vec![],
+        };
+        assert!(matches!(
+            head.link(&back),
+            Err(ChainError::TimeWentBack { .. })
+        ));
+        let good = Entry {
+            sequence: 1,
+            prev_hash: h0,
+            timestamp_ms: 10,
+            envelope: vec![],
+        };
         assert_eq!(head.link(&good).unwrap(), good.hash());
         assert_eq!(head.next_sequence, 2);
     }
@@ -196,10 +261,25 @@ mod tests {
     #[test]
     fn oversized_or_mislengthed_entries_are_refused() {
         assert_eq!(Entry::decode(&[0; 10]), Err(EntryDecodeError::TooShort(10)));
-        let mut encoded = Entry { sequence: 0, prev_hash: [0; 32], timestamp_ms: 0, envelope: vec![1, 2] }.encode();
+        let mut encoded = Entry {
+            sequence: 0,
+            prev_hash: [0; 32],
+            timestamp_ms: 0,
+            envelope: vec![1, 2],
+        }
+        .encode();
         encoded.push(3);
-        assert_eq!(Entry::decode(&encoded), Err(EntryDecodeError::LengthMismatch { declared: 2, actual: 3 }));
+        assert_eq!(
+            Entry::decode(&encoded),
+            Err(EntryDecodeError::LengthMismatch {
+                declared: 2,
+                actual: 3
+            })
+        );
         encoded[48..52].copy_from_slice(&u32::MAX.to_be_bytes());
-        assert!(matches!(Entry::decode(&encoded), Err(EntryDecodeError::EnvelopeTooLarge(_))));
+        assert!(matches!(
+            Entry::decode(&encoded),
+            Err(EntryDecodeError::EnvelopeTooLarge(_))
+        ));
     }
 }

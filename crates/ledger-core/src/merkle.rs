@@ -82,16 +82,23 @@ pub enum ProofError {
 
 /// Root of leaves `[start, end)` where the range is one the RFC recursion produces (its start
 /// is a multiple of the largest power of two not above its length).
-pub fn subtree_root<S: PerfectSubtrees + ?Sized>(src: &S, start: u64, end: u64) -> Result<Hash, S::Error> {
+pub fn subtree_root<S: PerfectSubtrees + ?Sized>(
+    src: &S,
+    start: u64,
+    end: u64,
+) -> Result<Hash, S::Error> {
     let n = end - start;
     if n == 0 {
         return Ok(empty_root());
     }
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         return src.perfect(n.trailing_zeros(), start >> n.trailing_zeros());
     }
     let k = split_point(n);
-    Ok(node_hash(&subtree_root(src, start, start + k)?, &subtree_root(src, start + k, end)?))
+    Ok(node_hash(
+        &subtree_root(src, start, start + k)?,
+        &subtree_root(src, start + k, end)?,
+    ))
 }
 
 /// Root of the first `size` leaves.
@@ -166,7 +173,13 @@ pub fn consistency_proof<S: PerfectSubtrees + ?Sized>(
 }
 
 /// RFC 9162 2.1.3.2.
-pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root: &Hash) -> Result<(), ProofError> {
+pub fn verify_inclusion(
+    leaf: &Hash,
+    index: u64,
+    size: u64,
+    proof: &[Hash],
+    root: &Hash,
+) -> Result<(), ProofError> {
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
@@ -200,7 +213,13 @@ pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root
 }
 
 /// RFC 9162 2.1.4.2, with the empty and equal-size cases made explicit.
-pub fn verify_consistency(old: u64, new: u64, old_root: &Hash, new_root: &Hash, proof: &[Hash]) -> Result<(), ProofError> {
+pub fn verify_consistency(
+    old: u64,
+    new: u64,
+    old_root: &Hash,
+    new_root: &Hash,
+    proof: &[Hash],
+) -> Result<(), ProofError> {
     if old > new {
         return Err(ProofError::SizesOutOfOrder { old, new });
     }
@@ -208,14 +227,22 @@ pub fn verify_consistency(old: u64, new: u64, old_root: &Hash, new_root: &Hash, 
         if !proof.is_empty() {
             return Err(ProofError::WrongLength);
         }
-        return if old_root == new_root { Ok(()) } else { Err(ProofError::RootMismatch) };
+        return if old_root == new_root {
+            Ok(())
+        } else {
+            Err(ProofError::RootMismatch)
+        };
     }
     if old == 0 {
         // Every tree extends the empty tree.
         if !proof.is_empty() {
             return Err(ProofError::WrongLength);
         }
-        return if old_root == &empty_root() { Ok(()) } else { Err(ProofError::RootMismatch) };
+        return if old_root == &empty_root() {
+            Ok(())
+        } else {
+            Err(ProofError::RootMismatch)
+        };
     }
     if proof.is_empty() {
         return Err(ProofError::WrongLength);
@@ -261,7 +288,14 @@ pub fn verify_consistency(old: u64, new: u64, old_root: &Hash, new_root: &Hash, 
 
 /// Parses proof hashes from the wire, refusing any that is not 32 bytes.
 pub fn hashes_from_bytes(items: &[Vec<u8>]) -> Result<Vec<Hash>, ProofError> {
-    items.iter().map(|h| h.as_slice().try_into().map_err(|_| ProofError::HashLength(h.len()))).collect()
+    items
+        .iter()
+        .map(|h| {
+            h.as_slice()
+                .try_into()
+                .map_err(|_| ProofError::HashLength(h.len()))
+        })
+        .collect()
 }
 
 /// An append-only tree in O(log n) memory: the roots of the perfect subtrees along the right
@@ -279,7 +313,10 @@ impl CompactTree {
     }
 
     /// Rebuilds the right edge of a tree of `size` leaves from its perfect subtrees.
-    pub fn from_subtrees<S: PerfectSubtrees + ?Sized>(src: &S, size: u64) -> Result<Self, S::Error> {
+    pub fn from_subtrees<S: PerfectSubtrees + ?Sized>(
+        src: &S,
+        size: u64,
+    ) -> Result<Self, S::Error> {
         let mut edge = Vec::new();
         let mut start = 0u64;
         for level in (0..64u32).rev() {
@@ -329,7 +366,9 @@ mod tests {
     use super::*;
 
     fn leaves(n: u64) -> Vec<Hash> {
-        (0..n).map(|i| leaf_hash(blake3::hash(&i.to_be_bytes()).as_bytes())).collect()
+        (0..n)
+            .map(|i| leaf_hash(blake3::hash(&i.to_be_bytes()).as_bytes()))
+            .collect()
     }
 
     // A direct transcription of RFC 9162's recursive definitions, for comparison.
@@ -387,9 +426,14 @@ mod tests {
             for m in 1..=n {
                 let proof = consistency_proof(d, m, n).unwrap().unwrap();
                 if m < n {
-                    assert_eq!(proof, naive_subproof(m as usize, d, true), "consistency {m} to {n}");
+                    assert_eq!(
+                        proof,
+                        naive_subproof(m as usize, d, true),
+                        "consistency {m} to {n}"
+                    );
                 }
-                verify_consistency(m, n, &naive_root(&d[..m as usize]), &expected_root, &proof).unwrap();
+                verify_consistency(m, n, &naive_root(&d[..m as usize]), &expected_root, &proof)
+                    .unwrap();
             }
             if (n as usize) < all.len() {
                 compact.append(all[n as usize], |level, index, hash| {
@@ -401,7 +445,10 @@ mod tests {
         for ((level, index), hash) in &perfect {
             assert_eq!(*hash, all.as_slice().perfect(*level, *index).unwrap());
         }
-        assert_eq!(perfect.len(), 2 * all.len() - all.len().count_ones() as usize);
+        assert_eq!(
+            perfect.len(),
+            2 * all.len() - all.len().count_ones() as usize
+        );
     }
 
     #[test]
@@ -452,13 +499,21 @@ mod tests {
                 if m >= n {
                     continue;
                 }
-                let (old_root, new_root) = (naive_root(&all[..m as usize]), naive_root(&all[..n as usize]));
-                let proof = consistency_proof(&all[..n as usize], m, n).unwrap().unwrap();
+                let (old_root, new_root) = (
+                    naive_root(&all[..m as usize]),
+                    naive_root(&all[..n as usize]),
+                );
+                let proof = consistency_proof(&all[..n as usize], m, n)
+                    .unwrap()
+                    .unwrap();
                 verify_consistency(m, n, &old_root, &new_root, &proof).unwrap();
                 for i in 0..proof.len() {
                     let mut bad = proof.clone();
                     bad[i][17] ^= 4;
-                    assert!(verify_consistency(m, n, &old_root, &new_root, &bad).is_err(), "{m} {n} {i}");
+                    assert!(
+                        verify_consistency(m, n, &old_root, &new_root, &bad).is_err(),
+                        "{m} {n} {i}"
+                    );
                 }
                 let old_plus = naive_root(&all[..m as usize + 1]);
                 assert!(verify_consistency(m + 1, n, &old_plus, &new_root, &proof).is_err());
@@ -471,13 +526,21 @@ mod tests {
                 assert!(verify_consistency(m, n, &old_root, &new_root, &proof[1..]).is_err());
             }
         }
-        assert_eq!(verify_consistency(0, 5, &empty_root(), &naive_root(&all[..5]), &[]), Ok(()));
-        assert!(verify_consistency(5, 5, &naive_root(&all[..5]), &naive_root(&all[..4]), &[]).is_err());
+        assert_eq!(
+            verify_consistency(0, 5, &empty_root(), &naive_root(&all[..5]), &[]),
+            Ok(())
+        );
+        assert!(
+            verify_consistency(5, 5, &naive_root(&all[..5]), &naive_root(&all[..4]), &[]).is_err()
+        );
     }
 
     #[test]
     fn empty_tree_root_is_the_hash_of_nothing() {
         assert_eq!(CompactTree::new().root(), *blake3::hash(b"").as_bytes());
-        assert_eq!(inclusion_proof(&[] as &[Hash], 0, 0).unwrap(), Err(ProofError::IndexOutOfRange { index: 0, size: 0 }));
+        assert_eq!(
+            inclusion_proof(&[] as &[Hash], 0, 0).unwrap(),
+            Err(ProofError::IndexOutOfRange { index: 0, size: 0 })
+        );
     }
 }

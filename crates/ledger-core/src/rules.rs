@@ -30,16 +30,26 @@ pub enum Rejection {
     #[error("the {what} could not be decoded: {detail}")]
     Malformed { what: &'static str, detail: String },
     #[error("the {what} is {size} bytes, over the limit of {limit}")]
-    TooLarge { what: &'static str, size: usize, limit: usize },
+    TooLarge {
+        what: &'static str,
+        size: usize,
+        limit: usize,
+    },
     #[error("{count} {what} is more than the limit of {limit}")]
-    TooMany { what: &'static str, count: usize, limit: usize },
+    TooMany {
+        what: &'static str,
+        count: usize,
+        limit: usize,
+    },
     #[error("field {field} is invalid: {why}")]
     Invalid { field: &'static str, why: String },
     #[error("the envelope is not signed: every transaction needs at least one signature")]
     NoSignature,
     #[error("key {key} signed the envelope twice")]
     DuplicateSigner { key: String },
-    #[error("the public key is a weak (small-order) point; generate a new key with `ledger keygen`")]
+    #[error(
+        "the public key is a weak (small-order) point; generate a new key with `ledger keygen`"
+    )]
     WeakKey,
     #[error("the signature by key {key} does not verify: the body was changed after signing, or it was signed by another key")]
     BadSignature { key: String },
@@ -48,9 +58,18 @@ pub enum Rejection {
     #[error("key {key} was revoked at entry {revoked_at} and can sign nothing after it")]
     KeyRevoked { key: String, revoked_at: u64 },
     #[error("{kind} must be signed by a key with role {needed}; the signers hold {held}")]
-    RoleNotAllowed { kind: &'static str, needed: &'static str, held: String },
+    RoleNotAllowed {
+        kind: &'static str,
+        needed: &'static str,
+        held: String,
+    },
     #[error("{kind} needs {needed} distinct {role} signatures, it has {got}")]
-    QuorumNotMet { kind: &'static str, role: &'static str, needed: u32, got: u32 },
+    QuorumNotMet {
+        kind: &'static str,
+        role: &'static str,
+        needed: u32,
+        got: u32,
+    },
     #[error("key {key} signed the proposal and cannot approve or reject it: another residents' representative must")]
     SelfApproval { key: String },
     #[error("this transaction is for ledger {found:?}, but this ledger is {expected:?}")]
@@ -78,13 +97,28 @@ pub enum Rejection {
     #[error("there is no account {id:?}; open it first")]
     UnknownAccount { id: String },
     #[error("account {id:?} is a {found} account, but this needs {needed}")]
-    WrongAccount { id: String, found: &'static str, needed: String },
+    WrongAccount {
+        id: String,
+        found: &'static str,
+        needed: String,
+    },
     #[error("there is no project {id:?}")]
     UnknownProject { id: String },
     #[error("account {account:?} has {available} yuan of {source_name} available, {requested} yuan is needed")]
-    InsufficientFunds { account: String, source_name: &'static str, available: String, requested: String },
+    InsufficientFunds {
+        account: String,
+        source_name: &'static str,
+        available: String,
+        requested: String,
+    },
     #[error("project {project:?} has a {source_name} budget of {budget} yuan with {allocated} yuan allocated; {requested} yuan more is over budget")]
-    OverBudget { project: String, source_name: &'static str, budget: String, allocated: String, requested: String },
+    OverBudget {
+        project: String,
+        source_name: &'static str,
+        budget: String,
+        allocated: String,
+        requested: String,
+    },
     #[error("the amounts add up to more than the ledger can count")]
     AmountOverflow,
     #[error("there is no transaction {tx_id} in this ledger")]
@@ -96,28 +130,67 @@ pub enum Rejection {
     #[error("key {key} already approved disbursement {tx_id}")]
     AlreadyApproved { key: String, tx_id: String },
     #[error("disbursement {tx_id} is at or above the approval threshold: it executes by itself once {needed} residents' representatives approve (it has {have})")]
-    NeedsApproval { tx_id: String, have: u32, needed: u32 },
+    NeedsApproval {
+        tx_id: String,
+        have: u32,
+        needed: u32,
+    },
     #[error("a {kind} entry cannot be reversed{hint}")]
-    NotReversible { kind: &'static str, hint: &'static str },
+    NotReversible {
+        kind: &'static str,
+        hint: &'static str,
+    },
     #[error("transaction {tx_id} was already reversed by {by}")]
     AlreadyReversed { tx_id: String, by: String },
 }
 
 /// Every reason code, for documentation and for the test that each one is exercised.
 pub const ALL_REASONS: [&str; 37] = [
-    "MALFORMED", "TOO_LARGE", "TOO_MANY", "INVALID_FIELD", "NO_SIGNATURE", "DUPLICATE_SIGNER",
-    "WEAK_KEY", "BAD_SIGNATURE", "UNKNOWN_KEY", "KEY_REVOKED", "ROLE_NOT_ALLOWED", "QUORUM_NOT_MET",
-    "SELF_APPROVAL", "WRONG_LEDGER", "TIMESTAMP_OUT_OF_RANGE", "TX_ID_CONFLICT", "DUPLICATE",
-    "NO_GENESIS", "GENESIS_NOT_FIRST", "KEY_EXISTS", "NO_SUCH_KEY", "ALREADY_REVOKED",
-    "WOULD_LOCK_OUT", "ACCOUNT_EXISTS", "UNKNOWN_ACCOUNT", "WRONG_ACCOUNT", "UNKNOWN_PROJECT",
-    "INSUFFICIENT_FUNDS", "OVER_BUDGET", "AMOUNT_OVERFLOW", "UNKNOWN_TRANSACTION",
-    "UNKNOWN_DISBURSEMENT", "NOT_PENDING", "ALREADY_APPROVED", "NEEDS_APPROVAL", "NOT_REVERSIBLE",
+    "MALFORMED",
+    "TOO_LARGE",
+    "TOO_MANY",
+    "INVALID_FIELD",
+    "NO_SIGNATURE",
+    "DUPLICATE_SIGNER",
+    "WEAK_KEY",
+    "BAD_SIGNATURE",
+    "UNKNOWN_KEY",
+    "KEY_REVOKED",
+    "ROLE_NOT_ALLOWED",
+    "QUORUM_NOT_MET",
+    "SELF_APPROVAL",
+    "WRONG_LEDGER",
+    "TIMESTAMP_OUT_OF_RANGE",
+    "TX_ID_CONFLICT",
+    "DUPLICATE",
+    "NO_GENESIS",
+    "GENESIS_NOT_FIRST",
+    "KEY_EXISTS",
+    "NO_SUCH_KEY",
+    "ALREADY_REVOKED",
+    "WOULD_LOCK_OUT",
+    "ACCOUNT_EXISTS",
+    "UNKNOWN_ACCOUNT",
+    "WRONG_ACCOUNT",
+    "UNKNOWN_PROJECT",
+    "INSUFFICIENT_FUNDS",
+    "OVER_BUDGET",
+    "AMOUNT_OVERFLOW",
+    "UNKNOWN_TRANSACTION",
+    "UNKNOWN_DISBURSEMENT",
+    "NOT_PENDING",
+    "ALREADY_APPROVED",
+    "NEEDS_APPROVAL",
+    "NOT_REVERSIBLE",
     "ALREADY_REVERSED",
 ];
 
 impl Rejection {
     pub fn invalid(field: &'static str, why: &str) -> Rejection {
-        Rejection::Invalid { field, why: why.to_string() }
+        Rejection::Invalid {
+            field,
+            why: why.to_string(),
+        }
     }
 
     /// Stable machine-readable reason; listed in PROTOCOL.md. Never renamed.
@@ -167,10 +240,19 @@ impl Rejection {
     pub fn status(&self) -> StatusClass {
         use Rejection::*;
         match self {
-            Malformed { .. } | TooLarge { .. } | TooMany { .. } | Invalid { .. } | DuplicateSigner { .. }
-            | WeakKey | WrongLedger { .. } | TimestampOutOfRange { .. } => StatusClass::InvalidArgument,
+            Malformed { .. }
+            | TooLarge { .. }
+            | TooMany { .. }
+            | Invalid { .. }
+            | DuplicateSigner { .. }
+            | WeakKey
+            | WrongLedger { .. }
+            | TimestampOutOfRange { .. } => StatusClass::InvalidArgument,
             NoSignature | BadSignature { .. } => StatusClass::Unauthenticated,
-            UnknownKey { .. } | KeyRevoked { .. } | RoleNotAllowed { .. } | QuorumNotMet { .. }
+            UnknownKey { .. }
+            | KeyRevoked { .. }
+            | RoleNotAllowed { .. }
+            | QuorumNotMet { .. }
             | SelfApproval { .. } => StatusClass::PermissionDenied,
             TxIdConflict { .. } | Duplicate { .. } => StatusClass::AlreadyExists,
             _ => StatusClass::FailedPrecondition,
@@ -202,18 +284,27 @@ pub fn prepare(envelope_bytes: &[u8]) -> Result<Prepared, Rejection> {
 pub fn prepare_envelope(envelope: Envelope) -> Result<Prepared, Rejection> {
     let tx = Transaction::decode(&envelope.body)?;
     let body_hash = envelope.body_hash();
-    Ok(Prepared { envelope, tx, body_hash })
+    Ok(Prepared {
+        envelope,
+        tx,
+        body_hash,
+    })
 }
 
 /// Verifies the signatures of a prepared transaction against the keys of `state` (or, for
 /// genesis, the keys the genesis names). Returns the signers.
 pub fn verify_signatures(state: &State, prepared: &Prepared) -> Result<Vec<KeyId>, Rejection> {
     match &prepared.tx.kind {
-        Kind::Genesis { admin_keys, .. } => prepared
-            .envelope
-            .verify_signatures(|id| admin_keys.iter().find(|k| k.key_id == *id).map(|k| k.public_key)),
+        Kind::Genesis { admin_keys, .. } => prepared.envelope.verify_signatures(|id| {
+            admin_keys
+                .iter()
+                .find(|k| k.key_id == *id)
+                .map(|k| k.public_key)
+        }),
         _ if state.ledger.is_none() => Err(Rejection::NoGenesis),
-        _ => prepared.envelope.verify_signatures(|id| state.signing_key(id)),
+        _ => prepared
+            .envelope
+            .verify_signatures(|id| state.signing_key(id)),
     }
 }
 
@@ -222,7 +313,10 @@ pub fn verify_signatures(state: &State, prepared: &Prepared) -> Result<Vec<KeyId
 pub fn apply_entry(state: &mut State, entry: &Entry) -> Result<Effects, Rejection> {
     let prepared = prepare(&entry.envelope)?;
     let signers = verify_signatures(state, &prepared)?;
-    let ctx = EntryContext { sequence: entry.sequence, timestamp_ms: entry.timestamp_ms };
+    let ctx = EntryContext {
+        sequence: entry.sequence,
+        timestamp_ms: entry.timestamp_ms,
+    };
     let effects = apply(state, &ctx, &prepared.tx, &prepared.body_hash, &signers)?;
     state.commit(effects.clone(), entry.timestamp_ms);
     Ok(effects)
@@ -237,8 +331,16 @@ pub fn apply_entry_unverified(state: &mut State, entry: &Entry) -> Result<Effect
     if state.ledger.is_none() && !matches!(prepared.tx.kind, Kind::Genesis { .. }) {
         return Err(Rejection::NoGenesis);
     }
-    let signers: Vec<KeyId> = prepared.envelope.signatures.iter().map(|(k, _)| *k).collect();
-    let ctx = EntryContext { sequence: entry.sequence, timestamp_ms: entry.timestamp_ms };
+    let signers: Vec<KeyId> = prepared
+        .envelope
+        .signatures
+        .iter()
+        .map(|(k, _)| *k)
+        .collect();
+    let ctx = EntryContext {
+        sequence: entry.sequence,
+        timestamp_ms: entry.timestamp_ms,
+    };
     let effects = apply(state, &ctx, &prepared.tx, &prepared.body_hash, &signers)?;
     state.commit(effects.clone(), entry.timestamp_ms);
     Ok(effects)
@@ -250,7 +352,11 @@ struct Signers<'a> {
 
 impl<'a> Signers<'a> {
     fn with_role(&self, role: Role) -> Vec<KeyId> {
-        self.keys.iter().filter(|k| k.role == role).map(|k| k.key_id).collect()
+        self.keys
+            .iter()
+            .filter(|k| k.role == role)
+            .map(|k| k.key_id)
+            .collect()
     }
 
     fn roles(&self) -> String {
@@ -263,7 +369,11 @@ impl<'a> Signers<'a> {
         if self.keys.iter().any(|k| k.role == role) {
             Ok(())
         } else {
-            Err(Rejection::RoleNotAllowed { kind, needed: role.name(), held: self.roles() })
+            Err(Rejection::RoleNotAllowed {
+                kind,
+                needed: role.name(),
+                held: self.roles(),
+            })
         }
     }
 
@@ -273,7 +383,11 @@ impl<'a> Signers<'a> {
         if !self.keys.is_empty() && self.keys.iter().all(|k| k.role == role) {
             Ok(())
         } else {
-            Err(Rejection::RoleNotAllowed { kind, needed: role.name(), held: self.roles() })
+            Err(Rejection::RoleNotAllowed {
+                kind,
+                needed: role.name(),
+                held: self.roles(),
+            })
         }
     }
 
@@ -281,7 +395,12 @@ impl<'a> Signers<'a> {
         self.require(kind, role)?;
         let got = self.with_role(role).len() as u32;
         if got < needed {
-            return Err(Rejection::QuorumNotMet { kind, role: role.name(), needed, got });
+            return Err(Rejection::QuorumNotMet {
+                kind,
+                role: role.name(),
+                needed,
+                got,
+            });
         }
         Ok(())
     }
@@ -296,32 +415,63 @@ pub fn apply(
     signer_ids: &[KeyId],
 ) -> Result<Effects, Rejection> {
     let kind_name = tx.kind.name();
-    let record = |reversible| TxRecord { sequence: ctx.sequence, body_hash: *body_hash, kind: kind_name, reversible, reversed_by: None };
+    let record = |reversible| TxRecord {
+        sequence: ctx.sequence,
+        body_hash: *body_hash,
+        kind: kind_name,
+        reversible,
+        reversed_by: None,
+    };
 
     if let Some(existing) = state.txs.get(&tx.tx_id) {
         let tx_id = tx.tx_id.to_string();
         return Err(if existing.body_hash == *body_hash {
-            Rejection::Duplicate { tx_id, sequence: existing.sequence }
+            Rejection::Duplicate {
+                tx_id,
+                sequence: existing.sequence,
+            }
         } else {
-            Rejection::TxIdConflict { tx_id, sequence: existing.sequence }
+            Rejection::TxIdConflict {
+                tx_id,
+                sequence: existing.sequence,
+            }
         });
     }
     if tx.timestamp_ms > ctx.timestamp_ms.saturating_add(MAX_CLOCK_SKEW_MS)
         || tx.timestamp_ms < ctx.timestamp_ms.saturating_sub(MAX_TX_AGE_MS)
     {
-        return Err(Rejection::TimestampOutOfRange { tx_ms: tx.timestamp_ms, entry_ms: ctx.timestamp_ms });
+        return Err(Rejection::TimestampOutOfRange {
+            tx_ms: tx.timestamp_ms,
+            entry_ms: ctx.timestamp_ms,
+        });
     }
 
     let ledger = match (&state.ledger, &tx.kind) {
-        (None, Kind::Genesis { ledger_name, currency, admin_keys, policy }) => {
+        (
+            None,
+            Kind::Genesis {
+                ledger_name,
+                currency,
+                admin_keys,
+                policy,
+            },
+        ) => {
             assert_eq!(ctx.sequence, state.next_sequence);
             if ctx.sequence != 0 {
                 return Err(Rejection::GenesisNotFirst);
             }
             // Genesis signers were verified against the genesis keys themselves.
-            let admins = signer_ids.iter().filter(|id| admin_keys.iter().any(|k| k.key_id == **id)).count() as u32;
+            let admins = signer_ids
+                .iter()
+                .filter(|id| admin_keys.iter().any(|k| k.key_id == **id))
+                .count() as u32;
             if admins < policy.admin_quorum {
-                return Err(Rejection::QuorumNotMet { kind: kind_name, role: "admin", needed: policy.admin_quorum, got: admins });
+                return Err(Rejection::QuorumNotMet {
+                    kind: kind_name,
+                    role: "admin",
+                    needed: policy.admin_quorum,
+                    got: admins,
+                });
             }
             let mut changes = vec![Change::LedgerCreated(LedgerInfo {
                 ledger_id: tx.ledger_id.clone(),
@@ -347,23 +497,35 @@ pub fn apply(
                 balance: Amounts::ZERO,
                 held: Amounts::ZERO,
             }));
-            return Ok(Effects { tx_id: tx.tx_id, record: record(Reversible::NotReversible), changes });
+            return Ok(Effects {
+                tx_id: tx.tx_id,
+                record: record(Reversible::NotReversible),
+                changes,
+            });
         }
         (None, _) => return Err(Rejection::NoGenesis),
         (Some(_), Kind::Genesis { .. }) => return Err(Rejection::GenesisNotFirst),
         (Some(ledger), _) => ledger,
     };
     if tx.ledger_id != ledger.ledger_id {
-        return Err(Rejection::WrongLedger { expected: ledger.ledger_id.clone(), found: tx.ledger_id.clone() });
+        return Err(Rejection::WrongLedger {
+            expected: ledger.ledger_id.clone(),
+            found: tx.ledger_id.clone(),
+        });
     }
     let policy = ledger.policy;
 
     let mut keys = Vec::with_capacity(signer_ids.len());
     for id in signer_ids {
-        let key = state.keys.get(id).ok_or(Rejection::UnknownKey { key: id.fingerprint() })?;
+        let key = state.keys.get(id).ok_or(Rejection::UnknownKey {
+            key: id.fingerprint(),
+        })?;
         if let Some(revoked_at) = key.revoked_at {
             if ctx.sequence > revoked_at {
-                return Err(Rejection::KeyRevoked { key: id.fingerprint(), revoked_at });
+                return Err(Rejection::KeyRevoked {
+                    key: id.fingerprint(),
+                    revoked_at,
+                });
             }
         }
         keys.push(key);
@@ -379,7 +541,9 @@ pub fn apply(
         Kind::KeyRegistered(k) => {
             signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
             if state.keys.contains_key(&k.key_id) {
-                return Err(Rejection::KeyExists { key: k.key_id.fingerprint() });
+                return Err(Rejection::KeyExists {
+                    key: k.key_id.fingerprint(),
+                });
             }
             changes.push(Change::KeyRegistered(KeyRecord {
                 key_id: k.key_id,
@@ -393,17 +557,31 @@ pub fn apply(
         }
         Kind::KeyRevoked { key_id, .. } => {
             signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
-            let key = state.keys.get(key_id).ok_or(Rejection::NoSuchKey { key: key_id.fingerprint() })?;
+            let key = state.keys.get(key_id).ok_or(Rejection::NoSuchKey {
+                key: key_id.fingerprint(),
+            })?;
             if key.revoked_at.is_some() {
-                return Err(Rejection::AlreadyRevoked { key: key_id.fingerprint() });
+                return Err(Rejection::AlreadyRevoked {
+                    key: key_id.fingerprint(),
+                });
             }
             if key.role == Role::Admin && state.active_admins() <= policy.admin_quorum as usize {
-                return Err(Rejection::WouldLockOut { key: key_id.fingerprint(), quorum: policy.admin_quorum });
+                return Err(Rejection::WouldLockOut {
+                    key: key_id.fingerprint(),
+                    quorum: policy.admin_quorum,
+                });
             }
-            changes.push(Change::KeyRevoked { key_id: *key_id, at: ctx.sequence });
+            changes.push(Change::KeyRevoked {
+                key_id: *key_id,
+                at: ctx.sequence,
+            });
             Reversible::NotReversible
         }
-        Kind::AccountOpened { account_id, kind, name } => {
+        Kind::AccountOpened {
+            account_id,
+            kind,
+            name,
+        } => {
             if signers.require(kind_name, Role::Admin).is_err() {
                 signers.require(kind_name, Role::Finance)?;
             }
@@ -421,7 +599,12 @@ pub fn apply(
             }));
             Reversible::NotReversible
         }
-        Kind::ProjectCreated { project_id, name, description, budget } => {
+        Kind::ProjectCreated {
+            project_id,
+            name,
+            description,
+            budget,
+        } => {
             signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
             check_new_account_id(state, project_id)?;
             budget.checked_total().ok_or(Rejection::AmountOverflow)?;
@@ -442,9 +625,19 @@ pub fn apply(
             }));
             Reversible::NotReversible
         }
-        Kind::FundsReceived { source, to_account, amount, .. } => {
+        Kind::FundsReceived {
+            source,
+            to_account,
+            amount,
+            ..
+        } => {
             signers.require(kind_name, Role::Finance)?;
-            let pool = state.accounts.get(to_account).ok_or_else(|| Rejection::UnknownAccount { id: to_account.clone() })?;
+            let pool = state
+                .accounts
+                .get(to_account)
+                .ok_or_else(|| Rejection::UnknownAccount {
+                    id: to_account.clone(),
+                })?;
             if pool.kind != AccountKind::FundPool(*source) {
                 return Err(Rejection::WrongAccount {
                     id: to_account.clone(),
@@ -454,26 +647,59 @@ pub fn apply(
             }
             let to_reserve = ((*amount as u128 * policy.reserve_ratio_bp as u128) / 10_000) as u64;
             let to_pool = amount - to_reserve;
-            state.received.checked_add(&Amounts::single(*source, *amount)).ok_or(Rejection::AmountOverflow)?;
+            state
+                .received
+                .checked_add(&Amounts::single(*source, *amount))
+                .ok_or(Rejection::AmountOverflow)?;
             let external = external_account(*source);
             if to_pool > 0 {
-                changes.push(Change::Moved(Movement { from: external.clone(), to: to_account.clone(), source: *source, amount: to_pool }));
+                changes.push(Change::Moved(Movement {
+                    from: external.clone(),
+                    to: to_account.clone(),
+                    source: *source,
+                    amount: to_pool,
+                }));
             }
             if to_reserve > 0 {
-                changes.push(Change::Moved(Movement { from: external, to: RESERVE_ACCOUNT.to_string(), source: *source, amount: to_reserve }));
+                changes.push(Change::Moved(Movement {
+                    from: external,
+                    to: RESERVE_ACCOUNT.to_string(),
+                    source: *source,
+                    amount: to_reserve,
+                }));
             }
-            Reversible::Receipt { source: *source, pool: to_account.clone(), to_pool, to_reserve }
+            Reversible::Receipt {
+                source: *source,
+                pool: to_account.clone(),
+                to_pool,
+                to_reserve,
+            }
         }
-        Kind::FundsAllocated { from_account, project_id, amounts, .. } => {
+        Kind::FundsAllocated {
+            from_account,
+            project_id,
+            amounts,
+            ..
+        } => {
             signers.require(kind_name, Role::Finance)?;
-            let from = state.accounts.get(from_account).ok_or_else(|| Rejection::UnknownAccount { id: from_account.clone() })?;
+            let from =
+                state
+                    .accounts
+                    .get(from_account)
+                    .ok_or_else(|| Rejection::UnknownAccount {
+                        id: from_account.clone(),
+                    })?;
             match from.kind {
                 AccountKind::FundPool(source) => {
                     if let Some((other, _)) = amounts.iter().find(|(s, _)| *s != source) {
                         return Err(Rejection::WrongAccount {
                             id: from_account.clone(),
                             found: "fund_pool",
-                            needed: format!("a fund pool of source {} (this pool holds {})", other.slug(), source.slug()),
+                            needed: format!(
+                                "a fund pool of source {} (this pool holds {})",
+                                other.slug(),
+                                source.slug()
+                            ),
                         });
                     }
                 }
@@ -489,8 +715,17 @@ pub fn apply(
                     })
                 }
             }
-            let project = state.projects.get(project_id).ok_or_else(|| Rejection::UnknownProject { id: project_id.clone() })?;
-            let after = project.allocated.checked_add(amounts).ok_or(Rejection::AmountOverflow)?;
+            let project =
+                state
+                    .projects
+                    .get(project_id)
+                    .ok_or_else(|| Rejection::UnknownProject {
+                        id: project_id.clone(),
+                    })?;
+            let after = project
+                .allocated
+                .checked_add(amounts)
+                .ok_or(Rejection::AmountOverflow)?;
             for (source, requested) in amounts.iter() {
                 if after.get(source) > project.budget.get(source) {
                     return Err(Rejection::OverBudget {
@@ -504,22 +739,59 @@ pub fn apply(
             }
             require_available(from, amounts)?;
             for (source, amount) in amounts.iter() {
-                changes.push(Change::Moved(Movement { from: from_account.clone(), to: project_id.clone(), source, amount }));
+                changes.push(Change::Moved(Movement {
+                    from: from_account.clone(),
+                    to: project_id.clone(),
+                    source,
+                    amount,
+                }));
             }
-            Reversible::Allocation { from_account: from_account.clone(), project_id: project_id.clone(), amounts: *amounts }
+            Reversible::Allocation {
+                from_account: from_account.clone(),
+                project_id: project_id.clone(),
+                amounts: *amounts,
+            }
         }
-        Kind::DisbursementProposed { project_id, payee_account, amounts, contract_hash, invoice_hash, memo } => {
+        Kind::DisbursementProposed {
+            project_id,
+            payee_account,
+            amounts,
+            contract_hash,
+            invoice_hash,
+            memo,
+        } => {
             signers.require(kind_name, Role::Finance)?;
-            let project = state.accounts.get(project_id).filter(|a| a.kind == AccountKind::Project)
-                .ok_or_else(|| Rejection::UnknownProject { id: project_id.clone() })?;
-            let payee = state.accounts.get(payee_account).ok_or_else(|| Rejection::UnknownAccount { id: payee_account.clone() })?;
+            let project = state
+                .accounts
+                .get(project_id)
+                .filter(|a| a.kind == AccountKind::Project)
+                .ok_or_else(|| Rejection::UnknownProject {
+                    id: project_id.clone(),
+                })?;
+            let payee =
+                state
+                    .accounts
+                    .get(payee_account)
+                    .ok_or_else(|| Rejection::UnknownAccount {
+                        id: payee_account.clone(),
+                    })?;
             if payee.kind != AccountKind::Payee {
-                return Err(Rejection::WrongAccount { id: payee_account.clone(), found: payee.kind.name(), needed: "a payee".to_string() });
+                return Err(Rejection::WrongAccount {
+                    id: payee_account.clone(),
+                    found: payee.kind.name(),
+                    needed: "a payee".to_string(),
+                });
             }
             let total = amounts.checked_total().ok_or(Rejection::AmountOverflow)?;
-            payee.balance.checked_add(amounts).ok_or(Rejection::AmountOverflow)?;
+            payee
+                .balance
+                .checked_add(amounts)
+                .ok_or(Rejection::AmountOverflow)?;
             require_available(project, amounts)?;
-            changes.push(Change::Held { account: project_id.clone(), amounts: *amounts });
+            changes.push(Change::Held {
+                account: project_id.clone(),
+                amounts: *amounts,
+            });
             changes.push(Change::DisbursementSet(Disbursement {
                 proposal: tx.tx_id,
                 proposed_at: ctx.sequence,
@@ -542,10 +814,15 @@ pub fn apply(
             let mut d = pending_disbursement(state, proposal)?.clone();
             for key in &signers.keys {
                 if d.proposer.contains(&key.key_id) {
-                    return Err(Rejection::SelfApproval { key: key.key_id.fingerprint() });
+                    return Err(Rejection::SelfApproval {
+                        key: key.key_id.fingerprint(),
+                    });
                 }
                 if !d.approvals.insert(key.key_id) {
-                    return Err(Rejection::AlreadyApproved { key: key.key_id.fingerprint(), tx_id: proposal.to_string() });
+                    return Err(Rejection::AlreadyApproved {
+                        key: key.key_id.fingerprint(),
+                        tx_id: proposal.to_string(),
+                    });
                 }
             }
             if d.approvals.len() as u32 >= policy.approver_quorum {
@@ -558,9 +835,14 @@ pub fn apply(
             signers.require_only(kind_name, Role::Approver)?;
             let mut d = pending_disbursement(state, proposal)?.clone();
             if let Some(key) = signers.keys.iter().find(|k| d.proposer.contains(&k.key_id)) {
-                return Err(Rejection::SelfApproval { key: key.key_id.fingerprint() });
+                return Err(Rejection::SelfApproval {
+                    key: key.key_id.fingerprint(),
+                });
             }
-            changes.push(Change::Released { account: d.project_id.clone(), amounts: d.amounts });
+            changes.push(Change::Released {
+                account: d.project_id.clone(),
+                amounts: d.amounts,
+            });
             d.state = DisbursementState::Rejected;
             changes.push(Change::DisbursementSet(d));
             Reversible::NotReversible
@@ -570,7 +852,11 @@ pub fn apply(
             let mut d = pending_disbursement(state, proposal)?.clone();
             let have = d.approvals.len() as u32;
             if d.needs_quorum && have < policy.approver_quorum {
-                return Err(Rejection::NeedsApproval { tx_id: proposal.to_string(), have, needed: policy.approver_quorum });
+                return Err(Rejection::NeedsApproval {
+                    tx_id: proposal.to_string(),
+                    have,
+                    needed: policy.approver_quorum,
+                });
             }
             execute(&mut d, &mut changes);
             changes.push(Change::DisbursementSet(d));
@@ -579,41 +865,85 @@ pub fn apply(
         Kind::DisbursementVoided { proposal, .. } => {
             signers.require(kind_name, Role::Finance)?;
             let mut d = pending_disbursement(state, proposal)?.clone();
-            changes.push(Change::Released { account: d.project_id.clone(), amounts: d.amounts });
+            changes.push(Change::Released {
+                account: d.project_id.clone(),
+                amounts: d.amounts,
+            });
             d.state = DisbursementState::Voided;
             changes.push(Change::DisbursementSet(d));
             Reversible::NotReversible
         }
         Kind::EntryReversed { target, .. } => {
             signers.require(kind_name, Role::Finance)?;
-            let original = state.txs.get(target).ok_or_else(|| Rejection::UnknownTransaction { tx_id: target.to_string() })?;
+            let original = state
+                .txs
+                .get(target)
+                .ok_or_else(|| Rejection::UnknownTransaction {
+                    tx_id: target.to_string(),
+                })?;
             if let Some(by) = original.reversed_by {
-                return Err(Rejection::AlreadyReversed { tx_id: target.to_string(), by: by.to_string() });
+                return Err(Rejection::AlreadyReversed {
+                    tx_id: target.to_string(),
+                    by: by.to_string(),
+                });
             }
             match &original.reversible {
-                Reversible::Receipt { source, pool, to_pool, to_reserve } => {
+                Reversible::Receipt {
+                    source,
+                    pool,
+                    to_pool,
+                    to_reserve,
+                } => {
                     let external = external_account(*source);
-                    for (account, amount) in [(pool, *to_pool), (&RESERVE_ACCOUNT.to_string(), *to_reserve)] {
+                    for (account, amount) in [
+                        (pool, *to_pool),
+                        (&RESERVE_ACCOUNT.to_string(), *to_reserve),
+                    ] {
                         if amount > 0 {
-                            require_available(&state.accounts[account], &Amounts::single(*source, amount))?;
-                            changes.push(Change::Moved(Movement { from: account.clone(), to: external.clone(), source: *source, amount }));
+                            require_available(
+                                &state.accounts[account],
+                                &Amounts::single(*source, amount),
+                            )?;
+                            changes.push(Change::Moved(Movement {
+                                from: account.clone(),
+                                to: external.clone(),
+                                source: *source,
+                                amount,
+                            }));
                         }
                     }
                 }
-                Reversible::Allocation { from_account, project_id, amounts } => {
+                Reversible::Allocation {
+                    from_account,
+                    project_id,
+                    amounts,
+                } => {
                     require_available(&state.accounts[project_id], amounts)?;
                     for (source, amount) in amounts.iter() {
-                        changes.push(Change::Moved(Movement { from: project_id.clone(), to: from_account.clone(), source, amount }));
+                        changes.push(Change::Moved(Movement {
+                            from: project_id.clone(),
+                            to: from_account.clone(),
+                            source,
+                            amount,
+                        }));
                     }
                 }
                 Reversible::Disbursement => {
                     let mut d = state.disbursements[target].clone();
                     if d.state != DisbursementState::Executed {
-                        return Err(Rejection::NotReversible { kind: "disbursement_proposed", hint: " until it is executed; void a pending disbursement instead" });
+                        return Err(Rejection::NotReversible {
+                            kind: "disbursement_proposed",
+                            hint: " until it is executed; void a pending disbursement instead",
+                        });
                     }
                     require_available(&state.accounts[&d.payee_account], &d.amounts)?;
                     for (source, amount) in d.amounts.iter() {
-                        changes.push(Change::Moved(Movement { from: d.payee_account.clone(), to: d.project_id.clone(), source, amount }));
+                        changes.push(Change::Moved(Movement {
+                            from: d.payee_account.clone(),
+                            to: d.project_id.clone(),
+                            source,
+                            amount,
+                        }));
                     }
                     d.state = DisbursementState::Reversed;
                     changes.push(Change::DisbursementSet(d));
@@ -622,18 +952,27 @@ pub fn apply(
                     return Err(Rejection::NotReversible { kind: original.kind, hint: ": only receipts, allocations and executed disbursements can be reversed" });
                 }
             }
-            changes.push(Change::Reversed { target: *target, by: tx.tx_id });
+            changes.push(Change::Reversed {
+                target: *target,
+                by: tx.tx_id,
+            });
             Reversible::NotReversible
         }
         Kind::EntryAnnotated { target, .. } => {
             signers.require(kind_name, Role::Auditor)?;
             if !state.txs.contains_key(target) {
-                return Err(Rejection::UnknownTransaction { tx_id: target.to_string() });
+                return Err(Rejection::UnknownTransaction {
+                    tx_id: target.to_string(),
+                });
             }
             Reversible::NotReversible
         }
     };
-    Ok(Effects { tx_id: tx.tx_id, record: record(reversible), changes })
+    Ok(Effects {
+        tx_id: tx.tx_id,
+        record: record(reversible),
+        changes,
+    })
 }
 
 fn check_new_account_id(state: &State, id: &str) -> Result<(), Rejection> {
@@ -658,16 +997,26 @@ fn require_available(account: &Account, amounts: &Amounts) -> Result<(), Rejecti
     Ok(())
 }
 
-fn pending_disbursement<'a>(state: &'a State, proposal: &TxId) -> Result<&'a Disbursement, Rejection> {
+fn pending_disbursement<'a>(
+    state: &'a State,
+    proposal: &TxId,
+) -> Result<&'a Disbursement, Rejection> {
     let d = state.disbursements.get(proposal).ok_or_else(|| {
         if state.txs.contains_key(proposal) {
-            Rejection::UnknownDisbursement { tx_id: proposal.to_string() }
+            Rejection::UnknownDisbursement {
+                tx_id: proposal.to_string(),
+            }
         } else {
-            Rejection::UnknownTransaction { tx_id: proposal.to_string() }
+            Rejection::UnknownTransaction {
+                tx_id: proposal.to_string(),
+            }
         }
     })?;
     if d.state != DisbursementState::Pending {
-        return Err(Rejection::NotPending { tx_id: proposal.to_string(), state: d.state.name() });
+        return Err(Rejection::NotPending {
+            tx_id: proposal.to_string(),
+            state: d.state.name(),
+        });
     }
     Ok(d)
 }
@@ -675,9 +1024,17 @@ fn pending_disbursement<'a>(state: &'a State, proposal: &TxId) -> Result<&'a Dis
 /// Pays a pending disbursement: the hold is released and the money moves to the payee. The
 /// hold guaranteed the funds, and the payee's balance was checked for overflow at proposal.
 fn execute(d: &mut Disbursement, changes: &mut Vec<Change>) {
-    changes.push(Change::Released { account: d.project_id.clone(), amounts: d.amounts });
+    changes.push(Change::Released {
+        account: d.project_id.clone(),
+        amounts: d.amounts,
+    });
     for (source, amount) in d.amounts.iter() {
-        changes.push(Change::Moved(Movement { from: d.project_id.clone(), to: d.payee_account.clone(), source, amount }));
+        changes.push(Change::Moved(Movement {
+            from: d.project_id.clone(),
+            to: d.payee_account.clone(),
+            source,
+            amount,
+        }));
     }
     d.state = DisbursementState::Executed;
 }

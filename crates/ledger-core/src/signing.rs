@@ -70,7 +70,9 @@ impl fmt::Display for KeyId {
 /// Parses a 32-byte Ed25519 public key and refuses weak (small-order) keys, for which
 /// signatures prove nothing.
 pub fn parse_public_key(bytes: &[u8]) -> Result<VerifyingKey, KeyError> {
-    let raw: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Length(bytes.len()))?;
+    let raw: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| KeyError::Length(bytes.len()))?;
     let key = VerifyingKey::from_bytes(&raw).map_err(|_| KeyError::NotOnCurve)?;
     if key.is_weak() {
         return Err(KeyError::Weak);
@@ -98,7 +100,8 @@ pub fn sign_body(key: &SigningKey, body: &[u8]) -> [u8; 64] {
 /// has exactly one verdict on every implementation that follows it.
 pub fn verify_body(key: &VerifyingKey, body: &[u8], signature: &[u8; 64]) -> bool {
     let signature = Signature::from_bytes(signature);
-    key.verify_strict(&pae(PAYLOAD_TYPE, body), &signature).is_ok()
+    key.verify_strict(&pae(PAYLOAD_TYPE, body), &signature)
+        .is_ok()
 }
 
 /// Signs arbitrary bytes with no PAE: used only for checkpoint notes, whose format (C2SP
@@ -109,7 +112,8 @@ pub fn sign_raw(key: &SigningKey, message: &[u8]) -> [u8; 64] {
 
 /// `verify_strict` over raw bytes (checkpoint notes).
 pub fn verify_raw(key: &VerifyingKey, message: &[u8], signature: &[u8; 64]) -> bool {
-    key.verify_strict(message, &Signature::from_bytes(signature)).is_ok()
+    key.verify_strict(message, &Signature::from_bytes(signature))
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -169,7 +173,8 @@ mod tests {
         assert_eq!(parse_public_key(&identity), Err(KeyError::Weak));
         // A point of order 8 from the ed25519 small-order list.
         let order8 =
-            hex::decode("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a").unwrap();
+            hex::decode("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")
+                .unwrap();
         assert_eq!(parse_public_key(&order8), Err(KeyError::Weak));
         assert_eq!(parse_public_key(&[0u8; 31]), Err(KeyError::Length(31)));
         assert!(parse_public_key(key(9).verifying_key().as_bytes()).is_ok());
@@ -180,6 +185,7 @@ mod tests {
         let fp = KeyId::of(&key(4).verifying_key()).fingerprint();
         assert_eq!(fp.len(), 24);
         assert!(fp.split('-').all(|g| g.len() == 4
-            && g.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())));
+            && g.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())));
     }
 }

@@ -38,7 +38,10 @@ pub enum SnapshotError {
     #[error("entry {index} of the snapshot is {len} bytes, over the limit of {MAX_ENTRY_FRAME}")]
     EntryTooLarge { index: u64, len: usize },
     #[error("entry {index} of the snapshot is malformed: {source}")]
-    BadEntry { index: u64, source: EntryDecodeError },
+    BadEntry {
+        index: u64,
+        source: EntryDecodeError,
+    },
     #[error("the snapshot's checkpoint is {0} bytes, over the limit of {MAX_CHECKPOINT_BYTES}")]
     CheckpointTooLarge(usize),
     #[error("the snapshot's checkpoint is not UTF-8 text")]
@@ -83,7 +86,11 @@ pub struct SnapshotReader<R: Read> {
     buffer: Vec<u8>,
 }
 
-fn read_exact_or<R: Read>(input: &mut R, buf: &mut [u8], part: &'static str) -> Result<(), SnapshotError> {
+fn read_exact_or<R: Read>(
+    input: &mut R,
+    buf: &mut [u8],
+    part: &'static str,
+) -> Result<(), SnapshotError> {
     input.read_exact(buf).map_err(|e| match e.kind() {
         io::ErrorKind::UnexpectedEof => SnapshotError::Truncated(part),
         _ => SnapshotError::Io(e),
@@ -104,17 +111,29 @@ impl<R: Read> SnapshotReader<R> {
         read_exact_or(&mut input, &mut len, "the header")?;
         let len = u16::from_be_bytes(len) as usize;
         if len == 0 || len > MAX_ID_BYTES {
-            return Err(SnapshotError::BadHeader("the ledger id length is out of range"));
+            return Err(SnapshotError::BadHeader(
+                "the ledger id length is out of range",
+            ));
         }
         let mut id = vec![0u8; len];
         read_exact_or(&mut input, &mut id, "the header")?;
-        let ledger_id = String::from_utf8(id).map_err(|_| SnapshotError::BadHeader("the ledger id is not UTF-8"))?;
+        let ledger_id = String::from_utf8(id)
+            .map_err(|_| SnapshotError::BadHeader("the ledger id is not UTF-8"))?;
         let mut node_public_key = [0u8; 32];
         read_exact_or(&mut input, &mut node_public_key, "the header")?;
         let mut count = [0u8; 8];
         read_exact_or(&mut input, &mut count, "the header")?;
-        let header = Header { ledger_id, node_public_key, entry_count: u64::from_be_bytes(count) };
-        Ok(SnapshotReader { input, header, read: 0, buffer: Vec::new() })
+        let header = Header {
+            ledger_id,
+            node_public_key,
+            entry_count: u64::from_be_bytes(count),
+        };
+        Ok(SnapshotReader {
+            input,
+            header,
+            read: 0,
+            buffer: Vec::new(),
+        })
     }
 
     pub fn header(&self) -> &Header {
@@ -135,7 +154,8 @@ impl<R: Read> SnapshotReader<R> {
         }
         self.buffer.resize(len, 0);
         read_exact_or(&mut self.input, &mut self.buffer, "the entries")?;
-        let entry = Entry::decode(&self.buffer).map_err(|source| SnapshotError::BadEntry { index, source })?;
+        let entry = Entry::decode(&self.buffer)
+            .map_err(|source| SnapshotError::BadEntry { index, source })?;
         self.read += 1;
         Ok(Some(entry))
     }
@@ -170,12 +190,29 @@ mod tests {
 
     fn sample() -> Vec<u8> {
         let key = SigningKey::from_bytes(&[5; 32]);
-        let header = Header { ledger_id: "test/ledger".into(), node_public_key: key.verifying_key().to_bytes(), entry_count: 2 };
+        let header = Header {
+            ledger_id: "test/ledger".into(),
+            node_public_key: key.verifying_key().to_bytes(),
+            entry_count: 2,
+        };
         let mut out = encode_header(&header);
         for i in 0..2u64 {
-            encode_entry_frame(&Entry { sequence: i, prev_hash: [i as u8; 32], timestamp_ms: 1, envelope: vec![1, 2, 3] }, &mut out);
+            encode_entry_frame(
+                &Entry {
+                    sequence: i,
+                    prev_hash: [i as u8; 32],
+                    timestamp_ms: 1,
+                    envelope: vec![1, 2, 3],
+                },
+                &mut out,
+            );
         }
-        let cp = Checkpoint { origin: "test/ledger".into(), tree_size: 2, root: [1; 32] }.sign(&key);
+        let cp = Checkpoint {
+            origin: "test/ledger".into(),
+            tree_size: 2,
+            root: [1; 32],
+        }
+        .sign(&key);
         out.extend_from_slice(&encode_trailer(&cp.text));
         out
     }
@@ -200,7 +237,10 @@ mod tests {
         }
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(matches!(SnapshotReader::open(longer.as_slice()).unwrap().finish(), Err(SnapshotError::TrailingBytes)));
+        assert!(matches!(
+            SnapshotReader::open(longer.as_slice()).unwrap().finish(),
+            Err(SnapshotError::TrailingBytes)
+        ));
     }
 
     proptest! {

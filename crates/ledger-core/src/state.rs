@@ -112,7 +112,10 @@ impl Amounts {
 
     /// Non-zero entries in source order.
     pub fn iter(&self) -> impl Iterator<Item = (FundSource, u64)> + '_ {
-        FundSource::ALL.into_iter().map(|s| (s, self.get(s))).filter(|(_, v)| *v != 0)
+        FundSource::ALL
+            .into_iter()
+            .map(|s| (s, self.get(s)))
+            .filter(|(_, v)| *v != 0)
     }
 
     pub fn is_zero(&self) -> bool {
@@ -140,7 +143,12 @@ impl Amounts {
     }
 
     pub fn to_proto(&self) -> Vec<proto::SourceAmount> {
-        self.iter().map(|(s, fen)| proto::SourceAmount { source: s.to_proto() as i32, amount_fen: fen }).collect()
+        self.iter()
+            .map(|(s, fen)| proto::SourceAmount {
+                source: s.to_proto() as i32,
+                amount_fen: fen,
+            })
+            .collect()
     }
 }
 
@@ -239,7 +247,9 @@ pub struct Account {
 impl Account {
     /// What can still be moved out: balance less what pending disbursements hold.
     pub fn available(&self) -> Amounts {
-        self.balance.checked_sub(&self.held).expect("held never exceeds balance")
+        self.balance
+            .checked_sub(&self.held)
+            .expect("held never exceeds balance")
     }
 }
 
@@ -295,8 +305,17 @@ pub struct Disbursement {
 /// What a reversal of an entry must undo.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reversible {
-    Receipt { source: FundSource, pool: String, to_pool: u64, to_reserve: u64 },
-    Allocation { from_account: String, project_id: String, amounts: Amounts },
+    Receipt {
+        source: FundSource,
+        pool: String,
+        to_pool: u64,
+        to_reserve: u64,
+    },
+    Allocation {
+        from_account: String,
+        project_id: String,
+        amounts: Amounts,
+    },
     Disbursement,
     NotReversible,
 }
@@ -388,7 +407,10 @@ impl State {
 
     pub fn account_kind(&self, id: &str) -> Option<AccountKind> {
         if let Some(slug) = id.strip_prefix(EXTERNAL_PREFIX) {
-            return FundSource::ALL.into_iter().find(|s| s.slug() == slug).map(AccountKind::External);
+            return FundSource::ALL
+                .into_iter()
+                .find(|s| s.slug() == slug)
+                .map(AccountKind::External);
         }
         self.accounts.get(id).map(|a| a.kind)
     }
@@ -396,7 +418,9 @@ impl State {
     /// Sum of all internal balances per source. Equals `received` at every point of the log:
     /// money is only ever moved, never made (checked by tests and by `commit` in debug builds).
     pub fn internal_total(&self) -> Option<Amounts> {
-        self.accounts.values().try_fold(Amounts::ZERO, |acc, a| acc.checked_add(&a.balance))
+        self.accounts
+            .values()
+            .try_fold(Amounts::ZERO, |acc, a| acc.checked_add(&a.balance))
     }
 
     /// Accounts and projects a transaction touches, for subscription filters. Transactions that
@@ -404,23 +428,42 @@ impl State {
     pub fn accounts_touched_by(&self, tx: &crate::tx::Transaction) -> Vec<String> {
         use crate::tx::Kind;
         let disbursement = |id: &TxId| {
-            self.disbursements.get(id).map(|d| vec![d.project_id.clone(), d.payee_account.clone()]).unwrap_or_default()
+            self.disbursements
+                .get(id)
+                .map(|d| vec![d.project_id.clone(), d.payee_account.clone()])
+                .unwrap_or_default()
         };
         match &tx.kind {
             Kind::Genesis { .. } | Kind::KeyRegistered(_) | Kind::KeyRevoked { .. } => vec![],
             Kind::AccountOpened { account_id, .. } => vec![account_id.clone()],
             Kind::ProjectCreated { project_id, .. } => vec![project_id.clone()],
-            Kind::FundsReceived { to_account, .. } => vec![to_account.clone(), RESERVE_ACCOUNT.to_string()],
-            Kind::FundsAllocated { from_account, project_id, .. } => vec![from_account.clone(), project_id.clone()],
-            Kind::DisbursementProposed { project_id, payee_account, .. } => vec![project_id.clone(), payee_account.clone()],
+            Kind::FundsReceived { to_account, .. } => {
+                vec![to_account.clone(), RESERVE_ACCOUNT.to_string()]
+            }
+            Kind::FundsAllocated {
+                from_account,
+                project_id,
+                ..
+            } => vec![from_account.clone(), project_id.clone()],
+            Kind::DisbursementProposed {
+                project_id,
+                payee_account,
+                ..
+            } => vec![project_id.clone(), payee_account.clone()],
             Kind::DisbursementApproved { proposal }
             | Kind::DisbursementRejected { proposal, .. }
             | Kind::DisbursementExecuted { proposal }
             | Kind::DisbursementVoided { proposal, .. } => disbursement(proposal),
             Kind::EntryReversed { target, .. } | Kind::EntryAnnotated { target, .. } => {
                 match self.txs.get(target).map(|r| &r.reversible) {
-                    Some(Reversible::Receipt { pool, .. }) => vec![pool.clone(), RESERVE_ACCOUNT.to_string()],
-                    Some(Reversible::Allocation { from_account, project_id, .. }) => vec![from_account.clone(), project_id.clone()],
+                    Some(Reversible::Receipt { pool, .. }) => {
+                        vec![pool.clone(), RESERVE_ACCOUNT.to_string()]
+                    }
+                    Some(Reversible::Allocation {
+                        from_account,
+                        project_id,
+                        ..
+                    }) => vec![from_account.clone(), project_id.clone()],
                     Some(Reversible::Disbursement) => disbursement(target),
                     _ => vec![],
                 }
@@ -429,12 +472,18 @@ impl State {
     }
 
     pub fn active_admins(&self) -> usize {
-        self.keys.values().filter(|k| k.role == Role::Admin && k.revoked_at.is_none()).count()
+        self.keys
+            .values()
+            .filter(|k| k.role == Role::Admin && k.revoked_at.is_none())
+            .count()
     }
 
     /// Applies effects computed by [`crate::rules::apply`] against this very state.
     pub fn commit(&mut self, effects: Effects, timestamp_ms: i64) {
-        assert_eq!(effects.record.sequence, self.next_sequence, "effects out of order");
+        assert_eq!(
+            effects.record.sequence, self.next_sequence,
+            "effects out of order"
+        );
         for change in effects.changes {
             match change {
                 Change::LedgerCreated(info) => {
@@ -460,12 +509,21 @@ impl State {
                 }
                 Change::Moved(m) => self.apply_movement(&m),
                 Change::Held { account, amounts } => {
-                    let a = self.accounts.get_mut(&account).expect("held account exists");
+                    let a = self
+                        .accounts
+                        .get_mut(&account)
+                        .expect("held account exists");
                     a.held = a.held.checked_add(&amounts).expect("hold checked");
-                    assert!(a.balance.checked_sub(&a.held).is_some(), "hold above balance");
+                    assert!(
+                        a.balance.checked_sub(&a.held).is_some(),
+                        "hold above balance"
+                    );
                 }
                 Change::Released { account, amounts } => {
-                    let a = self.accounts.get_mut(&account).expect("released account exists");
+                    let a = self
+                        .accounts
+                        .get_mut(&account)
+                        .expect("released account exists");
                     a.held = a.held.checked_sub(&amounts).expect("release checked");
                 }
                 Change::DisbursementSet(d) => {
@@ -482,21 +540,35 @@ impl State {
         assert!(previous.is_none(), "transaction id recorded twice");
         self.next_sequence += 1;
         self.last_timestamp_ms = timestamp_ms;
-        debug_assert_eq!(self.internal_total(), Some(self.received), "money was made or lost");
+        debug_assert_eq!(
+            self.internal_total(),
+            Some(self.received),
+            "money was made or lost"
+        );
     }
 
     fn apply_movement(&mut self, m: &Movement) {
         let one = Amounts::single(m.source, m.amount);
-        let from_kind = self.account_kind(&m.from).expect("movement from a known account");
-        let to_kind = self.account_kind(&m.to).expect("movement to a known account");
+        let from_kind = self
+            .account_kind(&m.from)
+            .expect("movement from a known account");
+        let to_kind = self
+            .account_kind(&m.to)
+            .expect("movement to a known account");
         match from_kind {
             AccountKind::External(_) => {
-                self.received = self.received.checked_add(&one).expect("receipt sum checked");
+                self.received = self
+                    .received
+                    .checked_add(&one)
+                    .expect("receipt sum checked");
             }
             _ => {
                 let a = self.accounts.get_mut(&m.from).expect("from account exists");
                 a.balance = a.balance.checked_sub(&one).expect("funds checked");
-                assert!(a.balance.checked_sub(&a.held).is_some(), "movement took held funds");
+                assert!(
+                    a.balance.checked_sub(&a.held).is_some(),
+                    "movement took held funds"
+                );
             }
         }
         match to_kind {
@@ -512,7 +584,10 @@ impl State {
         if to_kind == AccountKind::Project {
             let p = self.projects.get_mut(&m.to).expect("project exists");
             if from_kind == AccountKind::Payee {
-                p.spent = p.spent.checked_sub(&one).expect("reversal of spending checked");
+                p.spent = p
+                    .spent
+                    .checked_sub(&one)
+                    .expect("reversal of spending checked");
             } else {
                 p.allocated = p.allocated.checked_add(&one).expect("allocation checked");
             }
@@ -522,7 +597,10 @@ impl State {
             if to_kind == AccountKind::Payee {
                 p.spent = p.spent.checked_add(&one).expect("spending checked");
             } else {
-                p.allocated = p.allocated.checked_sub(&one).expect("reversal of allocation checked");
+                p.allocated = p
+                    .allocated
+                    .checked_sub(&one)
+                    .expect("reversal of allocation checked");
             }
         }
     }

@@ -41,38 +41,55 @@ pub struct Envelope {
 impl Envelope {
     pub fn decode(bytes: &[u8]) -> Result<Envelope, Rejection> {
         if bytes.len() > MAX_ENVELOPE_BYTES {
-            return Err(Rejection::TooLarge { what: "envelope", size: bytes.len(), limit: MAX_ENVELOPE_BYTES });
+            return Err(Rejection::TooLarge {
+                what: "envelope",
+                size: bytes.len(),
+                limit: MAX_ENVELOPE_BYTES,
+            });
         }
-        let raw = proto::SignedEnvelope::decode(bytes)
-            .map_err(|e| Rejection::Malformed { what: "envelope", detail: e.to_string() })?;
+        let raw = proto::SignedEnvelope::decode(bytes).map_err(|e| Rejection::Malformed {
+            what: "envelope",
+            detail: e.to_string(),
+        })?;
         Envelope::from_proto(raw)
     }
 
     pub fn from_proto(raw: proto::SignedEnvelope) -> Result<Envelope, Rejection> {
         if raw.body.len() > MAX_BODY_BYTES {
-            return Err(Rejection::TooLarge { what: "transaction body", size: raw.body.len(), limit: MAX_BODY_BYTES });
+            return Err(Rejection::TooLarge {
+                what: "transaction body",
+                size: raw.body.len(),
+                limit: MAX_BODY_BYTES,
+            });
         }
         if raw.signatures.is_empty() {
             return Err(Rejection::NoSignature);
         }
         if raw.signatures.len() > MAX_SIGNATURES {
-            return Err(Rejection::TooMany { what: "signatures", count: raw.signatures.len(), limit: MAX_SIGNATURES });
+            return Err(Rejection::TooMany {
+                what: "signatures",
+                count: raw.signatures.len(),
+                limit: MAX_SIGNATURES,
+            });
         }
         let mut signatures: Vec<(KeyId, [u8; 64])> = Vec::with_capacity(raw.signatures.len());
         for sig in raw.signatures {
             let key_id = KeyId::from_slice(&sig.key_id)
                 .ok_or_else(|| Rejection::invalid("signatures.key_id", "a key id is 32 bytes"))?;
-            let signature: [u8; 64] = sig
-                .signature
-                .as_slice()
-                .try_into()
-                .map_err(|_| Rejection::invalid("signatures.signature", "an Ed25519 signature is 64 bytes"))?;
+            let signature: [u8; 64] = sig.signature.as_slice().try_into().map_err(|_| {
+                Rejection::invalid("signatures.signature", "an Ed25519 signature is 64 bytes")
+            })?;
             if signatures.iter().any(|(k, _)| *k == key_id) {
-                return Err(Rejection::DuplicateSigner { key: key_id.fingerprint() });
+                return Err(Rejection::DuplicateSigner {
+                    key: key_id.fingerprint(),
+                });
             }
             signatures.push((key_id, signature));
         }
-        Ok(Envelope { body: raw.body, signatures })
+        Ok(Envelope {
+            body: raw.body,
+            signatures,
+        })
     }
 
     pub fn to_proto(&self) -> proto::SignedEnvelope {
@@ -81,7 +98,10 @@ impl Envelope {
             signatures: self
                 .signatures
                 .iter()
-                .map(|(k, s)| proto::Signature { key_id: k.0.to_vec(), signature: s.to_vec() })
+                .map(|(k, s)| proto::Signature {
+                    key_id: k.0.to_vec(),
+                    signature: s.to_vec(),
+                })
                 .collect(),
         }
     }
@@ -99,9 +119,13 @@ impl Envelope {
     ) -> Result<Vec<KeyId>, Rejection> {
         let mut signers = Vec::with_capacity(self.signatures.len());
         for (key_id, signature) in &self.signatures {
-            let key = lookup(key_id).ok_or(Rejection::UnknownKey { key: key_id.fingerprint() })?;
+            let key = lookup(key_id).ok_or(Rejection::UnknownKey {
+                key: key_id.fingerprint(),
+            })?;
             if !signing::verify_body(&key, &self.body, signature) {
-                return Err(Rejection::BadSignature { key: key_id.fingerprint() });
+                return Err(Rejection::BadSignature {
+                    key: key_id.fingerprint(),
+                });
             }
             signers.push(*key_id);
         }
@@ -130,20 +154,73 @@ pub enum NewAccountKind {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
-    Genesis { ledger_name: String, currency: String, admin_keys: Vec<NewKey>, policy: Policy },
+    Genesis {
+        ledger_name: String,
+        currency: String,
+        admin_keys: Vec<NewKey>,
+        policy: Policy,
+    },
     KeyRegistered(NewKey),
-    KeyRevoked { key_id: KeyId, reason: String },
-    AccountOpened { account_id: String, kind: NewAccountKind, name: String },
-    ProjectCreated { project_id: String, name: String, description: String, budget: Amounts },
-    FundsReceived { source: FundSource, to_account: String, amount: u64, contributor_commitment: Option<Hash>, memo: String, document_hash: Option<Hash> },
-    FundsAllocated { from_account: String, project_id: String, amounts: Amounts, memo: String },
-    DisbursementProposed { project_id: String, payee_account: String, amounts: Amounts, contract_hash: Hash, invoice_hash: Option<Hash>, memo: String },
-    DisbursementApproved { proposal: TxId },
-    DisbursementRejected { proposal: TxId, reason: String },
-    DisbursementExecuted { proposal: TxId },
-    DisbursementVoided { proposal: TxId, reason: String },
-    EntryReversed { target: TxId, reason: String },
-    EntryAnnotated { target: TxId, note: String, document_hash: Option<Hash> },
+    KeyRevoked {
+        key_id: KeyId,
+        reason: String,
+    },
+    AccountOpened {
+        account_id: String,
+        kind: NewAccountKind,
+        name: String,
+    },
+    ProjectCreated {
+        project_id: String,
+        name: String,
+        description: String,
+        budget: Amounts,
+    },
+    FundsReceived {
+        source: FundSource,
+        to_account: String,
+        amount: u64,
+        contributor_commitment: Option<Hash>,
+        memo: String,
+        document_hash: Option<Hash>,
+    },
+    FundsAllocated {
+        from_account: String,
+        project_id: String,
+        amounts: Amounts,
+        memo: String,
+    },
+    DisbursementProposed {
+        project_id: String,
+        payee_account: String,
+        amounts: Amounts,
+        contract_hash: Hash,
+        invoice_hash: Option<Hash>,
+        memo: String,
+    },
+    DisbursementApproved {
+        proposal: TxId,
+    },
+    DisbursementRejected {
+        proposal: TxId,
+        reason: String,
+    },
+    DisbursementExecuted {
+        proposal: TxId,
+    },
+    DisbursementVoided {
+        proposal: TxId,
+        reason: String,
+    },
+    EntryReversed {
+        target: TxId,
+        reason: String,
+    },
+    EntryAnnotated {
+        target: TxId,
+        note: String,
+        document_hash: Option<Hash>,
+    },
 }
 
 impl Kind {
@@ -169,9 +246,19 @@ impl Kind {
 
     /// Every kind name, for validating filters.
     pub const NAMES: [&'static str; 14] = [
-        "genesis", "key_registered", "key_revoked", "account_opened", "project_created",
-        "funds_received", "funds_allocated", "disbursement_proposed", "disbursement_approved",
-        "disbursement_rejected", "disbursement_executed", "disbursement_voided", "entry_reversed",
+        "genesis",
+        "key_registered",
+        "key_revoked",
+        "account_opened",
+        "project_created",
+        "funds_received",
+        "funds_allocated",
+        "disbursement_proposed",
+        "disbursement_approved",
+        "disbursement_rejected",
+        "disbursement_executed",
+        "disbursement_voided",
+        "entry_reversed",
         "entry_annotated",
     ];
 }
@@ -188,14 +275,35 @@ impl Transaction {
     /// Decodes and validates a body. Every field is checked here; nothing later trusts raw input.
     pub fn decode(body: &[u8]) -> Result<Transaction, Rejection> {
         if body.len() > MAX_BODY_BYTES {
-            return Err(Rejection::TooLarge { what: "transaction body", size: body.len(), limit: MAX_BODY_BYTES });
+            return Err(Rejection::TooLarge {
+                what: "transaction body",
+                size: body.len(),
+                limit: MAX_BODY_BYTES,
+            });
         }
-        let raw = proto::TransactionBody::decode(body)
-            .map_err(|e| Rejection::Malformed { what: "transaction body", detail: e.to_string() })?;
+        let raw = proto::TransactionBody::decode(body).map_err(|e| Rejection::Malformed {
+            what: "transaction body",
+            detail: e.to_string(),
+        })?;
         let ledger_id = identifier("ledger_id", raw.ledger_id)?;
-        let tx_id = TxId(raw.tx_id.as_slice().try_into().map_err(|_| Rejection::invalid("tx_id", "a transaction id is 16 bytes"))?);
-        let kind = raw.kind.ok_or_else(|| Rejection::invalid("kind", "the body names no transaction kind (or one this node does not know)"))?;
-        Ok(Transaction { ledger_id, tx_id, timestamp_ms: raw.timestamp_ms, kind: decode_kind(kind)? })
+        let tx_id = TxId(
+            raw.tx_id
+                .as_slice()
+                .try_into()
+                .map_err(|_| Rejection::invalid("tx_id", "a transaction id is 16 bytes"))?,
+        );
+        let kind = raw.kind.ok_or_else(|| {
+            Rejection::invalid(
+                "kind",
+                "the body names no transaction kind (or one this node does not know)",
+            )
+        })?;
+        Ok(Transaction {
+            ledger_id,
+            tx_id,
+            timestamp_ms: raw.timestamp_ms,
+            kind: decode_kind(kind)?,
+        })
     }
 }
 
@@ -204,22 +312,40 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
     Ok(match kind {
         K::Genesis(g) => {
             if g.admin_keys.is_empty() || g.admin_keys.len() > MAX_GENESIS_KEYS {
-                return Err(Rejection::invalid("genesis.admin_keys", &format!("name between 1 and {MAX_GENESIS_KEYS} admin keys")));
+                return Err(Rejection::invalid(
+                    "genesis.admin_keys",
+                    &format!("name between 1 and {MAX_GENESIS_KEYS} admin keys"),
+                ));
             }
-            let admin_keys = g.admin_keys.into_iter().map(new_key).collect::<Result<Vec<_>, _>>()?;
+            let admin_keys = g
+                .admin_keys
+                .into_iter()
+                .map(new_key)
+                .collect::<Result<Vec<_>, _>>()?;
             if admin_keys.iter().any(|k| k.role != Role::Admin) {
-                return Err(Rejection::invalid("genesis.admin_keys.role", "every genesis key is an admin key"));
+                return Err(Rejection::invalid(
+                    "genesis.admin_keys.role",
+                    "every genesis key is an admin key",
+                ));
             }
             for (i, k) in admin_keys.iter().enumerate() {
                 if admin_keys[..i].iter().any(|o| o.key_id == k.key_id) {
-                    return Err(Rejection::invalid("genesis.admin_keys", "the same key is named twice"));
+                    return Err(Rejection::invalid(
+                        "genesis.admin_keys",
+                        "the same key is named twice",
+                    ));
                 }
             }
             let currency = g.currency;
             if currency != "CNY" {
-                return Err(Rejection::invalid("genesis.currency", "the ledger keeps CNY (fen); write \"CNY\""));
+                return Err(Rejection::invalid(
+                    "genesis.currency",
+                    "the ledger keeps CNY (fen); write \"CNY\"",
+                ));
             }
-            let policy = g.policy.ok_or_else(|| Rejection::invalid("genesis.policy", "a ledger needs a policy"))?;
+            let policy = g
+                .policy
+                .ok_or_else(|| Rejection::invalid("genesis.policy", "a ledger needs a policy"))?;
             let policy = Policy {
                 approval_threshold_fen: policy.approval_threshold_fen,
                 approver_quorum: policy.approver_quorum,
@@ -227,33 +353,65 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
                 reserve_ratio_bp: policy.reserve_ratio_bp,
             };
             if policy.approver_quorum == 0 || policy.approver_quorum as usize > MAX_SIGNATURES {
-                return Err(Rejection::invalid("genesis.policy.approver_quorum", &format!("between 1 and {MAX_SIGNATURES}")));
+                return Err(Rejection::invalid(
+                    "genesis.policy.approver_quorum",
+                    &format!("between 1 and {MAX_SIGNATURES}"),
+                ));
             }
             if policy.admin_quorum == 0 || policy.admin_quorum as usize > admin_keys.len() {
-                return Err(Rejection::invalid("genesis.policy.admin_quorum", "between 1 and the number of admin keys"));
+                return Err(Rejection::invalid(
+                    "genesis.policy.admin_quorum",
+                    "between 1 and the number of admin keys",
+                ));
             }
             if policy.reserve_ratio_bp > MAX_RESERVE_RATIO_BP {
-                return Err(Rejection::invalid("genesis.policy.reserve_ratio_bp", &format!("at most {MAX_RESERVE_RATIO_BP} (50%)")));
+                return Err(Rejection::invalid(
+                    "genesis.policy.reserve_ratio_bp",
+                    &format!("at most {MAX_RESERVE_RATIO_BP} (50%)"),
+                ));
             }
-            Kind::Genesis { ledger_name: name("genesis.ledger_name", g.ledger_name)?, currency, admin_keys, policy }
+            Kind::Genesis {
+                ledger_name: name("genesis.ledger_name", g.ledger_name)?,
+                currency,
+                admin_keys,
+                policy,
+            }
         }
-        K::KeyRegistered(k) => Kind::KeyRegistered(new_key(k.key.ok_or_else(|| Rejection::invalid("key_registered.key", "missing"))?)?),
+        K::KeyRegistered(k) => Kind::KeyRegistered(new_key(
+            k.key
+                .ok_or_else(|| Rejection::invalid("key_registered.key", "missing"))?,
+        )?),
         K::KeyRevoked(k) => Kind::KeyRevoked {
-            key_id: KeyId::from_slice(&k.key_id).ok_or_else(|| Rejection::invalid("key_revoked.key_id", "a key id is 32 bytes"))?,
+            key_id: KeyId::from_slice(&k.key_id)
+                .ok_or_else(|| Rejection::invalid("key_revoked.key_id", "a key id is 32 bytes"))?,
             reason: text("key_revoked.reason", k.reason)?,
         },
         K::AccountOpened(a) => {
             let kind = match proto::AccountKind::try_from(a.kind) {
-                Ok(proto::AccountKind::FundPool) => NewAccountKind::FundPool(source("account_opened.source", a.source)?),
+                Ok(proto::AccountKind::FundPool) => {
+                    NewAccountKind::FundPool(source("account_opened.source", a.source)?)
+                }
                 Ok(proto::AccountKind::Payee) => {
                     if a.source != 0 {
-                        return Err(Rejection::invalid("account_opened.source", "a payee account takes money of any source; leave source unset"));
+                        return Err(Rejection::invalid(
+                            "account_opened.source",
+                            "a payee account takes money of any source; leave source unset",
+                        ));
                     }
                     NewAccountKind::Payee
                 }
-                _ => return Err(Rejection::invalid("account_opened.kind", "fund_pool or payee")),
+                _ => {
+                    return Err(Rejection::invalid(
+                        "account_opened.kind",
+                        "fund_pool or payee",
+                    ))
+                }
             };
-            Kind::AccountOpened { account_id: identifier("account_opened.account_id", a.account_id)?, kind, name: name("account_opened.name", a.name)? }
+            Kind::AccountOpened {
+                account_id: identifier("account_opened.account_id", a.account_id)?,
+                kind,
+                name: name("account_opened.name", a.name)?,
+            }
         }
         K::ProjectCreated(p) => Kind::ProjectCreated {
             project_id: identifier("project_created.project_id", p.project_id)?,
@@ -263,13 +421,19 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
         },
         K::FundsReceived(r) => {
             if r.amount_fen == 0 {
-                return Err(Rejection::invalid("funds_received.amount_fen", "an amount must be more than zero"));
+                return Err(Rejection::invalid(
+                    "funds_received.amount_fen",
+                    "an amount must be more than zero",
+                ));
             }
             Kind::FundsReceived {
                 source: source("funds_received.source", r.source)?,
                 to_account: identifier("funds_received.to_account", r.to_account)?,
                 amount: r.amount_fen,
-                contributor_commitment: optional_hash("funds_received.contributor_commitment", r.contributor_commitment)?,
+                contributor_commitment: optional_hash(
+                    "funds_received.contributor_commitment",
+                    r.contributor_commitment,
+                )?,
                 memo: text("funds_received.memo", r.memo)?,
                 document_hash: optional_hash("funds_received.document_hash", r.document_hash)?,
             }
@@ -285,16 +449,25 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
             payee_account: identifier("disbursement_proposed.payee_account", d.payee_account)?,
             amounts: amounts("disbursement_proposed.amounts", d.amounts)?,
             contract_hash: optional_hash("disbursement_proposed.contract_hash", d.contract_hash)?
-                .ok_or_else(|| Rejection::invalid("disbursement_proposed.contract_hash", "a disbursement names the hash of its contract"))?,
+                .ok_or_else(|| {
+                Rejection::invalid(
+                    "disbursement_proposed.contract_hash",
+                    "a disbursement names the hash of its contract",
+                )
+            })?,
             invoice_hash: optional_hash("disbursement_proposed.invoice_hash", d.invoice_hash)?,
             memo: text("disbursement_proposed.memo", d.memo)?,
         },
-        K::DisbursementApproved(d) => Kind::DisbursementApproved { proposal: tx_ref("disbursement_approved.proposal_tx_id", &d.proposal_tx_id)? },
+        K::DisbursementApproved(d) => Kind::DisbursementApproved {
+            proposal: tx_ref("disbursement_approved.proposal_tx_id", &d.proposal_tx_id)?,
+        },
         K::DisbursementRejected(d) => Kind::DisbursementRejected {
             proposal: tx_ref("disbursement_rejected.proposal_tx_id", &d.proposal_tx_id)?,
             reason: text("disbursement_rejected.reason", d.reason)?,
         },
-        K::DisbursementExecuted(d) => Kind::DisbursementExecuted { proposal: tx_ref("disbursement_executed.proposal_tx_id", &d.proposal_tx_id)? },
+        K::DisbursementExecuted(d) => Kind::DisbursementExecuted {
+            proposal: tx_ref("disbursement_executed.proposal_tx_id", &d.proposal_tx_id)?,
+        },
         K::DisbursementVoided(d) => Kind::DisbursementVoided {
             proposal: tx_ref("disbursement_voided.proposal_tx_id", &d.proposal_tx_id)?,
             reason: text("disbursement_voided.reason", d.reason)?,
@@ -321,32 +494,56 @@ fn new_key(k: proto::PublicKey) -> Result<NewKey, Rejection> {
         Ok(proto::Role::Finance) => Role::Finance,
         Ok(proto::Role::Approver) => Role::Approver,
         Ok(proto::Role::Auditor) => Role::Auditor,
-        _ => return Err(Rejection::invalid("key.role", "admin, finance, approver or auditor")),
+        _ => {
+            return Err(Rejection::invalid(
+                "key.role",
+                "admin, finance, approver or auditor",
+            ))
+        }
     };
-    Ok(NewKey { key_id: KeyId::of(&public_key), public_key, role, name: name("key.name", k.name)? })
+    Ok(NewKey {
+        key_id: KeyId::of(&public_key),
+        public_key,
+        role,
+        name: name("key.name", k.name)?,
+    })
 }
 
 fn identifier(field: &'static str, value: String) -> Result<String, Rejection> {
     let ok = !value.is_empty()
         && value.len() <= MAX_ID_BYTES
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b':'));
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b':'));
     if ok {
         Ok(value)
     } else {
-        Err(Rejection::invalid(field, &format!("1 to {MAX_ID_BYTES} characters from A-Z a-z 0-9 - _ . / :")))
+        Err(Rejection::invalid(
+            field,
+            &format!("1 to {MAX_ID_BYTES} characters from A-Z a-z 0-9 - _ . / :"),
+        ))
     }
 }
 
 fn name(field: &'static str, value: String) -> Result<String, Rejection> {
-    if value.trim().is_empty() || value.len() > MAX_NAME_BYTES || value.chars().any(char::is_control) {
-        return Err(Rejection::invalid(field, &format!("a name is 1 to {MAX_NAME_BYTES} bytes of text without control characters")));
+    if value.trim().is_empty()
+        || value.len() > MAX_NAME_BYTES
+        || value.chars().any(char::is_control)
+    {
+        return Err(Rejection::invalid(
+            field,
+            &format!("a name is 1 to {MAX_NAME_BYTES} bytes of text without control characters"),
+        ));
     }
     Ok(value)
 }
 
 fn text(field: &'static str, value: String) -> Result<String, Rejection> {
     if value.len() > MAX_TEXT_BYTES || value.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(Rejection::invalid(field, &format!("at most {MAX_TEXT_BYTES} bytes, no control characters but newlines")));
+        return Err(Rejection::invalid(
+            field,
+            &format!("at most {MAX_TEXT_BYTES} bytes, no control characters but newlines"),
+        ));
     }
     Ok(value)
 }
@@ -355,28 +552,44 @@ fn optional_hash(field: &'static str, value: Vec<u8>) -> Result<Option<Hash>, Re
     if value.is_empty() {
         return Ok(None);
     }
-    value.as_slice().try_into().map(Some).map_err(|_| Rejection::invalid(field, "a hash is 32 bytes"))
+    value
+        .as_slice()
+        .try_into()
+        .map(Some)
+        .map_err(|_| Rejection::invalid(field, "a hash is 32 bytes"))
 }
 
 fn tx_ref(field: &'static str, value: &[u8]) -> Result<TxId, Rejection> {
-    value.try_into().map(TxId).map_err(|_| Rejection::invalid(field, "a transaction id is 16 bytes"))
+    value
+        .try_into()
+        .map(TxId)
+        .map_err(|_| Rejection::invalid(field, "a transaction id is 16 bytes"))
 }
 
 fn source(field: &'static str, value: i32) -> Result<FundSource, Rejection> {
     FundSource::from_proto(value).ok_or_else(|| {
-        Rejection::invalid(field, "fiscal, social_capital, resident, crowdfunding, donation, loan or other")
+        Rejection::invalid(
+            field,
+            "fiscal, social_capital, resident, crowdfunding, donation, loan or other",
+        )
     })
 }
 
 fn amounts(field: &'static str, list: Vec<proto::SourceAmount>) -> Result<Amounts, Rejection> {
     if list.is_empty() || list.len() > FundSource::ALL.len() {
-        return Err(Rejection::invalid(field, "name between one and seven (source, amount) pairs"));
+        return Err(Rejection::invalid(
+            field,
+            "name between one and seven (source, amount) pairs",
+        ));
     }
     let mut out = Amounts::ZERO;
     for item in list {
         let s = source(field, item.source)?;
         if item.amount_fen == 0 {
-            return Err(Rejection::invalid(field, "an amount must be more than zero"));
+            return Err(Rejection::invalid(
+                field,
+                "an amount must be more than zero",
+            ));
         }
         if out.get(s) != 0 {
             return Err(Rejection::invalid(field, "the same source is named twice"));

@@ -25,7 +25,10 @@ fn funded() -> World {
     let f = w.finance.clone();
     w.ok(w.receipt(Fiscal, "pool:fiscal", 500_000 * YUAN), &[&f]);
     w.ok(w.receipt(Crowdfunding, "pool:crowd", 20_000 * YUAN), &[&f]);
-    w.ok(w.allocation("pool:fiscal", "elevator", &[(Fiscal, 300_000 * YUAN)]), &[&f]);
+    w.ok(
+        w.allocation("pool:fiscal", "elevator", &[(Fiscal, 300_000 * YUAN)]),
+        &[&f],
+    );
     w
 }
 
@@ -41,7 +44,11 @@ fn genesis_creates_the_ledger_its_admins_and_the_reserve() {
     assert_eq!(ledger.ledger_id, LEDGER);
     assert_eq!(ledger.policy.reserve_ratio_bp, 1_000);
     assert_eq!(w.state.keys.len(), 2);
-    assert!(w.state.keys.values().all(|k| k.role == Role::Admin && k.registered_at == 0));
+    assert!(w
+        .state
+        .keys
+        .values()
+        .all(|k| k.role == Role::Admin && k.registered_at == 0));
     assert!(w.state.accounts.contains_key(RESERVE_ACCOUNT));
 }
 
@@ -82,17 +89,41 @@ fn key_registration_needs_admin_quorum_and_a_new_strong_key() {
     let mut w = World::started();
     let (admin, finance) = (w.admin.clone(), w.finance.clone());
     let new = key(50);
-    w.rejects(Kind::KeyRegistered(proto::KeyRegistered { key: Some(build::public_key(&new, Role::Finance, "x")) }), &[&finance], "ROLE_NOT_ALLOWED");
-    w.rejects(Kind::KeyRegistered(proto::KeyRegistered { key: Some(build::public_key(&finance, Role::Finance, "again")) }), &[&admin], "KEY_EXISTS");
+    w.rejects(
+        Kind::KeyRegistered(proto::KeyRegistered {
+            key: Some(build::public_key(&new, Role::Finance, "x")),
+        }),
+        &[&finance],
+        "ROLE_NOT_ALLOWED",
+    );
+    w.rejects(
+        Kind::KeyRegistered(proto::KeyRegistered {
+            key: Some(build::public_key(&finance, Role::Finance, "again")),
+        }),
+        &[&admin],
+        "KEY_EXISTS",
+    );
     let mut weak = build::public_key(&new, Role::Finance, "weak");
     weak.ed25519 = {
         let mut identity = vec![0u8; 32];
         identity[0] = 1;
         identity
     };
-    w.rejects(Kind::KeyRegistered(proto::KeyRegistered { key: Some(weak) }), &[&admin], "WEAK_KEY");
-    let effects = w.ok(Kind::KeyRegistered(proto::KeyRegistered { key: Some(build::public_key(&new, Role::Finance, "新会计")) }), &[&admin]);
-    assert_eq!(w.state.keys[&id(&new)].registered_at, effects.record.sequence);
+    w.rejects(
+        Kind::KeyRegistered(proto::KeyRegistered { key: Some(weak) }),
+        &[&admin],
+        "WEAK_KEY",
+    );
+    let effects = w.ok(
+        Kind::KeyRegistered(proto::KeyRegistered {
+            key: Some(build::public_key(&new, Role::Finance, "新会计")),
+        }),
+        &[&admin],
+    );
+    assert_eq!(
+        w.state.keys[&id(&new)].registered_at,
+        effects.record.sequence
+    );
 }
 
 #[test]
@@ -100,12 +131,42 @@ fn revoked_keys_sign_nothing_after_revocation_but_their_past_stays_valid() {
     let mut w = World::started();
     let (admin, finance) = (w.admin.clone(), w.finance.clone());
     let before = w.ok(w.receipt(Fiscal, "pool:fiscal", 1_000), &[&finance]);
-    let revoke = w.ok(Kind::KeyRevoked(proto::KeyRevoked { key_id: id(&finance).0.to_vec(), reason: "离职".into() }), &[&admin]);
-    assert_eq!(w.state.keys[&id(&finance)].revoked_at, Some(revoke.record.sequence));
-    assert!(w.state.txs.contains_key(&before.tx_id), "what it signed before stays");
-    w.rejects(w.receipt(Fiscal, "pool:fiscal", 1_000), &[&finance], "KEY_REVOKED");
-    w.rejects(Kind::KeyRevoked(proto::KeyRevoked { key_id: id(&finance).0.to_vec(), reason: String::new() }), &[&admin], "ALREADY_REVOKED");
-    w.rejects(Kind::KeyRevoked(proto::KeyRevoked { key_id: [9; 32].to_vec(), reason: String::new() }), &[&admin], "NO_SUCH_KEY");
+    let revoke = w.ok(
+        Kind::KeyRevoked(proto::KeyRevoked {
+            key_id: id(&finance).0.to_vec(),
+            reason: "离职".into(),
+        }),
+        &[&admin],
+    );
+    assert_eq!(
+        w.state.keys[&id(&finance)].revoked_at,
+        Some(revoke.record.sequence)
+    );
+    assert!(
+        w.state.txs.contains_key(&before.tx_id),
+        "what it signed before stays"
+    );
+    w.rejects(
+        w.receipt(Fiscal, "pool:fiscal", 1_000),
+        &[&finance],
+        "KEY_REVOKED",
+    );
+    w.rejects(
+        Kind::KeyRevoked(proto::KeyRevoked {
+            key_id: id(&finance).0.to_vec(),
+            reason: String::new(),
+        }),
+        &[&admin],
+        "ALREADY_REVOKED",
+    );
+    w.rejects(
+        Kind::KeyRevoked(proto::KeyRevoked {
+            key_id: [9; 32].to_vec(),
+            reason: String::new(),
+        }),
+        &[&admin],
+        "NO_SUCH_KEY",
+    );
 }
 
 #[test]
@@ -113,9 +174,22 @@ fn the_last_admins_cannot_be_revoked_below_quorum() {
     let mut w = World::started();
     let admin = w.admin.clone();
     let admin2_id = id(&w.admin2);
-    w.ok(Kind::KeyRevoked(proto::KeyRevoked { key_id: admin2_id.0.to_vec(), reason: String::new() }), &[&admin]);
+    w.ok(
+        Kind::KeyRevoked(proto::KeyRevoked {
+            key_id: admin2_id.0.to_vec(),
+            reason: String::new(),
+        }),
+        &[&admin],
+    );
     let admin_id = id(&admin);
-    w.rejects(Kind::KeyRevoked(proto::KeyRevoked { key_id: admin_id.0.to_vec(), reason: String::new() }), &[&admin], "WOULD_LOCK_OUT");
+    w.rejects(
+        Kind::KeyRevoked(proto::KeyRevoked {
+            key_id: admin_id.0.to_vec(),
+            reason: String::new(),
+        }),
+        &[&admin],
+        "WOULD_LOCK_OUT",
+    );
 }
 
 // ---------- accounts and projects ----------
@@ -126,23 +200,55 @@ fn accounts_open_once_with_ids_that_are_free() {
     let (admin, finance, auditor) = (w.admin.clone(), w.finance.clone(), w.auditor.clone());
     w.ok(w.open_pool("pool:resident", Resident), &[&finance]);
     assert!(w.state.accounts.contains_key("pool:resident"));
-    w.rejects(w.open_pool("pool:resident", Resident), &[&admin], "ACCOUNT_EXISTS");
-    w.rejects(w.open_pool("elevator", Resident), &[&admin], "ACCOUNT_EXISTS");
-    w.rejects(w.open_pool("external:fiscal", Fiscal), &[&admin], "ACCOUNT_EXISTS");
-    w.rejects(w.open_pool("pool:loan", Loan), &[&auditor], "ROLE_NOT_ALLOWED");
-    w.rejects(w.open_pool("bad id with spaces", Loan), &[&admin], "INVALID_FIELD");
+    w.rejects(
+        w.open_pool("pool:resident", Resident),
+        &[&admin],
+        "ACCOUNT_EXISTS",
+    );
+    w.rejects(
+        w.open_pool("elevator", Resident),
+        &[&admin],
+        "ACCOUNT_EXISTS",
+    );
+    w.rejects(
+        w.open_pool("external:fiscal", Fiscal),
+        &[&admin],
+        "ACCOUNT_EXISTS",
+    );
+    w.rejects(
+        w.open_pool("pool:loan", Loan),
+        &[&auditor],
+        "ROLE_NOT_ALLOWED",
+    );
+    w.rejects(
+        w.open_pool("bad id with spaces", Loan),
+        &[&admin],
+        "INVALID_FIELD",
+    );
 }
 
 #[test]
 fn projects_are_created_by_admins_with_a_budget() {
     let mut w = World::started();
     let (admin, finance) = (w.admin.clone(), w.finance.clone());
-    let project = |id: &str| Kind::ProjectCreated(proto::ProjectCreated { project_id: id.into(), name: "垃圾分类".into(), description: String::new(), budget: build::source_amounts(&[(Resident, 5_000 * YUAN)]) });
+    let project = |id: &str| {
+        Kind::ProjectCreated(proto::ProjectCreated {
+            project_id: id.into(),
+            name: "垃圾分类".into(),
+            description: String::new(),
+            budget: build::source_amounts(&[(Resident, 5_000 * YUAN)]),
+        })
+    };
     w.rejects(project("waste"), &[&finance], "ROLE_NOT_ALLOWED");
     w.ok(project("waste"), &[&admin]);
     assert_eq!(w.state.projects["waste"].budget.get(Resident), 5_000 * YUAN);
     w.rejects(project("waste"), &[&admin], "ACCOUNT_EXISTS");
-    let huge = Kind::ProjectCreated(proto::ProjectCreated { project_id: "huge".into(), name: "x".into(), description: String::new(), budget: build::source_amounts(&[(Resident, u64::MAX), (Fiscal, 1)]) });
+    let huge = Kind::ProjectCreated(proto::ProjectCreated {
+        project_id: "huge".into(),
+        name: "x".into(),
+        description: String::new(),
+        budget: build::source_amounts(&[(Resident, u64::MAX), (Fiscal, 1)]),
+    });
     w.rejects(huge, &[&admin], "AMOUNT_OVERFLOW");
 }
 
@@ -156,7 +262,11 @@ fn a_receipt_credits_the_pool_and_holds_back_the_reserve() {
     assert_eq!(w.balance("pool:fiscal", Fiscal), 540_000 * YUAN);
     assert_eq!(w.balance(RESERVE_ACCOUNT, Fiscal), 60_000 * YUAN);
     assert_eq!(w.state.received.get(Fiscal), 600_000 * YUAN);
-    assert_eq!(effects.movements().count(), 2, "double entry: external to pool, external to reserve");
+    assert_eq!(
+        effects.movements().count(),
+        2,
+        "double entry: external to pool, external to reserve"
+    );
     assert!(effects.movements().all(|m| m.from == "external:fiscal"));
 }
 
@@ -165,8 +275,16 @@ fn a_receipt_must_go_to_a_pool_of_its_source() {
     let mut w = World::started();
     let (f, approver) = (w.finance.clone(), w.approver1.clone());
     w.rejects(w.receipt(Fiscal, "pool:crowd", 100), &[&f], "WRONG_ACCOUNT");
-    w.rejects(w.receipt(Fiscal, "pool:nowhere", 100), &[&f], "UNKNOWN_ACCOUNT");
-    w.rejects(w.receipt(Fiscal, "pool:fiscal", 100), &[&approver], "ROLE_NOT_ALLOWED");
+    w.rejects(
+        w.receipt(Fiscal, "pool:nowhere", 100),
+        &[&f],
+        "UNKNOWN_ACCOUNT",
+    );
+    w.rejects(
+        w.receipt(Fiscal, "pool:fiscal", 100),
+        &[&approver],
+        "ROLE_NOT_ALLOWED",
+    );
     w.rejects(w.receipt(Fiscal, "pool:fiscal", 0), &[&f], "INVALID_FIELD");
 }
 
@@ -175,7 +293,11 @@ fn receipts_that_would_overflow_the_ledger_are_refused() {
     let mut w = World::started();
     let f = w.finance.clone();
     w.ok(w.receipt(Fiscal, "pool:fiscal", u64::MAX - 10), &[&f]);
-    w.rejects(w.receipt(Fiscal, "pool:fiscal", 11), &[&f], "AMOUNT_OVERFLOW");
+    w.rejects(
+        w.receipt(Fiscal, "pool:fiscal", 11),
+        &[&f],
+        "AMOUNT_OVERFLOW",
+    );
 }
 
 #[test]
@@ -184,11 +306,26 @@ fn a_contributor_commitment_is_recorded_without_the_name() {
     let f = w.finance.clone();
     let salt = [42u8; 32];
     let commitment = ledger_core::hashing::contributor_commitment(&salt, "王阿姨 3号楼");
-    let kind = Kind::FundsReceived(proto::FundsReceived { source: proto::FundSource::Crowdfunding as i32, to_account: "pool:crowd".into(), amount_fen: 200 * YUAN, contributor_commitment: commitment.to_vec(), memo: String::new(), document_hash: vec![] });
+    let kind = Kind::FundsReceived(proto::FundsReceived {
+        source: proto::FundSource::Crowdfunding as i32,
+        to_account: "pool:crowd".into(),
+        amount_fen: 200 * YUAN,
+        contributor_commitment: commitment.to_vec(),
+        memo: String::new(),
+        document_hash: vec![],
+    });
     let env = w.envelope(kind, &[&f]);
-    assert!(!env.windows("王阿姨".len()).any(|win| win == "王阿姨".as_bytes()));
+    assert!(!env
+        .windows("王阿姨".len())
+        .any(|win| win == "王阿姨".as_bytes()));
     w.submit_bytes(env).unwrap();
-    let bad = Kind::FundsReceived(proto::FundsReceived { source: proto::FundSource::Crowdfunding as i32, to_account: "pool:crowd".into(), amount_fen: 1, contributor_commitment: vec![1; 31], ..Default::default() });
+    let bad = Kind::FundsReceived(proto::FundsReceived {
+        source: proto::FundSource::Crowdfunding as i32,
+        to_account: "pool:crowd".into(),
+        amount_fen: 1,
+        contributor_commitment: vec![1; 31],
+        ..Default::default()
+    });
     w.rejects(bad, &[&f], "INVALID_FIELD");
 }
 
@@ -198,24 +335,58 @@ fn a_contributor_commitment_is_recorded_without_the_name() {
 fn an_allocation_moves_money_from_a_pool_to_a_project_within_budget() {
     let mut w = funded();
     assert_eq!(w.balance("elevator", Fiscal), 300_000 * YUAN);
-    assert_eq!(w.state.projects["elevator"].allocated.get(Fiscal), 300_000 * YUAN);
+    assert_eq!(
+        w.state.projects["elevator"].allocated.get(Fiscal),
+        300_000 * YUAN
+    );
     let f = w.finance.clone();
     // 450,000 received into the pool (10% to the reserve), 300,000 allocated: 150,000 left.
-    w.rejects(w.allocation("pool:fiscal", "elevator", &[(Fiscal, 150_000 * YUAN + 1)]), &[&f], "INSUFFICIENT_FUNDS");
+    w.rejects(
+        w.allocation("pool:fiscal", "elevator", &[(Fiscal, 150_000 * YUAN + 1)]),
+        &[&f],
+        "INSUFFICIENT_FUNDS",
+    );
     w.ok(w.receipt(Fiscal, "pool:fiscal", 400_000 * YUAN), &[&f]);
-    w.rejects(w.allocation("pool:fiscal", "elevator", &[(Fiscal, 300_000 * YUAN + 1)]), &[&f], "OVER_BUDGET");
-    w.rejects(w.allocation("pool:fiscal", "elevator", &[(Crowdfunding, 1)]), &[&f], "WRONG_ACCOUNT");
-    w.rejects(w.allocation("pool:fiscal", "no-such", &[(Fiscal, 1)]), &[&f], "UNKNOWN_PROJECT");
-    w.rejects(w.allocation("payee:builder", "elevator", &[(Fiscal, 1)]), &[&f], "WRONG_ACCOUNT");
-    w.rejects(w.allocation("pool:fiscal", "elevator", &[(Fiscal, 1), (Fiscal, 2)]), &[&f], "INVALID_FIELD");
+    w.rejects(
+        w.allocation("pool:fiscal", "elevator", &[(Fiscal, 300_000 * YUAN + 1)]),
+        &[&f],
+        "OVER_BUDGET",
+    );
+    w.rejects(
+        w.allocation("pool:fiscal", "elevator", &[(Crowdfunding, 1)]),
+        &[&f],
+        "WRONG_ACCOUNT",
+    );
+    w.rejects(
+        w.allocation("pool:fiscal", "no-such", &[(Fiscal, 1)]),
+        &[&f],
+        "UNKNOWN_PROJECT",
+    );
+    w.rejects(
+        w.allocation("payee:builder", "elevator", &[(Fiscal, 1)]),
+        &[&f],
+        "WRONG_ACCOUNT",
+    );
+    w.rejects(
+        w.allocation("pool:fiscal", "elevator", &[(Fiscal, 1), (Fiscal, 2)]),
+        &[&f],
+        "INVALID_FIELD",
+    );
 }
 
 #[test]
 fn the_reserve_is_allocated_only_with_the_representatives_quorum() {
     let mut w = funded();
     let (f, a1, a2) = (w.finance.clone(), w.approver1.clone(), w.approver2.clone());
-    w.rejects(w.allocation(RESERVE_ACCOUNT, "elevator", &[(Fiscal, 1_000 * YUAN)]), &[&f, &a1], "QUORUM_NOT_MET");
-    w.ok(w.allocation(RESERVE_ACCOUNT, "elevator", &[(Fiscal, 1_000 * YUAN)]), &[&f, &a1, &a2]);
+    w.rejects(
+        w.allocation(RESERVE_ACCOUNT, "elevator", &[(Fiscal, 1_000 * YUAN)]),
+        &[&f, &a1],
+        "QUORUM_NOT_MET",
+    );
+    w.ok(
+        w.allocation(RESERVE_ACCOUNT, "elevator", &[(Fiscal, 1_000 * YUAN)]),
+        &[&f, &a1, &a2],
+    );
     assert_eq!(w.balance(RESERVE_ACCOUNT, Fiscal), 49_000 * YUAN);
 }
 
@@ -225,30 +396,88 @@ fn the_reserve_is_allocated_only_with_the_representatives_quorum() {
 fn a_large_disbursement_executes_once_both_representatives_approve() {
     let mut w = funded();
     let (f, a1, a2) = (w.finance.clone(), w.approver1.clone(), w.approver2.clone());
-    let p = w.ok(w.proposal("elevator", "payee:builder", &[(Fiscal, 200_000 * YUAN)]), &[&f]);
-    assert_eq!(w.state.accounts["elevator"].held.get(Fiscal), 200_000 * YUAN);
+    let p = w.ok(
+        w.proposal("elevator", "payee:builder", &[(Fiscal, 200_000 * YUAN)]),
+        &[&f],
+    );
+    assert_eq!(
+        w.state.accounts["elevator"].held.get(Fiscal),
+        200_000 * YUAN
+    );
     // Held funds cannot be allocated elsewhere or proposed twice.
-    w.rejects(w.proposal("elevator", "payee:builder", &[(Fiscal, 100_000 * YUAN + 1)]), &[&f], "INSUFFICIENT_FUNDS");
-    w.rejects(Kind::DisbursementExecuted(proto::DisbursementExecuted { proposal_tx_id: tx_ref(&p) }), &[&f], "NEEDS_APPROVAL");
-    w.ok(Kind::DisbursementApproved(proto::DisbursementApproved { proposal_tx_id: tx_ref(&p) }), &[&a1]);
-    assert_eq!(w.state.disbursements[&p.tx_id].state, DisbursementState::Pending);
-    w.rejects(Kind::DisbursementApproved(proto::DisbursementApproved { proposal_tx_id: tx_ref(&p) }), &[&a1], "ALREADY_APPROVED");
-    w.ok(Kind::DisbursementApproved(proto::DisbursementApproved { proposal_tx_id: tx_ref(&p) }), &[&a2]);
-    assert_eq!(w.state.disbursements[&p.tx_id].state, DisbursementState::Executed);
+    w.rejects(
+        w.proposal("elevator", "payee:builder", &[(Fiscal, 100_000 * YUAN + 1)]),
+        &[&f],
+        "INSUFFICIENT_FUNDS",
+    );
+    w.rejects(
+        Kind::DisbursementExecuted(proto::DisbursementExecuted {
+            proposal_tx_id: tx_ref(&p),
+        }),
+        &[&f],
+        "NEEDS_APPROVAL",
+    );
+    w.ok(
+        Kind::DisbursementApproved(proto::DisbursementApproved {
+            proposal_tx_id: tx_ref(&p),
+        }),
+        &[&a1],
+    );
+    assert_eq!(
+        w.state.disbursements[&p.tx_id].state,
+        DisbursementState::Pending
+    );
+    w.rejects(
+        Kind::DisbursementApproved(proto::DisbursementApproved {
+            proposal_tx_id: tx_ref(&p),
+        }),
+        &[&a1],
+        "ALREADY_APPROVED",
+    );
+    w.ok(
+        Kind::DisbursementApproved(proto::DisbursementApproved {
+            proposal_tx_id: tx_ref(&p),
+        }),
+        &[&a2],
+    );
+    assert_eq!(
+        w.state.disbursements[&p.tx_id].state,
+        DisbursementState::Executed
+    );
     assert_eq!(w.balance("payee:builder", Fiscal), 200_000 * YUAN);
     assert_eq!(w.balance("elevator", Fiscal), 100_000 * YUAN);
     assert_eq!(w.state.accounts["elevator"].held.get(Fiscal), 0);
-    assert_eq!(w.state.projects["elevator"].spent.get(Fiscal), 200_000 * YUAN);
-    w.rejects(Kind::DisbursementApproved(proto::DisbursementApproved { proposal_tx_id: tx_ref(&p) }), &[&a1], "NOT_PENDING");
+    assert_eq!(
+        w.state.projects["elevator"].spent.get(Fiscal),
+        200_000 * YUAN
+    );
+    w.rejects(
+        Kind::DisbursementApproved(proto::DisbursementApproved {
+            proposal_tx_id: tx_ref(&p),
+        }),
+        &[&a1],
+        "NOT_PENDING",
+    );
 }
 
 #[test]
 fn both_representatives_may_approve_in_one_envelope() {
     let mut w = funded();
     let (f, a1, a2) = (w.finance.clone(), w.approver1.clone(), w.approver2.clone());
-    let p = w.ok(w.proposal("elevator", "payee:builder", &[(Fiscal, 50_000 * YUAN)]), &[&f]);
-    w.ok(Kind::DisbursementApproved(proto::DisbursementApproved { proposal_tx_id: tx_ref(&p) }), &[&a1, &a2]);
-    assert_eq!(w.state.disbursements[&p.tx_id].state, DisbursementState::Executed);
+    let p = w.ok(
+        w.proposal("elevator", "payee:builder", &[(Fiscal, 50_000 * YUAN)]),
+        &[&f],
+    );
+    w.ok(
+        Kind::DisbursementApproved(proto::DisbursementApproved {
+            proposal_tx_id: tx_ref(&p),
+        }),
+        &[&a1, &a2],
+    );
+    assert_eq!(
+        w.state.disbursements[&p.tx_id].state,
+        DisbursementState::Executed
+    );
 }
 
 #[test]
@@ -256,29 +485,77 @@ fn a_proposer_can_never_approve_its_own_disbursement() {
     let mut w = funded();
     let (f, a1) = (w.finance.clone(), w.approver1.clone());
     // A representative who co-signed the proposal is one of its proposers.
-    let p = w.ok(w.proposal("elevator", "payee:builder", &[(Fiscal, 50_000 * YUAN)]), &[&f, &a1]);
-    w.rejects(Kind::DisbursementApproved(proto::DisbursementApproved { proposal_tx_id: tx_ref(&p) }), &[&a1], "SELF_APPROVAL");
-    w.rejects(Kind::DisbursementRejected(proto::DisbursementRejected { proposal_tx_id: tx_ref(&p), reason: String::new() }), &[&a1], "SELF_APPROVAL");
-    w.rejects(Kind::DisbursementApproved(proto::DisbursementApproved { proposal_tx_id: tx_ref(&p) }), &[&f], "ROLE_NOT_ALLOWED");
+    let p = w.ok(
+        w.proposal("elevator", "payee:builder", &[(Fiscal, 50_000 * YUAN)]),
+        &[&f, &a1],
+    );
+    w.rejects(
+        Kind::DisbursementApproved(proto::DisbursementApproved {
+            proposal_tx_id: tx_ref(&p),
+        }),
+        &[&a1],
+        "SELF_APPROVAL",
+    );
+    w.rejects(
+        Kind::DisbursementRejected(proto::DisbursementRejected {
+            proposal_tx_id: tx_ref(&p),
+            reason: String::new(),
+        }),
+        &[&a1],
+        "SELF_APPROVAL",
+    );
+    w.rejects(
+        Kind::DisbursementApproved(proto::DisbursementApproved {
+            proposal_tx_id: tx_ref(&p),
+        }),
+        &[&f],
+        "ROLE_NOT_ALLOWED",
+    );
 }
 
 #[test]
 fn a_small_disbursement_is_executed_by_the_finance_office() {
     let mut w = funded();
     let f = w.finance.clone();
-    let p = w.ok(w.proposal("elevator", "payee:builder", &[(Fiscal, 9_999 * YUAN)]), &[&f]);
-    w.ok(Kind::DisbursementExecuted(proto::DisbursementExecuted { proposal_tx_id: tx_ref(&p) }), &[&f]);
+    let p = w.ok(
+        w.proposal("elevator", "payee:builder", &[(Fiscal, 9_999 * YUAN)]),
+        &[&f],
+    );
+    w.ok(
+        Kind::DisbursementExecuted(proto::DisbursementExecuted {
+            proposal_tx_id: tx_ref(&p),
+        }),
+        &[&f],
+    );
     assert_eq!(w.balance("payee:builder", Fiscal), 9_999 * YUAN);
-    w.rejects(Kind::DisbursementExecuted(proto::DisbursementExecuted { proposal_tx_id: tx_ref(&p) }), &[&f], "NOT_PENDING");
+    w.rejects(
+        Kind::DisbursementExecuted(proto::DisbursementExecuted {
+            proposal_tx_id: tx_ref(&p),
+        }),
+        &[&f],
+        "NOT_PENDING",
+    );
 }
 
 #[test]
 fn a_rejected_disbursement_releases_its_hold() {
     let mut w = funded();
     let (f, a2) = (w.finance.clone(), w.approver2.clone());
-    let p = w.ok(w.proposal("elevator", "payee:builder", &[(Fiscal, 100_000 * YUAN)]), &[&f]);
-    w.ok(Kind::DisbursementRejected(proto::DisbursementRejected { proposal_tx_id: tx_ref(&p), reason: "报价过高".into() }), &[&a2]);
-    assert_eq!(w.state.disbursements[&p.tx_id].state, DisbursementState::Rejected);
+    let p = w.ok(
+        w.proposal("elevator", "payee:builder", &[(Fiscal, 100_000 * YUAN)]),
+        &[&f],
+    );
+    w.ok(
+        Kind::DisbursementRejected(proto::DisbursementRejected {
+            proposal_tx_id: tx_ref(&p),
+            reason: "报价过高".into(),
+        }),
+        &[&a2],
+    );
+    assert_eq!(
+        w.state.disbursements[&p.tx_id].state,
+        DisbursementState::Rejected
+    );
     assert_eq!(w.state.accounts["elevator"].held.get(Fiscal), 0);
     assert_eq!(w.balance("payee:builder", Fiscal), 0);
 }
@@ -287,9 +564,21 @@ fn a_rejected_disbursement_releases_its_hold() {
 fn a_voided_disbursement_releases_its_hold() {
     let mut w = funded();
     let f = w.finance.clone();
-    let p = w.ok(w.proposal("elevator", "payee:builder", &[(Fiscal, 100_000 * YUAN)]), &[&f]);
-    w.ok(Kind::DisbursementVoided(proto::DisbursementVoided { proposal_tx_id: tx_ref(&p), reason: "合同作废".into() }), &[&f]);
-    assert_eq!(w.state.disbursements[&p.tx_id].state, DisbursementState::Voided);
+    let p = w.ok(
+        w.proposal("elevator", "payee:builder", &[(Fiscal, 100_000 * YUAN)]),
+        &[&f],
+    );
+    w.ok(
+        Kind::DisbursementVoided(proto::DisbursementVoided {
+            proposal_tx_id: tx_ref(&p),
+            reason: "合同作废".into(),
+        }),
+        &[&f],
+    );
+    assert_eq!(
+        w.state.disbursements[&p.tx_id].state,
+        DisbursementState::Voided
+    );
     assert_eq!(w.state.accounts["elevator"].held.get(Fiscal), 0);
 }
 
@@ -297,18 +586,46 @@ fn a_voided_disbursement_releases_its_hold() {
 fn disbursements_need_a_project_a_payee_a_contract_and_a_real_proposal() {
     let mut w = funded();
     let (f, a1) = (w.finance.clone(), w.approver1.clone());
-    w.rejects(w.proposal("nowhere", "payee:builder", &[(Fiscal, 1)]), &[&f], "UNKNOWN_PROJECT");
-    w.rejects(w.proposal("elevator", "pool:fiscal", &[(Fiscal, 1)]), &[&f], "WRONG_ACCOUNT");
-    w.rejects(w.proposal("elevator", "payee:nobody", &[(Fiscal, 1)]), &[&f], "UNKNOWN_ACCOUNT");
-    w.rejects(w.proposal("elevator", "payee:builder", &[(Crowdfunding, 1)]), &[&f], "INSUFFICIENT_FUNDS");
+    w.rejects(
+        w.proposal("nowhere", "payee:builder", &[(Fiscal, 1)]),
+        &[&f],
+        "UNKNOWN_PROJECT",
+    );
+    w.rejects(
+        w.proposal("elevator", "pool:fiscal", &[(Fiscal, 1)]),
+        &[&f],
+        "WRONG_ACCOUNT",
+    );
+    w.rejects(
+        w.proposal("elevator", "payee:nobody", &[(Fiscal, 1)]),
+        &[&f],
+        "UNKNOWN_ACCOUNT",
+    );
+    w.rejects(
+        w.proposal("elevator", "payee:builder", &[(Crowdfunding, 1)]),
+        &[&f],
+        "INSUFFICIENT_FUNDS",
+    );
     let mut no_contract = w.proposal("elevator", "payee:builder", &[(Fiscal, 1)]);
     if let Kind::DisbursementProposed(ref mut d) = no_contract {
         d.contract_hash.clear();
     }
     w.rejects(no_contract, &[&f], "INVALID_FIELD");
-    w.rejects(Kind::DisbursementApproved(proto::DisbursementApproved { proposal_tx_id: vec![0xEE; 16] }), &[&a1], "UNKNOWN_TRANSACTION");
+    w.rejects(
+        Kind::DisbursementApproved(proto::DisbursementApproved {
+            proposal_tx_id: vec![0xEE; 16],
+        }),
+        &[&a1],
+        "UNKNOWN_TRANSACTION",
+    );
     let receipt = w.ok(w.receipt(Fiscal, "pool:fiscal", 1), &[&f]);
-    w.rejects(Kind::DisbursementApproved(proto::DisbursementApproved { proposal_tx_id: tx_ref(&receipt) }), &[&a1], "UNKNOWN_DISBURSEMENT");
+    w.rejects(
+        Kind::DisbursementApproved(proto::DisbursementApproved {
+            proposal_tx_id: tx_ref(&receipt),
+        }),
+        &[&a1],
+        "UNKNOWN_DISBURSEMENT",
+    );
 }
 
 // ---------- reversals ----------
@@ -318,13 +635,33 @@ fn a_reversal_undoes_a_receipt_including_its_reserve_share() {
     let mut w = World::started();
     let f = w.finance.clone();
     let r = w.ok(w.receipt(Crowdfunding, "pool:crowd", 1_000 * YUAN), &[&f]);
-    let rev = w.ok(Kind::EntryReversed(proto::EntryReversed { target_tx_id: tx_ref(&r), reason: "重复入账".into() }), &[&f]);
+    let rev = w.ok(
+        Kind::EntryReversed(proto::EntryReversed {
+            target_tx_id: tx_ref(&r),
+            reason: "重复入账".into(),
+        }),
+        &[&f],
+    );
     assert_eq!(w.balance("pool:crowd", Crowdfunding), 0);
     assert_eq!(w.balance(RESERVE_ACCOUNT, Crowdfunding), 0);
     assert_eq!(w.state.received.get(Crowdfunding), 0);
     assert_eq!(w.state.txs[&r.tx_id].reversed_by, Some(rev.tx_id));
-    w.rejects(Kind::EntryReversed(proto::EntryReversed { target_tx_id: tx_ref(&r), reason: String::new() }), &[&f], "ALREADY_REVERSED");
-    w.rejects(Kind::EntryReversed(proto::EntryReversed { target_tx_id: tx_ref(&rev), reason: String::new() }), &[&f], "NOT_REVERSIBLE");
+    w.rejects(
+        Kind::EntryReversed(proto::EntryReversed {
+            target_tx_id: tx_ref(&r),
+            reason: String::new(),
+        }),
+        &[&f],
+        "ALREADY_REVERSED",
+    );
+    w.rejects(
+        Kind::EntryReversed(proto::EntryReversed {
+            target_tx_id: tx_ref(&rev),
+            reason: String::new(),
+        }),
+        &[&f],
+        "NOT_REVERSIBLE",
+    );
 }
 
 #[test]
@@ -332,25 +669,78 @@ fn a_reversal_cannot_take_back_money_already_moved_on() {
     let mut w = World::started();
     let f = w.finance.clone();
     let r = w.ok(w.receipt(Fiscal, "pool:fiscal", 1_000 * YUAN), &[&f]);
-    w.ok(w.allocation("pool:fiscal", "elevator", &[(Fiscal, 500 * YUAN)]), &[&f]);
-    w.rejects(Kind::EntryReversed(proto::EntryReversed { target_tx_id: tx_ref(&r), reason: String::new() }), &[&f], "INSUFFICIENT_FUNDS");
+    w.ok(
+        w.allocation("pool:fiscal", "elevator", &[(Fiscal, 500 * YUAN)]),
+        &[&f],
+    );
+    w.rejects(
+        Kind::EntryReversed(proto::EntryReversed {
+            target_tx_id: tx_ref(&r),
+            reason: String::new(),
+        }),
+        &[&f],
+        "INSUFFICIENT_FUNDS",
+    );
 }
 
 #[test]
 fn a_reversal_undoes_an_allocation_and_an_executed_disbursement() {
     let mut w = funded();
     let f = w.finance.clone();
-    let alloc = w.ok(w.allocation("pool:fiscal", "elevator", &[(Fiscal, 10_000 * YUAN)]), &[&f]);
-    w.ok(Kind::EntryReversed(proto::EntryReversed { target_tx_id: tx_ref(&alloc), reason: String::new() }), &[&f]);
-    assert_eq!(w.state.projects["elevator"].allocated.get(Fiscal), 300_000 * YUAN);
-    let p = w.ok(w.proposal("elevator", "payee:builder", &[(Fiscal, 5_000 * YUAN)]), &[&f]);
-    w.rejects(Kind::EntryReversed(proto::EntryReversed { target_tx_id: tx_ref(&p), reason: String::new() }), &[&f], "NOT_REVERSIBLE");
-    w.ok(Kind::DisbursementExecuted(proto::DisbursementExecuted { proposal_tx_id: tx_ref(&p) }), &[&f]);
-    w.ok(Kind::EntryReversed(proto::EntryReversed { target_tx_id: tx_ref(&p), reason: "发票错误".into() }), &[&f]);
-    assert_eq!(w.state.disbursements[&p.tx_id].state, DisbursementState::Reversed);
+    let alloc = w.ok(
+        w.allocation("pool:fiscal", "elevator", &[(Fiscal, 10_000 * YUAN)]),
+        &[&f],
+    );
+    w.ok(
+        Kind::EntryReversed(proto::EntryReversed {
+            target_tx_id: tx_ref(&alloc),
+            reason: String::new(),
+        }),
+        &[&f],
+    );
+    assert_eq!(
+        w.state.projects["elevator"].allocated.get(Fiscal),
+        300_000 * YUAN
+    );
+    let p = w.ok(
+        w.proposal("elevator", "payee:builder", &[(Fiscal, 5_000 * YUAN)]),
+        &[&f],
+    );
+    w.rejects(
+        Kind::EntryReversed(proto::EntryReversed {
+            target_tx_id: tx_ref(&p),
+            reason: String::new(),
+        }),
+        &[&f],
+        "NOT_REVERSIBLE",
+    );
+    w.ok(
+        Kind::DisbursementExecuted(proto::DisbursementExecuted {
+            proposal_tx_id: tx_ref(&p),
+        }),
+        &[&f],
+    );
+    w.ok(
+        Kind::EntryReversed(proto::EntryReversed {
+            target_tx_id: tx_ref(&p),
+            reason: "发票错误".into(),
+        }),
+        &[&f],
+    );
+    assert_eq!(
+        w.state.disbursements[&p.tx_id].state,
+        DisbursementState::Reversed
+    );
     assert_eq!(w.balance("payee:builder", Fiscal), 0);
     assert_eq!(w.state.projects["elevator"].spent.get(Fiscal), 0);
-    w.rejects(Kind::EntryReversed(proto::EntryReversed { target_tx_id: vec![1; 16], reason: String::new() }), &[&f], "UNKNOWN_TRANSACTION");
+    w.rejects(
+        Kind::EntryReversed(proto::EntryReversed {
+            target_tx_id: vec![1; 16],
+            reason: String::new(),
+        }),
+        &[&f],
+        "UNKNOWN_TRANSACTION",
+    );
 }
 
 // ---------- annotations ----------
@@ -360,7 +750,13 @@ fn an_auditor_annotates_an_existing_entry() {
     let mut w = funded();
     let (f, auditor) = (w.finance.clone(), w.auditor.clone());
     let r = w.ok(w.receipt(Fiscal, "pool:fiscal", YUAN), &[&f]);
-    let note = |target: Vec<u8>| Kind::EntryAnnotated(proto::EntryAnnotated { target_tx_id: target, note: "凭证已核对".into(), document_hash: vec![3; 32] });
+    let note = |target: Vec<u8>| {
+        Kind::EntryAnnotated(proto::EntryAnnotated {
+            target_tx_id: target,
+            note: "凭证已核对".into(),
+            document_hash: vec![3; 32],
+        })
+    };
     let effects = w.ok(note(tx_ref(&r)), &[&auditor]);
     assert_eq!(w.state.txs[&effects.tx_id].kind, "entry_annotated");
     w.rejects(note(tx_ref(&r)), &[&f], "ROLE_NOT_ALLOWED");
@@ -374,19 +770,64 @@ fn malformed_and_oversized_envelopes_are_refused() {
     let mut w = World::started();
     let f = w.finance.clone();
     w.rejects_bytes(vec![0xFF, 0xFF, 0xFF], "MALFORMED");
-    w.rejects_bytes(vec![0u8; ledger_core::limits::MAX_ENVELOPE_BYTES + 1], "TOO_LARGE");
+    w.rejects_bytes(
+        vec![0u8; ledger_core::limits::MAX_ENVELOPE_BYTES + 1],
+        "TOO_LARGE",
+    );
     let body = build::body(LEDGER, [1; 16], w.now, w.receipt(Fiscal, "pool:fiscal", 1));
-    w.rejects_bytes(proto::SignedEnvelope { body: body.clone(), signatures: vec![] }.encode_to_vec(), "NO_SIGNATURE");
-    let many: Vec<_> = (0..17).map(|i| build::signature(&body, &key(100 + i))).collect();
-    w.rejects_bytes(proto::SignedEnvelope { body: body.clone(), signatures: many }.encode_to_vec(), "TOO_MANY");
-    w.rejects_bytes(build::envelope(body.clone(), &[&f, &f]).encode_to_vec(), "DUPLICATE_SIGNER");
-    let garbage_body = proto::SignedEnvelope { body: vec![0xFF; 10], signatures: vec![build::signature(&[0xFF; 10], &f)] };
+    w.rejects_bytes(
+        proto::SignedEnvelope {
+            body: body.clone(),
+            signatures: vec![],
+        }
+        .encode_to_vec(),
+        "NO_SIGNATURE",
+    );
+    let many: Vec<_> = (0..17)
+        .map(|i| build::signature(&body, &key(100 + i)))
+        .collect();
+    w.rejects_bytes(
+        proto::SignedEnvelope {
+            body: body.clone(),
+            signatures: many,
+        }
+        .encode_to_vec(),
+        "TOO_MANY",
+    );
+    w.rejects_bytes(
+        build::envelope(body.clone(), &[&f, &f]).encode_to_vec(),
+        "DUPLICATE_SIGNER",
+    );
+    let garbage_body = proto::SignedEnvelope {
+        body: vec![0xFF; 10],
+        signatures: vec![build::signature(&[0xFF; 10], &f)],
+    };
     w.rejects_bytes(garbage_body.encode_to_vec(), "MALFORMED");
-    let empty_kind = proto::TransactionBody { ledger_id: LEDGER.into(), tx_id: vec![2; 16], timestamp_ms: w.now, kind: None }.encode_to_vec();
-    w.rejects_bytes(build::envelope(empty_kind, &[&f]).encode_to_vec(), "INVALID_FIELD");
-    let long_memo = Kind::FundsReceived(proto::FundsReceived { source: 1, to_account: "pool:fiscal".into(), amount_fen: 1, memo: "x".repeat(5000), ..Default::default() });
+    let empty_kind = proto::TransactionBody {
+        ledger_id: LEDGER.into(),
+        tx_id: vec![2; 16],
+        timestamp_ms: w.now,
+        kind: None,
+    }
+    .encode_to_vec();
+    w.rejects_bytes(
+        build::envelope(empty_kind, &[&f]).encode_to_vec(),
+        "INVALID_FIELD",
+    );
+    let long_memo = Kind::FundsReceived(proto::FundsReceived {
+        source: 1,
+        to_account: "pool:fiscal".into(),
+        amount_fen: 1,
+        memo: "x".repeat(5000),
+        ..Default::default()
+    });
     w.rejects(long_memo, &[&f], "INVALID_FIELD");
-    let unknown_source = Kind::FundsReceived(proto::FundsReceived { source: 99, to_account: "pool:fiscal".into(), amount_fen: 1, ..Default::default() });
+    let unknown_source = Kind::FundsReceived(proto::FundsReceived {
+        source: 99,
+        to_account: "pool:fiscal".into(),
+        amount_fen: 1,
+        ..Default::default()
+    });
     w.rejects(unknown_source, &[&f], "INVALID_FIELD");
 }
 
@@ -402,7 +843,10 @@ fn signatures_must_verify_by_registered_keys() {
     let mut wrong = build::envelope(body.clone(), &[&key(77)]);
     wrong.signatures[0].key_id = id(&f).0.to_vec();
     w.rejects_bytes(wrong.encode_to_vec(), "BAD_SIGNATURE");
-    w.rejects_bytes(build::envelope(body.clone(), &[&key(77)]).encode_to_vec(), "UNKNOWN_KEY");
+    w.rejects_bytes(
+        build::envelope(body.clone(), &[&key(77)]).encode_to_vec(),
+        "UNKNOWN_KEY",
+    );
     // The body changed after signing.
     let other = build::body(LEDGER, [3; 16], w.now, w.receipt(Fiscal, "pool:fiscal", 2));
     let mut swapped = build::envelope(body, &[&f]);
@@ -414,7 +858,12 @@ fn signatures_must_verify_by_registered_keys() {
 fn a_transaction_for_another_ledger_is_refused() {
     let mut w = World::started();
     let f = w.finance.clone();
-    let body = build::body("other.community/fund", [4; 16], w.now, w.receipt(Fiscal, "pool:fiscal", 1));
+    let body = build::body(
+        "other.community/fund",
+        [4; 16],
+        w.now,
+        w.receipt(Fiscal, "pool:fiscal", 1),
+    );
     w.rejects_bytes(build::envelope(body, &[&f]).encode_to_vec(), "WRONG_LEDGER");
 }
 
@@ -422,13 +871,35 @@ fn a_transaction_for_another_ledger_is_refused() {
 fn timestamps_far_from_the_ledger_clock_are_refused() {
     let mut w = World::started();
     let f = w.finance.clone();
-    let ahead = build::body(LEDGER, [5; 16], w.now + 10 * 60 * 1000, w.receipt(Fiscal, "pool:fiscal", 1));
-    w.rejects_bytes(build::envelope(ahead, &[&f]).encode_to_vec(), "TIMESTAMP_OUT_OF_RANGE");
-    let old = build::body(LEDGER, [6; 16], w.now - 31 * 24 * 3600 * 1000, w.receipt(Fiscal, "pool:fiscal", 1));
-    w.rejects_bytes(build::envelope(old, &[&f]).encode_to_vec(), "TIMESTAMP_OUT_OF_RANGE");
+    let ahead = build::body(
+        LEDGER,
+        [5; 16],
+        w.now + 10 * 60 * 1000,
+        w.receipt(Fiscal, "pool:fiscal", 1),
+    );
+    w.rejects_bytes(
+        build::envelope(ahead, &[&f]).encode_to_vec(),
+        "TIMESTAMP_OUT_OF_RANGE",
+    );
+    let old = build::body(
+        LEDGER,
+        [6; 16],
+        w.now - 31 * 24 * 3600 * 1000,
+        w.receipt(Fiscal, "pool:fiscal", 1),
+    );
+    w.rejects_bytes(
+        build::envelope(old, &[&f]).encode_to_vec(),
+        "TIMESTAMP_OUT_OF_RANGE",
+    );
     // A week-old signature (offline co-signing) is fine.
-    let week = build::body(LEDGER, [7; 16], w.now - 7 * 24 * 3600 * 1000, w.receipt(Fiscal, "pool:fiscal", 1));
-    w.submit_bytes(build::envelope(week, &[&f]).encode_to_vec()).unwrap();
+    let week = build::body(
+        LEDGER,
+        [7; 16],
+        w.now - 7 * 24 * 3600 * 1000,
+        w.receipt(Fiscal, "pool:fiscal", 1),
+    );
+    w.submit_bytes(build::envelope(week, &[&f]).encode_to_vec())
+        .unwrap();
 }
 
 #[test]
@@ -441,7 +912,10 @@ fn a_transaction_id_is_used_once() {
     let dup = w.rejects_bytes(env, "DUPLICATE");
     assert!(matches!(dup, Rejection::Duplicate { .. }));
     let other = build::body(LEDGER, [8; 16], w.now, w.receipt(Fiscal, "pool:fiscal", 2));
-    w.rejects_bytes(build::envelope(other, &[&f]).encode_to_vec(), "TX_ID_CONFLICT");
+    w.rejects_bytes(
+        build::envelope(other, &[&f]).encode_to_vec(),
+        "TX_ID_CONFLICT",
+    );
 }
 
 // ---------- the catalogue ----------
@@ -450,15 +924,34 @@ fn a_transaction_id_is_used_once() {
 fn every_rejection_reason_is_exercised_by_a_test_here() {
     let source = include_str!("rules.rs");
     for reason in ALL_REASONS {
-        assert!(source.contains(&format!("\"{reason}\")")), "no test rejects with {reason}");
+        assert!(
+            source.contains(&format!("\"{reason}\")")),
+            "no test rejects with {reason}"
+        );
     }
 }
 
 #[test]
 fn status_classes_follow_the_protocol() {
-    assert_eq!(Rejection::NoSignature.status(), StatusClass::Unauthenticated);
-    assert_eq!(Rejection::UnknownKey { key: String::new() }.status(), StatusClass::PermissionDenied);
-    assert_eq!(Rejection::AmountOverflow.status(), StatusClass::FailedPrecondition);
-    assert_eq!(Rejection::TxIdConflict { tx_id: String::new(), sequence: 0 }.status(), StatusClass::AlreadyExists);
+    assert_eq!(
+        Rejection::NoSignature.status(),
+        StatusClass::Unauthenticated
+    );
+    assert_eq!(
+        Rejection::UnknownKey { key: String::new() }.status(),
+        StatusClass::PermissionDenied
+    );
+    assert_eq!(
+        Rejection::AmountOverflow.status(),
+        StatusClass::FailedPrecondition
+    );
+    assert_eq!(
+        Rejection::TxIdConflict {
+            tx_id: String::new(),
+            sequence: 0
+        }
+        .status(),
+        StatusClass::AlreadyExists
+    );
     assert_eq!(Rejection::WeakKey.status(), StatusClass::InvalidArgument);
 }

@@ -8,7 +8,9 @@ use ledger_core::build;
 use ledger_core::checkpoint::{key_hash, verifier_key_string, Checkpoint};
 use ledger_core::entry::Entry;
 use ledger_core::hashing::contributor_commitment;
-use ledger_core::merkle::{consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash, root};
+use ledger_core::merkle::{
+    consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash, root,
+};
 use ledger_core::proto::{self, transaction_body::Kind};
 use ledger_core::signing::{pae, sign_body, KeyId, PAYLOAD_TYPE};
 use ledger_core::state::{FundSource, Role};
@@ -34,7 +36,12 @@ fn derive_vectors() -> Value {
             ledger_name: "示例社区共同缔造基金".into(),
             currency: "CNY".into(),
             admin_keys: vec![build::public_key(&admin, Role::Admin, "admin")],
-            policy: Some(proto::Policy { approval_threshold_fen: 1_000_000, approver_quorum: 2, admin_quorum: 1, reserve_ratio_bp: 1000 }),
+            policy: Some(proto::Policy {
+                approval_threshold_fen: 1_000_000,
+                approver_quorum: 2,
+                admin_quorum: 1,
+                reserve_ratio_bp: 1000,
+            }),
         }),
     );
     let receipt_body = build::body(
@@ -53,13 +60,25 @@ fn derive_vectors() -> Value {
     let genesis_env = build::envelope(genesis_body.clone(), &[&admin]).encode_to_vec();
     let receipt_env = build::envelope(receipt_body.clone(), &[&finance]).encode_to_vec();
 
-    let e0 = Entry { sequence: 0, prev_hash: [0; 32], timestamp_ms: 1_700_000_000_500, envelope: genesis_env.clone() };
-    let e1 = Entry { sequence: 1, prev_hash: e0.hash(), timestamp_ms: 1_700_000_001_500, envelope: receipt_env.clone() };
+    let e0 = Entry {
+        sequence: 0,
+        prev_hash: [0; 32],
+        timestamp_ms: 1_700_000_000_500,
+        envelope: genesis_env.clone(),
+    };
+    let e1 = Entry {
+        sequence: 1,
+        prev_hash: e0.hash(),
+        timestamp_ms: 1_700_000_001_500,
+        envelope: receipt_env.clone(),
+    };
 
     // Merkle vectors over 7 synthetic entry hashes: blake3 of the byte i.
     let entry_hashes: Vec<Hash> = (0u8..7).map(|i| *blake3::hash(&[i]).as_bytes()).collect();
     let leaves: Vec<Hash> = entry_hashes.iter().map(leaf_hash).collect();
-    let roots: Vec<String> = (0..=7u64).map(|n| h(&root(leaves.as_slice(), n).unwrap())).collect();
+    let roots: Vec<String> = (0..=7u64)
+        .map(|n| h(&root(leaves.as_slice(), n).unwrap()))
+        .collect();
     let inclusion: Vec<Value> = [(0u64, 7u64), (3, 7), (6, 7), (4, 5)]
         .iter()
         .map(|&(m, n)| json!({"index": m, "tree_size": n, "proof": inclusion_proof(leaves.as_slice(), m, n).unwrap().unwrap().iter().map(|x| h(x)).collect::<Vec<_>>()}))
@@ -70,15 +89,25 @@ fn derive_vectors() -> Value {
         .collect();
 
     let tree_root = root(&[leaf_hash(&e0.hash()), leaf_hash(&e1.hash())][..], 2).unwrap();
-    let checkpoint = Checkpoint { origin: ledger_id.into(), tree_size: 2, root: tree_root }.sign(&node);
+    let checkpoint = Checkpoint {
+        origin: ledger_id.into(),
+        tree_size: 2,
+        root: tree_root,
+    }
+    .sign(&node);
 
     let salt = [0x5A; 32];
-    let keys: Vec<Value> = [admin.clone(), finance, node.clone()].iter().map(|k| json!({
-            "seed": h(k.as_bytes()),
-            "public_key": h(k.verifying_key().as_bytes()),
-            "key_id": h(&KeyId::of(&k.verifying_key()).0),
-            "fingerprint": KeyId::of(&k.verifying_key()).fingerprint(),
-        })).collect();
+    let keys: Vec<Value> = [admin.clone(), finance, node.clone()]
+        .iter()
+        .map(|k| {
+            json!({
+                "seed": h(k.as_bytes()),
+                "public_key": h(k.verifying_key().as_bytes()),
+                "key_id": h(&KeyId::of(&k.verifying_key()).0),
+                "fingerprint": KeyId::of(&k.verifying_key()).fingerprint(),
+            })
+        })
+        .collect();
     let entries: Vec<Value> = [e0.clone(), e1.clone()].iter().map(|e| json!({
             "sequence": e.sequence, "prev_hash": h(&e.prev_hash), "timestamp_ms": e.timestamp_ms,
             "encoding": h(&e.encode()), "entry_hash": h(&e.hash()), "leaf_hash": h(&leaf_hash(&e.hash())),
@@ -120,18 +149,35 @@ fn vectors_file_matches_what_the_code_derives() {
     if std::env::var_os("UPDATE_VECTORS").is_some() {
         std::fs::write(path, serde_json::to_string_pretty(&derived).unwrap() + "\n").unwrap();
     }
-    let stored: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("tests/vectors.json is checked in")).unwrap();
-    assert_eq!(stored, derived, "the protocol's bytes changed; see the comment at the top of this file");
+    let stored: Value = serde_json::from_str(
+        &std::fs::read_to_string(path).expect("tests/vectors.json is checked in"),
+    )
+    .unwrap();
+    assert_eq!(
+        stored, derived,
+        "the protocol's bytes changed; see the comment at the top of this file"
+    );
 }
 
 #[test]
 fn vectors_verify_with_the_public_algorithms() {
     // A second reading of the stored file, the way an independent verifier would use it.
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors.json")).unwrap()).unwrap();
+    let v: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors.json"))
+            .unwrap(),
+    )
+    .unwrap();
     let node_pk = hex::decode(v["keys"][2]["public_key"].as_str().unwrap()).unwrap();
     let node_pk = ed25519_dalek::VerifyingKey::from_bytes(&node_pk.try_into().unwrap()).unwrap();
-    let cp = ledger_core::checkpoint::SignedCheckpoint::parse(v["checkpoint"]["text"].as_str().unwrap()).unwrap();
-    cp.verify(v["checkpoint"]["key_name"].as_str().unwrap(), &node_pk).unwrap();
-    let e1 = Entry::decode(&hex::decode(v["entries"][1]["encoding"].as_str().unwrap()).unwrap()).unwrap();
-    assert_eq!(h(&e1.prev_hash), v["entries"][0]["entry_hash"].as_str().unwrap());
+    let cp =
+        ledger_core::checkpoint::SignedCheckpoint::parse(v["checkpoint"]["text"].as_str().unwrap())
+            .unwrap();
+    cp.verify(v["checkpoint"]["key_name"].as_str().unwrap(), &node_pk)
+        .unwrap();
+    let e1 = Entry::decode(&hex::decode(v["entries"][1]["encoding"].as_str().unwrap()).unwrap())
+        .unwrap();
+    assert_eq!(
+        h(&e1.prev_hash),
+        v["entries"][0]["entry_hash"].as_str().unwrap()
+    );
 }

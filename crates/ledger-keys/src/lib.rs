@@ -22,9 +22,15 @@ const HEADER: &str = "sunshine-ledger secret key v1";
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
     #[error("cannot read key file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write key file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("key file {path} already exists; refusing to overwrite a key (move it away first)")]
     Exists { path: PathBuf },
     #[error("key file {path} can be read by other users (mode {mode:o}); run `chmod 600 {path}` and make sure nobody copied it")]
@@ -49,32 +55,51 @@ pub fn write_new(path: &Path, key: &SigningKey) -> Result<(), KeyFileError> {
     }
     let mut file = options.open(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::AlreadyExists {
-            KeyFileError::Exists { path: path.to_path_buf() }
+            KeyFileError::Exists {
+                path: path.to_path_buf(),
+            }
         } else {
-            KeyFileError::Write { path: path.to_path_buf(), source }
+            KeyFileError::Write {
+                path: path.to_path_buf(),
+                source,
+            }
         }
     })?;
     let text = format!("{HEADER}\n{}\n", hex::encode(key.to_bytes()));
     file.write_all(text.as_bytes())
         .and_then(|_| file.sync_all())
-        .map_err(|source| KeyFileError::Write { path: path.to_path_buf(), source })
+        .map_err(|source| KeyFileError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Reads a key file, refusing one that others can read.
 pub fn read(path: &Path) -> Result<SigningKey, KeyFileError> {
-    let metadata = fs::metadata(path).map_err(|source| KeyFileError::Read { path: path.to_path_buf(), source })?;
+    let metadata = fs::metadata(path).map_err(|source| KeyFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = metadata.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            return Err(KeyFileError::TooOpen { path: path.to_path_buf(), mode });
+            return Err(KeyFileError::TooOpen {
+                path: path.to_path_buf(),
+                mode,
+            });
         }
     }
     let _ = metadata;
-    let text = fs::read_to_string(path).map_err(|source| KeyFileError::Read { path: path.to_path_buf(), source })?;
+    let text = fs::read_to_string(path).map_err(|source| KeyFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut lines = text.lines();
-    let format = || KeyFileError::Format { path: path.to_path_buf() };
+    let format = || KeyFileError::Format {
+        path: path.to_path_buf(),
+    };
     if lines.next() != Some(HEADER) {
         return Err(format());
     }
@@ -105,9 +130,15 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
-        assert!(matches!(write_new(&path, &key), Err(KeyFileError::Exists { .. })));
+        assert!(matches!(
+            write_new(&path, &key),
+            Err(KeyFileError::Exists { .. })
+        ));
     }
 
     #[cfg(unix)]

@@ -52,7 +52,10 @@ impl World {
         Kind::Genesis(proto::Genesis {
             ledger_name: "测试社区共同缔造基金".into(),
             currency: "CNY".into(),
-            admin_keys: vec![build::public_key(&self.admin, Role::Admin, "admin one"), build::public_key(&self.admin2, Role::Admin, "admin two")],
+            admin_keys: vec![
+                build::public_key(&self.admin, Role::Admin, "admin one"),
+                build::public_key(&self.admin2, Role::Admin, "admin two"),
+            ],
             policy: Some(proto::Policy {
                 approval_threshold_fen: 10_000 * YUAN,
                 approver_quorum: 2,
@@ -75,30 +78,67 @@ impl World {
             (w.approver2.clone(), Role::Approver, "居民代表 二"),
             (w.auditor.clone(), Role::Auditor, "第三方审计"),
         ] {
-            w.ok(Kind::KeyRegistered(proto::KeyRegistered { key: Some(build::public_key(&k, role, name)) }), &[&admin]);
+            w.ok(
+                Kind::KeyRegistered(proto::KeyRegistered {
+                    key: Some(build::public_key(&k, role, name)),
+                }),
+                &[&admin],
+            );
         }
         w.ok(w.open_pool("pool:fiscal", FundSource::Fiscal), &[&admin]);
-        w.ok(w.open_pool("pool:crowd", FundSource::Crowdfunding), &[&admin]);
-        w.ok(Kind::AccountOpened(proto::AccountOpened { account_id: "payee:builder".into(), kind: proto::AccountKind::Payee as i32, source: 0, name: "电梯安装公司".into() }), &[&admin]);
-        w.ok(Kind::ProjectCreated(proto::ProjectCreated {
-            project_id: "elevator".into(),
-            name: "老旧小区加装电梯".into(),
-            description: "3号楼".into(),
-            budget: build::source_amounts(&[(FundSource::Fiscal, 600_000 * YUAN), (FundSource::Crowdfunding, 100_000 * YUAN)]),
-        }), &[&admin]);
+        w.ok(
+            w.open_pool("pool:crowd", FundSource::Crowdfunding),
+            &[&admin],
+        );
+        w.ok(
+            Kind::AccountOpened(proto::AccountOpened {
+                account_id: "payee:builder".into(),
+                kind: proto::AccountKind::Payee as i32,
+                source: 0,
+                name: "电梯安装公司".into(),
+            }),
+            &[&admin],
+        );
+        w.ok(
+            Kind::ProjectCreated(proto::ProjectCreated {
+                project_id: "elevator".into(),
+                name: "老旧小区加装电梯".into(),
+                description: "3号楼".into(),
+                budget: build::source_amounts(&[
+                    (FundSource::Fiscal, 600_000 * YUAN),
+                    (FundSource::Crowdfunding, 100_000 * YUAN),
+                ]),
+            }),
+            &[&admin],
+        );
         w
     }
 
     pub fn open_pool(&self, id: &str, source: FundSource) -> Kind {
-        Kind::AccountOpened(proto::AccountOpened { account_id: id.into(), kind: proto::AccountKind::FundPool as i32, source: source.to_proto() as i32, name: format!("{} pool", source.slug()) })
+        Kind::AccountOpened(proto::AccountOpened {
+            account_id: id.into(),
+            kind: proto::AccountKind::FundPool as i32,
+            source: source.to_proto() as i32,
+            name: format!("{} pool", source.slug()),
+        })
     }
 
     pub fn receipt(&self, source: FundSource, pool: &str, fen: u64) -> Kind {
-        Kind::FundsReceived(proto::FundsReceived { source: source.to_proto() as i32, to_account: pool.into(), amount_fen: fen, ..Default::default() })
+        Kind::FundsReceived(proto::FundsReceived {
+            source: source.to_proto() as i32,
+            to_account: pool.into(),
+            amount_fen: fen,
+            ..Default::default()
+        })
     }
 
     pub fn allocation(&self, from: &str, project: &str, amounts: &[(FundSource, u64)]) -> Kind {
-        Kind::FundsAllocated(proto::FundsAllocated { from_account: from.into(), project_id: project.into(), amounts: build::source_amounts(amounts), memo: String::new() })
+        Kind::FundsAllocated(proto::FundsAllocated {
+            from_account: from.into(),
+            project_id: project.into(),
+            amounts: build::source_amounts(amounts),
+            memo: String::new(),
+        })
     }
 
     pub fn proposal(&self, project: &str, payee: &str, amounts: &[(FundSource, u64)]) -> Kind {
@@ -128,7 +168,12 @@ impl World {
     /// Appends the envelope as the next entry if the rules accept it.
     pub fn submit_bytes(&mut self, envelope: Vec<u8>) -> Result<Effects, Rejection> {
         self.now += 1_000;
-        let entry = Entry { sequence: self.state.next_sequence, prev_hash: self.prev_hash, timestamp_ms: self.now, envelope };
+        let entry = Entry {
+            sequence: self.state.next_sequence,
+            prev_hash: self.prev_hash,
+            timestamp_ms: self.now,
+            envelope,
+        };
         let effects = apply_entry(&mut self.state, &entry)?;
         self.prev_hash = entry.hash();
         Ok(effects)
@@ -141,7 +186,8 @@ impl World {
 
     pub fn ok(&mut self, kind: Kind, signers: &[&SigningKey]) -> Effects {
         let name = format!("{kind:?}");
-        self.submit(kind, signers).unwrap_or_else(|r| panic!("expected {name} to be accepted, got {r}"))
+        self.submit(kind, signers)
+            .unwrap_or_else(|r| panic!("expected {name} to be accepted, got {r}"))
     }
 
     /// Asserts that the envelope is refused with `reason` and that nothing changed.
@@ -153,7 +199,10 @@ impl World {
             Err(r) => r,
         };
         assert_eq!(rejection.reason(), reason, "wrong rejection: {rejection}");
-        assert_eq!(self.state, before, "a rejected transaction changed the state");
+        assert_eq!(
+            self.state, before,
+            "a rejected transaction changed the state"
+        );
         rejection
     }
 

@@ -1,0 +1,391 @@
+//! Support for end-to-end tests: start the real `ledger-node` binary on a free loopback port
+//! with its own data directory, talk to it over gRPC, kill it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+use ledger_core::build;
+use ledger_core::checkpoint::SignedCheckpoint;
+use ledger_core::proto::{self, ledger_client::LedgerClient, transaction_body::Kind};
+use ledger_core::state::Role;
+use tonic::transport::Channel;
+
+static BUILD: Once = Once::new();
+
+fn target_dir() -> PathBuf {
+    // target/<profile>/deps/<test binary>
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf()
+}
+
+/// Path of a workspace binary, built first if `cargo test` has not built it.
+pub fn binary(name: &str) -> PathBuf {
+    let path = target_dir().join(name);
+    BUILD.call_once(|| {
+        let profile_release = target_dir().ends_with("release");
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "--bins"])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        if profile_release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "cargo build --bins failed");
+    });
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+pub struct Node {
+    child: Option<Child>,
+    pub addr: String,
+    pub data_dir: PathBuf,
+}
+
+impl Node {
+    /// Starts `ledger-node serve` on a free loopback port; an empty directory gets a
+    /// development ledger.
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Node {
+        Node::start_command(data_dir, "serve", extra)
+    }
+
+    pub fn start_command(data_dir: &Path, command: &str, extra: &[&str]) -> Node {
+        let mut child = Command::new(binary("ledger-node"))
+            .arg(command)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start ledger-node");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            assert!(
+                Instant::now() < deadline,
+                "ledger-node did not start in time"
+            );
+            let line = lines
+                .next()
+                .expect("ledger-node exited before serving")
+                .expect("read stdout");
+            if let Some(rest) = line.strip_prefix("ledger-node serving ") {
+                let addr = rest
+                    .split(" on ")
+                    .nth(1)
+                    .and_then(|s| s.split(' ').next())
+                    .expect("address in the serving line");
+                break addr.to_string();
+            }
+        };
+        // Keep draining stdout so the node never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Node {
+            child: Some(child),
+            addr,
+            data_dir: data_dir.to_path_buf(),
+        }
+    }
+
+    pub async fn client(&self) -> LedgerClient<Channel> {
+        let url = format!("http://{}", self.addr);
+        for _ in 0..100 {
+            if let Ok(c) = LedgerClient::connect(url.clone()).await {
+                return c.max_decoding_message_size(64 << 20);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("cannot connect to {url}");
+    }
+
+    /// kill -9: no chance to flush or sync anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then wait for a clean exit; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn admin_key(&self) -> SigningKey {
+        ledger_keys::read(&self.data_dir.join("keys/admin.key"))
+            .expect("admin key of the dev ledger")
+    }
+
+    pub fn node_public_key(&self) -> ed25519_dalek::VerifyingKey {
+        ledger_keys::read(&self.data_dir.join("node.key"))
+            .expect("node key")
+            .verifying_key()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub fn random_tx_id() -> [u8; 16] {
+    let mut id = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut id);
+    id
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Builds and signs transactions for one ledger.
+#[derive(Clone)]
+pub struct Signer {
+    pub ledger_id: String,
+}
+
+impl Signer {
+    pub async fn of(client: &mut LedgerClient<Channel>) -> Signer {
+        let cp = client
+            .get_checkpoint(proto::GetCheckpointRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        let parsed = SignedCheckpoint::parse(&cp.text).unwrap();
+        Signer {
+            ledger_id: parsed.checkpoint.origin,
+        }
+    }
+
+    pub fn envelope(&self, kind: Kind, keys: &[&SigningKey]) -> proto::SignedEnvelope {
+        build::envelope(
+            build::body(&self.ledger_id, random_tx_id(), now_ms(), kind),
+            keys,
+        )
+    }
+
+    pub fn envelope_with(
+        &self,
+        tx_id: [u8; 16],
+        kind: Kind,
+        keys: &[&SigningKey],
+    ) -> proto::SignedEnvelope {
+        build::envelope(build::body(&self.ledger_id, tx_id, now_ms(), kind), keys)
+    }
+}
+
+pub fn register(key: &SigningKey, role: Role, name: &str) -> Kind {
+    Kind::KeyRegistered(proto::KeyRegistered {
+        key: Some(build::public_key(key, role, name)),
+    })
+}
+
+pub async fn submit(
+    client: &mut LedgerClient<Channel>,
+    envelope: proto::SignedEnvelope,
+) -> Result<proto::TxReceipt, tonic::Status> {
+    client
+        .submit(proto::SubmitRequest {
+            envelope: Some(envelope),
+        })
+        .await
+        .map(|r| r.into_inner().receipt.expect("receipt"))
+}
+
+/// A community on a fresh development ledger: keys for every role, two fund pools, a payee
+/// and a project, all posted over gRPC.
+pub struct Community {
+    pub signer: Signer,
+    pub admin: SigningKey,
+    pub finance: SigningKey,
+    pub approver1: SigningKey,
+    pub approver2: SigningKey,
+    pub auditor: SigningKey,
+}
+
+pub const YUAN: u64 = 100;
+
+impl Community {
+    pub async fn setup(node: &Node, client: &mut LedgerClient<Channel>) -> Community {
+        use ledger_core::state::FundSource;
+        let signer = Signer::of(client).await;
+        let c = Community {
+            signer,
+            admin: node.admin_key(),
+            finance: SigningKey::from_bytes(&random_seed()),
+            approver1: SigningKey::from_bytes(&random_seed()),
+            approver2: SigningKey::from_bytes(&random_seed()),
+            auditor: SigningKey::from_bytes(&random_seed()),
+        };
+        let admin = c.admin.clone();
+        for (k, role, name) in [
+            (&c.finance, Role::Finance, "街道财政所"),
+            (&c.approver1, Role::Approver, "居民代表 李"),
+            (&c.approver2, Role::Approver, "居民代表 王"),
+            (&c.auditor, Role::Auditor, "审计"),
+        ] {
+            submit(
+                client,
+                c.signer.envelope(register(k, role, name), &[&admin]),
+            )
+            .await
+            .expect("register key");
+        }
+        for (id, source) in [
+            ("pool:fiscal", FundSource::Fiscal),
+            ("pool:crowd", FundSource::Crowdfunding),
+        ] {
+            let kind = Kind::AccountOpened(proto::AccountOpened {
+                account_id: id.into(),
+                kind: proto::AccountKind::FundPool as i32,
+                source: source.to_proto() as i32,
+                name: id.into(),
+            });
+            submit(client, c.signer.envelope(kind, &[&admin]))
+                .await
+                .expect("open pool");
+        }
+        let payee = Kind::AccountOpened(proto::AccountOpened {
+            account_id: "payee:builder".into(),
+            kind: proto::AccountKind::Payee as i32,
+            source: 0,
+            name: "施工单位".into(),
+        });
+        submit(client, c.signer.envelope(payee, &[&admin]))
+            .await
+            .expect("open payee");
+        let project = Kind::ProjectCreated(proto::ProjectCreated {
+            project_id: "elevator".into(),
+            name: "加装电梯".into(),
+            description: String::new(),
+            budget: build::source_amounts(&[
+                (FundSource::Fiscal, 600_000 * YUAN),
+                (FundSource::Crowdfunding, 100_000 * YUAN),
+            ]),
+        });
+        submit(client, c.signer.envelope(project, &[&admin]))
+            .await
+            .expect("create project");
+        c
+    }
+
+    pub fn receipt(&self, yuan: u64) -> proto::SignedEnvelope {
+        self.signer.envelope(
+            receipt_kind(
+                ledger_core::state::FundSource::Fiscal,
+                "pool:fiscal",
+                yuan * YUAN,
+            ),
+            &[&self.finance],
+        )
+    }
+}
+
+pub fn receipt_kind(source: ledger_core::state::FundSource, pool: &str, fen: u64) -> Kind {
+    Kind::FundsReceived(proto::FundsReceived {
+        source: source.to_proto() as i32,
+        to_account: pool.into(),
+        amount_fen: fen,
+        ..Default::default()
+    })
+}
+
+pub fn random_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut seed);
+    seed
+}
+
+/// Reads the whole log over gRPC.
+pub async fn read_log(client: &mut LedgerClient<Channel>) -> Vec<proto::Entry> {
+    let mut stream = client
+        .read_entries(proto::ReadEntriesRequest {
+            from_sequence: 0,
+            limit: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(e) = tokio_stream::StreamExt::next(&mut stream).await {
+        out.push(e.unwrap());
+    }
+    out
+}
+
+/// Checks the chain, every signature and rule, and the Merkle root against the node's signed
+/// checkpoint; returns the state a fresh replay builds.
+pub async fn verify_whole_log(
+    node: &Node,
+    client: &mut LedgerClient<Channel>,
+) -> ledger_core::state::State {
+    use ledger_core::entry::{ChainHead, Entry};
+    use ledger_core::merkle::{leaf_hash, CompactTree};
+    let cp = client
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let entries = read_log(client).await;
+    assert_eq!(
+        entries.len() as u64,
+        cp.tree_size,
+        "the log and the checkpoint disagree on the size"
+    );
+    let mut chain = ChainHead::default();
+    let mut tree = CompactTree::new();
+    let mut state = ledger_core::state::State::new();
+    for e in &entries {
+        let entry = Entry {
+            sequence: e.sequence,
+            prev_hash: e.prev_hash.clone().try_into().unwrap(),
+            timestamp_ms: e.timestamp_ms,
+            envelope: e.envelope.clone(),
+        };
+        let hash = chain.link(&entry).expect("the chain is whole");
+        assert_eq!(hash.to_vec(), e.entry_hash);
+        tree.append(leaf_hash(&hash), |_, _, _| {});
+        ledger_core::rules::apply_entry(&mut state, &entry).expect("every entry passes the rules");
+    }
+    let signed = SignedCheckpoint::parse(&cp.text).unwrap();
+    signed
+        .verify(&signed.checkpoint.origin, &node.node_public_key())
+        .expect("checkpoint signed by the node key");
+    assert_eq!(
+        signed.checkpoint.root,
+        tree.root(),
+        "Merkle root matches the checkpoint"
+    );
+    state
+}
