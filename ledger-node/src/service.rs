@@ -390,7 +390,10 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         _: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::Checkpoint>, Status> {
-        Ok(Response::new(checkpoint_proto(&self.shared.head())))
+        Ok(Response::new(checkpoint_proto(
+            &self.shared,
+            &self.shared.head(),
+        )))
     }
 
     async fn get_inclusion_proof(
@@ -650,11 +653,12 @@ impl Drop for SubscriberGuard {
     }
 }
 
-pub fn checkpoint_proto(head: &Head) -> pb::Checkpoint {
+pub fn checkpoint_proto(shared: &Shared, head: &Head) -> pb::Checkpoint {
     pb::Checkpoint {
         text: head.checkpoint.clone(),
         tree_size: head.size,
         root_hash: head.root.to_vec(),
+        node_public_key: shared.node_key.to_bytes().to_vec(),
     }
 }
 
@@ -789,7 +793,7 @@ async fn follow(
             cursor += 1;
         }
         let checkpoint = pb::SubscribeEvent {
-            event: Some(Event::Checkpoint(checkpoint_proto(&head))),
+            event: Some(Event::Checkpoint(checkpoint_proto(&shared, &head))),
         };
         let caught_up = pb::SubscribeEvent {
             event: Some(Event::CaughtUp(pb::CaughtUp {

@@ -1,1 +1,851 @@
-fn main() {}
+//! `verifier`: check the Sunshine Ledger yourself.
+//!
+//! Exit codes: 0 verified, 1 verification failed, 2 usage error or unreadable input.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ledger_core::amount::format_yuan_plain;
+use ledger_core::checkpoint::SignedCheckpoint;
+use ledger_core::entry::Entry;
+use ledger_core::merkle::{self, CompactTree};
+use ledger_core::proto as pb;
+use ledger_core::snapshot::{SnapshotReader, MAGIC};
+use ledger_core::state::FundSource;
+use ledger_core::tx::Kind;
+use ledger_verifier::check::{self, Fold, Verified};
+use ledger_verifier::report::{csv_field, short_hash, utc, Report, BOM};
+use ledger_verifier::trust::Trust;
+use prost::Message;
+
+#[derive(Parser)]
+#[command(
+    name = "verifier",
+    version,
+    about = "Check a Sunshine Ledger (阳光账本) yourself: every signature, the chain, the rules and the signed checkpoint."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify a snapshot file completely.
+    Verify {
+        snapshot: PathBuf,
+        /// The node key: its fingerprint from the notice board, or the full public key.
+        #[arg(long)]
+        trust: String,
+        /// Print the complete machine report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also write entries, movements, balances and projects as CSV files into this folder.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Threads for signature checks [default: all cores].
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Check a receipt offline: the entry is in the log the node signed.
+    Receipt {
+        receipt: PathBuf,
+        /// The node's full public key (64 hex digits or a signed-note verifier key).
+        #[arg(long)]
+        trust: String,
+        /// Your salt (64 hex digits), to prove the payment in this receipt is yours.
+        #[arg(long, requires = "contributor")]
+        salt: Option<String>,
+        /// The contributor name you gave with the salt.
+        #[arg(long, requires = "salt")]
+        contributor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prove that NEW extends OLD (checkpoint text files or snapshots): nothing was rewritten.
+    Consistency {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long)]
+        trust: String,
+        /// Ask this node for the consistency proof when both are checkpoints.
+        #[arg(long)]
+        node: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Follow a live node, verifying every entry as it arrives.
+    Audit {
+        #[arg(long)]
+        node: String,
+        #[arg(long)]
+        trust: String,
+        /// Where the last verified checkpoint is kept between runs.
+        #[arg(long, default_value = "verifier-audit.json")]
+        state: PathBuf,
+        /// Stop once caught up with the node instead of following it.
+        #[arg(long)]
+        once: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Verify {
+            snapshot,
+            trust,
+            json,
+            csv,
+            threads,
+        } => verify(&snapshot, &trust, json, csv.as_deref(), threads),
+        Command::Receipt {
+            receipt,
+            trust,
+            salt,
+            contributor,
+            json,
+        } => receipt_cmd(
+            &receipt,
+            &trust,
+            salt.as_deref(),
+            contributor.as_deref(),
+            json,
+        ),
+        Command::Consistency {
+            old,
+            new,
+            trust,
+            node,
+            json,
+        } => consistency(&old, &new, &trust, node.as_deref(), json),
+        Command::Audit {
+            node,
+            trust,
+            state,
+            once,
+        } => audit(&node, &trust, &state, once),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("verifier: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse_trust(text: &str) -> anyhow::Result<Trust> {
+    Trust::parse(text).map_err(|e| anyhow::anyhow!("--trust: {e}"))
+}
+
+fn threads(requested: Option<usize>) -> usize {
+    requested
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .max(1)
+}
+
+fn verify(
+    path: &Path,
+    trust: &str,
+    json: bool,
+    csv: Option<&Path>,
+    threads_wanted: Option<usize>,
+) -> anyhow::Result<bool> {
+    let trust = parse_trust(trust)?;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open snapshot {}", path.display()))?;
+    let mut csv_out = match csv {
+        Some(dir) => Some(CsvOut::create(dir)?),
+        None => None,
+    };
+    let bar = if std::io::stderr().is_terminal() && !json {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} entries ({per_sec}, eta {eta})",
+            )
+            .expect("template"),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let mut csv_error = None;
+    let outcome = check::verify_snapshot(
+        std::io::BufReader::with_capacity(1 << 20, file),
+        &trust,
+        threads(threads_wanted),
+        |v| {
+            if let Some(out) = csv_out.as_mut() {
+                if let Err(e) = out.entry(&v) {
+                    csv_error.get_or_insert(e);
+                }
+            }
+        },
+        |done, total| {
+            if let Some(bar) = &bar {
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+        },
+    );
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if let Some(e) = csv_error {
+        return Err(e);
+    }
+    let report = Report::from_outcome(&outcome);
+    if let Some(out) = csv_out {
+        out.finish(&outcome.state)?;
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.human());
+    }
+    Ok(report.passed)
+}
+
+struct CsvOut {
+    entries: std::io::BufWriter<std::fs::File>,
+    movements: std::io::BufWriter<std::fs::File>,
+    dir: PathBuf,
+}
+
+fn memo_of(kind: &Kind) -> &str {
+    match kind {
+        Kind::FundsReceived { memo, .. }
+        | Kind::FundsAllocated { memo, .. }
+        | Kind::DisbursementProposed { memo, .. } => memo,
+        Kind::DisbursementRejected { reason, .. }
+        | Kind::DisbursementVoided { reason, .. }
+        | Kind::EntryReversed { reason, .. }
+        | Kind::KeyRevoked { reason, .. } => reason,
+        Kind::EntryAnnotated { note, .. } => note,
+        Kind::ProjectCreated { name, .. } | Kind::AccountOpened { name, .. } => name,
+        Kind::Genesis { ledger_name, .. } => ledger_name,
+        _ => "",
+    }
+}
+
+impl CsvOut {
+    fn create(dir: &Path) -> anyhow::Result<CsvOut> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let open =
+            |name: &str, header: &str| -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
+                let path = dir.join(name);
+                let mut f = std::io::BufWriter::new(
+                    std::fs::File::create(&path)
+                        .with_context(|| format!("cannot write {}", path.display()))?,
+                );
+                write!(f, "{BOM}{header}\r\n")?;
+                Ok(f)
+            };
+        Ok(CsvOut {
+            entries: open(
+                "entries.csv",
+                "sequence,time_utc,kind,tx_id,signers,memo,entry_hash",
+            )?,
+            movements: open(
+                "movements.csv",
+                "sequence,time_utc,kind,source,source_zh,from_account,to_account,amount_yuan",
+            )?,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn entry(&mut self, v: &Verified<'_>) -> anyhow::Result<()> {
+        let time = utc(v.entry.timestamp_ms);
+        let signers: Vec<String> = v.signers.iter().map(|k| k.fingerprint()).collect();
+        let kind = v.prepared.tx.kind.name();
+        write!(
+            self.entries,
+            "{},{},{},{},{},{},{}\r\n",
+            v.entry.sequence,
+            time,
+            kind,
+            v.prepared.tx.tx_id,
+            signers.join(" "),
+            csv_field(memo_of(&v.prepared.tx.kind)),
+            hex::encode(v.hash)
+        )?;
+        for m in v.effects.movements() {
+            write!(
+                self.movements,
+                "{},{},{},{},{},{},{},{}\r\n",
+                v.entry.sequence,
+                time,
+                kind,
+                m.source.slug(),
+                m.source.chinese_name(),
+                csv_field(&m.from),
+                csv_field(&m.to),
+                format_yuan_plain(m.amount)
+            )?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, state: &ledger_core::state::State) -> anyhow::Result<()> {
+        self.entries.flush()?;
+        self.movements.flush()?;
+        let mut balances =
+            format!("{BOM}account,kind,name,source,source_zh,balance_yuan,held_yuan\r\n");
+        for a in state.accounts.values() {
+            for s in FundSource::ALL {
+                if a.balance.get(s) > 0 || a.held.get(s) > 0 {
+                    balances += &format!(
+                        "{},{},{},{},{},{},{}\r\n",
+                        csv_field(&a.id),
+                        a.kind.name(),
+                        csv_field(&a.name),
+                        s.slug(),
+                        s.chinese_name(),
+                        format_yuan_plain(a.balance.get(s)),
+                        format_yuan_plain(a.held.get(s))
+                    );
+                }
+            }
+        }
+        std::fs::write(self.dir.join("balances.csv"), balances)?;
+        let mut projects = format!("{BOM}project,name,source,budget_yuan,allocated_yuan,spent_yuan,held_yuan,remaining_yuan\r\n");
+        for p in ledger_verifier::report::project_figures(state) {
+            for f in p.figures {
+                projects += &format!(
+                    "{},{},{},{},{},{},{},{}\r\n",
+                    csv_field(&p.id),
+                    csv_field(&p.name),
+                    f.source,
+                    format_yuan_plain(f.budget_fen),
+                    format_yuan_plain(f.allocated_fen),
+                    format_yuan_plain(f.spent_fen),
+                    format_yuan_plain(f.held_fen),
+                    format_yuan_plain(f.remaining_fen)
+                );
+            }
+        }
+        std::fs::write(self.dir.join("projects.csv"), projects)?;
+        Ok(())
+    }
+}
+
+fn print_result(
+    json: bool,
+    passed: bool,
+    code: &str,
+    lines: &[String],
+    extra: serde_json::Value,
+) -> bool {
+    if json {
+        let mut v =
+            serde_json::json!({ "passed": passed, "code": code, "message": lines.join("\n") });
+        if let (Some(obj), serde_json::Value::Object(more)) = (v.as_object_mut(), extra) {
+            obj.extend(more);
+        }
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+    } else {
+        println!(
+            "{}",
+            if passed {
+                "✅ 通过 VERIFIED"
+            } else {
+                "❌ 未通过 NOT VERIFIED"
+            }
+        );
+        for l in lines {
+            println!("   {l}");
+        }
+    }
+    passed
+}
+
+fn full_key(trust: &Trust) -> anyhow::Result<ed25519_dalek::VerifyingKey> {
+    match trust {
+        Trust::Key(k) => Ok(*k),
+        Trust::Fingerprint(_) => anyhow::bail!("--trust needs the node's full public key here (64 hex digits): a fingerprint alone cannot check a signature. `ledger checkpoint` or the notice board shows the full key"),
+    }
+}
+
+fn receipt_cmd(
+    path: &Path,
+    trust: &str,
+    salt: Option<&str>,
+    contributor: Option<&str>,
+    json: bool,
+) -> anyhow::Result<bool> {
+    let key = full_key(&parse_trust(trust)?)?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read receipt {}", path.display()))?;
+    let receipt = pb::TxReceipt::decode(bytes.as_slice())
+        .context("the file is not a Sunshine Ledger receipt")?;
+    let fail = |code: &str, msg: String| {
+        Ok(print_result(
+            json,
+            false,
+            code,
+            &[msg],
+            serde_json::json!({}),
+        ))
+    };
+    let Ok(checkpoint) = SignedCheckpoint::parse(&receipt.checkpoint) else {
+        return fail(
+            "CHECKPOINT_MALFORMED",
+            "the receipt's checkpoint is malformed".into(),
+        );
+    };
+    if let Err(e) = checkpoint.verify(&checkpoint.checkpoint.origin, &key) {
+        return fail(
+            "CHECKPOINT_SIGNATURE_INVALID",
+            format!("the receipt's checkpoint is not signed by the trusted node key: {e}"),
+        );
+    }
+    let Some(e) = receipt.entry.as_ref() else {
+        return fail("ENTRY_MISSING", "the receipt holds no entry".into());
+    };
+    let Ok(prev_hash) = e.prev_hash.as_slice().try_into() else {
+        return fail(
+            "ENTRY_MALFORMED",
+            "the entry's previous hash is not 32 bytes".into(),
+        );
+    };
+    let entry = Entry {
+        sequence: e.sequence,
+        prev_hash,
+        timestamp_ms: e.timestamp_ms,
+        envelope: e.envelope.clone(),
+    };
+    if entry.sequence != receipt.sequence
+        || entry.hash().as_slice() != receipt.entry_hash.as_slice()
+    {
+        return fail(
+            "ENTRY_HASH_MISMATCH",
+            "the entry in the receipt is not the entry it names".into(),
+        );
+    }
+    let Ok(proof) = merkle::hashes_from_bytes(&receipt.inclusion_proof) else {
+        return fail("PROOF_MALFORMED", "a proof hash is not 32 bytes".into());
+    };
+    if let Err(err) = merkle::verify_inclusion(
+        &merkle::leaf_hash(&entry.hash()),
+        entry.sequence,
+        checkpoint.checkpoint.tree_size,
+        &proof,
+        &checkpoint.checkpoint.root,
+    ) {
+        return fail(
+            "INCLUSION_PROOF_INVALID",
+            format!("the entry is not proven to be in the signed log: {err}"),
+        );
+    }
+    let prepared = match ledger_core::rules::prepare(&entry.envelope) {
+        Ok(p) => p,
+        Err(r) => {
+            return fail(
+                "ENTRY_MALFORMED",
+                format!("the entry's transaction cannot be read: {r}"),
+            )
+        }
+    };
+    let mut lines = vec![
+        format!(
+            "Entry {} of ledger {} is in the log the node signed ({} entries, root {}).",
+            entry.sequence,
+            checkpoint.checkpoint.origin,
+            checkpoint.checkpoint.tree_size,
+            short_hash(&checkpoint.checkpoint.root)
+        ),
+        format!(
+            "Recorded {} as {}.",
+            utc(entry.timestamp_ms),
+            prepared.tx.kind.name()
+        ),
+    ];
+    if let Kind::FundsReceived {
+        source,
+        amount,
+        contributor_commitment,
+        ..
+    } = &prepared.tx.kind
+    {
+        lines.push(format!(
+            "Payment: {} 元 from {} ({}).",
+            ledger_core::amount::format_yuan(*amount),
+            source.chinese_name(),
+            source.slug()
+        ));
+        if let (Some(salt), Some(name)) = (salt, contributor) {
+            let salt: [u8; 32] = hex::decode(salt.trim())
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .context("--salt is 64 hex digits")?;
+            let mine = ledger_core::hashing::contributor_commitment(&salt, name);
+            if contributor_commitment.as_ref() != Some(&mine) {
+                return fail(
+                    "NOT_YOUR_PAYMENT",
+                    "the salt and name you gave do not match this payment's contributor commitment"
+                        .into(),
+                );
+            }
+            lines.push(format!(
+                "This payment is yours: the commitment matches {name:?} with your salt."
+            ));
+        }
+    } else if salt.is_some() {
+        return fail(
+            "NOT_A_PAYMENT",
+            "this receipt is not a payment, so it cannot prove a contribution".into(),
+        );
+    }
+    Ok(print_result(
+        json,
+        true,
+        "OK",
+        &lines,
+        serde_json::json!({ "sequence": entry.sequence, "tree_size": checkpoint.checkpoint.tree_size }),
+    ))
+}
+
+/// A checkpoint, and for a snapshot the leaf hashes' compact tree at every size we need.
+struct Side {
+    checkpoint: SignedCheckpoint,
+    snapshot: Option<PathBuf>,
+}
+
+fn load_side(path: &Path) -> anyhow::Result<Side> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.starts_with(MAGIC) {
+        let reader = SnapshotReader::open(bytes.as_slice())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let checkpoint = reader
+            .finish()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        return Ok(Side {
+            checkpoint,
+            snapshot: Some(path.to_path_buf()),
+        });
+    }
+    let text = String::from_utf8(bytes)
+        .with_context(|| format!("{} is neither a snapshot nor a checkpoint", path.display()))?;
+    let checkpoint = SignedCheckpoint::parse(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not a checkpoint: {e}", path.display()))?;
+    Ok(Side {
+        checkpoint,
+        snapshot: None,
+    })
+}
+
+/// Root of the first `size` entries of a snapshot (and of all of them).
+fn snapshot_roots(path: &Path, size: u64) -> anyhow::Result<([u8; 32], [u8; 32])> {
+    let file = std::fs::File::open(path)?;
+    let mut reader =
+        SnapshotReader::open(std::io::BufReader::new(file)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut tree = CompactTree::new();
+    let mut prefix = if size == 0 { Some(tree.root()) } else { None };
+    while let Some(entry) = reader.next_entry().map_err(|e| anyhow::anyhow!("{e}"))? {
+        tree.append(merkle::leaf_hash(&entry.hash()), |_, _, _| {});
+        if tree.size() == size {
+            prefix = Some(tree.root());
+        }
+    }
+    let prefix = prefix
+        .ok_or_else(|| anyhow::anyhow!("the snapshot is smaller than the older checkpoint"))?;
+    Ok((prefix, tree.root()))
+}
+
+fn consistency(
+    old: &Path,
+    new: &Path,
+    trust: &str,
+    node: Option<&str>,
+    json: bool,
+) -> anyhow::Result<bool> {
+    let trust = parse_trust(trust)?;
+    let key = match trust {
+        Trust::Key(k) => k,
+        Trust::Fingerprint(_) => {
+            // A snapshot carries the node key; use it if its fingerprint is the trusted one.
+            let from_snapshot = [old, new].iter().find_map(|p| {
+                let bytes = std::fs::read(p).ok()?;
+                let reader = SnapshotReader::open(bytes.as_slice()).ok()?;
+                ed25519_dalek::VerifyingKey::from_bytes(&reader.header().node_public_key).ok()
+            });
+            match from_snapshot {
+                Some(k) if trust.accepts(&k) => k,
+                _ => full_key(&trust)?,
+            }
+        }
+    };
+    let (a, b) = (load_side(old)?, load_side(new)?);
+    let fail = |code: &str, lines: Vec<String>| {
+        Ok(print_result(
+            json,
+            false,
+            code,
+            &lines,
+            serde_json::json!({ "old": a.checkpoint.text, "new": b.checkpoint.text }),
+        ))
+    };
+    for side in [&a, &b] {
+        if let Err(e) = side
+            .checkpoint
+            .verify(&side.checkpoint.checkpoint.origin, &key)
+        {
+            return fail(
+                "CHECKPOINT_SIGNATURE_INVALID",
+                vec![format!(
+                    "a checkpoint is not signed by the trusted node key: {e}"
+                )],
+            );
+        }
+    }
+    let (ca, cb) = (&a.checkpoint.checkpoint, &b.checkpoint.checkpoint);
+    if ca.origin != cb.origin {
+        return fail(
+            "DIFFERENT_LEDGERS",
+            vec![format!(
+                "the two are of different ledgers: {:?} and {:?}",
+                ca.origin, cb.origin
+            )],
+        );
+    }
+    let fork = |why: &str| {
+        fail(
+            "FORK",
+            vec![
+                format!("PROOF OF A FORKED LOG: {why}. Both checkpoints are validly signed by the node key; keep both as evidence:"),
+                String::new(),
+                a.checkpoint.text.clone(),
+                b.checkpoint.text.clone(),
+            ],
+        )
+    };
+    if ca.tree_size == cb.tree_size {
+        if ca.root == cb.root {
+            return Ok(print_result(
+                json,
+                true,
+                "OK",
+                &[format!(
+                    "Both checkpoints are the same log of {} entries (root {}).",
+                    ca.tree_size,
+                    short_hash(&ca.root)
+                )],
+                serde_json::json!({}),
+            ));
+        }
+        return fork(&format!(
+            "two different logs of the same size {}",
+            ca.tree_size
+        ));
+    }
+    let (older, newer, newer_side) = if ca.tree_size < cb.tree_size {
+        (ca, cb, &b)
+    } else {
+        (cb, ca, &a)
+    };
+    if let Some(path) = &newer_side.snapshot {
+        let (prefix, full) = snapshot_roots(path, older.tree_size)?;
+        if full != newer.root {
+            return fail(
+                "ROOT_MISMATCH",
+                vec!["the newer snapshot's entries do not hash to its own checkpoint".into()],
+            );
+        }
+        if prefix != older.root {
+            return fork(&format!(
+                "the first {} entries of the newer log are not the older log",
+                older.tree_size
+            ));
+        }
+    } else {
+        let node = node.ok_or_else(|| anyhow::anyhow!("to compare two checkpoints of different sizes, give the newer one as a snapshot, or --node URL to ask the node for a proof"))?;
+        let proof = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(async {
+                let mut client = pb::ledger_client::LedgerClient::connect(node.to_string())
+                    .await
+                    .with_context(|| format!("cannot reach {node}"))?;
+                anyhow::Ok(
+                    client
+                        .get_consistency_proof(pb::GetConsistencyProofRequest {
+                            old_size: older.tree_size,
+                            new_size: newer.tree_size,
+                        })
+                        .await?
+                        .into_inner(),
+                )
+            })?;
+        let hashes = merkle::hashes_from_bytes(&proof.hashes)
+            .map_err(|e| anyhow::anyhow!("the node's proof is malformed: {e}"))?;
+        if merkle::verify_consistency(
+            older.tree_size,
+            newer.tree_size,
+            &older.root,
+            &newer.root,
+            &hashes,
+        )
+        .is_err()
+        {
+            return fork("the node cannot prove that the newer log extends the older one");
+        }
+    }
+    Ok(print_result(
+        json,
+        true,
+        "OK",
+        &[format!(
+            "The log of {} entries extends the log of {}: nothing was rewritten or dropped.",
+            newer.tree_size, older.tree_size
+        )],
+        serde_json::json!({}),
+    ))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AuditState {
+    ledger_id: String,
+    tree_size: u64,
+    root: String,
+    checkpoint: String,
+}
+
+fn save_state(path: &Path, state: &AuditState) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(serde_json::to_string_pretty(state)?.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn audit(node: &str, trust: &str, state_path: &Path, once: bool) -> anyhow::Result<bool> {
+    use tokio_stream::StreamExt;
+    let trust = parse_trust(trust)?;
+    let saved: Option<AuditState> = match std::fs::read_to_string(state_path) {
+        Ok(text) => Some(
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not an audit state file", state_path.display()))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", state_path.display())),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let mut client = pb::ledger_client::LedgerClient::connect(node.to_string()).await.with_context(|| format!("cannot reach node {node}"))?;
+        let mut stream = client
+            .subscribe(pb::SubscribeRequest { start: pb::subscribe_request::Start::FromBeginning as i32, ..Default::default() })
+            .await
+            .context("subscribe")?
+            .into_inner();
+        let mut fold = Fold::new(threads(None));
+        let mut pending: Vec<Entry> = Vec::new();
+        let mut prefix_root = None;
+        let mut last_saved = saved;
+        let fail = |lines: Vec<String>| -> anyhow::Result<bool> { Ok(print_result(false, false, "AUDIT_FAILED", &lines, serde_json::json!({}))) };
+        while let Some(event) = stream.next().await {
+            let event = event.context("the node's stream failed")?;
+            match event.event {
+                Some(pb::subscribe_event::Event::Entry(e)) => {
+                    let Ok(prev_hash) = e.prev_hash.as_slice().try_into() else { return fail(vec![format!("entry {} is malformed", e.sequence)]) };
+                    pending.push(Entry { sequence: e.sequence, prev_hash, timestamp_ms: e.timestamp_ms, envelope: e.envelope });
+                    if pending.len() >= 2048 {
+                        if let Err(f) = feed(&mut fold, &mut pending, last_saved.as_ref(), &mut prefix_root) {
+                            return fail(vec![format!("entry {}: {}", f.sequence.unwrap_or(0), f.message)]);
+                        }
+                    }
+                }
+                Some(pb::subscribe_event::Event::Checkpoint(cp)) => {
+                    if let Err(f) = feed(&mut fold, &mut pending, last_saved.as_ref(), &mut prefix_root) {
+                        return fail(vec![format!("entry {}: {}", f.sequence.unwrap_or(0), f.message)]);
+                    }
+                    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(cp.node_public_key.as_slice().try_into().unwrap_or(&[0; 32])) else { return fail(vec!["the node sent no valid public key".into()]) };
+                    if !trust.accepts(&key) {
+                        return fail(vec![format!("the node signs with key {}, not the key you trust", ledger_core::signing::KeyId::of(&key).fingerprint())]);
+                    }
+                    let signed = match SignedCheckpoint::parse(&cp.text) {
+                        Ok(s) => s,
+                        Err(e) => return fail(vec![format!("the node's checkpoint is malformed: {e}")]),
+                    };
+                    if signed.checkpoint.tree_size > 0 {
+                        if let Err(f) = fold.check_checkpoint(&signed, &key) {
+                            return fail(vec![f.message]);
+                        }
+                    }
+                    if let Some(old) = &last_saved {
+                        if old.tree_size > signed.checkpoint.tree_size {
+                            return fail(vec![format!("the node's log shrank from {} to {} entries since the last audit: history was rewritten", old.tree_size, signed.checkpoint.tree_size)]);
+                        }
+                        // The node must prove consistency with what we verified last time.
+                        let old_root: [u8; 32] = hex::decode(&old.root).ok().and_then(|b| b.try_into().ok()).context("audit state root")?;
+                        let proof = client.get_consistency_proof(pb::GetConsistencyProofRequest { old_size: old.tree_size, new_size: signed.checkpoint.tree_size }).await?.into_inner();
+                        let hashes = merkle::hashes_from_bytes(&proof.hashes).unwrap_or_default();
+                        if merkle::verify_consistency(old.tree_size, signed.checkpoint.tree_size, &old_root, &signed.checkpoint.root, &hashes).is_err()
+                            || prefix_root.is_some_and(|r| r != old_root)
+                        {
+                            return fail(vec![
+                                "THE NODE REWROTE HISTORY: its log is not an extension of the log verified last time. Evidence:".into(),
+                                old.checkpoint.clone(),
+                                signed.text.clone(),
+                            ]);
+                        }
+                    }
+                    let state = AuditState { ledger_id: signed.checkpoint.origin.clone(), tree_size: signed.checkpoint.tree_size, root: hex::encode(signed.checkpoint.root), checkpoint: signed.text.clone() };
+                    save_state(state_path, &state)?;
+                    println!("verified {} entries of {} (root {})", state.tree_size, state.ledger_id, short_hash(&signed.checkpoint.root));
+                    last_saved = Some(state);
+                    prefix_root = None;
+                }
+                Some(pb::subscribe_event::Event::CaughtUp(_)) if once => {
+                    return Ok(print_result(false, true, "OK", &["Caught up with the node; everything it served checks out.".into()], serde_json::json!({})));
+                }
+                Some(pb::subscribe_event::Event::CaughtUp(_)) | None => {}
+            }
+        }
+        anyhow::bail!("the node closed the stream")
+    })
+}
+
+/// Feeds pending entries, remembering the root at the size verified last time.
+fn feed(
+    fold: &mut Fold,
+    pending: &mut Vec<Entry>,
+    saved: Option<&AuditState>,
+    prefix_root: &mut Option<[u8; 32]>,
+) -> Result<(), check::Failure> {
+    let target = saved.map(|s| s.tree_size);
+    if target == Some(fold.tree.size()) && prefix_root.is_none() {
+        *prefix_root = Some(fold.tree.root());
+    }
+    // Feed one at a time around the saved size so its root is captured exactly.
+    let split = match target {
+        Some(t) if t > fold.tree.size() && t <= fold.tree.size() + pending.len() as u64 => {
+            (t - fold.tree.size()) as usize
+        }
+        _ => pending.len(),
+    };
+    let rest = pending.split_off(split);
+    fold.feed(pending, |_| {})?;
+    if target == Some(fold.tree.size()) {
+        *prefix_root = Some(fold.tree.root());
+    }
+    fold.feed(&rest, |_| {})?;
+    pending.clear();
+    Ok(())
+}

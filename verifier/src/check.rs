@@ -1,0 +1,355 @@
+//! Verifying a snapshot as a stream: the chain, every signature, every rule (by replaying the
+//! whole fold with ledger-core, the same rules the node applies), the Merkle root, and the
+//! checkpoint's signature by the trusted node key.
+//!
+//! Memory holds the fold's state and one chunk of entries, never the whole log. Signatures are
+//! checked on all cores a chunk at a time: a key id is the hash of its public key, so a
+//! signature verified against a key known before the chunk stays verified; signatures by keys
+//! registered inside the chunk are checked in order, with the rest of the rules.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use ed25519_dalek::VerifyingKey;
+use ledger_core::checkpoint::SignedCheckpoint;
+use ledger_core::entry::{ChainHead, Entry};
+use ledger_core::merkle::{leaf_hash, CompactTree};
+use ledger_core::rules::{self, EntryContext, Prepared, Rejection};
+use ledger_core::signing::KeyId;
+use ledger_core::snapshot::{Header, SnapshotError, SnapshotReader};
+use ledger_core::state::{Effects, State};
+use ledger_core::Hash;
+
+use crate::trust::Trust;
+
+const CHUNK: usize = 2048;
+
+/// An entry decoded, with its signers when they could be verified ahead of the fold.
+type PreVerified = Result<(Prepared, Option<Vec<KeyId>>), Rejection>;
+
+/// Why verification failed: a stable code, the entry (if one is to blame), and plain words.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Failure {
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+    pub message: String,
+}
+
+impl Failure {
+    fn new(code: &'static str, sequence: Option<u64>, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            reason: None,
+            sequence,
+            message: message.into(),
+        }
+    }
+}
+
+/// Every failure code, for documentation and tests.
+pub const FAILURE_CODES: [&str; 10] = [
+    "SNAPSHOT_MALFORMED",
+    "NODE_KEY_NOT_TRUSTED",
+    "CHAIN_BROKEN",
+    "ENTRY_REFUSED",
+    "LEDGER_ID_MISMATCH",
+    "CHECKPOINT_WRONG_LEDGER",
+    "CHECKPOINT_WRONG_SIZE",
+    "ROOT_MISMATCH",
+    "CHECKPOINT_SIGNATURE_INVALID",
+    "EMPTY_LEDGER",
+];
+
+/// One verified entry, for reports and CSV.
+pub struct Verified<'a> {
+    pub entry: &'a Entry,
+    pub hash: &'a Hash,
+    pub prepared: &'a Prepared,
+    pub signers: &'a [KeyId],
+    pub effects: &'a Effects,
+    pub state: &'a State,
+}
+
+/// Everything learned, whether or not verification passed.
+pub struct Outcome {
+    pub header: Option<Header>,
+    pub state: State,
+    pub entries_checked: u64,
+    pub first_timestamp_ms: Option<i64>,
+    pub last_timestamp_ms: Option<i64>,
+    pub kinds: BTreeMap<&'static str, u64>,
+    pub root: Hash,
+    pub checkpoint: Option<SignedCheckpoint>,
+    pub failure: Option<Failure>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// The continuous part of verification, shared by snapshots and the live audit: feed entries in
+/// order, then check a checkpoint against what was fed.
+pub struct Fold {
+    pub state: State,
+    pub chain: ChainHead,
+    pub tree: CompactTree,
+    pub kinds: BTreeMap<&'static str, u64>,
+    pub first_timestamp_ms: Option<i64>,
+    pub threads: usize,
+}
+
+impl Fold {
+    pub fn new(threads: usize) -> Fold {
+        Fold {
+            state: State::new(),
+            chain: ChainHead::default(),
+            tree: CompactTree::new(),
+            kinds: BTreeMap::new(),
+            first_timestamp_ms: None,
+            threads: threads.max(1),
+        }
+    }
+
+    /// Verifies a chunk of consecutive entries; calls `each` for every entry that passes.
+    pub fn feed(
+        &mut self,
+        entries: &[Entry],
+        mut each: impl FnMut(Verified<'_>),
+    ) -> Result<(), Failure> {
+        let pre = self.pre_verify(entries);
+        for (entry, pre) in entries.iter().zip(pre) {
+            let sequence = entry.sequence;
+            let hash = self
+                .chain
+                .link(entry)
+                .map_err(|e| Failure::new("CHAIN_BROKEN", Some(sequence), e.to_string()))?;
+            let refused = |r: Rejection| Failure {
+                code: "ENTRY_REFUSED",
+                reason: Some(r.reason()),
+                sequence: Some(sequence),
+                message: r.to_string(),
+            };
+            let (prepared, verified) = pre.map_err(refused)?;
+            let signers = match verified {
+                Some(s) => s,
+                None => rules::verify_signatures(&self.state, &prepared).map_err(refused)?,
+            };
+            let ctx = EntryContext {
+                sequence,
+                timestamp_ms: entry.timestamp_ms,
+            };
+            let effects = rules::apply(
+                &self.state,
+                &ctx,
+                &prepared.tx,
+                &prepared.body_hash,
+                &signers,
+            )
+            .map_err(refused)?;
+            self.state.commit(effects.clone(), entry.timestamp_ms);
+            self.tree.append(leaf_hash(&hash), |_, _, _| {});
+            *self.kinds.entry(prepared.tx.kind.name()).or_default() += 1;
+            self.first_timestamp_ms.get_or_insert(entry.timestamp_ms);
+            each(Verified {
+                entry,
+                hash: &hash,
+                prepared: &prepared,
+                signers: &signers,
+                effects: &effects,
+                state: &self.state,
+            });
+        }
+        Ok(())
+    }
+
+    /// Decodes every entry and verifies the signatures whose keys are already known, on all
+    /// threads. `None` in the result means "verify in order".
+    fn pre_verify(&self, entries: &[Entry]) -> Vec<PreVerified> {
+        let keys = &self.state.keys;
+        let one = |entry: &Entry| {
+            let prepared = rules::prepare(&entry.envelope)?;
+            let lookup: Option<Vec<VerifyingKey>> = prepared
+                .envelope
+                .signatures
+                .iter()
+                .map(|(id, _)| keys.get(id).map(|k| k.public_key))
+                .collect();
+            let genesis = matches!(prepared.tx.kind, ledger_core::tx::Kind::Genesis { .. });
+            match lookup {
+                Some(found) if !genesis => {
+                    let mut it = found.into_iter();
+                    let signers = prepared.envelope.verify_signatures(|_| it.next())?;
+                    Ok((prepared, Some(signers)))
+                }
+                _ => Ok((prepared, None)),
+            }
+        };
+        if self.threads == 1 || entries.len() < 64 {
+            return entries.iter().map(one).collect();
+        }
+        let per = entries.len().div_ceil(self.threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = entries
+                .chunks(per)
+                .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("verification thread"))
+                .collect()
+        })
+    }
+
+    /// Checks a signed checkpoint of the tree fed so far.
+    pub fn check_checkpoint(
+        &self,
+        checkpoint: &SignedCheckpoint,
+        node_key: &VerifyingKey,
+    ) -> Result<(), Failure> {
+        let ledger_id = self
+            .state
+            .ledger
+            .as_ref()
+            .map(|l| l.ledger_id.as_str())
+            .unwrap_or("");
+        let cp = &checkpoint.checkpoint;
+        if cp.origin != ledger_id {
+            return Err(Failure::new(
+                "CHECKPOINT_WRONG_LEDGER",
+                None,
+                format!(
+                    "the checkpoint is for ledger {:?}, the entries are of ledger {ledger_id:?}",
+                    cp.origin
+                ),
+            ));
+        }
+        if cp.tree_size != self.tree.size() {
+            return Err(Failure::new(
+                "CHECKPOINT_WRONG_SIZE",
+                None,
+                format!(
+                    "the checkpoint covers {} entries, but there are {}",
+                    cp.tree_size,
+                    self.tree.size()
+                ),
+            ));
+        }
+        if cp.root != self.tree.root() {
+            return Err(Failure::new("ROOT_MISMATCH", None, "the Merkle root of the entries is not the root the checkpoint signs: the entries were changed after signing"));
+        }
+        checkpoint.verify(&cp.origin, node_key).map_err(|e| {
+            Failure::new(
+                "CHECKPOINT_SIGNATURE_INVALID",
+                None,
+                format!("the checkpoint is not validly signed by the trusted node key: {e}"),
+            )
+        })
+    }
+}
+
+fn malformed(e: SnapshotError) -> Failure {
+    let sequence = match &e {
+        SnapshotError::BadEntry { index, .. } | SnapshotError::EntryTooLarge { index, .. } => {
+            Some(*index)
+        }
+        _ => None,
+    };
+    Failure::new("SNAPSHOT_MALFORMED", sequence, e.to_string())
+}
+
+/// Verifies a snapshot read from `input`. `each` sees every verified entry (for CSV);
+/// `progress` is told how many entries are done.
+pub fn verify_snapshot<R: Read>(
+    input: R,
+    trust: &Trust,
+    threads: usize,
+    mut each: impl FnMut(Verified<'_>),
+    mut progress: impl FnMut(u64, u64),
+) -> Outcome {
+    let mut fold = Fold::new(threads);
+    let mut outcome = Outcome {
+        header: None,
+        state: State::new(),
+        entries_checked: 0,
+        first_timestamp_ms: None,
+        last_timestamp_ms: None,
+        kinds: BTreeMap::new(),
+        root: fold.tree.root(),
+        checkpoint: None,
+        failure: None,
+    };
+    let result = (|| -> Result<(), Failure> {
+        let mut reader = SnapshotReader::open(input).map_err(malformed)?;
+        let header = reader.header().clone();
+        outcome.header = Some(header.clone());
+        let node_key = VerifyingKey::from_bytes(&header.node_public_key)
+            .ok()
+            .filter(|k| trust.accepts(k))
+            .ok_or_else(|| {
+                Failure::new(
+                    "NODE_KEY_NOT_TRUSTED",
+                    None,
+                    format!(
+                        "this snapshot is signed by node key {}, which is not the key you trust; get the snapshot from your community's own node, or check the fingerprint on the notice board",
+                        VerifyingKey::from_bytes(&header.node_public_key).map(|k| KeyId::of(&k).fingerprint()).unwrap_or_else(|_| "(invalid)".into())
+                    ),
+                )
+            })?;
+        let total = header.entry_count;
+        let mut chunk = Vec::with_capacity(CHUNK);
+        loop {
+            chunk.clear();
+            while chunk.len() < CHUNK {
+                match reader.next_entry().map_err(malformed)? {
+                    Some(e) => chunk.push(e),
+                    None => break,
+                }
+            }
+            if chunk.is_empty() {
+                break;
+            }
+            let last_ts = chunk.last().map(|e| e.timestamp_ms);
+            fold.feed(&chunk, &mut each)?;
+            outcome.last_timestamp_ms = last_ts;
+            progress(fold.tree.size(), total);
+        }
+        if fold.tree.size() == 0 {
+            return Err(Failure::new(
+                "EMPTY_LEDGER",
+                None,
+                "the snapshot holds no entries, not even a genesis",
+            ));
+        }
+        let ledger_id = fold
+            .state
+            .ledger
+            .as_ref()
+            .map(|l| l.ledger_id.clone())
+            .unwrap_or_default();
+        if ledger_id != header.ledger_id {
+            return Err(Failure::new(
+                "LEDGER_ID_MISMATCH",
+                None,
+                format!(
+                    "the snapshot says it is ledger {:?}, its genesis says {ledger_id:?}",
+                    header.ledger_id
+                ),
+            ));
+        }
+        let checkpoint = reader.finish().map_err(malformed)?;
+        outcome.checkpoint = Some(checkpoint.clone());
+        fold.check_checkpoint(&checkpoint, &node_key)
+    })();
+    outcome.failure = result.err();
+    outcome.entries_checked = fold.tree.size();
+    outcome.first_timestamp_ms = fold.first_timestamp_ms;
+    outcome.root = fold.tree.root();
+    outcome.kinds = std::mem::take(&mut fold.kinds);
+    outcome.state = fold.state;
+    outcome
+}

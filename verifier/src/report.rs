@@ -1,0 +1,379 @@
+//! What the verifier tells people: a verdict first, then what the ledger says, in yuan. The
+//! same facts as a JSON report (for auditors and scripts) and as CSV files (for spreadsheets).
+
+use std::fmt::Write as _;
+
+use ledger_core::amount::{format_yuan, format_yuan_plain};
+use ledger_core::signing::KeyId;
+use ledger_core::state::{Amounts, DisbursementState, FundSource, State, RESERVE_ACCOUNT};
+use serde::Serialize;
+
+use crate::check::{Failure, Outcome};
+
+#[derive(Serialize)]
+pub struct SourceFigure {
+    pub source: &'static str,
+    pub source_zh: &'static str,
+    pub fen: u64,
+    pub yuan: String,
+}
+
+fn figures(a: &Amounts) -> Vec<SourceFigure> {
+    a.iter()
+        .map(|(s, fen)| SourceFigure {
+            source: s.slug(),
+            source_zh: s.chinese_name(),
+            fen,
+            yuan: format_yuan_plain(fen),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+pub struct LedgerSummary {
+    pub id: String,
+    pub name: String,
+    pub currency: String,
+    pub approval_threshold_fen: u64,
+    pub approver_quorum: u32,
+    pub admin_quorum: u32,
+    pub reserve_ratio_bp: u32,
+}
+
+#[derive(Serialize)]
+pub struct CheckpointSummary {
+    pub tree_size: u64,
+    pub root: String,
+    pub fingerprint: String,
+    pub text: String,
+}
+
+#[derive(Serialize)]
+pub struct ProjectFigure {
+    pub source: &'static str,
+    pub budget_fen: u64,
+    pub allocated_fen: u64,
+    pub spent_fen: u64,
+    pub held_fen: u64,
+    pub remaining_fen: u64,
+}
+
+#[derive(Serialize)]
+pub struct ProjectSummary {
+    pub id: String,
+    pub name: String,
+    pub figures: Vec<ProjectFigure>,
+}
+
+#[derive(Serialize)]
+pub struct AccountSummary {
+    pub id: String,
+    pub kind: &'static str,
+    pub name: String,
+    pub balance: Vec<SourceFigure>,
+    pub held: Vec<SourceFigure>,
+}
+
+#[derive(Serialize)]
+pub struct PendingSummary {
+    pub proposal_tx_id: String,
+    pub proposed_at: u64,
+    pub project: String,
+    pub payee: String,
+    pub amounts: Vec<SourceFigure>,
+    pub approvals: Vec<String>,
+    pub approvals_needed: u32,
+    pub memo: String,
+}
+
+#[derive(Serialize)]
+pub struct KeySummary {
+    pub fingerprint: String,
+    pub role: &'static str,
+    pub name: String,
+    pub registered_at: u64,
+    pub revoked_at: Option<u64>,
+}
+
+#[derive(Serialize)]
+pub struct Report {
+    pub passed: bool,
+    pub verdict: &'static str,
+    pub failure: Option<Failure>,
+    pub ledger: Option<LedgerSummary>,
+    pub node_key_fingerprint: Option<String>,
+    pub entries_checked: u64,
+    pub first_entry_time: Option<String>,
+    pub last_entry_time: Option<String>,
+    pub checkpoint: Option<CheckpointSummary>,
+    pub received: Vec<SourceFigure>,
+    pub reserve: Vec<SourceFigure>,
+    pub projects: Vec<ProjectSummary>,
+    pub pending_disbursements: Vec<PendingSummary>,
+    pub accounts: Vec<AccountSummary>,
+    pub kinds: std::collections::BTreeMap<&'static str, u64>,
+    pub keys: Vec<KeySummary>,
+}
+
+/// `3F2A-9C01-77B4-E0D2-5A18`: the first 10 bytes of a hash, for people to compare.
+pub fn short_hash(hash: &[u8]) -> String {
+    let hex = hex::encode_upper(&hash[..10]);
+    (0..5)
+        .map(|i| &hex[i * 4..i * 4 + 4])
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// UTC date and time of Unix milliseconds (proleptic Gregorian calendar).
+pub fn utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+pub fn project_figures(state: &State) -> Vec<ProjectSummary> {
+    state
+        .projects
+        .values()
+        .map(|p| {
+            let held = state
+                .accounts
+                .get(&p.id)
+                .map(|a| a.held)
+                .unwrap_or_default();
+            let figures = FundSource::ALL
+                .into_iter()
+                .filter(|s| p.budget.get(*s) + p.allocated.get(*s) > 0)
+                .map(|s| ProjectFigure {
+                    source: s.slug(),
+                    budget_fen: p.budget.get(s),
+                    allocated_fen: p.allocated.get(s),
+                    spent_fen: p.spent.get(s),
+                    held_fen: held.get(s),
+                    remaining_fen: p.allocated.get(s) - p.spent.get(s) - held.get(s),
+                })
+                .collect();
+            ProjectSummary {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                figures,
+            }
+        })
+        .collect()
+}
+
+impl Report {
+    pub fn from_outcome(outcome: &Outcome) -> Report {
+        let state = &outcome.state;
+        let quorum = state.policy().map(|p| p.approver_quorum).unwrap_or(0);
+        let mut pending: Vec<_> = state
+            .disbursements
+            .values()
+            .filter(|d| d.state == DisbursementState::Pending)
+            .collect();
+        pending.sort_by_key(|d| d.proposed_at);
+        Report {
+            passed: outcome.passed(),
+            verdict: if outcome.passed() {
+                "通过 VERIFIED"
+            } else {
+                "未通过 NOT VERIFIED"
+            },
+            failure: outcome.failure.clone(),
+            ledger: state.ledger.as_ref().map(|l| LedgerSummary {
+                id: l.ledger_id.clone(),
+                name: l.name.clone(),
+                currency: l.currency.clone(),
+                approval_threshold_fen: l.policy.approval_threshold_fen,
+                approver_quorum: l.policy.approver_quorum,
+                admin_quorum: l.policy.admin_quorum,
+                reserve_ratio_bp: l.policy.reserve_ratio_bp,
+            }),
+            node_key_fingerprint: outcome
+                .header
+                .as_ref()
+                .and_then(|h| ed25519_dalek::VerifyingKey::from_bytes(&h.node_public_key).ok())
+                .map(|k| KeyId::of(&k).fingerprint()),
+            entries_checked: outcome.entries_checked,
+            first_entry_time: outcome.first_timestamp_ms.map(utc),
+            last_entry_time: outcome.last_timestamp_ms.map(utc),
+            checkpoint: outcome.checkpoint.as_ref().map(|c| CheckpointSummary {
+                tree_size: c.checkpoint.tree_size,
+                root: hex::encode(c.checkpoint.root),
+                fingerprint: short_hash(&c.checkpoint.root),
+                text: c.text.clone(),
+            }),
+            received: figures(&state.received),
+            reserve: state
+                .accounts
+                .get(RESERVE_ACCOUNT)
+                .map(|a| figures(&a.balance))
+                .unwrap_or_default(),
+            projects: project_figures(state),
+            pending_disbursements: pending
+                .into_iter()
+                .map(|d| PendingSummary {
+                    proposal_tx_id: d.proposal.to_string(),
+                    proposed_at: d.proposed_at,
+                    project: d.project_id.clone(),
+                    payee: d.payee_account.clone(),
+                    amounts: figures(&d.amounts),
+                    approvals: d.approvals.iter().map(|k| k.fingerprint()).collect(),
+                    approvals_needed: if d.needs_quorum { quorum } else { 0 },
+                    memo: d.memo.clone(),
+                })
+                .collect(),
+            accounts: state
+                .accounts
+                .values()
+                .map(|a| AccountSummary {
+                    id: a.id.clone(),
+                    kind: a.kind.name(),
+                    name: a.name.clone(),
+                    balance: figures(&a.balance),
+                    held: figures(&a.held),
+                })
+                .collect(),
+            kinds: outcome.kinds.clone(),
+            keys: state
+                .keys
+                .values()
+                .map(|k| KeySummary {
+                    fingerprint: k.key_id.fingerprint(),
+                    role: k.role.name(),
+                    name: k.name.clone(),
+                    registered_at: k.registered_at,
+                    revoked_at: k.revoked_at,
+                })
+                .collect(),
+        }
+    }
+
+    /// The resident's view: verdict first, then the money, in yuan.
+    pub fn human(&self) -> String {
+        let mut out = String::new();
+        let w = &mut out;
+        if self.passed {
+            let _ = writeln!(w, "✅ 通过 VERIFIED: every entry, signature, rule and the signed checkpoint check out.");
+        } else {
+            let _ = writeln!(w, "❌ 未通过 NOT VERIFIED: this ledger does not check out.");
+            if let Some(f) = &self.failure {
+                match f.sequence {
+                    Some(seq) => {
+                        let _ = writeln!(w, "   第 {seq} 条出错 (entry {seq}): {}", f.message);
+                    }
+                    None => {
+                        let _ = writeln!(w, "   {}", f.message);
+                    }
+                }
+                let _ = writeln!(
+                    w,
+                    "   (code {}{})",
+                    f.code,
+                    f.reason
+                        .map(|r| format!(", reason {r}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        let _ = writeln!(w);
+        if let Some(l) = &self.ledger {
+            let _ = writeln!(w, "账本 Ledger:        {} ({})", l.name, l.id);
+        }
+        let _ = writeln!(w, "条目 Entries:       {} checked", self.entries_checked);
+        if let (Some(a), Some(b)) = (&self.first_entry_time, &self.last_entry_time) {
+            let _ = writeln!(w, "时间 Time span:     {a} — {b}");
+        }
+        if !self.received.is_empty() {
+            let _ = writeln!(w, "\n收到资金 Money received, by source:");
+            for f in &self.received {
+                // Chinese last: terminals give CJK characters double width, which breaks padding.
+                let _ = writeln!(
+                    w,
+                    "  {:<15} {:>20} 元  {}",
+                    f.source,
+                    format_yuan(f.fen),
+                    f.source_zh
+                );
+            }
+        }
+        if !self.reserve.is_empty() {
+            let total: u64 = self.reserve.iter().map(|f| f.fen).sum();
+            let _ = writeln!(w, "\n风险准备金 Risk reserve: {} 元", format_yuan(total));
+        }
+        for p in &self.projects {
+            let _ = writeln!(w, "\n项目 Project: {} ({})", p.name, p.id);
+            let _ = writeln!(
+                w,
+                "  {:<15} {:>16} {:>16} {:>16} {:>16}",
+                "source", "budget 预算", "allocated 拨付", "spent 支出", "remaining 余额"
+            );
+            for f in &p.figures {
+                let _ = writeln!(
+                    w,
+                    "  {:<15} {:>16} {:>16} {:>16} {:>16}",
+                    f.source,
+                    format_yuan(f.budget_fen),
+                    format_yuan(f.allocated_fen),
+                    format_yuan(f.spent_fen),
+                    format_yuan(f.remaining_fen)
+                );
+            }
+        }
+        if !self.pending_disbursements.is_empty() {
+            let _ = writeln!(w, "\n待审批支出 Pending disbursements:");
+            for d in &self.pending_disbursements {
+                let total: u64 = d.amounts.iter().map(|f| f.fen).sum();
+                let _ = writeln!(
+                    w,
+                    "  {} 元 to {} from {} ({}) — approvals {}/{}",
+                    format_yuan(total),
+                    d.payee,
+                    d.project,
+                    d.memo,
+                    d.approvals.len(),
+                    d.approvals_needed
+                );
+            }
+        }
+        if let Some(c) = &self.checkpoint {
+            let _ = writeln!(
+                w,
+                "\n检查点 Checkpoint: {} entries, root {}",
+                c.tree_size, c.fingerprint
+            );
+            let _ = writeln!(w, "  Compare this root with your neighbours': the same size must always have the same root.");
+        }
+        if let Some(fp) = &self.node_key_fingerprint {
+            let _ = writeln!(w, "节点密钥 Node key:  {fp}");
+        }
+        out
+    }
+}
+
+/// A CSV field, quoted when it must be.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// UTF-8 byte order mark, so spreadsheet programs read Chinese text correctly.
+pub const BOM: &str = "\u{feff}";
