@@ -167,6 +167,7 @@ async fn a_snapshot_from_the_node_verifies_and_every_single_byte_change_is_detec
         "the fingerprint alone is enough to verify a snapshot"
     );
     // Every byte, changed: never a pass.
+    eprintln!("tamper suite: {} bytes x 2 changes each", f.snapshot.len());
     for i in 0..f.snapshot.len() {
         for flip in [0x01u8, 0x80] {
             let mut bad = f.snapshot.clone();

@@ -86,6 +86,8 @@ pub async fn serve(
     tonic::transport::Server::builder()
         .max_concurrent_streams(Some(settings.max_streams_per_connection))
         .timeout(Duration::from_secs(600))
+        // One span per request, named by its method; handlers add structured fields.
+        .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
         .add_service(health)
         .add_service(reflection)
         .add_service(ledger)

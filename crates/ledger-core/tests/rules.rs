@@ -925,7 +925,7 @@ fn every_rejection_reason_is_exercised_by_a_test_here() {
     let source = include_str!("rules.rs");
     for reason in ALL_REASONS {
         assert!(
-            source.contains(&format!("\"{reason}\")")),
+            source.contains(&format!("\"{reason}\"")),
             "no test rejects with {reason}"
         );
     }
