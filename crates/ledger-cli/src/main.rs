@@ -1,0 +1,1039 @@
+//! `ledger`: post signed transactions and read the Sunshine Ledger from the command line.
+//!
+//! Exit codes: 0 done; 1 the ledger refused the transaction; 2 usage or local error (a file,
+//! a key, an amount); 3 the node could not be reached or is unavailable.
+
+mod import;
+mod txfile;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use ed25519_dalek::SigningKey;
+use ledger_client::{ClientError, LedgerClient};
+use ledger_core::amount::{format_yuan, parse_source, parse_yuan};
+use ledger_core::build;
+use ledger_core::hashing::{contributor_commitment, document_hash};
+use ledger_core::proto::{self as pb, transaction_body::Kind};
+use ledger_core::signing::KeyId;
+use ledger_core::state::{FundSource, Role};
+use prost::Message;
+use tokio_stream::StreamExt;
+use txfile::TxFile;
+
+#[derive(Parser)]
+#[command(
+    name = "ledger",
+    version,
+    about = "Sunshine Ledger (阳光账本) command line: post signed transactions, read balances, follow the ledger live."
+)]
+struct Cli {
+    /// Node address; https:// uses TLS.
+    #[arg(
+        long,
+        global = true,
+        env = "LEDGER_NODE",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    node: String,
+    /// Extra CA certificate (PEM) to trust for an https node.
+    #[arg(long, global = true, env = "LEDGER_CA")]
+    ca: Option<PathBuf>,
+    /// Machine-readable output (JSON; JSON lines for streams).
+    #[arg(long, global = true)]
+    json: bool,
+    /// Key file to sign with (repeat for several signers).
+    #[arg(long = "key", global = true)]
+    keys: Vec<PathBuf>,
+    /// Transaction id (32 hex digits) instead of a random one, to make a retry idempotent.
+    #[arg(long, global = true)]
+    tx_id: Option<String>,
+    /// Write the receipt of a posted transaction here, for `verifier receipt`.
+    #[arg(long, global = true)]
+    receipt_out: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a key file readable only by you, and print its public key and fingerprint.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    #[command(flatten)]
+    Tx(TxKind),
+    /// Offline signing: build, sign (on other machines), submit.
+    #[command(name = "tx", subcommand)]
+    Offline(OfflineCmd),
+    /// Post many receipts or disbursement proposals from a CSV file, idempotently.
+    Import {
+        file: PathBuf,
+        /// Transactions per SubmitBatch call.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+    },
+    /// Balances of every account, per fund source.
+    Balances {
+        /// As of this many entries (0: now).
+        #[arg(long, default_value_t = 0)]
+        as_of: u64,
+    },
+    /// Projects: budget, allocated, spent, remaining per source.
+    Projects,
+    /// Disbursements and their approvals.
+    Disbursements,
+    /// Registered keys, their roles and state.
+    Keys,
+    /// Entries of the log.
+    Entries {
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
+    /// The latest signed checkpoint.
+    Checkpoint,
+    /// An inclusion proof of entry SEQ in the latest checkpoint.
+    Proof { sequence: u64 },
+    /// Download a snapshot file for `verifier verify`.
+    #[command(subcommand)]
+    Snapshot(SnapshotCmd),
+    /// Follow the ledger live.
+    Watch {
+        /// Start at this sequence number (default: only new entries).
+        #[arg(long)]
+        from: Option<u64>,
+        #[arg(long = "kind")]
+        kinds: Vec<String>,
+        #[arg(long = "account")]
+        accounts: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SnapshotCmd {
+    Export { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum OfflineCmd {
+    /// Build an unsigned transaction file (JSON) on stdout.
+    Build {
+        /// The ledger id; asked from the node when not given.
+        #[arg(long)]
+        ledger_id: Option<String>,
+        #[command(subcommand)]
+        kind: TxKind,
+    },
+    /// Add your signature (--key) to a transaction file; prints the signed file.
+    Sign { file: PathBuf },
+    /// Post a signed transaction file.
+    Submit { file: PathBuf },
+}
+
+#[derive(Subcommand, Clone)]
+enum TxKind {
+    /// Register or revoke a key (admin).
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Open a fund pool or a payee account.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// Create a project with a budget per source (admin).
+    #[command(subcommand)]
+    Project(ProjectCmd),
+    /// Money received from a fund source.
+    Receipt(ReceiptArgs),
+    /// Move money from a fund pool (or the reserve) to a project.
+    Allocate {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        project: String,
+        /// SOURCE=YUAN, e.g. fiscal=540000.00 or 财政=540000 (repeatable).
+        #[arg(long = "amount", required = true, allow_hyphen_values = true)]
+        amounts: Vec<String>,
+        #[arg(long, default_value = "")]
+        memo: String,
+    },
+    /// Disbursements: propose, approve, reject, execute, void.
+    #[command(subcommand)]
+    Disburse(DisburseCmd),
+    /// Reverse a receipt, an allocation or an executed disbursement.
+    Reverse {
+        #[arg(long)]
+        target: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Attach an auditor's note or document to a transaction.
+    Annotate {
+        #[arg(long)]
+        target: String,
+        #[arg(long)]
+        note: String,
+        #[arg(long)]
+        document: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Clone)]
+enum KeyCmd {
+    Register {
+        /// The key's public key (64 hex digits), as `ledger keygen` printed it.
+        #[arg(long)]
+        public: String,
+        /// admin, finance, approver or auditor.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: String,
+    },
+    Revoke {
+        /// The public key (64 hex) of the key to revoke.
+        #[arg(long)]
+        public: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand, Clone)]
+enum AccountCmd {
+    Open {
+        #[arg(long)]
+        id: String,
+        /// fund-pool or payee.
+        #[arg(long)]
+        kind: String,
+        /// The source of a fund pool.
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Clone)]
+enum ProjectCmd {
+    Create {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// SOURCE=YUAN (repeatable).
+        #[arg(long = "budget", required = true)]
+        budget: Vec<String>,
+    },
+}
+
+#[derive(Args, Clone)]
+struct ReceiptArgs {
+    /// fiscal, social-capital, resident, crowdfunding, donation, loan, other (or 财政, 社会资本, 居民自筹, 众筹 …).
+    #[arg(long)]
+    source: String,
+    /// The fund pool that receives it.
+    #[arg(long)]
+    to: String,
+    /// Yuan, at most two decimals.
+    #[arg(long, allow_hyphen_values = true)]
+    amount: String,
+    #[arg(long, default_value = "")]
+    memo: String,
+    /// The contributor; recorded only as a salted commitment. The salt is printed: keep it.
+    #[arg(long)]
+    contributor: Option<String>,
+    /// A document (bank slip) whose hash is recorded.
+    #[arg(long)]
+    document: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Clone)]
+enum DisburseCmd {
+    Propose {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        payee: String,
+        /// SOURCE=YUAN (repeatable).
+        #[arg(long = "amount", required = true, allow_hyphen_values = true)]
+        amounts: Vec<String>,
+        /// The contract file (its hash is recorded).
+        #[arg(long, required_unless_present = "contract_hash")]
+        contract: Option<PathBuf>,
+        /// Or the contract's hash (64 hex digits).
+        #[arg(long)]
+        contract_hash: Option<String>,
+        #[arg(long)]
+        invoice: Option<PathBuf>,
+        #[arg(long, default_value = "")]
+        memo: String,
+    },
+    Approve {
+        #[arg(long)]
+        proposal: String,
+    },
+    Reject {
+        #[arg(long)]
+        proposal: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    Execute {
+        #[arg(long)]
+        proposal: String,
+    },
+    Void {
+        #[arg(long)]
+        proposal: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+/// Errors with their exit codes.
+enum Failure {
+    Refused(String),
+    Local(anyhow::Error),
+    Node(String),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Local(e)
+    }
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Rejected { .. } => Failure::Refused(e.to_string()),
+            ClientError::Connect { .. } | ClientError::Unavailable(_) => {
+                Failure::Node(e.to_string())
+            }
+            other => Failure::Local(anyhow::anyhow!(other)),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ledger: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Refused(m)) => {
+            eprintln!("ledger: {m}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Local(e)) => {
+            eprintln!("ledger: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Node(m)) => {
+            eprintln!("ledger: {m}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+async fn connect(cli: &Cli) -> Result<LedgerClient, Failure> {
+    Ok(LedgerClient::connect(&cli.node, cli.ca.as_deref()).await?)
+}
+
+fn read_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<SigningKey>> {
+    paths
+        .iter()
+        .map(|p| ledger_keys::read(p).map_err(anyhow::Error::from))
+        .collect()
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut out);
+    out
+}
+
+fn tx_id(cli: &Cli) -> anyhow::Result<[u8; 16]> {
+    match &cli.tx_id {
+        Some(h) => hex::decode(h)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .context("--tx-id is 32 hex digits"),
+        None => Ok(random_bytes()),
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn source(text: &str) -> anyhow::Result<FundSource> {
+    parse_source(text).with_context(|| format!("unknown fund source {text:?}: use fiscal, social-capital, resident, crowdfunding, donation, loan, other, or 财政, 社会资本, 居民自筹, 众筹, 慈善捐赠, 银行贷款, 其他"))
+}
+
+/// Parses `SOURCE=YUAN` pairs.
+fn source_amounts(items: &[String]) -> anyhow::Result<Vec<pb::SourceAmount>> {
+    let mut out = Vec::new();
+    for item in items {
+        let (s, a) = item
+            .split_once('=')
+            .with_context(|| format!("{item:?}: write SOURCE=YUAN, e.g. fiscal=540000.00"))?;
+        let fen = parse_yuan(a)?;
+        out.push(pb::SourceAmount {
+            source: source(s)?.to_proto() as i32,
+            amount_fen: fen,
+        });
+    }
+    Ok(out)
+}
+
+fn tx_ref(text: &str) -> anyhow::Result<Vec<u8>> {
+    hex::decode(text.trim())
+        .ok()
+        .filter(|b| b.len() == 16)
+        .with_context(|| {
+            format!(
+                "{text:?} is not a transaction id (32 hex digits, as printed when it was posted)"
+            )
+        })
+}
+
+fn file_hash(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(document_hash(&bytes).to_vec())
+}
+
+fn role(text: &str) -> anyhow::Result<Role> {
+    Ok(match text.to_ascii_lowercase().as_str() {
+        "admin" => Role::Admin,
+        "finance" => Role::Finance,
+        "approver" => Role::Approver,
+        "auditor" => Role::Auditor,
+        other => anyhow::bail!("unknown role {other:?}: admin, finance, approver or auditor"),
+    })
+}
+
+fn public_key(text: &str) -> anyhow::Result<Vec<u8>> {
+    hex::decode(text.trim())
+        .ok()
+        .filter(|b| b.len() == 32)
+        .context("a public key is 64 hex digits, as `ledger keygen` printed it")
+}
+
+/// Things to tell the user after building a transaction (a contributor's salt).
+#[derive(Default)]
+struct Notes {
+    salt: Option<String>,
+}
+
+fn build_kind(kind: &TxKind, notes: &mut Notes) -> anyhow::Result<Kind> {
+    Ok(match kind {
+        TxKind::Key(KeyCmd::Register {
+            public,
+            role: r,
+            name,
+        }) => Kind::KeyRegistered(pb::KeyRegistered {
+            key: Some(pb::PublicKey {
+                ed25519: public_key(public)?,
+                role: role(r)?.to_proto() as i32,
+                name: name.clone(),
+            }),
+        }),
+        TxKind::Key(KeyCmd::Revoke { public, reason }) => {
+            let key = ledger_core::signing::parse_public_key(&public_key(public)?)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            Kind::KeyRevoked(pb::KeyRevoked {
+                key_id: KeyId::of(&key).0.to_vec(),
+                reason: reason.clone(),
+            })
+        }
+        TxKind::Account(AccountCmd::Open {
+            id,
+            kind,
+            source: s,
+            name,
+        }) => {
+            let (kind, src) = match kind.as_str() {
+                "fund-pool" | "fund_pool" | "pool" => (
+                    pb::AccountKind::FundPool,
+                    source(s.as_deref().context("a fund pool needs --source")?)?.to_proto() as i32,
+                ),
+                "payee" => (pb::AccountKind::Payee, 0),
+                other => anyhow::bail!("unknown account kind {other:?}: fund-pool or payee"),
+            };
+            Kind::AccountOpened(pb::AccountOpened {
+                account_id: id.clone(),
+                kind: kind as i32,
+                source: src,
+                name: name.clone(),
+            })
+        }
+        TxKind::Project(ProjectCmd::Create {
+            id,
+            name,
+            description,
+            budget,
+        }) => Kind::ProjectCreated(pb::ProjectCreated {
+            project_id: id.clone(),
+            name: name.clone(),
+            description: description.clone(),
+            budget: source_amounts(budget)?,
+        }),
+        TxKind::Receipt(r) => {
+            let commitment = match &r.contributor {
+                Some(who) => {
+                    let salt: [u8; 32] = random_bytes();
+                    notes.salt = Some(hex::encode(salt));
+                    contributor_commitment(&salt, who).to_vec()
+                }
+                None => vec![],
+            };
+            Kind::FundsReceived(pb::FundsReceived {
+                source: source(&r.source)?.to_proto() as i32,
+                to_account: r.to.clone(),
+                amount_fen: parse_yuan(&r.amount)?,
+                contributor_commitment: commitment,
+                memo: r.memo.clone(),
+                document_hash: r
+                    .document
+                    .as_deref()
+                    .map(file_hash)
+                    .transpose()?
+                    .unwrap_or_default(),
+            })
+        }
+        TxKind::Allocate {
+            from,
+            project,
+            amounts,
+            memo,
+        } => Kind::FundsAllocated(pb::FundsAllocated {
+            from_account: from.clone(),
+            project_id: project.clone(),
+            amounts: source_amounts(amounts)?,
+            memo: memo.clone(),
+        }),
+        TxKind::Disburse(d) => match d {
+            DisburseCmd::Propose {
+                project,
+                payee,
+                amounts,
+                contract,
+                contract_hash,
+                invoice,
+                memo,
+            } => {
+                let contract_hash = match (contract, contract_hash) {
+                    (Some(path), _) => file_hash(path)?,
+                    (None, Some(h)) => hex::decode(h)
+                        .ok()
+                        .filter(|b| b.len() == 32)
+                        .context("--contract-hash is 64 hex digits")?,
+                    (None, None) => {
+                        anyhow::bail!("a disbursement needs --contract FILE or --contract-hash")
+                    }
+                };
+                Kind::DisbursementProposed(pb::DisbursementProposed {
+                    project_id: project.clone(),
+                    payee_account: payee.clone(),
+                    amounts: source_amounts(amounts)?,
+                    contract_hash,
+                    invoice_hash: invoice
+                        .as_deref()
+                        .map(file_hash)
+                        .transpose()?
+                        .unwrap_or_default(),
+                    memo: memo.clone(),
+                })
+            }
+            DisburseCmd::Approve { proposal } => {
+                Kind::DisbursementApproved(pb::DisbursementApproved {
+                    proposal_tx_id: tx_ref(proposal)?,
+                })
+            }
+            DisburseCmd::Reject { proposal, reason } => {
+                Kind::DisbursementRejected(pb::DisbursementRejected {
+                    proposal_tx_id: tx_ref(proposal)?,
+                    reason: reason.clone(),
+                })
+            }
+            DisburseCmd::Execute { proposal } => {
+                Kind::DisbursementExecuted(pb::DisbursementExecuted {
+                    proposal_tx_id: tx_ref(proposal)?,
+                })
+            }
+            DisburseCmd::Void { proposal, reason } => {
+                Kind::DisbursementVoided(pb::DisbursementVoided {
+                    proposal_tx_id: tx_ref(proposal)?,
+                    reason: reason.clone(),
+                })
+            }
+        },
+        TxKind::Reverse { target, reason } => Kind::EntryReversed(pb::EntryReversed {
+            target_tx_id: tx_ref(target)?,
+            reason: reason.clone(),
+        }),
+        TxKind::Annotate {
+            target,
+            note,
+            document,
+        } => Kind::EntryAnnotated(pb::EntryAnnotated {
+            target_tx_id: tx_ref(target)?,
+            note: note.clone(),
+            document_hash: document
+                .as_deref()
+                .map(file_hash)
+                .transpose()?
+                .unwrap_or_default(),
+        }),
+    })
+}
+
+/// Builds the body, checking it as the ledger will before anything is signed or sent.
+fn build_body(ledger_id: &str, id: [u8; 16], kind: Kind) -> anyhow::Result<Vec<u8>> {
+    let body = build::body(ledger_id, id, now_ms(), kind);
+    ledger_core::tx::Transaction::decode(&body).map_err(|r| anyhow::anyhow!("{r}"))?;
+    Ok(body)
+}
+
+async fn post(
+    cli: &Cli,
+    client: &mut LedgerClient,
+    envelope: pb::SignedEnvelope,
+    notes: &Notes,
+) -> Result<(), Failure> {
+    let tx_id = ledger_core::tx::Transaction::decode(&envelope.body)
+        .map(|t| t.tx_id.to_string())
+        .unwrap_or_default();
+    let receipt = client.submit(envelope).await?;
+    if let Some(path) = &cli.receipt_out {
+        std::fs::write(path, receipt.encode_to_vec())
+            .with_context(|| format!("cannot write the receipt to {}", path.display()))?;
+    }
+    let size = ledger_core::checkpoint::SignedCheckpoint::parse(&receipt.checkpoint)
+        .map(|c| c.checkpoint.tree_size)
+        .unwrap_or(0);
+    if cli.json {
+        let v = serde_json::json!({
+            "tx_id": tx_id, "sequence": receipt.sequence, "entry_hash": hex::encode(&receipt.entry_hash),
+            "duplicate": receipt.duplicate, "checkpoint_size": size, "contributor_salt": notes.salt,
+        });
+        println!("{v}");
+    } else {
+        let again = if receipt.duplicate {
+            " (already in the ledger: nothing new was written)"
+        } else {
+            ""
+        };
+        println!("posted: entry {} tx {tx_id}{again}", receipt.sequence);
+        println!(
+            "  entry hash {}; covered by the signed checkpoint of {size} entries",
+            hex::encode(&receipt.entry_hash)
+        );
+        if let Some(salt) = &notes.salt {
+            println!("  contributor salt {salt}\n  Give this salt to the contributor: with it they can prove this payment is theirs (verifier receipt --salt).");
+        }
+    }
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Keygen { out } => {
+            let key = ledger_keys::generate();
+            ledger_keys::write_new(out, &key).map_err(anyhow::Error::from)?;
+            let public = hex::encode(key.verifying_key().as_bytes());
+            let fp = ledger_keys::fingerprint(&key);
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "file": out, "public_key": public, "fingerprint": fp })
+                );
+            } else {
+                println!(
+                    "wrote {} (readable only by you)\n  public key  {public}\n  fingerprint {fp}",
+                    out.display()
+                );
+                println!("Give the public key to an admin to register it: ledger key register --public {public} --role finance --name \"…\"");
+            }
+            Ok(())
+        }
+        Command::Tx(kind) => {
+            let keys = read_keys(&cli.keys)?;
+            if keys.is_empty() {
+                return Err(Failure::Local(anyhow::anyhow!(
+                    "say who signs: --key KEYFILE (repeat for several signers)"
+                )));
+            }
+            // Everything local is checked before the node is asked anything.
+            let mut notes = Notes::default();
+            let kind = build_kind(kind, &mut notes)?;
+            let id = tx_id(&cli)?;
+            let mut client = connect(&cli).await?;
+            let ledger_id = client.ledger_id().await?;
+            let body = build_body(&ledger_id, id, kind)?;
+            let refs: Vec<&SigningKey> = keys.iter().collect();
+            post(&cli, &mut client, build::envelope(body, &refs), &notes).await
+        }
+        Command::Offline(OfflineCmd::Build { ledger_id, kind }) => {
+            let mut notes = Notes::default();
+            let kind = build_kind(kind, &mut notes)?;
+            let id = tx_id(&cli)?;
+            let ledger_id = match ledger_id {
+                Some(id) => id.clone(),
+                None => connect(&cli).await?.ledger_id().await?,
+            };
+            let body = build_body(&ledger_id, id, kind)?;
+            let file = TxFile::new(body)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&file).map_err(anyhow::Error::from)?
+            );
+            if let Some(salt) = notes.salt {
+                eprintln!("contributor salt {salt} (give it to the contributor)");
+            }
+            Ok(())
+        }
+        Command::Offline(OfflineCmd::Sign { file }) => {
+            let keys = read_keys(&cli.keys)?;
+            if keys.is_empty() {
+                return Err(Failure::Local(anyhow::anyhow!(
+                    "say who signs: --key KEYFILE"
+                )));
+            }
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let mut tx = TxFile::parse(&text)?;
+            eprintln!("signing: {} (ledger {})", tx.summary, tx.ledger_id);
+            for key in &keys {
+                tx.sign(key)?;
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&tx).map_err(anyhow::Error::from)?
+            );
+            Ok(())
+        }
+        Command::Offline(OfflineCmd::Submit { file }) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let tx = TxFile::parse(&text)?;
+            let mut client = connect(&cli).await?;
+            post(&cli, &mut client, tx.envelope()?, &Notes::default()).await
+        }
+        Command::Import { file, batch } => {
+            let keys = read_keys(&cli.keys)?;
+            if keys.is_empty() {
+                return Err(Failure::Local(anyhow::anyhow!(
+                    "say who signs the imported transactions: --key KEYFILE"
+                )));
+            }
+            let mut client = connect(&cli).await?;
+            import::run(&mut client, file, &keys, *batch, cli.json).await
+        }
+        Command::Balances { as_of } => {
+            let b = connect(&cli).await?.balances(*as_of).await?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&balances_json(&b))
+                        .map_err(anyhow::Error::from)?
+                );
+                return Ok(());
+            }
+            println!("balances after {} entries (yuan)", b.tree_size);
+            println!(
+                "{:<24} {:<10} {:<15} {:>18} {:>18}",
+                "account", "kind", "source", "balance", "held"
+            );
+            for a in &b.accounts {
+                for s in &a.balance {
+                    let held = a
+                        .held
+                        .iter()
+                        .find(|h| h.source == s.source)
+                        .map(|h| h.amount_fen)
+                        .unwrap_or(0);
+                    println!(
+                        "{:<24} {:<10} {:<15} {:>18} {:>18}",
+                        a.account_id,
+                        a.kind,
+                        source_name(s.source),
+                        format_yuan(s.amount_fen),
+                        format_yuan(held)
+                    );
+                }
+            }
+            println!("\nreceived per source:");
+            for s in &b.received {
+                println!(
+                    "  {:<15} {:>18}",
+                    source_name(s.source),
+                    format_yuan(s.amount_fen)
+                );
+            }
+            Ok(())
+        }
+        Command::Projects => {
+            let p = connect(&cli).await?.projects().await?;
+            if cli.json {
+                let v: Vec<_> = p.projects.iter().map(|p| serde_json::json!({
+                    "project_id": p.project_id, "name": p.name,
+                    "figures": p.figures.iter().map(|f| serde_json::json!({"source": source_name(f.source), "budget_fen": f.budget_fen, "allocated_fen": f.allocated_fen, "spent_fen": f.spent_fen, "held_fen": f.held_fen, "remaining_fen": f.remaining_fen})).collect::<Vec<_>>(),
+                })).collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).map_err(anyhow::Error::from)?
+                );
+                return Ok(());
+            }
+            for p in &p.projects {
+                println!("{} — {}", p.project_id, p.name);
+                println!(
+                    "  {:<15} {:>16} {:>16} {:>16} {:>16} {:>16}",
+                    "source", "budget", "allocated", "spent", "held", "remaining"
+                );
+                for f in &p.figures {
+                    println!(
+                        "  {:<15} {:>16} {:>16} {:>16} {:>16} {:>16}",
+                        source_name(f.source),
+                        format_yuan(f.budget_fen),
+                        format_yuan(f.allocated_fen),
+                        format_yuan(f.spent_fen),
+                        format_yuan(f.held_fen),
+                        format_yuan(f.remaining_fen)
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Disbursements => {
+            let d = connect(&cli).await?.disbursements().await?;
+            for d in &d.disbursements {
+                let total: u64 = d.amounts.iter().map(|a| a.amount_fen).sum();
+                if cli.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"proposal_tx_id": hex::encode(&d.proposal_tx_id), "project": d.project_id, "payee": d.payee_account, "total_fen": total, "state": d.state, "approvals": d.approvals, "approvals_needed": d.approvals_needed, "memo": d.memo})
+                    );
+                } else {
+                    println!(
+                        "{} {:<9} {:>16} 元 {} → {} approvals {}/{} {}",
+                        hex::encode(&d.proposal_tx_id),
+                        d.state,
+                        format_yuan(total),
+                        d.project_id,
+                        d.payee_account,
+                        d.approvals.len(),
+                        d.approvals_needed,
+                        d.memo
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Keys => {
+            let k = connect(&cli).await?.keys().await?;
+            for k in &k.keys {
+                let role = pb::Role::try_from(k.role)
+                    .map(|r| r.as_str_name())
+                    .unwrap_or("?");
+                if cli.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"fingerprint": k.fingerprint, "public_key": hex::encode(&k.public_key), "role": role, "name": k.name, "registered_at": k.registered_at, "revoked": k.revoked})
+                    );
+                } else {
+                    println!(
+                        "{} {:<14} {:<8} {}",
+                        k.fingerprint,
+                        role.trim_start_matches("ROLE_").to_lowercase(),
+                        if k.revoked { "revoked" } else { "active" },
+                        k.name
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Entries { from, limit } => {
+            let mut client = connect(&cli).await?;
+            let mut stream = client.entries(*from, *limit).await?;
+            while let Some(e) = stream.next().await {
+                print_entry(&e?, cli.json);
+            }
+            Ok(())
+        }
+        Command::Checkpoint => {
+            let cp = connect(&cli).await?.checkpoint().await?;
+            let node_key = ed25519_dalek::VerifyingKey::from_bytes(
+                cp.node_public_key.as_slice().try_into().unwrap_or(&[0; 32]),
+            )
+            .ok();
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"tree_size": cp.tree_size, "root": hex::encode(&cp.root_hash), "text": cp.text, "node_public_key": hex::encode(&cp.node_public_key), "node_fingerprint": node_key.map(|k| KeyId::of(&k).fingerprint())})
+                );
+            } else {
+                print!("{}", cp.text);
+                if let Some(k) = node_key {
+                    println!(
+                        "\nnode public key {} (fingerprint {})",
+                        hex::encode(k.as_bytes()),
+                        KeyId::of(&k).fingerprint()
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Proof { sequence } => {
+            let p = connect(&cli).await?.inclusion_proof(*sequence, 0).await?;
+            let hashes: Vec<String> = p.hashes.iter().map(hex::encode).collect();
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"sequence": p.sequence, "tree_size": p.tree_size, "leaf_hash": hex::encode(&p.leaf_hash), "hashes": hashes})
+                );
+            } else {
+                println!(
+                    "entry {} in the tree of {} entries\nleaf {}",
+                    p.sequence,
+                    p.tree_size,
+                    hex::encode(&p.leaf_hash)
+                );
+                for h in hashes {
+                    println!("  {h}");
+                }
+            }
+            Ok(())
+        }
+        Command::Snapshot(SnapshotCmd::Export { file }) => {
+            let mut client = connect(&cli).await?;
+            let tmp = file.with_extension("partial");
+            let mut out = std::io::BufWriter::new(
+                std::fs::File::create(&tmp)
+                    .with_context(|| format!("cannot create {}", tmp.display()))?,
+            );
+            let bytes = client.export_snapshot(&mut out).await?;
+            use std::io::Write;
+            out.flush().map_err(anyhow::Error::from)?;
+            drop(out);
+            std::fs::rename(&tmp, file).map_err(anyhow::Error::from)?;
+            if cli.json {
+                println!("{}", serde_json::json!({"file": file, "bytes": bytes}));
+            } else {
+                println!("wrote {} ({bytes} bytes); check it with: verifier verify {} --trust <node fingerprint>", file.display(), file.display());
+            }
+            Ok(())
+        }
+        Command::Watch {
+            from,
+            kinds,
+            accounts,
+        } => {
+            let mut client = connect(&cli).await?;
+            let request = pb::SubscribeRequest {
+                start: if from.is_some() {
+                    pb::subscribe_request::Start::FromSequence
+                } else {
+                    pb::subscribe_request::Start::OnlyNew
+                } as i32,
+                from_sequence: from.unwrap_or(0),
+                kinds: kinds.clone(),
+                accounts: accounts.clone(),
+                projects: vec![],
+            };
+            let mut stream = client.subscribe(request).await?;
+            while let Some(event) = stream.next().await {
+                match event? {
+                    pb::subscribe_event::Event::Entry(e) => print_entry(&e, cli.json),
+                    pb::subscribe_event::Event::Checkpoint(c) if cli.json => println!(
+                        "{}",
+                        serde_json::json!({"type": "checkpoint", "tree_size": c.tree_size, "root": hex::encode(&c.root_hash)})
+                    ),
+                    pb::subscribe_event::Event::CaughtUp(c) if cli.json => println!(
+                        "{}",
+                        serde_json::json!({"type": "caught_up", "tree_size": c.tree_size})
+                    ),
+                    _ => {}
+                }
+            }
+            Err(Failure::Node("the node closed the stream".into()))
+        }
+    }
+}
+
+fn source_name(value: i32) -> &'static str {
+    FundSource::from_proto(value)
+        .map(|s| s.slug())
+        .unwrap_or("?")
+}
+
+fn balances_json(b: &pb::Balances) -> serde_json::Value {
+    let amounts = |list: &[pb::SourceAmount]| {
+        list.iter()
+            .map(|s| serde_json::json!({"source": source_name(s.source), "fen": s.amount_fen}))
+            .collect::<Vec<_>>()
+    };
+    serde_json::json!({
+        "tree_size": b.tree_size,
+        "accounts": b.accounts.iter().map(|a| serde_json::json!({"account_id": a.account_id, "kind": a.kind, "name": a.name, "balance": amounts(&a.balance), "held": amounts(&a.held)})).collect::<Vec<_>>(),
+        "received": amounts(&b.received),
+    })
+}
+
+fn print_entry(e: &pb::Entry, json: bool) {
+    let decoded = pb::SignedEnvelope::decode(e.envelope.as_slice())
+        .ok()
+        .and_then(|env| {
+            let tx = ledger_core::tx::Transaction::decode(&env.body).ok()?;
+            let signers: Vec<String> = env
+                .signatures
+                .iter()
+                .filter_map(|s| KeyId::from_slice(&s.key_id))
+                .map(|k| k.fingerprint())
+                .collect();
+            Some((tx, signers))
+        });
+    let (kind, tx_id, summary, signers) = match &decoded {
+        Some((tx, signers)) => (
+            tx.kind.name(),
+            tx.tx_id.to_string(),
+            ledger_client::describe::describe(tx),
+            signers.clone(),
+        ),
+        None => ("?", String::new(), "(undecodable)".to_string(), vec![]),
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"type": "entry", "sequence": e.sequence, "timestamp_ms": e.timestamp_ms, "kind": kind, "tx_id": tx_id, "summary": summary, "signers": signers, "entry_hash": hex::encode(&e.entry_hash)})
+        );
+    } else {
+        println!(
+            "{:>6}  {:<22} {summary}  [{}]",
+            e.sequence,
+            kind,
+            signers.join(" ")
+        );
+    }
+}

@@ -1,0 +1,294 @@
+//! A typed, async client of the Sunshine Ledger node, for the `ledger` command-line program and
+//! for any Rust dashboard. It hides gRPC: connect with a URL (TLS when it is `https://`),
+//! submit signed envelopes, read balances and projects, follow the live stream.
+//!
+//! Rejections come back as [`ClientError::Rejected`] with the ledger's stable reason code, so a
+//! program can act on `INSUFFICIENT_FUNDS` without parsing messages.
+
+#![forbid(unsafe_code)]
+
+pub mod describe;
+
+pub use tonic::Code;
+
+use std::path::Path;
+use std::time::Duration;
+
+use ledger_core::proto as pb;
+use pb::ledger_client::LedgerClient as Raw;
+use tokio_stream::{Stream, StreamExt};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+
+/// Largest message the client accepts (a batch answer with receipts can be large).
+pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the node at {url}: {detail}. Is it running? Set the address with --node or LEDGER_NODE")]
+    Connect { url: String, detail: String },
+    #[error("the ledger refused the transaction ({reason}): {message}")]
+    Rejected {
+        code: tonic::Code,
+        reason: String,
+        message: String,
+    },
+    #[error("the node is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the node answered {}: {}", .0.code(), .0.message())]
+    Status(tonic::Status),
+    #[error("{0}")]
+    Local(String),
+}
+
+impl ClientError {
+    fn from_status(status: tonic::Status) -> ClientError {
+        if let Some(reason) = status
+            .metadata()
+            .get("ledger-reason")
+            .and_then(|v| v.to_str().ok())
+        {
+            let message = status
+                .message()
+                .split_once(": ")
+                .map(|(_, m)| m.to_string())
+                .unwrap_or_else(|| status.message().to_string());
+            return ClientError::Rejected {
+                code: status.code(),
+                reason: reason.to_string(),
+                message,
+            };
+        }
+        match status.code() {
+            tonic::Code::Unavailable => ClientError::Unavailable(status.message().to_string()),
+            _ => ClientError::Status(status),
+        }
+    }
+}
+
+/// The outcome of one item of a batch.
+pub type ItemResult = Result<pb::TxReceipt, pb::Rejection>;
+
+#[derive(Clone)]
+pub struct LedgerClient {
+    raw: Raw<Channel>,
+}
+
+impl LedgerClient {
+    /// Connects to `url` (`http://host:port`, or `https://…` for TLS). `ca` adds a trusted CA
+    /// certificate (PEM) for a node with a self-signed or private certificate.
+    pub async fn connect(url: &str, ca: Option<&Path>) -> Result<LedgerClient, ClientError> {
+        let connect_err = |detail: String| ClientError::Connect {
+            url: url.to_string(),
+            detail,
+        };
+        let mut endpoint = Endpoint::from_shared(url.to_string())
+            .map_err(|e| connect_err(e.to_string()))?
+            .connect_timeout(Duration::from_secs(10));
+        if url.starts_with("https://") {
+            let mut tls = ClientTlsConfig::new().with_native_roots();
+            if let Some(path) = ca {
+                let pem = std::fs::read(path).map_err(|e| {
+                    ClientError::Local(format!(
+                        "cannot read CA certificate {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                tls = tls.ca_certificate(Certificate::from_pem(pem));
+            }
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|e| connect_err(e.to_string()))?;
+        }
+        let channel = endpoint.connect().await.map_err(|e| {
+            connect_err(format!(
+                "{e}: {}",
+                std::error::Error::source(&e)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        Ok(LedgerClient {
+            raw: Raw::new(channel)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        })
+    }
+
+    /// The generated gRPC client, for calls this wrapper does not cover.
+    pub fn raw(&mut self) -> &mut Raw<Channel> {
+        &mut self.raw
+    }
+
+    pub async fn checkpoint(&mut self) -> Result<pb::Checkpoint, ClientError> {
+        self.raw
+            .get_checkpoint(pb::GetCheckpointRequest {})
+            .await
+            .map(|r| r.into_inner())
+            .map_err(ClientError::from_status)
+    }
+
+    /// The ledger id: the origin line of the node's checkpoint.
+    pub async fn ledger_id(&mut self) -> Result<String, ClientError> {
+        let cp = self.checkpoint().await?;
+        cp.text
+            .lines()
+            .next()
+            .map(str::to_string)
+            .ok_or_else(|| ClientError::Local("the node's checkpoint is empty".into()))
+    }
+
+    pub async fn submit(
+        &mut self,
+        envelope: pb::SignedEnvelope,
+    ) -> Result<pb::TxReceipt, ClientError> {
+        let response = self
+            .raw
+            .submit(pb::SubmitRequest {
+                envelope: Some(envelope),
+            })
+            .await
+            .map_err(ClientError::from_status)?;
+        response
+            .into_inner()
+            .receipt
+            .ok_or_else(|| ClientError::Local("the node answered without a receipt".into()))
+    }
+
+    pub async fn submit_batch(
+        &mut self,
+        envelopes: Vec<pb::SignedEnvelope>,
+    ) -> Result<Vec<ItemResult>, ClientError> {
+        let response = self
+            .raw
+            .submit_batch(pb::SubmitBatchRequest { envelopes })
+            .await
+            .map_err(ClientError::from_status)?;
+        Ok(response
+            .into_inner()
+            .results
+            .into_iter()
+            .map(|r| match r.outcome {
+                Some(pb::submit_result::Outcome::Receipt(receipt)) => Ok(receipt),
+                Some(pb::submit_result::Outcome::Rejection(rejection)) => Err(rejection),
+                None => Err(pb::Rejection {
+                    reason: "NO_OUTCOME".into(),
+                    message: "the node gave no outcome for this item".into(),
+                    code: tonic::Code::Internal as i32,
+                }),
+            })
+            .collect())
+    }
+
+    pub async fn balances(&mut self, as_of_tree_size: u64) -> Result<pb::Balances, ClientError> {
+        self.raw
+            .get_balances(pb::GetBalancesRequest { as_of_tree_size })
+            .await
+            .map(|r| r.into_inner())
+            .map_err(ClientError::from_status)
+    }
+
+    pub async fn projects(&mut self) -> Result<pb::Projects, ClientError> {
+        self.raw
+            .list_projects(pb::ListProjectsRequest {})
+            .await
+            .map(|r| r.into_inner())
+            .map_err(ClientError::from_status)
+    }
+
+    pub async fn keys(&mut self) -> Result<pb::Keys, ClientError> {
+        self.raw
+            .list_keys(pb::ListKeysRequest {})
+            .await
+            .map(|r| r.into_inner())
+            .map_err(ClientError::from_status)
+    }
+
+    pub async fn disbursements(&mut self) -> Result<pb::Disbursements, ClientError> {
+        self.raw
+            .list_disbursements(pb::ListDisbursementsRequest {})
+            .await
+            .map(|r| r.into_inner())
+            .map_err(ClientError::from_status)
+    }
+
+    pub async fn inclusion_proof(
+        &mut self,
+        sequence: u64,
+        tree_size: u64,
+    ) -> Result<pb::InclusionProof, ClientError> {
+        self.raw
+            .get_inclusion_proof(pb::GetInclusionProofRequest {
+                sequence,
+                tree_size,
+            })
+            .await
+            .map(|r| r.into_inner())
+            .map_err(ClientError::from_status)
+    }
+
+    pub async fn entry(&mut self, sequence: u64) -> Result<pb::Entry, ClientError> {
+        let by = Some(pb::get_entry_request::By::Sequence(sequence));
+        self.raw
+            .get_entry(pb::GetEntryRequest { by })
+            .await
+            .map(|r| r.into_inner())
+            .map_err(ClientError::from_status)
+    }
+
+    /// Entries from `from`, at most `limit` (0: to the end of the log as it is now).
+    pub async fn entries(
+        &mut self,
+        from: u64,
+        limit: u64,
+    ) -> Result<impl Stream<Item = Result<pb::Entry, ClientError>>, ClientError> {
+        let stream = self
+            .raw
+            .read_entries(pb::ReadEntriesRequest {
+                from_sequence: from,
+                limit,
+            })
+            .await
+            .map_err(ClientError::from_status)?
+            .into_inner();
+        Ok(stream.map(|r| r.map_err(ClientError::from_status)))
+    }
+
+    /// Follows the log live: entries, checkpoints and caught-up markers.
+    pub async fn subscribe(
+        &mut self,
+        request: pb::SubscribeRequest,
+    ) -> Result<impl Stream<Item = Result<pb::subscribe_event::Event, ClientError>>, ClientError>
+    {
+        let stream = self
+            .raw
+            .subscribe(request)
+            .await
+            .map_err(ClientError::from_status)?
+            .into_inner();
+        Ok(stream.filter_map(|r| match r {
+            Ok(event) => event.event.map(Ok),
+            Err(status) => Some(Err(ClientError::from_status(status))),
+        }))
+    }
+
+    /// Streams a snapshot into `out`; returns the bytes written.
+    pub async fn export_snapshot(
+        &mut self,
+        out: &mut (impl std::io::Write + Send),
+    ) -> Result<u64, ClientError> {
+        let mut stream = self
+            .raw
+            .export_snapshot(pb::ExportSnapshotRequest {})
+            .await
+            .map_err(ClientError::from_status)?
+            .into_inner();
+        let mut written = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(ClientError::from_status)?;
+            out.write_all(&chunk.data)
+                .map_err(|e| ClientError::Local(format!("cannot write the snapshot: {e}")))?;
+            written += chunk.data.len() as u64;
+        }
+        Ok(written)
+    }
+}

@@ -1,0 +1,455 @@
+//! The whole story a community lives, driven through the real `ledger`, `ledger-node` and
+//! `verifier` binaries: genesis, keys, accounts, receipts from every source, an allocation,
+//! a disbursement proposed offline and approved by both representatives, one rejected, a
+//! reversal, a CSV import run twice, and an exported snapshot that the verifier passes, and
+//! fails once a single byte is changed.
+
+use std::path::Path;
+use std::process::Command;
+
+use ledger_e2e::*;
+
+struct Cli<'a> {
+    node: String,
+    dir: &'a Path,
+}
+
+impl Cli<'_> {
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(binary("ledger"))
+            .args(args)
+            .env("LEDGER_NODE", &self.node)
+            .current_dir(self.dir)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.run(args);
+        assert_eq!(code, 0, "ledger {args:?} failed:\n{out}\n{err}");
+        out
+    }
+
+    /// Posts with --json and returns the transaction id.
+    fn post(&self, args: &[&str]) -> String {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.ok(&all);
+        let v: serde_json_value::Value =
+            serde_json_value::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+        v["tx_id"].as_str().unwrap().to_string()
+    }
+
+    fn keygen(&self, name: &str) -> String {
+        let out = self.ok(&["keygen", "--out", name, "--json"]);
+        let v: serde_json_value::Value = serde_json_value::from_str(out.trim()).unwrap();
+        v["public_key"].as_str().unwrap().to_string()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_community_lives_its_whole_story_through_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let node = Node::start(data.path(), &[]);
+    let cli = Cli {
+        node: format!("http://{}", node.addr),
+        dir: work.path(),
+    };
+    let admin = data
+        .path()
+        .join("keys/admin.key")
+        .to_string_lossy()
+        .into_owned();
+
+    // Keys: a finance office and two residents' representatives, registered by the admin.
+    let finance = cli.keygen("finance.key");
+    let li = cli.keygen("li.key");
+    let wang = cli.keygen("wang.key");
+    for (public, role, name) in [
+        (&finance, "finance", "街道财政所"),
+        (&li, "approver", "居民代表 李"),
+        (&wang, "approver", "居民代表 王"),
+    ] {
+        cli.post(&[
+            "key", "register", "--public", public, "--role", role, "--name", name, "--key", &admin,
+        ]);
+    }
+    assert_eq!(cli.ok(&["keys"]).lines().count(), 4);
+
+    // Accounts: a fund pool per source (English or Chinese names), a payee, a project.
+    for (id, source) in [
+        ("pool:fiscal", "fiscal"),
+        ("pool:social", "社会资本"),
+        ("pool:resident", "居民自筹"),
+        ("pool:crowd", "众筹"),
+    ] {
+        cli.post(&[
+            "account",
+            "open",
+            "--id",
+            id,
+            "--kind",
+            "fund-pool",
+            "--source",
+            source,
+            "--name",
+            id,
+            "--key",
+            &admin,
+        ]);
+    }
+    cli.post(&[
+        "account",
+        "open",
+        "--id",
+        "payee:elevator-co",
+        "--kind",
+        "payee",
+        "--name",
+        "安达电梯",
+        "--key",
+        "finance.key",
+    ]);
+    cli.post(&[
+        "project",
+        "create",
+        "--id",
+        "elevator",
+        "--name",
+        "3号楼加装电梯",
+        "--budget",
+        "fiscal=600000",
+        "--budget",
+        "social-capital=400000",
+        "--budget",
+        "resident=200000",
+        "--budget",
+        "众筹=100000",
+        "--key",
+        &admin,
+    ]);
+
+    // Receipts from every source; a resident keeps the salt that proves her payment.
+    cli.post(&[
+        "receipt",
+        "--source",
+        "fiscal",
+        "--to",
+        "pool:fiscal",
+        "--amount",
+        "600000.00",
+        "--memo",
+        "区财政专项资金",
+        "--key",
+        "finance.key",
+    ]);
+    cli.post(&[
+        "receipt",
+        "--source",
+        "social-capital",
+        "--to",
+        "pool:social",
+        "--amount",
+        "400,000",
+        "--key",
+        "finance.key",
+    ]);
+    let out = cli.ok(&[
+        "receipt",
+        "--source",
+        "居民自筹",
+        "--to",
+        "pool:resident",
+        "--amount",
+        "200000",
+        "--contributor",
+        "3-1-101 王阿姨",
+        "--receipt-out",
+        "wang.receipt",
+        "--key",
+        "finance.key",
+        "--json",
+    ]);
+    let v: serde_json_value::Value = serde_json_value::from_str(out.trim()).unwrap();
+    let salt = v["contributor_salt"].as_str().unwrap().to_string();
+    cli.post(&[
+        "receipt",
+        "--source",
+        "crowdfunding",
+        "--to",
+        "pool:crowd",
+        "--amount",
+        "120000.5",
+        "--key",
+        "finance.key",
+    ]);
+    let mistake = cli.post(&[
+        "receipt",
+        "--source",
+        "fiscal",
+        "--to",
+        "pool:fiscal",
+        "--amount",
+        "1000",
+        "--memo",
+        "重复录入",
+        "--key",
+        "finance.key",
+    ]);
+    cli.post(&[
+        "reverse",
+        "--target",
+        &mistake,
+        "--reason",
+        "重复录入，冲正",
+        "--key",
+        "finance.key",
+    ]);
+
+    // An allocation, then a disbursement proposed offline: built, signed, submitted.
+    cli.post(&[
+        "allocate",
+        "--from",
+        "pool:fiscal",
+        "--project",
+        "elevator",
+        "--amount",
+        "fiscal=540000",
+        "--key",
+        "finance.key",
+    ]);
+    std::fs::write(work.path().join("contract.pdf"), b"contract 2026-017").unwrap();
+    let unsigned = cli.ok(&[
+        "tx",
+        "build",
+        "disburse",
+        "propose",
+        "--project",
+        "elevator",
+        "--payee",
+        "payee:elevator-co",
+        "--amount",
+        "财政=300000",
+        "--contract",
+        "contract.pdf",
+        "--memo",
+        "电梯首付款",
+    ]);
+    std::fs::write(work.path().join("tx.json"), &unsigned).unwrap();
+    let signed = cli.ok(&["tx", "sign", "--key", "finance.key", "tx.json"]);
+    std::fs::write(work.path().join("tx.signed"), &signed).unwrap();
+    let proposal = cli.post(&["tx", "submit", "tx.signed"]);
+    // Both representatives approve, one of them on another machine through a file.
+    cli.post(&[
+        "disburse",
+        "approve",
+        "--proposal",
+        &proposal,
+        "--key",
+        "li.key",
+    ]);
+    let unsigned = cli.ok(&[
+        "tx",
+        "build",
+        "disburse",
+        "approve",
+        "--proposal",
+        &proposal,
+    ]);
+    std::fs::write(work.path().join("approve.json"), &unsigned).unwrap();
+    std::fs::write(
+        work.path().join("approve.signed"),
+        cli.ok(&["tx", "sign", "--key", "wang.key", "approve.json"]),
+    )
+    .unwrap();
+    cli.post(&["tx", "submit", "approve.signed"]);
+    // A second proposal is rejected by a representative.
+    let second = cli.post(&[
+        "disburse",
+        "propose",
+        "--project",
+        "elevator",
+        "--payee",
+        "payee:elevator-co",
+        "--amount",
+        "fiscal=90000",
+        "--contract-hash",
+        &"ab".repeat(32),
+        "--key",
+        "finance.key",
+    ]);
+    cli.post(&[
+        "disburse",
+        "reject",
+        "--proposal",
+        &second,
+        "--reason",
+        "报价过高",
+        "--key",
+        "wang.key",
+    ]);
+    let disbursements = cli.ok(&["disbursements", "--json"]);
+    let states: Vec<String> = disbursements
+        .lines()
+        .map(|l| {
+            serde_json_value::from_str::<serde_json_value::Value>(l).unwrap()["state"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(states, ["executed", "rejected"]);
+
+    // Refusals have meaningful exit codes and change nothing.
+    let (code, _, err) = cli.run(&[
+        "allocate",
+        "--from",
+        "pool:fiscal",
+        "--project",
+        "elevator",
+        "--amount",
+        "fiscal=1",
+        "--key",
+        "finance.key",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("INSUFFICIENT_FUNDS"), "{err}");
+    let (code, _, err) = cli.run(&[
+        "disburse",
+        "approve",
+        "--proposal",
+        &proposal,
+        "--key",
+        "finance.key",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    for bad in ["1.005", "-3", "1e3", "abc"] {
+        let (code, _, err) = cli.run(&[
+            "receipt",
+            "--source",
+            "fiscal",
+            "--to",
+            "pool:fiscal",
+            "--amount",
+            bad,
+            "--key",
+            "finance.key",
+        ]);
+        assert_eq!(code, 2, "amount {bad}: {err}");
+    }
+    let (code, _, err) = cli.run(&[
+        "receipt",
+        "--source",
+        "gold",
+        "--to",
+        "pool:fiscal",
+        "--amount",
+        "1",
+        "--key",
+        "finance.key",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    std::fs::copy(work.path().join("li.key"), work.path().join("open.key")).unwrap();
+    std::fs::set_permissions(
+        work.path().join("open.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let (code, _, err) = cli.run(&[
+        "disburse",
+        "approve",
+        "--proposal",
+        &proposal,
+        "--key",
+        "open.key",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("chmod 600"), "{err}");
+    let unreachable = Cli {
+        node: "http://127.0.0.1:9".into(),
+        dir: work.path(),
+    };
+    let (code, _, err) = unreachable.run(&["balances"]);
+    assert_eq!(code, 3, "{err}");
+
+    // A CSV import, run twice: the second run posts nothing.
+    let csv = "\u{feff}kind,source,amount,account,project,payee,contract_hash,memo\r\n\
+               receipt,resident,500.00,pool:resident,,,,\"3-2-401, 补缴\"\r\n\
+               receipt,众筹,88.8,pool:crowd,,,,众筹第5批\r\n\
+               disbursement,fiscal,1000,,elevator,payee:elevator-co,"
+        .to_string()
+        + &"cd".repeat(32)
+        + ",验收款\r\n";
+    std::fs::write(work.path().join("import.csv"), csv).unwrap();
+    let first = cli.ok(&["import", "import.csv", "--key", "finance.key"]);
+    assert!(first.contains("3 posted, 0 already"), "{first}");
+    let again = cli.ok(&["import", "import.csv", "--key", "finance.key"]);
+    assert!(again.contains("0 posted, 3 already"), "{again}");
+
+    // The balances the node serves.
+    let balances = cli.ok(&["balances", "--json"]);
+    let b: serde_json_value::Value = serde_json_value::from_str(&balances).unwrap();
+    let received = |source: &str| {
+        b["received"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["source"] == source)
+            .unwrap()["fen"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(received("fiscal"), 60_000_000);
+    assert_eq!(received("crowdfunding"), 12_000_050 + 8_880);
+    let projects = cli.ok(&["projects"]);
+    assert!(projects.contains("300,000.00"), "{projects}");
+
+    // The resident checks her own payment from her receipt.
+    let node_key = hex::encode(node.node_public_key().as_bytes());
+    let verifier = |args: &[&str]| {
+        let out = Command::new(binary("verifier"))
+            .args(args)
+            .current_dir(work.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = verifier(&[
+        "receipt",
+        "wang.receipt",
+        "--trust",
+        &node_key,
+        "--salt",
+        &salt,
+        "--contributor",
+        "3-1-101 王阿姨",
+    ]);
+    assert_eq!(code, 0, "{out}");
+
+    // The snapshot passes the verifier; with one byte changed it fails.
+    cli.ok(&["snapshot", "export", "ledger.snapshot"]);
+    let fingerprint = ledger_core::signing::KeyId::of(&node.node_public_key()).fingerprint();
+    let (code, out) = verifier(&["verify", "ledger.snapshot", "--trust", &fingerprint]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("600,000.00 元") && out.contains("3号楼加装电梯"),
+        "{out}"
+    );
+    let mut bytes = std::fs::read(work.path().join("ledger.snapshot")).unwrap();
+    let at = bytes.len() / 3;
+    bytes[at] ^= 0x04;
+    std::fs::write(work.path().join("tampered.snapshot"), bytes).unwrap();
+    let (code, out) = verifier(&["verify", "tampered.snapshot", "--trust", &fingerprint]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("未通过"), "{out}");
+}
