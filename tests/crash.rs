@@ -66,13 +66,16 @@ async fn kill_9_mid_load_loses_no_acknowledged_transaction() {
             !acked.is_empty(),
             "cycle {cycle}: the load acknowledged something"
         );
-        for id in &acked {
+        for (i, id) in acked.iter().enumerate() {
             assert!(
                 seen.contains(id),
                 "cycle {cycle}: acknowledged transaction {} lost",
                 hex::encode(id)
             );
-            // The index was repaired from the log: lookups by id work.
+            if i % 10 != 0 && i + 1 != acked.len() {
+                continue;
+            }
+            // The index was repaired from the log: lookups by id work (a sample, and the last).
             client
                 .get_entry(proto::GetEntryRequest {
                     by: Some(proto::get_entry_request::By::TxId(id.clone())),

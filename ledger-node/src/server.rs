@@ -77,6 +77,13 @@ pub async fn serve(
         .context("reflection service")?;
     let listener = bind(settings.listen).await?;
     let addr = listener.local_addr()?;
+    // Nagle's algorithm would hold small responses back for a delayed ACK (~40 ms each).
+    let incoming = tokio_stream::StreamExt::map(TcpListenerStream::new(listener), |stream| {
+        stream.and_then(|s| {
+            s.set_nodelay(true)?;
+            Ok(s)
+        })
+    });
     println!(
         "ledger-node serving {} on {addr} (node key fingerprint {})",
         shared.ledger_id,
@@ -91,7 +98,7 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection)
         .add_service(ledger)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .context("gRPC server")?;
     tracing::info!("stopped accepting; waiting for the writer to finish");
