@@ -46,6 +46,38 @@ pub enum EngineError {
     NoLedger,
 }
 
+/// Every perfect subtree hash of the Merkle tree, level by level (`levels[l][i]` is the root of
+/// leaves `[i << l, (i + 1) << l)`). Rebuilt from the log on every start, so it needs no storage
+/// of its own: appending a million leaves takes about 0.1 s. 64 MB at a million entries.
+#[derive(Default)]
+pub struct MerkleLevels(Vec<Vec<Hash>>);
+
+impl MerkleLevels {
+    fn push(&mut self, level: u32, index: u64, hash: &Hash) {
+        let level = level as usize;
+        if self.0.len() <= level {
+            self.0.resize(level + 1, Vec::new());
+        }
+        assert_eq!(
+            self.0[level].len() as u64,
+            index,
+            "Merkle nodes are appended in order"
+        );
+        self.0[level].push(*hash);
+    }
+}
+
+impl merkle::PerfectSubtrees for MerkleLevels {
+    type Error = IndexError;
+    fn perfect(&self, level: u32, index: u64) -> Result<Hash, IndexError> {
+        self.0
+            .get(level as usize)
+            .and_then(|l| l.get(index as usize))
+            .copied()
+            .ok_or_else(|| IndexError::Missing(format!("Merkle subtree ({level}, {index})")))
+    }
+}
+
 /// The latest durable state of the log, as published to readers.
 #[derive(Clone, Debug)]
 pub struct Head {
@@ -100,6 +132,7 @@ pub struct Shared {
     pub head_watch: watch::Sender<u64>,
     pub reader: LogReader,
     pub index: Index,
+    pub merkle: RwLock<MerkleLevels>,
     recent: RwLock<VecDeque<(Entry, Hash)>>,
     pub storage_ok: AtomicBool,
     pub counters: Counters,
@@ -167,12 +200,14 @@ struct Replayed {
     cut_bytes: u64,
     reindexed: u64,
     recent: VecDeque<(Entry, Hash)>,
+    levels: MerkleLevels,
 }
 
 /// Scans the log, replays every rule, and brings the index up to the log (from `reindex_from`).
 fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed, EngineError> {
     let mut state = State::new();
     let mut tree = CompactTree::new();
+    let mut levels = MerkleLevels::default();
     let mut batch = IndexBatch::default();
     let mut pending = 0usize;
     let mut reindexed = 0u64;
@@ -180,42 +215,34 @@ fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed,
     let mut failure: Option<EngineError> = None;
     let (log, report) = log::open(log_path, |scanned| {
         let sequence = scanned.entry.sequence;
+        let stop = |what: &str| LogError::Corrupt {
+            path: log_path.to_path_buf(),
+            sequence,
+            offset: scanned.offset,
+            what: what.into(),
+        };
         let tx_id = match apply_entry_unverified(&mut state, &scanned.entry) {
-            Ok(effects) => effects.tx_id,
+            Ok(tx_id) => tx_id,
             Err(rejection) => {
                 failure = Some(EngineError::RuleBroken {
                     sequence,
                     rejection,
                 });
-                return Err(LogError::Corrupt {
-                    path: log_path.to_path_buf(),
-                    sequence,
-                    offset: scanned.offset,
-                    what: "it breaks the ledger rules".into(),
-                });
+                return Err(stop("it breaks the ledger rules"));
             }
         };
-        let fresh = sequence >= reindex_from;
         tree.append(merkle::leaf_hash(&scanned.hash), |level, i, hash| {
-            if fresh {
-                batch.subtree(level, i, hash);
-            }
+            levels.push(level, i, hash)
         });
-        if fresh {
+        if sequence >= reindex_from {
             batch.entry(sequence, &tx_id, scanned.offset);
             reindexed += 1;
             pending += 1;
             if pending >= 4096 {
                 batch.applied(sequence + 1);
-                let full = std::mem::take(&mut batch);
-                if let Err(e) = index.apply(full) {
+                if let Err(e) = index.apply(std::mem::take(&mut batch)) {
                     failure = Some(e.into());
-                    return Err(LogError::Corrupt {
-                        path: log_path.to_path_buf(),
-                        sequence,
-                        offset: scanned.offset,
-                        what: "index write failed".into(),
-                    });
+                    return Err(stop("index write failed"));
                 }
                 pending = 0;
             }
@@ -237,6 +264,7 @@ fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed,
         cut_bytes: report.cut_bytes,
         reindexed,
         recent,
+        levels,
     })
 }
 
@@ -305,6 +333,7 @@ pub fn open(
         head_watch,
         reader: replayed.log.reader()?,
         index,
+        merkle: RwLock::new(replayed.levels),
         recent: RwLock::new(replayed.recent),
         storage_ok: AtomicBool::new(true),
         counters: Counters::default(),
@@ -415,6 +444,7 @@ impl Writer {
                         Ok(r) => {
                             *state = r.state;
                             self.log = r.log;
+                            *shared.merkle.write().expect("merkle lock") = r.levels;
                         }
                         Err(e2) => {
                             tracing::error!(error = %e2, "could not reload the ledger after a storage failure")
@@ -430,13 +460,20 @@ impl Writer {
             shared.storage_ok.store(true, Ordering::Relaxed);
             let mut batch = IndexBatch::default();
             let mut offset = start;
+            let mut nodes = Vec::with_capacity(appended.len() * 2);
             for (entry, hash, tx_id) in &appended {
                 batch.entry(entry.sequence, tx_id, offset);
                 offset +=
                     (4 + ledger_core::entry::ENTRY_HEADER_BYTES + entry.envelope.len() + 32) as u64;
                 self.tree.append(merkle::leaf_hash(hash), |level, i, h| {
-                    batch.subtree(level, i, h)
+                    nodes.push((level, i, *h))
                 });
+            }
+            {
+                let mut levels = shared.merkle.write().expect("merkle lock");
+                for (level, i, h) in &nodes {
+                    levels.push(*level, *i, h);
+                }
             }
             debug_assert_eq!(offset, self.log.len());
             let size = self.chain.next_sequence;

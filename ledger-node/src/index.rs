@@ -12,14 +12,15 @@
 //! | `a`                          | u64: entries indexed                   |
 //! | `t` tx_id[16]                | u64 sequence                           |
 //! | `o` sequence u64             | u64 log offset                         |
-//! | `m` level u8, index u64      | 32-byte perfect-subtree hash           |
 //! | `c`                          | latest signed checkpoint text          |
+//!
+//! Merkle node hashes are not here: they are rebuilt in memory from the log on every start
+//! (see `engine::MerkleLevels`). Kept in sled they cost 818 bytes of disk per entry and a
+//! sixth of the writer's CPU (BENCHMARKS.md); rebuilt, a million entries take 0.1 s.
 
 use std::path::Path;
 
-use ledger_core::merkle::PerfectSubtrees;
 use ledger_core::tx::TxId;
-use ledger_core::Hash;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -49,13 +50,6 @@ fn tx_key(tx_id: &TxId) -> [u8; 17] {
     k
 }
 
-fn merkle_key(level: u32, index: u64) -> [u8; 10] {
-    let mut k = [b'm'; 10];
-    k[1] = level as u8;
-    k[2..].copy_from_slice(&index.to_be_bytes());
-    k
-}
-
 fn u64_value(v: &[u8], what: impl Fn() -> String) -> Result<u64, IndexError> {
     v.try_into()
         .map(u64::from_be_bytes)
@@ -75,10 +69,6 @@ impl IndexBatch {
             .insert(&offset_key(sequence), &offset.to_be_bytes());
     }
 
-    pub fn subtree(&mut self, level: u32, index: u64, hash: &Hash) {
-        self.batch.insert(&merkle_key(level, index), hash);
-    }
-
     pub fn checkpoint(&mut self, text: &str) {
         self.batch.insert(b"c", text.as_bytes());
     }
@@ -92,7 +82,7 @@ impl Index {
     pub fn open(path: &Path) -> Result<Index, IndexError> {
         let db = sled::Config::new()
             .path(path)
-            .cache_capacity(64 << 20)
+            .cache_capacity(16 << 20)
             .open()?;
         let tree = db.open_tree("index")?;
         Ok(Index { db, tree })
@@ -147,18 +137,5 @@ impl Index {
     /// Bytes sled uses on disk.
     pub fn size_on_disk(&self) -> Result<u64, IndexError> {
         Ok(self.db.size_on_disk()?)
-    }
-}
-
-impl PerfectSubtrees for Index {
-    type Error = IndexError;
-    fn perfect(&self, level: u32, index: u64) -> Result<Hash, IndexError> {
-        let v = self
-            .tree
-            .get(merkle_key(level, index))?
-            .ok_or_else(|| IndexError::Missing(format!("Merkle subtree ({level}, {index})")))?;
-        v.as_ref()
-            .try_into()
-            .map_err(|_| IndexError::Malformed(format!("Merkle subtree ({level}, {index})")))
     }
 }

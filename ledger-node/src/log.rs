@@ -143,7 +143,7 @@ pub fn open(
         }
         let entry = Entry::decode(encoded)
             .map_err(|e| corrupt(head.next_sequence, offset, e.to_string()))?;
-        head.link(&entry)
+        head.link_hashed(&entry, hash)
             .map_err(|e: ChainError| corrupt(head.next_sequence, offset, e.to_string()))?;
         each(Scanned {
             entry,

@@ -195,9 +195,13 @@ impl LedgerService {
         duplicate: bool,
     ) -> Result<pb::TxReceipt, Status> {
         let (entry, hash) = self.shared.read_entry(sequence).map_err(engine_status)?;
-        let proof = merkle::inclusion_proof(&self.shared.index, sequence, head.size)
-            .map_err(|e| engine_status(e.into()))?
-            .map_err(|e| Status::internal(e.to_string()))?;
+        let proof = merkle::inclusion_proof(
+            &*self.shared.merkle.read().expect("merkle lock"),
+            sequence,
+            head.size,
+        )
+        .map_err(|e| engine_status(e.into()))?
+        .map_err(|e| Status::internal(e.to_string()))?;
         Ok(pb::TxReceipt {
             sequence,
             entry_hash: hash.to_vec(),
@@ -412,9 +416,13 @@ impl pb::ledger_server::Ledger for LedgerService {
             .shared
             .read_entry(req.sequence)
             .map_err(engine_status)?;
-        let proof = merkle::inclusion_proof(&self.shared.index, req.sequence, size)
-            .map_err(|e| engine_status(e.into()))?
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let proof = merkle::inclusion_proof(
+            &*self.shared.merkle.read().expect("merkle lock"),
+            req.sequence,
+            size,
+        )
+        .map_err(|e| engine_status(e.into()))?
+        .map_err(|e| Status::invalid_argument(e.to_string()))?;
         Ok(Response::new(pb::InclusionProof {
             sequence: req.sequence,
             tree_size: size,
@@ -435,9 +443,13 @@ impl pb::ledger_server::Ledger for LedgerService {
                 req.old_size
             )));
         }
-        let proof = merkle::consistency_proof(&self.shared.index, req.old_size, new_size)
-            .map_err(|e| engine_status(e.into()))?
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let proof = merkle::consistency_proof(
+            &*self.shared.merkle.read().expect("merkle lock"),
+            req.old_size,
+            new_size,
+        )
+        .map_err(|e| engine_status(e.into()))?
+        .map_err(|e| Status::invalid_argument(e.to_string()))?;
         Ok(Response::new(pb::ConsistencyProof {
             old_size: req.old_size,
             new_size,

@@ -7,7 +7,7 @@
 //! signature verified against a key known before the chunk stays verified; signatures by keys
 //! registered inside the chunk are checked in order, with the rest of the rules.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
 use ed25519_dalek::VerifyingKey;
@@ -119,9 +119,29 @@ impl Fold {
     pub fn feed(
         &mut self,
         entries: &[Entry],
+        each: impl FnMut(Verified<'_>),
+    ) -> Result<(), Failure> {
+        let pre = Fold::pre_verify(&self.known_keys(), entries, self.threads);
+        self.apply_chunk(entries, pre, each)
+    }
+
+    /// Public keys registered so far: a signature checked against one stays checked.
+    pub fn known_keys(&self) -> HashMap<KeyId, VerifyingKey> {
+        self.state
+            .keys
+            .values()
+            .map(|k| (k.key_id, k.public_key))
+            .collect()
+    }
+
+    /// The in-order part: chain, the remaining signatures, the rules, the Merkle tree.
+    pub fn apply_chunk(
+        &mut self,
+        entries: &[Entry],
+        pre: Vec<PreVerified>,
         mut each: impl FnMut(Verified<'_>),
     ) -> Result<(), Failure> {
-        let pre = self.pre_verify(entries);
+        assert_eq!(entries.len(), pre.len());
         for (entry, pre) in entries.iter().zip(pre) {
             let sequence = entry.sequence;
             let hash = self
@@ -167,17 +187,20 @@ impl Fold {
         Ok(())
     }
 
-    /// Decodes every entry and verifies the signatures whose keys are already known, on all
+    /// Decodes every entry and verifies the signatures whose keys are in `keys`, on `threads`
     /// threads. `None` in the result means "verify in order".
-    fn pre_verify(&self, entries: &[Entry]) -> Vec<PreVerified> {
-        let keys = &self.state.keys;
+    pub fn pre_verify(
+        keys: &HashMap<KeyId, VerifyingKey>,
+        entries: &[Entry],
+        threads: usize,
+    ) -> Vec<PreVerified> {
         let one = |entry: &Entry| {
             let prepared = rules::prepare(&entry.envelope)?;
             let lookup: Option<Vec<VerifyingKey>> = prepared
                 .envelope
                 .signatures
                 .iter()
-                .map(|(id, _)| keys.get(id).map(|k| k.public_key))
+                .map(|(id, _)| keys.get(id).copied())
                 .collect();
             let genesis = matches!(prepared.tx.kind, ledger_core::tx::Kind::Genesis { .. });
             match lookup {
@@ -189,10 +212,10 @@ impl Fold {
                 _ => Ok((prepared, None)),
             }
         };
-        if self.threads == 1 || entries.len() < 64 {
+        if threads == 1 || entries.len() < 64 {
             return entries.iter().map(one).collect();
         }
-        let per = entries.len().div_ceil(self.threads);
+        let per = entries.len().div_ceil(threads);
         std::thread::scope(|scope| {
             let handles: Vec<_> = entries
                 .chunks(per)
@@ -301,22 +324,38 @@ pub fn verify_snapshot<R: Read>(
                 )
             })?;
         let total = header.entry_count;
-        let mut chunk = Vec::with_capacity(CHUNK);
+        // A pipeline: the next chunk's signatures are checked on every core while this chunk
+        // is folded in order, so the cores never wait for the fold.
+        let mut current: Option<(Vec<Entry>, Vec<PreVerified>)> = None;
         loop {
-            chunk.clear();
-            while chunk.len() < CHUNK {
+            let mut next = Vec::with_capacity(CHUNK);
+            while next.len() < CHUNK {
                 match reader.next_entry().map_err(malformed)? {
-                    Some(e) => chunk.push(e),
+                    Some(e) => next.push(e),
                     None => break,
                 }
             }
-            if chunk.is_empty() {
+            let keys = fold.known_keys();
+            let threads = fold.threads;
+            let (pre_next, folded) = std::thread::scope(|scope| {
+                let verifying = scope.spawn(|| Fold::pre_verify(&keys, &next, threads));
+                let folded = match current.take() {
+                    Some((chunk, pre)) => {
+                        let last_ts = chunk.last().map(|e| e.timestamp_ms);
+                        fold.apply_chunk(&chunk, pre, &mut each).map(|_| last_ts)
+                    }
+                    None => Ok(None),
+                };
+                (verifying.join().expect("verification thread"), folded)
+            });
+            if let Some(ts) = folded? {
+                outcome.last_timestamp_ms = Some(ts);
+                progress(fold.tree.size(), total);
+            }
+            if next.is_empty() {
                 break;
             }
-            let last_ts = chunk.last().map(|e| e.timestamp_ms);
-            fold.feed(&chunk, &mut each)?;
-            outcome.last_timestamp_ms = last_ts;
-            progress(fold.tree.size(), total);
+            current = Some((next, pre_next));
         }
         if fold.tree.size() == 0 {
             return Err(Failure::new(

@@ -144,6 +144,14 @@ impl ChainHead {
     /// Checks that `entry` is the next link and returns its hash; the head moves on only when
     /// the link is good.
     pub fn link(&mut self, entry: &Entry) -> Result<Hash, ChainError> {
+        let hash = entry.hash();
+        self.link_hashed(entry, hash)
+    }
+
+    /// [`ChainHead::link`] for a caller that has already computed `hash = entry.hash()` (the
+    /// log scan hashes each record once, to check it against the stored hash).
+    pub fn link_hashed(&mut self, entry: &Entry, hash: Hash) -> Result<Hash, ChainError> {
+        debug_assert_eq!(hash, entry.hash());
         if entry.sequence != self.next_sequence {
             return Err(ChainError::Sequence {
                 expected: self.next_sequence,
@@ -164,7 +172,6 @@ impl ChainHead {
                 found: entry.timestamp_ms,
             });
         }
-        let hash = entry.hash();
         self.next_sequence += 1;
         self.last_hash = hash;
         self.last_timestamp_ms = entry.timestamp_ms;

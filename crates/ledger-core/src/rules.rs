@@ -325,8 +325,8 @@ pub fn apply_entry(state: &mut State, entry: &Entry) -> Result<Effects, Rejectio
 /// Replays an entry of a log this node itself wrote and synced: every rule is applied again,
 /// but signatures, already verified when the entry was accepted, are not checked again. The
 /// signers are the key ids the envelope names. For the node's start-up and historical views;
-/// the verifier always uses [`apply_entry`].
-pub fn apply_entry_unverified(state: &mut State, entry: &Entry) -> Result<Effects, Rejection> {
+/// the verifier always uses [`apply_entry`]. Returns the transaction id.
+pub fn apply_entry_unverified(state: &mut State, entry: &Entry) -> Result<TxId, Rejection> {
     let prepared = prepare(&entry.envelope)?;
     if state.ledger.is_none() && !matches!(prepared.tx.kind, Kind::Genesis { .. }) {
         return Err(Rejection::NoGenesis);
@@ -342,8 +342,8 @@ pub fn apply_entry_unverified(state: &mut State, entry: &Entry) -> Result<Effect
         timestamp_ms: entry.timestamp_ms,
     };
     let effects = apply(state, &ctx, &prepared.tx, &prepared.body_hash, &signers)?;
-    state.commit(effects.clone(), entry.timestamp_ms);
-    Ok(effects)
+    state.commit(effects, entry.timestamp_ms);
+    Ok(prepared.tx.tx_id)
 }
 
 struct Signers<'a> {
