@@ -324,38 +324,54 @@ pub fn verify_snapshot<R: Read>(
                 )
             })?;
         let total = header.entry_count;
-        // A pipeline: the next chunk's signatures are checked on every core while this chunk
-        // is folded in order, so the cores never wait for the fold.
-        let mut current: Option<(Vec<Entry>, Vec<PreVerified>)> = None;
-        loop {
-            let mut next = Vec::with_capacity(CHUNK);
-            while next.len() < CHUNK {
+        // Growing the transaction map a million entries at a time costs rehashes in the serial
+        // fold; the header says how many are coming (capped, since the header is untrusted).
+        fold.state.txs.reserve(total.min(1 << 24) as usize);
+        // A pipeline: the next chunk's signatures are checked on every core while this thread
+        // folds the current chunk in order and reads the one after, so the cores never wait.
+        let mut read_chunk = || -> Result<Vec<Entry>, Failure> {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            while chunk.len() < CHUNK {
                 match reader.next_entry().map_err(malformed)? {
-                    Some(e) => next.push(e),
+                    Some(e) => chunk.push(e),
                     None => break,
                 }
             }
+            Ok(chunk)
+        };
+        let mut to_verify = read_chunk()?;
+        let mut to_fold: Option<(Vec<Entry>, Vec<PreVerified>)> = None;
+        loop {
             let keys = fold.known_keys();
             let threads = fold.threads;
-            let (pre_next, folded) = std::thread::scope(|scope| {
-                let verifying = scope.spawn(|| Fold::pre_verify(&keys, &next, threads));
-                let folded = match current.take() {
+            let (verified, folded, after) = std::thread::scope(|scope| {
+                let verifying = scope.spawn(|| Fold::pre_verify(&keys, &to_verify, threads));
+                let folded = match to_fold.take() {
                     Some((chunk, pre)) => {
                         let last_ts = chunk.last().map(|e| e.timestamp_ms);
                         fold.apply_chunk(&chunk, pre, &mut each).map(|_| last_ts)
                     }
                     None => Ok(None),
                 };
-                (verifying.join().expect("verification thread"), folded)
+                let after = if to_verify.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    read_chunk()
+                };
+                (
+                    verifying.join().expect("verification thread"),
+                    folded,
+                    after,
+                )
             });
             if let Some(ts) = folded? {
                 outcome.last_timestamp_ms = Some(ts);
                 progress(fold.tree.size(), total);
             }
-            if next.is_empty() {
+            if to_verify.is_empty() {
                 break;
             }
-            current = Some((next, pre_next));
+            to_fold = Some((std::mem::replace(&mut to_verify, after?), verified));
         }
         if fold.tree.size() == 0 {
             return Err(Failure::new(
