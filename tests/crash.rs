@@ -10,7 +10,10 @@ use ledger_core::proto;
 use ledger_core::state::FundSource;
 use ledger_e2e::*;
 
-const CYCLES: usize = 4;
+/// Kill cycles: 4 in every CI run; `CRASH_CYCLES=50` for the long version (RELIABILITY.md).
+fn cycles() -> usize {
+    std::env::var("CRASH_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(4)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_load_loses_no_acknowledged_transaction() {
@@ -20,7 +23,7 @@ async fn kill_9_mid_load_loses_no_acknowledged_transaction() {
     let c = Arc::new(Community::setup(&node, &mut client).await);
     let acknowledged: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
 
-    for cycle in 0..CYCLES {
+    for cycle in 0..cycles() {
         let mut writers = Vec::new();
         for w in 0..8u64 {
             let mut client = node.client().await;

@@ -58,14 +58,18 @@ pub async fn serve(
         queue,
         writer,
     } = running;
+    // tonic answers a message over its decoding limit with OUT_OF_RANGE; the service checks the
+    // configured limit itself so a client that exceeds it gets RESOURCE_EXHAUSTED, and tonic's
+    // limit (twice as high) only bounds the memory a single message can take.
     let limits = Limits {
+        max_message_bytes: settings.max_message_bytes,
         max_batch: settings.max_batch,
         max_subscribers: settings.max_subscribers,
         ..Limits::default()
     };
     let service = LedgerService::new(shared.clone(), queue, limits);
     let ledger = LedgerServer::new(service)
-        .max_decoding_message_size(settings.max_message_bytes)
+        .max_decoding_message_size(settings.max_message_bytes.saturating_mul(2))
         .max_encoding_message_size(settings.max_message_bytes);
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter

@@ -26,6 +26,8 @@ use crate::engine::{EngineError, Head, Item, Job, Outcome, Shared};
 /// Explicit limits of the service (TigerBeetle style: everything bounded).
 #[derive(Clone, Debug)]
 pub struct Limits {
+    /// Largest request message, checked by the service (RESOURCE_EXHAUSTED).
+    pub max_message_bytes: usize,
     pub max_batch: usize,
     pub max_subscribers: usize,
     /// Entries a subscriber may fall behind its consumer before the node waits for it.
@@ -39,6 +41,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            max_message_bytes: 8 << 20,
             max_batch: 1000,
             max_subscribers: 1024,
             subscriber_buffer: 256,
@@ -262,7 +265,15 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         request: Request<pb::SubmitBatchRequest>,
     ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
-        let envelopes = request.into_inner().envelopes;
+        let request = request.into_inner();
+        if request.encoded_len() > self.limits.max_message_bytes {
+            return Err(Status::resource_exhausted(format!(
+                "the request is {} bytes, over the limit of {} (--max-message-bytes); send smaller batches",
+                request.encoded_len(),
+                self.limits.max_message_bytes
+            )));
+        }
+        let envelopes = request.envelopes;
         if envelopes.is_empty() {
             return Err(Status::invalid_argument("the batch is empty"));
         }
@@ -818,8 +829,14 @@ async fn follow(
             }
         }
         loop {
-            if watch.changed().await.is_err() {
-                return; // the node is shutting down
+            tokio::select! {
+                changed = watch.changed() => {
+                    if changed.is_err() {
+                        return; // the node is shutting down
+                    }
+                }
+                // The subscriber went away while nothing was happening: free its slot now.
+                _ = tx.closed() => return,
             }
             if *watch.borrow_and_update() > cursor {
                 break;
