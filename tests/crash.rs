@@ -12,7 +12,10 @@ use ledger_e2e::*;
 
 /// Kill cycles: 4 in every CI run; `CRASH_CYCLES=50` for the long version (RELIABILITY.md).
 fn cycles() -> usize {
-    std::env::var("CRASH_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(4)
+    std::env::var("CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

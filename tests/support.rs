@@ -143,6 +143,10 @@ impl Node {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
     pub fn admin_key(&self) -> SigningKey {
         ledger_keys::read(&self.data_dir.join("keys/admin.key"))
             .expect("admin key of the dev ledger")

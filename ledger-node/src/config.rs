@@ -37,6 +37,12 @@ pub struct ServeArgs {
     /// Concurrent streams per HTTP/2 connection [default: 256]
     #[arg(long)]
     pub max_streams_per_connection: Option<u32>,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key [env: LEDGER_TLS_CERT]
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM) [env: LEDGER_TLS_KEY]
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -50,6 +56,8 @@ struct FileSettings {
     max_subscribers: Option<usize>,
     max_message_bytes: Option<usize>,
     max_streams_per_connection: Option<u32>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +70,8 @@ pub struct Settings {
     pub max_subscribers: usize,
     pub max_message_bytes: usize,
     pub max_streams_per_connection: u32,
+    /// Certificate chain and private key files; plain TCP when absent (loopback development).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
@@ -117,6 +127,23 @@ impl ServeArgs {
                 "LEDGER_MAX_STREAMS_PER_CONNECTION",
                 256
             ),
+            tls: None,
+        };
+        let cert = match self.tls_cert.clone().or(file.tls_cert.clone()) {
+            Some(c) => Some(c),
+            None => env::<PathBuf>("LEDGER_TLS_CERT")?,
+        };
+        let key = match self.tls_key.clone().or(file.tls_key.clone()) {
+            Some(k) => Some(k),
+            None => env::<PathBuf>("LEDGER_TLS_KEY")?,
+        };
+        let settings = match (cert, key) {
+            (Some(c), Some(k)) => Settings {
+                tls: Some((c, k)),
+                ..settings
+            },
+            (None, None) => settings,
+            _ => anyhow::bail!("TLS needs both a certificate (--tls-cert) and its key (--tls-key)"),
         };
         for (name, value) in [
             ("max-batch", settings.max_batch),

@@ -89,12 +89,27 @@ pub async fn serve(
         })
     });
     println!(
-        "ledger-node serving {} on {addr} (node key fingerprint {})",
+        "ledger-node serving {} on {addr} ({}; node key fingerprint {})",
         shared.ledger_id,
+        if settings.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
         ledger_core::signing::KeyId::of(&shared.node_key).fingerprint()
     );
     tracing::info!(%addr, "serving");
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some((cert, key)) = &settings.tls {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).with_context(|| format!("cannot read TLS file {}", p.display()))
+        };
+        let identity = tonic::transport::Identity::from_pem(read(cert)?, read(key)?);
+        builder = builder
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .context("the TLS certificate or key is not usable (PEM certificate chain and PKCS#8/RSA/EC key expected)")?;
+    }
+    builder
         .max_concurrent_streams(Some(settings.max_streams_per_connection))
         .timeout(Duration::from_secs(600))
         // One span per request, named by its method; handlers add structured fields.
