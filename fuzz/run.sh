@@ -12,6 +12,7 @@ if ! rustc --version | grep -q nightly; then
 fi
 for target in envelope_rules snapshot_verify checkpoint_parse; do
   echo "== $target for ${seconds}s"
-  mkdir -p "corpus/$target"
-  cargo fuzz run "$target" "corpus/$target" -- -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096
+  # New inputs go to work/ (not checked in); corpus/ holds the checked-in seeds.
+  mkdir -p "work/$target"
+  cargo fuzz run "$target" "work/$target" "corpus/$target" -- -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096
 done
