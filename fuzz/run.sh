@@ -10,7 +10,7 @@ seconds="${1:-60}"
 if ! rustc --version | grep -q nightly; then
   export RUSTC_BOOTSTRAP=1
 fi
-for target in envelope_rules snapshot_verify checkpoint_parse; do
+for target in ${TARGETS:-envelope_rules snapshot_verify checkpoint_parse}; do
   echo "== $target for ${seconds}s"
   # New inputs go to work/ (not checked in); corpus/ holds the checked-in seeds.
   mkdir -p "work/$target"

@@ -21,8 +21,16 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("small");
     std::fs::create_dir(&small).unwrap();
-    let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"]).arg(&small).status().map(|s| s.success()).unwrap_or(false);
-    assert!(mounted, "this test mounts a 256 KiB tmpfs for the log and needs root (CI runs as root)");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&small)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        mounted,
+        "this test mounts a 256 KiB tmpfs for the log and needs root (CI runs as root)"
+    );
     let _mount = Mount(small.clone());
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
@@ -40,17 +48,48 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
         assert!(acked < 100_000, "the small file system never filled");
     };
     assert_eq!(failure.code(), Code::Unavailable, "{}", failure.message());
-    assert!(failure.message().contains("storage"), "{}", failure.message());
+    assert!(
+        failure.message().contains("storage"),
+        "{}",
+        failure.message()
+    );
     // Reads keep working and show exactly what was acknowledged.
-    let cp = client.get_checkpoint(proto::GetCheckpointRequest {}).await.unwrap().into_inner();
-    let balances = client.get_balances(proto::GetBalancesRequest { as_of_tree_size: 0 }).await.unwrap().into_inner();
+    let cp = client
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let balances = client
+        .get_balances(proto::GetBalancesRequest { as_of_tree_size: 0 })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(balances.received[0].amount_fen, acked * YUAN);
     let again = submit(&mut client, c.receipt(1)).await.unwrap_err();
     assert_eq!(again.code(), Code::Unavailable);
-    assert_eq!(client.get_checkpoint(proto::GetCheckpointRequest {}).await.unwrap().into_inner().tree_size, cp.tree_size, "a failed write changes nothing");
+    assert_eq!(
+        client
+            .get_checkpoint(proto::GetCheckpointRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .tree_size,
+        cp.tree_size,
+        "a failed write changes nothing"
+    );
     // The operator frees space: writes work again, and the whole ledger still verifies.
-    assert!(Command::new("mount").args(["-o", "remount,size=16m"]).arg(&small).status().unwrap().success());
-    submit(&mut client, c.receipt(1)).await.expect("writes work again once there is space");
+    assert!(Command::new("mount")
+        .args(["-o", "remount,size=16m"])
+        .arg(&small)
+        .status()
+        .unwrap()
+        .success());
+    submit(&mut client, c.receipt(1))
+        .await
+        .expect("writes work again once there is space");
     let state = verify_whole_log(&node, &mut client).await;
-    assert_eq!(state.received.get(ledger_core::state::FundSource::Fiscal), (acked + 1) * YUAN);
+    assert_eq!(
+        state.received.get(ledger_core::state::FundSource::Fiscal),
+        (acked + 1) * YUAN
+    );
 }
