@@ -51,6 +51,8 @@ pub fn binary(name: &str) -> PathBuf {
 pub struct Node {
     child: Option<Child>,
     pub addr: String,
+    /// The HTTP port (metrics, snapshot download).
+    pub http: String,
     pub data_dir: PathBuf,
 }
 
@@ -66,7 +68,7 @@ impl Node {
             .arg(command)
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -76,7 +78,7 @@ impl Node {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let deadline = Instant::now() + Duration::from_secs(60);
-        let addr = loop {
+        let (addr, http) = loop {
             assert!(
                 Instant::now() < deadline,
                 "ledger-node did not start in time"
@@ -91,7 +93,12 @@ impl Node {
                     .nth(1)
                     .and_then(|s| s.split(' ').next())
                     .expect("address in the serving line");
-                break addr.to_string();
+                let http = rest
+                    .split("http on ")
+                    .nth(1)
+                    .map(|s| s.trim_end_matches(')').to_string())
+                    .unwrap_or_default();
+                break (addr.to_string(), http);
             }
         };
         // Keep draining stdout so the node never blocks on a full pipe.
@@ -99,6 +106,7 @@ impl Node {
         Node {
             child: Some(child),
             addr,
+            http,
             data_dir: data_dir.to_path_buf(),
         }
     }

@@ -37,6 +37,13 @@ pub struct ServeArgs {
     /// Concurrent streams per HTTP/2 connection [default: 256]
     #[arg(long)]
     pub max_streams_per_connection: Option<u32>,
+    /// HTTP port for /metrics and /snapshot; "off" disables it [default: 127.0.0.1:8080] [env: LEDGER_HTTP]
+    #[arg(long)]
+    pub http: Option<String>,
+    /// Browser origin allowed to call the gRPC-Web API (repeatable; "*" for any). The HTTP port's
+    /// own origin is always allowed.
+    #[arg(long = "cors-origin")]
+    pub cors_origins: Vec<String>,
     /// Serve TLS with this certificate chain (PEM); needs --tls-key [env: LEDGER_TLS_CERT]
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -58,6 +65,8 @@ struct FileSettings {
     max_streams_per_connection: Option<u32>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    http: Option<String>,
+    cors_origins: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +81,10 @@ pub struct Settings {
     pub max_streams_per_connection: u32,
     /// Certificate chain and private key files; plain TCP when absent (loopback development).
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// The HTTP port, unless turned off.
+    pub http: Option<SocketAddr>,
+    /// Origins allowed to call gRPC-Web, besides the HTTP port's own.
+    pub cors_origins: Vec<String>,
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
@@ -128,7 +141,25 @@ impl ServeArgs {
                 256
             ),
             tls: None,
+            http: None,
+            cors_origins: if self.cors_origins.is_empty() {
+                file.cors_origins.clone().unwrap_or_default()
+            } else {
+                self.cors_origins.clone()
+            },
         };
+        let http = match self.http.clone().or(file.http.clone()) {
+            Some(h) => h,
+            None => env::<String>("LEDGER_HTTP")?.unwrap_or_else(|| "127.0.0.1:8080".into()),
+        };
+        let http = match http.as_str() {
+            "off" => None,
+            addr => Some(
+                addr.parse::<SocketAddr>()
+                    .map_err(|e| anyhow::anyhow!("--http {addr:?}: {e}; give host:port or off"))?,
+            ),
+        };
+        let settings = Settings { http, ..settings };
         let cert = match self.tls_cert.clone().or(file.tls_cert.clone()) {
             Some(c) => Some(c),
             None => env::<PathBuf>("LEDGER_TLS_CERT")?,

@@ -111,15 +111,62 @@ pub struct Job {
     pub reply: oneshot::Sender<JobResult>,
 }
 
-#[derive(Default)]
+/// A Prometheus histogram with fixed bucket bounds (cumulative counts are computed on export).
+pub struct Histogram {
+    pub bounds: &'static [u64],
+    pub buckets: Vec<AtomicU64>,
+    pub sum: AtomicU64,
+    pub count: AtomicU64,
+}
+
+impl Histogram {
+    pub fn new(bounds: &'static [u64]) -> Histogram {
+        Histogram {
+            bounds,
+            buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, value: u64) {
+        let i = self
+            .bounds
+            .iter()
+            .position(|b| value <= *b)
+            .unwrap_or(self.bounds.len());
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.sum.fetch_add(value, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 pub struct Counters {
+    /// Transactions per group commit.
+    pub group_size: Histogram,
+    /// Group commit duration, in microseconds (rules, write, sync, index, checkpoint).
+    pub group_micros: Histogram,
     pub groups: AtomicU64,
     pub appended: AtomicU64,
     pub rejected: AtomicU64,
     pub duplicates: AtomicU64,
     pub storage_errors: AtomicU64,
-    pub last_group_size: AtomicU64,
-    pub last_group_micros: AtomicU64,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            group_size: Histogram::new(&[1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]),
+            group_micros: Histogram::new(&[
+                100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000,
+            ]),
+            groups: AtomicU64::new(0),
+            appended: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+            storage_errors: AtomicU64::new(0),
+        }
+    }
 }
 
 /// What every request task reads.
@@ -518,14 +565,11 @@ impl Writer {
         let head = shared.head();
         shared.head_watch.send_replace(head.size);
         shared.counters.groups.fetch_add(1, Ordering::Relaxed);
+        shared.counters.group_size.observe(appended.len() as u64);
         shared
             .counters
-            .last_group_size
-            .store(appended.len() as u64, Ordering::Relaxed);
-        shared
-            .counters
-            .last_group_micros
-            .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            .group_micros
+            .observe(started.elapsed().as_micros() as u64);
         for (job, outcomes) in jobs.into_iter().zip(outcomes) {
             for o in &outcomes {
                 match o {

@@ -68,6 +68,7 @@ pub async fn serve(
         ..Limits::default()
     };
     let service = LedgerService::new(shared.clone(), queue, limits);
+    let subscribers = service.subscriber_count();
     let ledger = LedgerServer::new(service)
         .max_decoding_message_size(settings.max_message_bytes.saturating_mul(2))
         .max_encoding_message_size(settings.max_message_bytes);
@@ -81,6 +82,36 @@ pub async fn serve(
         .context("reflection service")?;
     let listener = bind(settings.listen).await?;
     let addr = listener.local_addr()?;
+    // One shutdown signal for both ports.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let mut origins: Vec<String> = settings.cors_origins.clone();
+    let mut http_line = String::new();
+    let http_task = match settings.http {
+        Some(http_addr) => {
+            let http_listener = bind(http_addr).await?;
+            let local = http_listener.local_addr()?;
+            origins.push(format!("http://{local}"));
+            if local.ip().is_loopback() {
+                origins.push(format!("http://localhost:{}", local.port()));
+            }
+            http_line = format!("; http on {local}");
+            Some(tokio::spawn(crate::http::serve(
+                http_listener,
+                shared.clone(),
+                subscribers.clone(),
+                stopped(stop_rx.clone()),
+            )))
+        }
+        None => None,
+    };
+    let cors = cors_layer(&origins)?;
     // Nagle's algorithm would hold small responses back for a delayed ACK (~40 ms each).
     let incoming = tokio_stream::StreamExt::map(TcpListenerStream::new(listener), |stream| {
         stream.and_then(|s| {
@@ -89,7 +120,7 @@ pub async fn serve(
         })
     });
     println!(
-        "ledger-node serving {} on {addr} ({}; node key fingerprint {})",
+        "ledger-node serving {} on {addr} ({}; node key fingerprint {}{http_line})",
         shared.ledger_id,
         if settings.tls.is_some() {
             "https"
@@ -110,6 +141,10 @@ pub async fn serve(
             .context("the TLS certificate or key is not usable (PEM certificate chain and PKCS#8/RSA/EC key expected)")?;
     }
     builder
+        // Browsers speak gRPC-Web over HTTP/1.1; CORS lets a dashboard on another origin call.
+        .accept_http1(true)
+        .layer(cors)
+        .layer(tonic_web::GrpcWebLayer::new())
         .max_concurrent_streams(Some(settings.max_streams_per_connection))
         .timeout(Duration::from_secs(600))
         // One span per request, named by its method; handlers add structured fields.
@@ -117,9 +152,12 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection)
         .add_service(ledger)
-        .serve_with_incoming_shutdown(incoming, shutdown)
+        .serve_with_incoming_shutdown(incoming, stopped(stop_rx.clone()))
         .await
         .context("gRPC server")?;
+    if let Some(task) = http_task {
+        let _ = task.await;
+    }
     tracing::info!("stopped accepting; waiting for the writer to finish");
     // The service (and its queue sender) is dropped with the server; the writer drains the
     // queue, syncs, and stops.
@@ -129,6 +167,49 @@ pub async fn serve(
     shared.index.flush()?;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// CORS for gRPC-Web: the given origins ("*" for any), POST and preflight, and the headers
+/// gRPC-Web clients send and must read.
+fn cors_layer(origins: &[String]) -> anyhow::Result<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let values = origins
+            .iter()
+            .map(|o| {
+                o.parse()
+                    .map_err(|_| anyhow::anyhow!("--cors-origin {o:?} is not a valid origin"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        AllowOrigin::list(values)
+    };
+    let header =
+        |h: &str| axum::http::HeaderName::from_bytes(h.as_bytes()).expect("valid header name");
+    Ok(CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([axum::http::Method::POST, axum::http::Method::OPTIONS])
+        .allow_headers(
+            [
+                "content-type",
+                "x-grpc-web",
+                "x-user-agent",
+                "grpc-timeout",
+                "authorization",
+            ]
+            .map(header),
+        )
+        .expose_headers(
+            [
+                "grpc-status",
+                "grpc-message",
+                "grpc-status-details-bin",
+                "ledger-reason",
+            ]
+            .map(header),
+        )
+        .max_age(Duration::from_secs(3600)))
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {

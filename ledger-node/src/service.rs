@@ -60,6 +60,11 @@ pub struct LedgerService {
 }
 
 impl LedgerService {
+    /// The live count of Subscribe streams, for metrics.
+    pub fn subscriber_count(&self) -> Arc<AtomicUsize> {
+        self.subscribers.clone()
+    }
+
     pub fn new(shared: Arc<Shared>, queue: mpsc::Sender<Job>, limits: Limits) -> Self {
         let replays = Arc::new(Semaphore::new(limits.max_replays.max(1)));
         LedgerService {
@@ -633,39 +638,43 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         _: Request<pb::ExportSnapshotRequest>,
     ) -> Result<Response<Self::ExportSnapshotStream>, Status> {
-        let head = self.shared.head();
-        let (tx, rx) = mpsc::channel(16);
-        let shared = self.shared.clone();
-        tokio::spawn(async move {
-            let mut chunk = snapshot::encode_header(&snapshot::Header {
-                ledger_id: shared.ledger_id.clone(),
-                node_public_key: shared.node_key.to_bytes(),
-                entry_count: head.size,
-            });
-            for seq in 0..head.size {
-                match shared.read_entry(seq) {
-                    Ok((entry, _)) => snapshot::encode_entry_frame(&entry, &mut chunk),
-                    Err(e) => {
-                        let _ = tx.send(Err(engine_status(e))).await;
-                        return;
-                    }
-                }
-                if chunk.len() >= 64 * 1024
-                    && tx
-                        .send(Ok(pb::SnapshotChunk {
-                            data: std::mem::take(&mut chunk),
-                        }))
-                        .await
-                        .is_err()
-                {
+        let chunks = snapshot_chunks(self.shared.clone());
+        let stream = tokio_stream::StreamExt::map(ReceiverStream::new(chunks), |chunk| {
+            chunk
+                .map(|data| pb::SnapshotChunk { data })
+                .map_err(engine_status)
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+/// Streams a snapshot of the log as it is now (its head is captured first), in chunks of about
+/// 64 KiB; for gRPC's ExportSnapshot and the HTTP download alike.
+pub fn snapshot_chunks(shared: Arc<Shared>) -> mpsc::Receiver<Result<Vec<u8>, EngineError>> {
+    let head = shared.head();
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        let mut chunk = snapshot::encode_header(&snapshot::Header {
+            ledger_id: shared.ledger_id.clone(),
+            node_public_key: shared.node_key.to_bytes(),
+            entry_count: head.size,
+        });
+        for seq in 0..head.size {
+            match shared.read_entry(seq) {
+                Ok((entry, _)) => snapshot::encode_entry_frame(&entry, &mut chunk),
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
                     return;
                 }
             }
-            chunk.extend_from_slice(&snapshot::encode_trailer(&head.checkpoint));
-            let _ = tx.send(Ok(pb::SnapshotChunk { data: chunk })).await;
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
-    }
+            if chunk.len() >= 64 * 1024 && tx.send(Ok(std::mem::take(&mut chunk))).await.is_err() {
+                return;
+            }
+        }
+        chunk.extend_from_slice(&snapshot::encode_trailer(&head.checkpoint));
+        let _ = tx.send(Ok(chunk)).await;
+    });
+    rx
 }
 
 struct SubscriberGuard(Arc<AtomicUsize>);

@@ -1,0 +1,166 @@
+//! The node's HTTP port: Prometheus metrics and the current snapshot as a download, for the
+//! community's website and monitoring. (The gRPC port also speaks gRPC-Web for browsers.)
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::engine::{Histogram, Shared};
+
+#[derive(Clone)]
+struct Http {
+    shared: Arc<Shared>,
+    subscribers: Arc<AtomicUsize>,
+}
+
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    subscribers: Arc<AtomicUsize>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/snapshot", get(snapshot))
+        .with_state(Http {
+            shared,
+            subscribers,
+        });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    let mut cumulative = 0;
+    for (i, bound) in h.bounds.iter().enumerate() {
+        cumulative += h.buckets[i].load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+    }
+    cumulative += h.buckets[h.bounds.len()].load(Ordering::Relaxed);
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+    let _ = writeln!(
+        out,
+        "{name}_sum {}\n{name}_count {}",
+        h.sum.load(Ordering::Relaxed),
+        h.count.load(Ordering::Relaxed)
+    );
+}
+
+/// Prometheus text format 0.0.4.
+pub fn render_metrics(shared: &Shared, subscribers: usize) -> String {
+    let c = &shared.counters;
+    let mut out = String::new();
+    let gauge = |out: &mut String, name: &str, help: &str, kind: &str, value: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    };
+    gauge(
+        &mut out,
+        "ledger_entries",
+        "Entries in the durable log.",
+        "gauge",
+        shared.head().size,
+    );
+    let _ = writeln!(out, "# HELP ledger_submissions_total Transactions submitted, by outcome.\n# TYPE ledger_submissions_total counter");
+    let _ = writeln!(
+        out,
+        "ledger_submissions_total{{outcome=\"appended\"}} {}",
+        c.appended.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
+        "ledger_submissions_total{{outcome=\"rejected\"}} {}",
+        c.rejected.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
+        "ledger_submissions_total{{outcome=\"duplicate\"}} {}",
+        c.duplicates.load(Ordering::Relaxed)
+    );
+    gauge(
+        &mut out,
+        "ledger_storage_errors_total",
+        "Group commits that failed to write or sync.",
+        "counter",
+        c.storage_errors.load(Ordering::Relaxed),
+    );
+    gauge(
+        &mut out,
+        "ledger_group_commits_total",
+        "Group commits (one write, one sync each).",
+        "counter",
+        c.groups.load(Ordering::Relaxed),
+    );
+    histogram(
+        &mut out,
+        "ledger_group_commit_size",
+        "Transactions appended per group commit.",
+        &c.group_size,
+    );
+    histogram(
+        &mut out,
+        "ledger_group_commit_duration_microseconds",
+        "Duration of a group commit: rules, write, sync, index, checkpoint.",
+        &c.group_micros,
+    );
+    gauge(
+        &mut out,
+        "ledger_subscribers",
+        "Open Subscribe streams.",
+        "gauge",
+        subscribers as u64,
+    );
+    gauge(
+        &mut out,
+        "ledger_log_bytes",
+        "Size of the log file.",
+        "gauge",
+        shared.log_bytes(),
+    );
+    out
+}
+
+async fn metrics(State(http): State<Http>) -> Response {
+    let body = render_metrics(&http.shared, http.subscribers.load(Ordering::Relaxed));
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn snapshot(State(http): State<Http>) -> Response {
+    let chunks = crate::service::snapshot_chunks(http.shared.clone());
+    let stream = tokio_stream::wrappers::ReceiverStream::new(chunks);
+    let name = format!(
+        "attachment; filename=\"{}.snapshot\"",
+        http.shared.ledger_id.replace(['/', ':', '"'], "_")
+    );
+    let headers = [
+        (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+        (header::CONTENT_DISPOSITION, name),
+    ];
+    (
+        StatusCode::OK,
+        headers,
+        Body::from_stream(tokio_stream::StreamExt::map(stream, |r| {
+            r.map_err(std::io::Error::other)
+        })),
+    )
+        .into_response()
+}

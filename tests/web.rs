@@ -1,0 +1,279 @@
+//! The node for browsers and monitoring: gRPC-Web with CORS on the gRPC port, Prometheus
+//! metrics and the snapshot download on the HTTP port. Plain HTTP/1.1 requests over TCP, as a
+//! browser or a scraper would send them.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use ledger_core::proto;
+use ledger_e2e::*;
+use prost::Message;
+
+struct HttpResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl HttpResponse {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head += &format!("{k}: {v}\r\n");
+    }
+    head += "\r\n";
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of headers");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
+    {
+        let mut out = Vec::new();
+        let mut rest = body.as_slice();
+        loop {
+            let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16)
+                    .unwrap();
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[line_end + 2..line_end + 2 + size]);
+            rest = &rest[line_end + 2 + size + 2..];
+        }
+        body = out;
+    }
+    HttpResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_the_node_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &[]);
+    let mut client = node.client().await;
+    let c = Community::setup(&node, &mut client).await;
+    for i in 0..5 {
+        submit(&mut client, c.receipt(i + 1)).await.unwrap();
+    }
+    submit(
+        &mut client,
+        c.signer.envelope(
+            receipt_kind(ledger_core::state::FundSource::Fiscal, "pool:none", 1),
+            &[&c.finance],
+        ),
+    )
+    .await
+    .unwrap_err();
+    let _subscription = client
+        .subscribe(proto::SubscribeRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let size = client
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .tree_size;
+    let http = node.http.clone();
+    let r = tokio::task::spawn_blocking(move || request(&http, "GET", "/metrics", &[], b""))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    let text = String::from_utf8(r.body).unwrap();
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("ledger_entries"), size);
+    assert_eq!(
+        value("ledger_submissions_total{outcome=\"appended\"}"),
+        size - 1,
+        "every entry but genesis came through the writer"
+    );
+    assert_eq!(value("ledger_submissions_total{outcome=\"rejected\"}"), 1);
+    assert_eq!(value("ledger_subscribers"), 1);
+    assert_eq!(
+        value("ledger_group_commit_size_count"),
+        value("ledger_group_commits_total")
+    );
+    assert_eq!(
+        value("ledger_group_commit_size_bucket{le=\"+Inf\"}"),
+        value("ledger_group_commit_size_count")
+    );
+    assert_eq!(
+        value("ledger_log_bytes"),
+        std::fs::metadata(dir.path().join("ledger.log"))
+            .unwrap()
+            .len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_snapshot_download_is_the_exported_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &[]);
+    let mut client = node.client().await;
+    let c = Community::setup(&node, &mut client).await;
+    submit(&mut client, c.receipt(7)).await.unwrap();
+    let mut exported = Vec::new();
+    let mut stream = client
+        .export_snapshot(proto::ExportSnapshotRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    while let Some(chunk) = tokio_stream::StreamExt::next(&mut stream).await {
+        exported.extend(chunk.unwrap().data);
+    }
+    let http = node.http.clone();
+    let r = tokio::task::spawn_blocking(move || request(&http, "GET", "/snapshot", &[], b""))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert!(r
+        .header("content-disposition")
+        .unwrap()
+        .contains(".snapshot"));
+    assert_eq!(r.body, exported);
+}
+
+fn grpc_web_frame(message: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8];
+    out.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    out.extend_from_slice(message);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_call_the_api_with_grpc_web_from_allowed_origins() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &["--cors-origin", "https://dashboard.example"]);
+    let mut client = node.client().await;
+    let expected = client
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let (grpc, http) = (node.addr.clone(), node.http.clone());
+    let own_origin = format!("http://{http}");
+    let responses = tokio::task::spawn_blocking(move || {
+        let call = |origin: &str| {
+            request(
+                &grpc,
+                "POST",
+                "/ledger.v1.Ledger/GetCheckpoint",
+                &[
+                    ("content-type", "application/grpc-web+proto"),
+                    ("x-grpc-web", "1"),
+                    ("origin", origin),
+                ],
+                &grpc_web_frame(&[]),
+            )
+        };
+        let preflight = request(
+            &grpc,
+            "OPTIONS",
+            "/ledger.v1.Ledger/GetCheckpoint",
+            &[
+                ("origin", "https://dashboard.example"),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "content-type,x-grpc-web"),
+            ],
+            b"",
+        );
+        (
+            call(&own_origin),
+            call("https://dashboard.example"),
+            call("https://evil.example"),
+            preflight,
+            own_origin,
+        )
+    })
+    .await
+    .unwrap();
+    let (own, allowed, other, preflight, own_origin) = responses;
+    for (r, origin) in [
+        (&own, own_origin.as_str()),
+        (&allowed, "https://dashboard.example"),
+    ] {
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("access-control-allow-origin"), Some(origin));
+        // A data frame with the Checkpoint, then a trailer frame with grpc-status 0.
+        assert_eq!(r.body[0], 0);
+        let len = u32::from_be_bytes(r.body[1..5].try_into().unwrap()) as usize;
+        let checkpoint = proto::Checkpoint::decode(&r.body[5..5 + len]).unwrap();
+        assert_eq!(checkpoint.text, expected.text);
+        let trailer = String::from_utf8_lossy(&r.body[5 + len + 5..]).to_lowercase();
+        assert_eq!(r.body[5 + len], 0x80);
+        assert!(trailer.contains("grpc-status:0"), "{trailer}");
+    }
+    assert_eq!(
+        other.header("access-control-allow-origin"),
+        None,
+        "an origin not allowed gets no CORS grant"
+    );
+    assert!(
+        preflight.status == 200 || preflight.status == 204,
+        "preflight status {}",
+        preflight.status
+    );
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://dashboard.example")
+    );
+    assert!(preflight
+        .header("access-control-allow-headers")
+        .unwrap_or("")
+        .contains("x-grpc-web"));
+}
