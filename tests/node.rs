@@ -445,43 +445,7 @@ async fn each_rejection_has_its_status_code_and_changes_nothing() {
         ),
     ];
     for (what, envelope, code, reason) in cases {
-        let before = client
-            .get_checkpoint(proto::GetCheckpointRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        let balances_before = client
-            .get_balances(proto::GetBalancesRequest { as_of_tree_size: 0 })
-            .await
-            .unwrap()
-            .into_inner();
-        let status = submit(&mut client, envelope).await.expect_err(what);
-        assert_eq!(status.code(), code, "{what}: {}", status.message());
-        assert_eq!(
-            status
-                .metadata()
-                .get("ledger-reason")
-                .and_then(|v| v.to_str().ok()),
-            Some(reason),
-            "{what}"
-        );
-        assert!(
-            status.message().len() > reason.len() + 10,
-            "{what}: the message explains: {}",
-            status.message()
-        );
-        let after = client
-            .get_checkpoint(proto::GetCheckpointRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(after.text, before.text, "{what}: the store changed");
-        let balances_after = client
-            .get_balances(proto::GetBalancesRequest { as_of_tree_size: 0 })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(balances_after, balances_before, "{what}: balances changed");
+        expect_refused(&mut client, what, envelope, code, reason).await;
     }
     // A request with no envelope at all, and an empty batch, are malformed requests.
     let status = client

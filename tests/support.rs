@@ -406,3 +406,56 @@ pub async fn verify_whole_log(
     );
     state
 }
+
+/// Submits `envelope` and expects the ledger to refuse it with `code` and `reason` and a message
+/// that explains, leaving the checkpoint, the entry count and the balances exactly as they were.
+pub async fn expect_refused(
+    client: &mut LedgerClient<Channel>,
+    what: &str,
+    envelope: proto::SignedEnvelope,
+    code: tonic::Code,
+    reason: &str,
+) {
+    let before = client
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let balances = client
+        .get_balances(proto::GetBalancesRequest { as_of_tree_size: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let status = submit(client, envelope).await.expect_err(what);
+    assert_eq!(status.code(), code, "{what}: {}", status.message());
+    assert_eq!(
+        status
+            .metadata()
+            .get("ledger-reason")
+            .and_then(|v| v.to_str().ok()),
+        Some(reason),
+        "{what}: {}",
+        status.message()
+    );
+    assert!(
+        status.message().len() > reason.len() + 10,
+        "{what}: the message explains: {}",
+        status.message()
+    );
+    let after = client
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (after.tree_size, after.text),
+        (before.tree_size, before.text),
+        "{what}: the store changed"
+    );
+    let balances_after = client
+        .get_balances(proto::GetBalancesRequest { as_of_tree_size: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(balances_after, balances, "{what}: balances changed");
+}
