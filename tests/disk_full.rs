@@ -48,6 +48,12 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
         assert!(acked < 100_000, "the small file system never filled");
     };
     assert_eq!(failure.code(), Code::Unavailable, "{}", failure.message());
+    assert_eq!(
+        metric(&node, "ledger_storage_ok"),
+        0,
+        "monitoring sees the failing disk"
+    );
+    assert!(metric(&node, "ledger_storage_errors_total") >= 1);
     assert!(
         failure.message().contains("storage"),
         "{}",
@@ -87,6 +93,7 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
     submit(&mut client, c.receipt(1))
         .await
         .expect("writes work again once there is space");
+    assert_eq!(metric(&node, "ledger_storage_ok"), 1);
     let state = verify_whole_log(&node, &mut client).await;
     assert_eq!(
         state.received.get(ledger_core::state::FundSource::Fiscal),

@@ -459,3 +459,22 @@ pub async fn expect_refused(
         .into_inner();
     assert_eq!(balances_after, balances, "{what}: balances changed");
 }
+
+/// The value of one metric from the node's `/metrics` page.
+pub fn metric(node: &Node, name: &str) -> u64 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(&node.http).expect("the node's HTTP port");
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        node.http
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("metric {name} missing"))
+}

@@ -144,6 +144,7 @@ async fn metrics_count_what_the_node_did() {
     );
     assert_eq!(value("ledger_submissions_total{outcome=\"rejected\"}"), 1);
     assert_eq!(value("ledger_subscribers"), 1);
+    assert_eq!(value("ledger_storage_ok"), 1);
     assert_eq!(
         value("ledger_group_commit_size_count"),
         value("ledger_group_commits_total")

@@ -98,6 +98,13 @@ pub fn render_metrics(shared: &Shared, subscribers: usize) -> String {
     );
     gauge(
         &mut out,
+        "ledger_storage_ok",
+        "1 when the last group commit reached the disk, 0 after a failed write.",
+        "gauge",
+        shared.storage_ok.load(Ordering::Relaxed) as u64,
+    );
+    gauge(
+        &mut out,
         "ledger_group_commits_total",
         "Group commits (one write, one sync each).",
         "counter",
