@@ -60,11 +60,7 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
         failure.message()
     );
     // Reads keep working and show exactly what was acknowledged.
-    let cp = client
-        .get_checkpoint(proto::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let cp = checkpoint(&mut client).await;
     let balances = client
         .get_balances(proto::GetBalancesRequest { as_of_tree_size: 0 })
         .await
@@ -74,12 +70,7 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
     let again = submit(&mut client, c.receipt(1)).await.unwrap_err();
     assert_eq!(again.code(), Code::Unavailable);
     assert_eq!(
-        client
-            .get_checkpoint(proto::GetCheckpointRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .tree_size,
+        checkpoint(&mut client).await.tree_size,
         cp.tree_size,
         "a failed write changes nothing"
     );

@@ -258,22 +258,10 @@ async fn hostile_transactions_get_their_status_and_change_nothing() {
         expect_refused(&mut client, what, envelope, code, reason).await;
     }
     // A replayed envelope is not a second transaction: the original receipt, nothing written.
-    let before = client
-        .get_checkpoint(proto::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let before = checkpoint(&mut client).await;
     let again = submit(&mut client, replayed).await.unwrap();
     assert!(again.duplicate);
-    assert_eq!(
-        client
-            .get_checkpoint(proto::GetCheckpointRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .tree_size,
-        before.tree_size
-    );
+    assert_eq!(checkpoint(&mut client).await.tree_size, before.tree_size);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -476,11 +476,7 @@ async fn a_resubmitted_transaction_gets_its_original_receipt() {
         (first.sequence, &first.entry_hash)
     );
     check_receipt(&node, &again);
-    let cp = client
-        .get_checkpoint(proto::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let cp = checkpoint(&mut client).await;
     assert_eq!(
         cp.tree_size,
         first.sequence + 2,
@@ -578,13 +574,7 @@ async fn subscribers_see_exactly_the_log_while_writes_continue() {
     let node = Node::start(dir.path(), &[]);
     let mut client = node.client().await;
     let c = Community::setup(&node, &mut client).await;
-    let middle = client
-        .get_checkpoint(proto::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .tree_size
-        - 3;
+    let middle = checkpoint(&mut client).await.tree_size - 3;
     let mut from_start = client
         .subscribe(proto::SubscribeRequest {
             start: proto::subscribe_request::Start::FromBeginning as i32,
@@ -672,19 +662,11 @@ async fn reads_proofs_and_history_agree_with_the_log() {
     let mut client = node.client().await;
     let c = Community::setup(&node, &mut client).await;
     let first = submit(&mut client, c.receipt(100)).await.unwrap();
-    let old = client
-        .get_checkpoint(proto::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let old = checkpoint(&mut client).await;
     for i in 0..20 {
         submit(&mut client, c.receipt(i + 1)).await.unwrap();
     }
-    let new = client
-        .get_checkpoint(proto::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let new = checkpoint(&mut client).await;
     let proof = client
         .get_consistency_proof(proto::GetConsistencyProofRequest {
             old_size: old.tree_size,
@@ -797,20 +779,8 @@ async fn shutdown_restart_and_export_keep_every_entry() {
     for i in 0..10 {
         submit(&mut client, c.receipt(i + 1)).await.unwrap();
     }
-    let before = client
-        .get_checkpoint(proto::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    let mut exported = Vec::new();
-    let mut stream = client
-        .export_snapshot(proto::ExportSnapshotRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    while let Some(chunk) = stream.next().await {
-        exported.extend(chunk.unwrap().data);
-    }
+    let before = checkpoint(&mut client).await;
+    let exported = export(&mut client).await;
     drop(client);
     assert!(node.terminate(), "SIGTERM ends the node cleanly");
     // Offline export of the stopped node gives the same entries.
@@ -837,11 +807,7 @@ async fn shutdown_restart_and_export_keep_every_entry() {
     );
     let node = Node::start(dir.path(), &[]);
     let mut client = node.client().await;
-    let after = client
-        .get_checkpoint(proto::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let after = checkpoint(&mut client).await;
     assert_eq!(
         (after.tree_size, &after.root_hash),
         (before.tree_size, &before.root_hash)

@@ -17,12 +17,7 @@ async fn ledger_with_receipts(dir: &Path, count: u64) -> (u64, Vec<u64>) {
     for i in 0..count {
         submit(&mut client, c.receipt(i + 1)).await.unwrap();
     }
-    let size = client
-        .get_checkpoint(proto::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .tree_size;
+    let size = checkpoint(&mut client).await.tree_size;
     drop(client);
     assert!(node.terminate());
     (size, record_offsets(&dir.join("ledger.log")))
@@ -64,15 +59,7 @@ async fn torn_and_zero_filled_tails_are_cut_and_everything_acknowledged_survives
     drop(f);
     let node = Node::start(dir.path(), &[]);
     let mut client = node.client().await;
-    assert_eq!(
-        client
-            .get_checkpoint(proto::GetCheckpointRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .tree_size,
-        size
-    );
+    assert_eq!(checkpoint(&mut client).await.tree_size, size);
     verify_whole_log(&node, &mut client).await;
     drop(client);
     drop(node);
@@ -87,15 +74,7 @@ async fn torn_and_zero_filled_tails_are_cut_and_everything_acknowledged_survives
     drop(f);
     let node = Node::start(dir.path(), &[]);
     let mut client = node.client().await;
-    assert_eq!(
-        client
-            .get_checkpoint(proto::GetCheckpointRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .tree_size,
-        size
-    );
+    assert_eq!(checkpoint(&mut client).await.tree_size, size);
     verify_whole_log(&node, &mut client).await;
 }
 
@@ -137,15 +116,7 @@ async fn a_lost_index_is_rebuilt_from_the_log() {
     std::fs::remove_dir_all(dir.path().join("index")).unwrap();
     let node = Node::start(dir.path(), &[]);
     let mut client = node.client().await;
-    assert_eq!(
-        client
-            .get_checkpoint(proto::GetCheckpointRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .tree_size,
-        size
-    );
+    assert_eq!(checkpoint(&mut client).await.tree_size, size);
     for e in read_log(&mut client).await {
         let env: proto::SignedEnvelope = prost::Message::decode(e.envelope.as_slice()).unwrap();
         let body: proto::TransactionBody = prost::Message::decode(env.body.as_slice()).unwrap();

@@ -31,12 +31,7 @@ async fn fifty_writers_and_two_hundred_subscribers_see_exactly_the_log() {
     let node = Node::start(dir.path(), &[]);
     let mut client = node.client().await;
     let c = Arc::new(Community::setup(&node, &mut client).await);
-    let start = client
-        .get_checkpoint(proto::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .tree_size;
+    let start = checkpoint(&mut client).await.tree_size;
 
     let mut connections = Vec::new();
     for _ in 0..4 {

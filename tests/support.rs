@@ -478,3 +478,26 @@ pub fn metric(node: &Node, name: &str) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("metric {name} missing"))
 }
+
+/// The node's latest signed checkpoint.
+pub async fn checkpoint(client: &mut LedgerClient<Channel>) -> proto::Checkpoint {
+    client
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The whole snapshot the node exports over gRPC.
+pub async fn export(client: &mut LedgerClient<Channel>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut stream = client
+        .export_snapshot(proto::ExportSnapshotRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    while let Some(chunk) = tokio_stream::StreamExt::next(&mut stream).await {
+        out.extend(chunk.unwrap().data);
+    }
+    out
+}

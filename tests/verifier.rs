@@ -16,7 +16,6 @@ use ledger_e2e::*;
 use ledger_verifier::check::verify_snapshot;
 use ledger_verifier::trust::Trust;
 use prost::Message;
-use tokio_stream::StreamExt;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -24,21 +23,6 @@ struct Fixture {
     community: Community,
     snapshot: Vec<u8>,
     node_key: SigningKey,
-}
-
-async fn export(
-    client: &mut proto::ledger_client::LedgerClient<tonic::transport::Channel>,
-) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut stream = client
-        .export_snapshot(proto::ExportSnapshotRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    while let Some(chunk) = stream.next().await {
-        out.extend(chunk.unwrap().data);
-    }
-    out
 }
 
 fn alloc(yuan: u64) -> Kind {
@@ -480,11 +464,7 @@ async fn consistency_proves_extension_and_exposes_a_fork() {
     let f = fixture().await;
     let dir = tempfile::tempdir().unwrap();
     let mut client = f.node.client().await;
-    let old_cp = client
-        .get_checkpoint(proto::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let old_cp = checkpoint(&mut client).await;
     let old = write(dir.path(), "old.checkpoint", old_cp.text.as_bytes());
     for i in 0..5 {
         submit(&mut client, f.community.receipt(i + 1))
@@ -492,11 +472,7 @@ async fn consistency_proves_extension_and_exposes_a_fork() {
             .unwrap();
     }
     let new_snapshot = write(dir.path(), "new.snapshot", &export(&mut client).await);
-    let new_cp = client
-        .get_checkpoint(proto::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let new_cp = checkpoint(&mut client).await;
     let new = write(dir.path(), "new.checkpoint", new_cp.text.as_bytes());
     let fp = ledger_keys::fingerprint(&f.node_key);
     let key = hex::encode(f.node_key.verifying_key().as_bytes());
@@ -561,15 +537,7 @@ async fn audit_follows_the_node_and_catches_rewritten_history() {
     let saved: serde_json_value::Value =
         serde_json_value::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     let size = saved["tree_size"].as_u64().unwrap();
-    assert_eq!(
-        size,
-        client
-            .get_checkpoint(proto::GetCheckpointRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .tree_size
-    );
+    assert_eq!(size, checkpoint(&mut client).await.tree_size);
     // What the auditor verified last time is not what the node now serves at that size.
     let mut tampered = saved.clone();
     tampered["root"] = serde_json_value::Value::String(hex::encode([5u8; 32]));

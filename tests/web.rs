@@ -113,12 +113,7 @@ async fn metrics_count_what_the_node_did() {
         .unwrap()
         .into_inner();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let size = client
-        .get_checkpoint(proto::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .tree_size;
+    let size = checkpoint(&mut client).await.tree_size;
     let http = node.http.clone();
     let r = tokio::task::spawn_blocking(move || request(&http, "GET", "/metrics", &[], b""))
         .await
@@ -168,15 +163,7 @@ async fn the_snapshot_download_is_the_exported_snapshot() {
     let mut client = node.client().await;
     let c = Community::setup(&node, &mut client).await;
     submit(&mut client, c.receipt(7)).await.unwrap();
-    let mut exported = Vec::new();
-    let mut stream = client
-        .export_snapshot(proto::ExportSnapshotRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    while let Some(chunk) = tokio_stream::StreamExt::next(&mut stream).await {
-        exported.extend(chunk.unwrap().data);
-    }
+    let exported = export(&mut client).await;
     let http = node.http.clone();
     let r = tokio::task::spawn_blocking(move || request(&http, "GET", "/snapshot", &[], b""))
         .await
@@ -201,11 +188,7 @@ async fn browsers_call_the_api_with_grpc_web_from_allowed_origins() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(dir.path(), &["--cors-origin", "https://dashboard.example"]);
     let mut client = node.client().await;
-    let expected = client
-        .get_checkpoint(proto::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let expected = checkpoint(&mut client).await;
     let (grpc, http) = (node.addr.clone(), node.http.clone());
     let own_origin = format!("http://{http}");
     let responses = tokio::task::spawn_blocking(move || {
