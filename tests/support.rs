@@ -14,6 +14,9 @@ use ledger_core::proto::{self, ledger_client::LedgerClient, transaction_body::Ki
 use ledger_core::state::Role;
 use tonic::transport::Channel;
 
+#[path = "webdriver.rs"]
+pub mod webdriver;
+
 static BUILD: Once = Once::new();
 
 fn target_dir() -> PathBuf {
@@ -64,11 +67,22 @@ impl Node {
     }
 
     pub fn start_command(data_dir: &Path, command: &str, extra: &[&str]) -> Node {
+        Node::start_at(data_dir, command, "127.0.0.1:0", "127.0.0.1:0", extra)
+    }
+
+    /// Starts the node on the given gRPC and HTTP addresses (to restart it where it was).
+    pub fn start_at(
+        data_dir: &Path,
+        command: &str,
+        listen: &str,
+        http: &str,
+        extra: &[&str],
+    ) -> Node {
         let mut child = Command::new(binary("ledger-node"))
             .arg(command)
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args(["--listen", listen, "--http", http])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())

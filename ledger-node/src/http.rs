@@ -1,5 +1,7 @@
-//! The node's HTTP port: Prometheus metrics and the current snapshot as a download, for the
-//! community's website and monitoring. (The gRPC port also speaks gRPC-Web for browsers.)
+//! The node's HTTP port: the public dashboard page (embedded from `web/` by `ledger-web`), the
+//! read API as gRPC-Web for that page (same origin, so it works under whatever host name a
+//! resident's phone uses), Prometheus metrics and the current snapshot as a download.
+//! (The gRPC port also speaks gRPC-Web, with CORS, for dashboards hosted elsewhere.)
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +27,7 @@ pub async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     subscribers: Arc<AtomicUsize>,
+    grpc_web: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = Router::new()
@@ -33,10 +36,41 @@ pub async fn serve(
         .with_state(Http {
             shared,
             subscribers,
-        });
+        })
+        .merge(grpc_web)
+        // Replaces tonic's fallback: any other path is a file of the page, or not found.
+        .fallback(get(page));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The page's files. Everything the page loads comes from this origin (the CSP says so), so a
+/// memo in the ledger cannot pull in a script from anywhere else.
+async fn page(uri: axum::http::Uri) -> Response {
+    match ledger_web::asset(uri.path()) {
+        Some(asset) => (
+            [
+                (header::CONTENT_TYPE, asset.content_type),
+                // The page changes with the node's version; always ask.
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+                     object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+                ),
+            ],
+            asset.bytes,
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "not found: the page is at /, metrics at /metrics, the snapshot at /snapshot\n",
+        )
+            .into_response(),
+    }
 }
 
 fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {

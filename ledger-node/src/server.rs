@@ -102,10 +102,16 @@ pub async fn serve(
                 origins.push(format!("http://localhost:{}", local.port()));
             }
             http_line = format!("; http on {local}");
+            // The page calls the same service over gRPC-Web on its own origin.
+            let grpc_web = tonic::service::Routes::new(ledger.clone())
+                .prepare()
+                .into_axum_router()
+                .layer(tonic_web::GrpcWebLayer::new());
             Some(tokio::spawn(crate::http::serve(
                 http_listener,
                 shared.clone(),
                 subscribers.clone(),
+                grpc_web,
                 stopped(stop_rx.clone()),
             )))
         }

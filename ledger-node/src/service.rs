@@ -51,6 +51,7 @@ impl Default for Limits {
     }
 }
 
+#[derive(Clone)]
 pub struct LedgerService {
     shared: Arc<Shared>,
     queue: mpsc::Sender<Job>,
@@ -691,6 +692,7 @@ pub fn checkpoint_proto(shared: &Shared, head: &Head) -> pb::Checkpoint {
         tree_size: head.size,
         root_hash: head.root.to_vec(),
         node_public_key: shared.node_key.to_bytes().to_vec(),
+        node_key_fingerprint: ledger_core::signing::KeyId::of(&shared.node_key).fingerprint(),
     }
 }
 

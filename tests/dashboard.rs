@@ -1,0 +1,426 @@
+//! The public dashboard in a real browser: `ledger-node demo` serves the page, headless
+//! Chromium (Debian's, through chromedriver) opens it, and the test compares what a resident
+//! sees with what the gRPC API says, posts a receipt with the real `ledger` CLI and watches it
+//! arrive in the live feed, and saves screenshots (desktop and phone) for README.md.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ledger_core::proto::{self, transaction_body::Kind};
+use ledger_e2e::webdriver::Browser;
+use ledger_e2e::*;
+use prost::Message;
+use serde_json_value::{json, Value};
+
+/// ¥1,234.56: written here independently of the page's formatter, which it checks.
+fn yuan(fen: u64) -> String {
+    let digits = (fen / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("¥{grouped}.{:02}", fen % 100)
+}
+
+fn source_name(source: i32) -> String {
+    proto::FundSource::try_from(source)
+        .unwrap()
+        .as_str_name()
+        .to_string()
+}
+
+fn screenshots() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard")
+}
+
+const LIVE: &str = "return document.body.dataset.live === 'true' \
+    && document.querySelector('#totals .source-row') !== null \
+    && document.querySelector('#feed details') !== null";
+
+const TOTALS: &str =
+    "return Array.from(document.querySelectorAll('#totals .source-row[data-source]'))\
+    .map(r => [r.dataset.source, r.querySelector('.amount').textContent]);";
+
+fn shown_totals(browser: &Browser) -> Vec<(String, String)> {
+    browser
+        .run(TOTALS, json!([]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_string(),
+                r[1].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn expected_totals(balances: &proto::Balances) -> Vec<(String, String)> {
+    let mut rows: Vec<_> = balances
+        .received
+        .iter()
+        .filter(|a| a.amount_fen > 0)
+        .map(|a| (a.source, a.amount_fen))
+        .collect();
+    rows.sort();
+    rows.into_iter()
+        .map(|(s, fen)| (source_name(s), yuan(fen)))
+        .collect()
+}
+
+fn text(browser: &Browser, selector: &str) -> String {
+    browser
+        .run(
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+            json!([selector]),
+        )
+        .as_str()
+        .unwrap_or_else(|| panic!("nothing on the page matches {selector}"))
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_shows_the_ledger_and_follows_it_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start_command(dir.path(), "demo", &[]);
+    let mut client = node.client().await;
+    let page = format!("http://{}/", node.http);
+    let browser = tokio::task::spawn_blocking({
+        let page = page.clone();
+        move || {
+            let b = Browser::start(1200, 3400);
+            b.goto(&page);
+            b.wait_for("the live ledger", Duration::from_secs(30), LIVE);
+            b
+        }
+    })
+    .await
+    .unwrap();
+
+    // The page's own money formatter, on its edge cases, in this browser.
+    let failures = browser.run_async(
+        "const done = arguments[arguments.length - 1]; \
+         import('/money.js').then(m => done(m.selfTest()), e => done([String(e)]));",
+        json!([]),
+    );
+    assert_eq!(failures, json!([]), "formatYuan in the browser");
+
+    // The page's protobuf codec refuses bad bytes with a DecodeError (never another
+    // exception, never a wrong value) and carries uint64 to its last bit.
+    let codec = browser.run_async(
+        "const done = arguments[arguments.length - 1];          import('/protobuf.js').then(pb => {            const bad = { truncated_length: [0x0a], truncated_field: [0x0a, 0x05, 0x41],              long_varint: [0x10, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0x01],              field_zero: [0x00], wrong_wire_type: [0x0f], not_utf8: [0x0a, 0x02, 0xff, 0xfe],              reserved_wire_type: [0x0b] };            const out = {};            for (const [name, bytes] of Object.entries(bad)) {              try { pb.decode('ledger.v1.Checkpoint', new Uint8Array(bytes)); out[name] = 'accepted'; }              catch (e) { out[name] = e.name; }            }            const max = 18446744073709551615n;            const back = pb.decode('ledger.v1.GetInclusionProofRequest',              pb.encode('ledger.v1.GetInclusionProofRequest', { sequence: max, tree_size: 1n }));            out.uint64_max = back.sequence === max && back.tree_size === 1n;            const unknown = pb.decode('ledger.v1.Checkpoint', new Uint8Array([0x10, 0x07, 0xf8, 0x01, 0x01]));            out.unknown_field_skipped = unknown.tree_size === 7n;            done(out);          }, e => done(String(e)));",
+        json!([]),
+    );
+    assert_eq!(
+        codec,
+        json!({
+            "truncated_length": "DecodeError", "truncated_field": "DecodeError",
+            "long_varint": "DecodeError", "field_zero": "DecodeError",
+            "wrong_wire_type": "DecodeError", "not_utf8": "DecodeError",
+            "reserved_wire_type": "DecodeError",
+            "uint64_max": true, "unknown_field_skipped": true,
+        })
+    );
+
+    // Totals per source, and their sum, equal GetBalances.
+    let balances = client
+        .get_balances(proto::GetBalancesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let expected = expected_totals(&balances);
+    assert_eq!(shown_totals(&browser), expected);
+    assert!(
+        expected.contains(&("FUND_SOURCE_FISCAL".into(), "¥600,000.00".into())),
+        "the demo's fiscal receipt: {expected:?}"
+    );
+    let received: u64 = balances.received.iter().map(|a| a.amount_fen).sum();
+    assert_eq!(
+        text(&browser, "#totals .source-row.total .amount"),
+        yuan(received)
+    );
+    assert_eq!(text(&browser, "#sum-received .amount"), yuan(received));
+
+    // Each project's budget, allocated, spent and remaining per source equal ListProjects.
+    let projects = client
+        .list_projects(proto::ListProjectsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    for p in &projects.projects {
+        for f in &p.figures {
+            let row = format!(
+                "#projects .project[data-project='{}'] .project-source[data-source='{}']",
+                p.project_id,
+                source_name(f.source)
+            );
+            for (class, fen) in [
+                ("budget", f.budget_fen),
+                ("allocated", f.allocated_fen),
+                ("spent", f.spent_fen),
+                ("remaining", f.remaining_fen),
+            ] {
+                assert_eq!(
+                    text(&browser, &format!("{row} .fig.{class} .amount")),
+                    yuan(fen),
+                    "{} {} {class}",
+                    p.project_id,
+                    source_name(f.source)
+                );
+            }
+        }
+    }
+
+    // Pending disbursements with their approvals.
+    let disbursements = client
+        .list_disbursements(proto::ListDisbursementsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let pending: Vec<_> = disbursements
+        .disbursements
+        .iter()
+        .filter(|d| d.state == "pending")
+        .collect();
+    assert!(!pending.is_empty(), "the demo leaves one pending");
+    let shown = browser.run(
+        "return Array.from(document.querySelectorAll('#pending .disbursement'))\
+         .map(d => [d.dataset.proposal, d.querySelector('.approvals .count').textContent]);",
+        json!([]),
+    );
+    let expected: Vec<Value> = pending
+        .iter()
+        .map(|d| {
+            json!([
+                hex::encode(&d.proposal_tx_id),
+                format!("批准 {} / {}", d.approvals.len(), d.approvals_needed)
+            ])
+        })
+        .collect();
+    assert_eq!(shown, json!(expected));
+
+    // The checkpoint's fingerprints: the node key's is what `verifier --trust` takes.
+    let cp = checkpoint(&mut client).await;
+    let node_key =
+        ed25519_dalek::VerifyingKey::from_bytes(&cp.node_public_key.clone().try_into().unwrap())
+            .unwrap();
+    let node_fp = ledger_core::signing::KeyId::of(&node_key).fingerprint();
+    assert_eq!(text(&browser, "#node-key"), node_fp);
+    assert_eq!(
+        text(&browser, "#checkpoint-root"),
+        ledger_verifier::report::short_hash(&cp.root_hash)
+    );
+    assert!(text(&browser, "#verify pre").contains(&format!("--trust {node_fp}")));
+
+    // The download link gives the snapshot ExportSnapshot gives.
+    let exported = export(&mut client).await;
+    let downloaded = browser.run_async(
+        "const done = arguments[arguments.length - 1]; \
+         fetch(document.getElementById('snapshot-link').href).then(r => r.arrayBuffer())\
+         .then(b => done(Array.from(new Uint8Array(b))), e => done(String(e)));",
+        json!([]),
+    );
+    let downloaded: Vec<u8> = downloaded
+        .as_array()
+        .unwrap_or_else(|| panic!("download failed: {downloaded}"))
+        .iter()
+        .map(|b| b.as_u64().unwrap() as u8)
+        .collect();
+    assert_eq!(downloaded, exported);
+
+    // Expanding entries: signers by fingerprint, document hashes, the entry a correction reverses.
+    let log = read_log(&mut client).await;
+    let body_of = |e: &proto::Entry| {
+        let env = proto::SignedEnvelope::decode(e.envelope.as_slice()).unwrap();
+        (
+            proto::TransactionBody::decode(env.body.as_slice()).unwrap(),
+            env,
+        )
+    };
+    let keys = client
+        .list_keys(proto::ListKeysRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let (reversal, target) = log
+        .iter()
+        .find_map(|e| match body_of(e).0.kind {
+            Some(Kind::EntryReversed(r)) => Some((e.sequence, r.target_tx_id)),
+            _ => None,
+        })
+        .expect("the demo has a reversal");
+    let target_seq = log
+        .iter()
+        .find(|e| body_of(e).0.tx_id == target)
+        .unwrap()
+        .sequence;
+    browser.run(
+        "document.querySelector(`#feed details[data-seq='${arguments[0]}']`).open = true;",
+        json!([reversal]),
+    );
+    let shown_target = browser.wait_for(
+        "the reversed entry",
+        Duration::from_secs(5),
+        &format!(
+            "const t = document.querySelector(\"#feed details[data-seq='{reversal}'] .target\"); \
+             return t && t.textContent.startsWith('#') ? t.textContent : null;"
+        ),
+    );
+    assert!(
+        shown_target
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("#{target_seq} ")),
+        "{shown_target}"
+    );
+    let (_, envelope) = body_of(&log[reversal as usize]);
+    let signer = keys
+        .keys
+        .iter()
+        .find(|k| k.key_id == envelope.signatures[0].key_id)
+        .unwrap();
+    let shown_signer = text(
+        &browser,
+        &format!("#feed details[data-seq='{reversal}'] .signers li"),
+    );
+    assert!(
+        shown_signer.contains(&signer.fingerprint) && shown_signer.contains(&signer.name),
+        "{shown_signer} should name {} {}",
+        signer.fingerprint,
+        signer.name
+    );
+    let (proposal, contract) = log
+        .iter()
+        .rev()
+        .find_map(|e| match body_of(e).0.kind {
+            Some(Kind::DisbursementProposed(p)) => Some((e.sequence, p.contract_hash)),
+            _ => None,
+        })
+        .unwrap();
+    let hashes = text(
+        &browser,
+        &format!("#feed details[data-seq='{proposal}'] dl"),
+    );
+    assert!(hashes.contains(&hex::encode(&contract)), "{hashes}");
+
+    // A new receipt, posted with the real CLI, appears at the top of the feed within 2 s of
+    // its acknowledgement, and the totals follow.
+    let memo = format!("浏览器测试 {}", hex::encode(random_tx_id()));
+    let out = Command::new(binary("ledger"))
+        .args(["--node", &format!("http://{}", node.addr), "--json"])
+        .args([
+            "receipt",
+            "--source",
+            "crowdfunding",
+            "--to",
+            "pool:crowd",
+            "--amount",
+            "88.88",
+            "--memo",
+            &memo,
+        ])
+        .arg("--key")
+        .arg(dir.path().join("keys/finance.key"))
+        .output()
+        .unwrap();
+    let acknowledged = Instant::now();
+    assert!(
+        out.status.success(),
+        "ledger receipt: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let posted: Value = serde_json_value::from_slice(&out.stdout).unwrap();
+    let seq = posted["sequence"].as_u64().unwrap();
+    let arrived = browser.wait_for(
+        "the new receipt in the live feed",
+        Duration::from_secs(2),
+        &format!(
+            "const first = document.querySelector('#feed details'); \
+             return first && first.dataset.seq === '{seq}' ? first.textContent : null;"
+        ),
+    );
+    let latency = acknowledged.elapsed();
+    assert!(latency <= Duration::from_secs(2), "{latency:?}");
+    let arrived = arrived.as_str().unwrap();
+    assert!(
+        arrived.contains(&memo) && arrived.contains("¥88.88") && arrived.contains("收到资金"),
+        "{arrived}"
+    );
+    let balances = client
+        .get_balances(proto::GetBalancesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let expected = expected_totals(&balances);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while shown_totals(&browser) != expected {
+        assert!(
+            Instant::now() < deadline,
+            "totals did not follow the new receipt: {:?} vs {expected:?}",
+            shown_totals(&browser)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(text(&browser, "#checkpoint-size"), (seq + 1).to_string());
+    eprintln!("receipt {seq} shown {latency:?} after its acknowledgement");
+
+    let shots = screenshots();
+    let desktop = browser.screenshot(&shots.join("dashboard.png"));
+
+    // The English switch changes the words, not the figures.
+    browser.run("document.getElementById('lang-switch').click();", json!([]));
+    assert_eq!(text(&browser, "#totals-title"), "Money by source");
+    assert_eq!(shown_totals(&browser), expected);
+    let first = text(&browser, "#feed details summary");
+    assert!(first.contains("Money received"), "{first}");
+    browser.run("document.getElementById('lang-switch').click();", json!([]));
+    assert_eq!(text(&browser, "#totals-title"), "资金来源");
+
+    // On a phone-sized screen the page is one column with no sideways scrolling.
+    browser.set_window(412, 1800);
+    let overflow = browser.run(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        json!([]),
+    );
+    assert_eq!(overflow, json!(0), "horizontal overflow on a phone");
+    let phone = browser.screenshot(&shots.join("dashboard-phone.png"));
+    eprintln!("screenshots: {} and {}", desktop.display(), phone.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_says_when_the_node_goes_away_and_recovers_when_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = Node::start(dir.path(), &[]);
+    let page = format!("http://{}/", node.http);
+    let browser = tokio::task::spawn_blocking(move || {
+        let b = Browser::start(800, 1200);
+        b.goto(&page);
+        b.wait_for(
+            "the live ledger",
+            Duration::from_secs(30),
+            "return document.body.dataset.live === 'true';",
+        );
+        b
+    })
+    .await
+    .unwrap();
+    let (grpc, http) = (node.addr.clone(), node.http.clone());
+    node.terminate();
+    browser.wait_for(
+        "that the connection is lost",
+        Duration::from_secs(10),
+        "return document.body.dataset.live === 'false';",
+    );
+    let node = Node::start_at(dir.path(), "serve", &grpc, &http, &[]);
+    browser.wait_for(
+        "the live ledger again",
+        Duration::from_secs(30),
+        "return document.body.dataset.live === 'true';",
+    );
+    drop(node);
+}
