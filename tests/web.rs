@@ -261,3 +261,83 @@ async fn browsers_call_the_api_with_grpc_web_from_allowed_origins() {
         .unwrap_or("")
         .contains("x-grpc-web"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_port_serves_the_page_and_the_read_api_but_not_submissions() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &[]);
+    let mut client = node.client().await;
+    let c = Community::setup(&node, &mut client).await;
+    let before = checkpoint(&mut client).await;
+    let envelope = c.receipt(9).encode_to_vec();
+    let http = node.http.clone();
+    let (page, script, missing, read, write) = tokio::task::spawn_blocking(move || {
+        let grpc_web = |method: &str, message: &[u8]| {
+            request(
+                &http,
+                "POST",
+                &format!("/ledger.v1.Ledger/{method}"),
+                &[
+                    ("content-type", "application/grpc-web+proto"),
+                    ("x-grpc-web", "1"),
+                ],
+                &grpc_web_frame(message),
+            )
+        };
+        let submit = proto::SubmitRequest {
+            envelope: Some(proto::SignedEnvelope::decode(envelope.as_slice()).unwrap()),
+        };
+        (
+            request(&http, "GET", "/", &[], b""),
+            request(&http, "GET", "/app.js", &[], b""),
+            request(&http, "GET", "/no-such-file", &[], b""),
+            grpc_web("GetCheckpoint", &[]),
+            grpc_web("Submit", &submit.encode_to_vec()),
+        )
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(String::from_utf8_lossy(&page.body).contains("阳光账本"));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    assert_eq!(script.status, 200);
+    assert!(script
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert_eq!(script.body, ledger_web_app_js());
+    assert_eq!(missing.status, 404);
+    assert!(String::from_utf8_lossy(&missing.body).contains("the page is at /"));
+
+    // The page's own origin reads the API over gRPC-Web: same checkpoint as over gRPC.
+    assert_eq!(read.status, 200);
+    assert_eq!(read.body[0], 0);
+    let len = u32::from_be_bytes(read.body[1..5].try_into().unwrap()) as usize;
+    let shown = proto::Checkpoint::decode(&read.body[5..5 + len]).unwrap();
+    assert_eq!(shown.text, before.text);
+    assert_eq!(
+        shown.node_key_fingerprint,
+        ledger_core::signing::KeyId::of(
+            &ed25519_dalek::VerifyingKey::from_bytes(
+                &before.node_public_key.clone().try_into().unwrap()
+            )
+            .unwrap()
+        )
+        .fingerprint()
+    );
+
+    // A valid, signed transaction is still refused here, and nothing is written.
+    assert_eq!(write.header("grpc-status"), Some("12"));
+    assert!(write
+        .header("grpc-message")
+        .unwrap()
+        .contains("gRPC%20port"));
+    assert_eq!(checkpoint(&mut client).await.text, before.text);
+}
+
+fn ledger_web_app_js() -> Vec<u8> {
+    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/app.js")).unwrap()
+}

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 
@@ -38,11 +38,32 @@ pub async fn serve(
             subscribers,
         })
         .merge(grpc_web)
+        // The public port reads; transactions are posted to the gRPC port, which the community
+        // can keep off the internet. (Static routes win over tonic's wildcard route.)
+        .route("/ledger.v1.Ledger/Submit", post(writes_elsewhere))
+        .route("/ledger.v1.Ledger/SubmitBatch", post(writes_elsewhere))
         // Replaces tonic's fallback: any other path is a file of the page, or not found.
         .fallback(get(page));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// A gRPC-Web "trailers-only" answer: UNIMPLEMENTED, with what to do instead.
+async fn writes_elsewhere() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/grpc-web+proto"),
+            (header::HeaderName::from_static("grpc-status"), "12"),
+            (
+                header::HeaderName::from_static("grpc-message"),
+                "the%20HTTP%20port%20serves%20the%20public%20read%20API%20only%3B%20post%20\
+                 transactions%20to%20the%20node%27s%20gRPC%20port",
+            ),
+        ],
+        "",
+    )
+        .into_response()
 }
 
 /// The page's files. Everything the page loads comes from this origin (the CSP says so), so a
