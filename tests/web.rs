@@ -299,7 +299,10 @@ async fn the_http_port_serves_the_page_and_the_read_api_but_not_submissions() {
     .unwrap();
 
     assert_eq!(page.status, 200);
-    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
     assert!(String::from_utf8_lossy(&page.body).contains("阳光账本"));
     let csp = page.header("content-security-policy").unwrap();
     assert!(csp.contains("default-src 'self'"), "{csp}");

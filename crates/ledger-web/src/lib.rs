@@ -88,7 +88,10 @@ mod tests {
                 );
             }
             if file.path == "/index.html" {
-                assert_eq!(checked, 3, "the page loads app.js, style.css and favicon.svg");
+                assert_eq!(
+                    checked, 3,
+                    "the page loads app.js, style.css and favicon.svg"
+                );
             }
         }
     }
