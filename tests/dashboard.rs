@@ -410,7 +410,17 @@ async fn the_page_says_when_the_node_goes_away_and_recovers_when_it_is_back() {
     .await
     .unwrap();
     let (grpc, http) = (node.addr.clone(), node.http.clone());
-    node.terminate();
+    // Open Subscribe streams (the page's) end on SIGTERM: the node exits cleanly and soon.
+    let stopping = Instant::now();
+    assert!(
+        node.terminate(),
+        "the node exits cleanly under an open page"
+    );
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        stopping.elapsed()
+    );
     browser.wait_for(
         "that the connection is lost",
         Duration::from_secs(10),

@@ -781,8 +781,37 @@ async fn shutdown_restart_and_export_keep_every_entry() {
     }
     let before = checkpoint(&mut client).await;
     let exported = export(&mut client).await;
+    // A subscriber that is following live must not hold the shutdown up: its stream ends with
+    // UNAVAILABLE saying where to resume.
+    let mut live = client
+        .subscribe(proto::SubscribeRequest {
+            start: proto::subscribe_request::Start::OnlyNew as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    while !matches!(
+        live.message().await.unwrap().unwrap().event,
+        Some(proto::subscribe_event::Event::CaughtUp(_))
+    ) {}
     drop(client);
+    let stopping = std::time::Instant::now();
     assert!(node.terminate(), "SIGTERM ends the node cleanly");
+    assert!(
+        stopping.elapsed() < std::time::Duration::from_secs(10),
+        "shutdown took {:?} with a subscriber open",
+        stopping.elapsed()
+    );
+    let ended = live.message().await.unwrap_err();
+    assert_eq!(ended.code(), tonic::Code::Unavailable);
+    assert!(
+        ended
+            .message()
+            .contains(&format!("resubscribe from sequence {}", before.tree_size)),
+        "{}",
+        ended.message()
+    );
     // Offline export of the stopped node gives the same entries.
     let file = dir.path().join("offline.snapshot");
     let status = std::process::Command::new(binary("ledger-node"))

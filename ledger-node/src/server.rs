@@ -67,7 +67,9 @@ pub async fn serve(
         max_subscribers: settings.max_subscribers,
         ..Limits::default()
     };
-    let service = LedgerService::new(shared.clone(), queue, limits);
+    // One shutdown signal for both ports and for the Subscribe streams.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let service = LedgerService::new(shared.clone(), queue, limits, stop_rx.clone());
     let subscribers = service.subscriber_count();
     let ledger = LedgerServer::new(service)
         .max_decoding_message_size(settings.max_message_bytes.saturating_mul(2))
@@ -82,8 +84,6 @@ pub async fn serve(
         .context("reflection service")?;
     let listener = bind(settings.listen).await?;
     let addr = listener.local_addr()?;
-    // One shutdown signal for both ports.
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);

@@ -16,7 +16,7 @@ use ledger_core::state::{AccountKind, FundSource, State};
 use ledger_core::tx::{Kind, TxId};
 use ledger_core::Hash;
 use prost::Message;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
@@ -58,6 +58,9 @@ pub struct LedgerService {
     limits: Limits,
     subscribers: Arc<AtomicUsize>,
     replays: Arc<Semaphore>,
+    /// Becomes true when the node starts to shut down: Subscribe streams end then (with
+    /// UNAVAILABLE and where to resume), or a graceful shutdown would wait for them forever.
+    stopping: watch::Receiver<bool>,
 }
 
 impl LedgerService {
@@ -66,7 +69,12 @@ impl LedgerService {
         self.subscribers.clone()
     }
 
-    pub fn new(shared: Arc<Shared>, queue: mpsc::Sender<Job>, limits: Limits) -> Self {
+    pub fn new(
+        shared: Arc<Shared>,
+        queue: mpsc::Sender<Job>,
+        limits: Limits,
+        stopping: watch::Receiver<bool>,
+    ) -> Self {
         let replays = Arc::new(Semaphore::new(limits.max_replays.max(1)));
         LedgerService {
             shared,
@@ -74,6 +82,7 @@ impl LedgerService {
             limits,
             subscribers: Arc::new(AtomicUsize::new(0)),
             replays,
+            stopping,
         }
     }
 }
@@ -626,9 +635,10 @@ impl pb::ledger_server::Ledger for LedgerService {
         let (tx, rx) = mpsc::channel(self.limits.subscriber_buffer);
         let shared = self.shared.clone();
         let stall = self.limits.subscriber_stall;
+        let stopping = self.stopping.clone();
         tokio::spawn(async move {
             let _guard = guard;
-            follow(shared, cursor, filter, tx, stall).await;
+            follow(shared, cursor, filter, tx, stall, stopping).await;
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
@@ -790,9 +800,15 @@ async fn follow(
     filter: Filter,
     tx: mpsc::Sender<Result<pb::SubscribeEvent, Status>>,
     stall: Duration,
+    mut stopping: watch::Receiver<bool>,
 ) {
     use pb::subscribe_event::Event;
     let mut watch = shared.head_watch.subscribe();
+    let shutting_down = |cursor: u64| {
+        Status::unavailable(format!(
+            "the node is shutting down; resubscribe from sequence {cursor} when it is back"
+        ))
+    };
     let send = |event: Result<pb::SubscribeEvent, Status>| {
         let tx = tx.clone();
         async move { tokio::time::timeout(stall, tx.send(event)).await }
@@ -800,6 +816,10 @@ async fn follow(
     loop {
         let head = shared.head();
         while cursor < head.size {
+            if *stopping.borrow() {
+                let _ = tx.try_send(Err(shutting_down(cursor)));
+                return;
+            }
             let (entry, hash) = match shared.read_entry(cursor) {
                 Ok(item) => item,
                 Err(e) => {
@@ -848,6 +868,10 @@ async fn follow(
                 }
                 // The subscriber went away while nothing was happening: free its slot now.
                 _ = tx.closed() => return,
+                _ = stopping.wait_for(|s| *s) => {
+                    let _ = tx.try_send(Err(shutting_down(cursor)));
+                    return;
+                }
             }
             if *watch.borrow_and_update() > cursor {
                 break;
