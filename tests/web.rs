@@ -344,3 +344,71 @@ async fn the_http_port_serves_the_page_and_the_read_api_but_not_submissions() {
 fn ledger_web_app_js() -> Vec<u8> {
     std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/app.js")).unwrap()
 }
+
+/// Sends a gRPC-Web request and reads only the response head (the stream stays open).
+fn open_stream(addr: &str, path: &str, message: &[u8]) -> (TcpStream, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let body = grpc_web_frame(message);
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/grpc-web+proto\r\n\
+         X-Grpc-Web: 1\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body).unwrap();
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        raw.push(byte[0]);
+    }
+    (stream, String::from_utf8(raw).unwrap().to_lowercase())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_viewers_and_grpc_subscribers_have_separate_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        dir.path(),
+        &["--max-subscribers", "1", "--max-page-subscribers", "1"],
+    );
+    let mut client = node.client().await;
+    let subscribe = proto::SubscribeRequest {
+        start: proto::subscribe_request::Start::OnlyNew as i32,
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let http = node.http.clone();
+    // One page viewer takes the page's only slot...
+    let (viewer, head) = {
+        let (http, subscribe) = (http.clone(), subscribe.clone());
+        tokio::task::spawn_blocking(move || {
+            open_stream(&http, "/ledger.v1.Ledger/Subscribe", &subscribe)
+        })
+        .await
+        .unwrap()
+    };
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!head.contains("grpc-status"), "the stream is open: {head}");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(metric(&node, "ledger_page_subscribers"), 1);
+    // ...a second viewer is refused with RESOURCE_EXHAUSTED...
+    let (_, second) = {
+        let (http, subscribe) = (http.clone(), subscribe.clone());
+        tokio::task::spawn_blocking(move || {
+            open_stream(&http, "/ledger.v1.Ledger/Subscribe", &subscribe)
+        })
+        .await
+        .unwrap()
+    };
+    assert!(second.contains("grpc-status: 8"), "{second}");
+    // ...and the gRPC port's subscriber is still served.
+    let mut grpc = client
+        .subscribe(proto::SubscribeRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(grpc.message().await.unwrap().is_some());
+    assert_eq!(metric(&node, "ledger_subscribers"), 2);
+    drop(viewer);
+}

@@ -28,9 +28,13 @@ pub struct ServeArgs {
     /// Submissions waiting for the writer before new ones get RESOURCE_EXHAUSTED [default: 4096]
     #[arg(long)]
     pub queue_depth: Option<usize>,
-    /// Concurrent Subscribe streams [default: 1024]
+    /// Concurrent Subscribe streams on the gRPC port [default: 1024]
     #[arg(long)]
     pub max_subscribers: Option<usize>,
+    /// Concurrent Subscribe streams from the public page on the HTTP port, counted apart so
+    /// page viewers cannot crowd out auditors and dashboards [default: 1024]
+    #[arg(long)]
+    pub max_page_subscribers: Option<usize>,
     /// Largest gRPC message accepted, in bytes [default: 8388608]
     #[arg(long)]
     pub max_message_bytes: Option<usize>,
@@ -61,6 +65,7 @@ struct FileSettings {
     max_group: Option<usize>,
     queue_depth: Option<usize>,
     max_subscribers: Option<usize>,
+    max_page_subscribers: Option<usize>,
     max_message_bytes: Option<usize>,
     max_streams_per_connection: Option<u32>,
     tls_cert: Option<PathBuf>,
@@ -77,6 +82,7 @@ pub struct Settings {
     pub max_group: usize,
     pub queue_depth: usize,
     pub max_subscribers: usize,
+    pub max_page_subscribers: usize,
     pub max_message_bytes: usize,
     pub max_streams_per_connection: u32,
     /// Certificate chain and private key files; plain TCP when absent (loopback development).
@@ -134,6 +140,7 @@ impl ServeArgs {
             max_group: pick!(max_group, "LEDGER_MAX_GROUP", 2048),
             queue_depth: pick!(queue_depth, "LEDGER_QUEUE_DEPTH", 4096),
             max_subscribers: pick!(max_subscribers, "LEDGER_MAX_SUBSCRIBERS", 1024),
+            max_page_subscribers: pick!(max_page_subscribers, "LEDGER_MAX_PAGE_SUBSCRIBERS", 1024),
             max_message_bytes: pick!(max_message_bytes, "LEDGER_MAX_MESSAGE_BYTES", 8 << 20),
             max_streams_per_connection: pick!(
                 max_streams_per_connection,

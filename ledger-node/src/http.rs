@@ -17,16 +17,23 @@ use tokio::net::TcpListener;
 
 use crate::engine::{Histogram, Shared};
 
+/// Open Subscribe streams, counted per port (each port has its own limit).
+#[derive(Clone, Default)]
+pub struct SubscriberCounts {
+    pub grpc: Arc<AtomicUsize>,
+    pub page: Arc<AtomicUsize>,
+}
+
 #[derive(Clone)]
 struct Http {
     shared: Arc<Shared>,
-    subscribers: Arc<AtomicUsize>,
+    subscribers: SubscriberCounts,
 }
 
 pub async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
-    subscribers: Arc<AtomicUsize>,
+    subscribers: SubscriberCounts,
     grpc_web: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -112,7 +119,9 @@ fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {
 }
 
 /// Prometheus text format 0.0.4.
-pub fn render_metrics(shared: &Shared, subscribers: usize) -> String {
+pub fn render_metrics(shared: &Shared, subscribers: &SubscriberCounts) -> String {
+    let page_subscribers = subscribers.page.load(Ordering::Relaxed) as u64;
+    let subscribers = subscribers.grpc.load(Ordering::Relaxed) as u64 + page_subscribers;
     let c = &shared.counters;
     let mut out = String::new();
     let gauge = |out: &mut String, name: &str, help: &str, kind: &str, value: u64| {
@@ -180,9 +189,16 @@ pub fn render_metrics(shared: &Shared, subscribers: usize) -> String {
     gauge(
         &mut out,
         "ledger_subscribers",
-        "Open Subscribe streams.",
+        "Open Subscribe streams, both ports.",
         "gauge",
-        subscribers as u64,
+        subscribers,
+    );
+    gauge(
+        &mut out,
+        "ledger_page_subscribers",
+        "Open Subscribe streams from the public page (HTTP port).",
+        "gauge",
+        page_subscribers,
     );
     gauge(
         &mut out,
@@ -195,7 +211,7 @@ pub fn render_metrics(shared: &Shared, subscribers: usize) -> String {
 }
 
 async fn metrics(State(http): State<Http>) -> Response {
-    let body = render_metrics(&http.shared, http.subscribers.load(Ordering::Relaxed));
+    let body = render_metrics(&http.shared, &http.subscribers);
     (
         [(
             header::CONTENT_TYPE,

@@ -69,7 +69,8 @@ pub async fn serve(
     };
     // One shutdown signal for both ports and for the Subscribe streams.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let service = LedgerService::new(shared.clone(), queue, limits, stop_rx.clone());
+    let page_queue = queue.clone();
+    let service = LedgerService::new(shared.clone(), queue, limits.clone(), stop_rx.clone());
     let subscribers = service.subscriber_count();
     let ledger = LedgerServer::new(service)
         .max_decoding_message_size(settings.max_message_bytes.saturating_mul(2))
@@ -102,20 +103,41 @@ pub async fn serve(
                 origins.push(format!("http://localhost:{}", local.port()));
             }
             http_line = format!("; http on {local}");
-            // The page calls the same service over gRPC-Web on its own origin.
-            let grpc_web = tonic::service::Routes::new(ledger.clone())
+            // The page calls the same service over gRPC-Web on its own origin; its own
+            // instance, so its Subscribe streams have their own limit and count.
+            let page_service = LedgerService::new(
+                shared.clone(),
+                page_queue,
+                Limits {
+                    max_subscribers: settings.max_page_subscribers,
+                    ..limits.clone()
+                },
+                stop_rx.clone(),
+            );
+            let page_subscribers = page_service.subscriber_count();
+            let page_server = LedgerServer::new(page_service)
+                .max_decoding_message_size(settings.max_message_bytes.saturating_mul(2))
+                .max_encoding_message_size(settings.max_message_bytes);
+            let grpc_web = tonic::service::Routes::new(page_server)
                 .prepare()
                 .into_axum_router()
                 .layer(tonic_web::GrpcWebLayer::new());
             Some(tokio::spawn(crate::http::serve(
                 http_listener,
                 shared.clone(),
-                subscribers.clone(),
+                crate::http::SubscriberCounts {
+                    grpc: subscribers.clone(),
+                    page: page_subscribers.clone(),
+                },
                 grpc_web,
                 stopped(stop_rx.clone()),
             )))
         }
-        None => None,
+        None => {
+            // The writer stops when the last sender is gone.
+            drop(page_queue);
+            None
+        }
     };
     let cors = cors_layer(&origins)?;
     // Nagle's algorithm would hold small responses back for a delayed ACK (~40 ms each).
