@@ -17,7 +17,8 @@ const FEED_BACKLOG = 50;
 const REFRESH_DELAY_MS = 100;
 const RECONNECT_MAX_MS = 10000;
 
-const api = new Client("");
+// Relative to the page, so the node can be served under a path by a reverse proxy.
+const api = new Client(".");
 
 const view = {
   ledgerName: "",
@@ -454,7 +455,7 @@ function renderVerify() {
       el("dt", {}, t("root")), el("dd", {}, el("code", { id: "checkpoint-root" }, c.root_hash.length >= 10 ? fingerprint(c.root_hash) : "")),
       el("dt", {}, t("nodeKey")), el("dd", {}, el("code", { id: "node-key" }, fp)),
     ),
-    el("p", {}, el("a", { class: "download", href: "/snapshot", download: snapshotName(), id: "snapshot-link" }, `⬇ ${t("download")}`)),
+    el("p", {}, el("a", { class: "download", href: "snapshot", download: snapshotName(), id: "snapshot-link" }, `⬇ ${t("download")}`)),
     el(
       "ol",
       { class: "steps" },

@@ -57,8 +57,9 @@ function frame(message) {
 }
 
 export class Client {
-  /** `base`: where the node's gRPC-Web endpoint is ("" for this page's own origin). */
-  constructor(base = "", service = "ledger.v1.Ledger") {
+  /** `base`: where the node's gRPC-Web endpoint is: "." for the page's own, relative to the
+   * page (so it also works under a reverse proxy's path), or "http://node:50051". */
+  constructor(base = ".", service = "ledger.v1.Ledger") {
     if (!services[service]) throw new Error(`no service ${service} in the schema`);
     this.base = base;
     this.service = service;
