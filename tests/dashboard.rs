@@ -93,7 +93,7 @@ async fn the_page_shows_the_ledger_and_follows_it_live() {
     let browser = tokio::task::spawn_blocking({
         let page = page.clone();
         move || {
-            let b = Browser::start(1200, 3400);
+            let b = Browser::start(1200, 3900);
             b.goto(&page);
             b.wait_for("the live ledger", Duration::from_secs(30), LIVE);
             b
@@ -125,6 +125,32 @@ async fn the_page_shows_the_ledger_and_follows_it_live() {
             "reserved_wire_type": "DecodeError",
             "uint64_max": true, "unknown_field_skipped": true,
         })
+    );
+
+    // The page's own checks (web/verify.js) against the Rust implementations.
+    check_the_pages_verification_code(&browser, &mut client).await;
+    for id in [
+        "check-fingerprint",
+        "check-signature",
+        "check-chain",
+        "check-inclusion",
+        "check-consistency",
+    ] {
+        browser.wait_for(
+            &format!("{id} passing"),
+            Duration::from_secs(10),
+            &format!("return document.getElementById('{id}')?.dataset.state === 'ok';"),
+        );
+    }
+    assert_eq!(text(&browser, "#alarm"), "", "no alarm on an honest node");
+    let shown = browser
+        .run("return document.querySelectorAll('#feed details').length;", json!([]))
+        .as_u64()
+        .unwrap();
+    assert!(
+        text(&browser, "#check-chain").contains(&format!("({shown} 条)")),
+        "{}",
+        text(&browser, "#check-chain")
     );
 
     // Totals per source, and their sum, equal GetBalances.
@@ -367,6 +393,16 @@ async fn the_page_shows_the_ledger_and_follows_it_live() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(text(&browser, "#checkpoint-size"), (seq + 1).to_string());
+    // The new checkpoint was checked too: it extends the first, and the receipt is in it.
+    browser.wait_for(
+        "the new receipt's inclusion proof checked",
+        Duration::from_secs(5),
+        &format!(
+            "const c = document.getElementById('check-inclusion'); \
+             return c.dataset.state === 'ok' && c.textContent.includes('#{seq}');"
+        ),
+    );
+    assert!(text(&browser, "#check-consistency").contains("2 个检查点"));
     eprintln!("receipt {seq} shown {latency:?} after its acknowledgement");
 
     let shots = screenshots();
@@ -433,4 +469,178 @@ async fn the_page_says_when_the_node_goes_away_and_recovers_when_it_is_back() {
         "return document.body.dataset.live === 'true';",
     );
     drop(node);
+}
+
+/// web/blake3.js and web/verify.js in the browser, against the blake3 crate, ledger-core's test
+/// vectors and real proofs from the node, including altered inputs that must fail.
+async fn check_the_pages_verification_code(
+    browser: &Browser,
+    client: &mut proto::ledger_client::LedgerClient<tonic::transport::Channel>,
+) {
+    // Every shape of the BLAKE3 tree: within a block, a chunk, across chunks, several levels.
+    let lengths = [
+        0usize, 1, 63, 64, 65, 1023, 1024, 1025, 2048, 2049, 3072, 3073, 4096, 4097, 5000, 8193,
+        31744, 102400,
+    ];
+    let inputs: Vec<String> = lengths
+        .iter()
+        .map(|&n| hex::encode((0..n).map(|i| (i % 251) as u8).collect::<Vec<u8>>()))
+        .collect();
+    let context = "sunshine-ledger v1 entry";
+    let expected: Vec<Value> = lengths
+        .iter()
+        .map(|&n| {
+            let input: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+            json!([
+                blake3::hash(&input).to_hex().to_string(),
+                hex::encode(blake3::derive_key(context, &input))
+            ])
+        })
+        .collect();
+    let computed = browser.run_async(
+        "const [inputs, context, done] = arguments; \
+         const unhex = h => Uint8Array.from(h.match(/../g) || [], b => parseInt(b, 16)); \
+         const hex = b => Array.from(b, x => x.toString(16).padStart(2, '0')).join(''); \
+         import('/blake3.js').then(b3 => done(inputs.map(i => \
+           [hex(b3.hash(unhex(i))), hex(b3.deriveKey(context, unhex(i)))])), e => done(String(e)));",
+        json!([inputs, context]),
+    );
+    assert_eq!(
+        computed,
+        json!(expected),
+        "blake3.js against the blake3 crate"
+    );
+
+    // Key fingerprints and the signed checkpoint from ledger-core's vectors.
+    let vectors: Value = serde_json_value::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../crates/ledger-core/tests/vectors.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let keys: Vec<Value> = vectors["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| json!([k["public_key"], k["fingerprint"]]))
+        .collect();
+    let verifier_key = vectors["checkpoint"]["verifier_key"].as_str().unwrap();
+    let public_key = hex::encode(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            verifier_key.rsplit('+').next().unwrap(),
+        )
+        .unwrap()[1..],
+    );
+    let text = vectors["checkpoint"]["text"].as_str().unwrap();
+    let results = browser.run_async(
+        "const [keys, text, key, done] = arguments; \
+         const unhex = h => Uint8Array.from(h.match(/../g) || [], b => parseInt(b, 16)); \
+         import('/verify.js').then(async v => { \
+           const out = {}; \
+           out.fingerprints = keys.every(([k, fp]) => v.fingerprintOfKey(unhex(k)) === fp); \
+           const parsed = v.parseCheckpoint(text); \
+           out.size = String(parsed.size); \
+           out.signature = await v.verifyCheckpointSignature(parsed, unhex(key)); \
+           const altered = v.parseCheckpoint(text.replace('\\n2\\n', '\\n3\\n')); \
+           out.altered_size = await v.verifyCheckpointSignature(altered, unhex(key)); \
+           const other = unhex(key); other[0] ^= 1; \
+           out.other_key = await v.verifyCheckpointSignature(parsed, other).catch(() => false); \
+           out.garbage = []; \
+           for (const bad of ['', 'a\\n1\\n', 'a\\nx\\nAAAA\\n\\n', text.replace('— ', '-- ')]) { \
+             try { v.parseCheckpoint(bad); out.garbage.push('accepted'); } \
+             catch (e) { out.garbage.push(e.name); } \
+           } \
+           done(out); \
+         }, e => done(String(e)));",
+        json!([keys, text, public_key]),
+    );
+    assert_eq!(
+        results,
+        json!({
+            "fingerprints": true, "size": "2", "signature": true, "altered_size": false,
+            "other_key": false,
+            "garbage": ["VerifyError", "VerifyError", "VerifyError", "VerifyError"],
+        })
+    );
+
+    // Merkle proofs from the node: valid ones pass, altered ones fail.
+    let cp = checkpoint(client).await;
+    let log = read_log(client).await;
+    let index = log.len() as u64 / 2;
+    let inclusion = client
+        .get_inclusion_proof(proto::GetInclusionProofRequest {
+            sequence: index,
+            tree_size: cp.tree_size,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let old_size = 3u64;
+    let consistency = client
+        .get_consistency_proof(proto::GetConsistencyProofRequest {
+            old_size,
+            new_size: cp.tree_size,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let old_tree_root = hex::encode(ledger_core::merkle::root_of_leaves(
+        &log[..old_size as usize]
+            .iter()
+            .map(|e| ledger_core::merkle::leaf_hash(&e.entry_hash.clone().try_into().unwrap()))
+            .collect::<Vec<_>>(),
+    ));
+    let hexes = |v: &[Vec<u8>]| v.iter().map(hex::encode).collect::<Vec<_>>();
+    let entry = &log[index as usize];
+    let results = browser.run_async(
+        "const [e, index, size, incl, root, oldSize, oldRoot, cons, done] = arguments; \
+         const unhex = h => Uint8Array.from(h.match(/../g) || [], b => parseInt(b, 16)); \
+         import('/verify.js').then(v => { \
+           const entry = { sequence: BigInt(e[0]), prev_hash: unhex(e[1]), timestamp_ms: BigInt(e[2]), \
+             envelope: unhex(e[3]) }; \
+           const h = v.entryHash(entry); \
+           const leaf = v.leafHash(h); \
+           const proof = incl.map(unhex); \
+           const flipped = proof.map(p => p.slice()); if (flipped.length) flipped[0][0] ^= 1; \
+           const c = cons.map(unhex); \
+           const cFlipped = c.map(p => p.slice()); if (cFlipped.length) cFlipped[cFlipped.length - 1][31] ^= 1; \
+           done({ \
+             entry_hash: Array.from(h, x => x.toString(16).padStart(2, '0')).join(''), \
+             inclusion: v.verifyInclusion(index, size, leaf, proof, unhex(root)), \
+             inclusion_flipped: v.verifyInclusion(index, size, leaf, flipped, unhex(root)), \
+             inclusion_wrong_index: v.verifyInclusion(index + 1, size, leaf, proof, unhex(root)), \
+             inclusion_short: v.verifyInclusion(index, size, leaf, proof.slice(1), unhex(root)), \
+             consistency: v.verifyConsistency(oldSize, size, c, unhex(oldRoot), unhex(root)), \
+             consistency_flipped: v.verifyConsistency(oldSize, size, cFlipped, unhex(oldRoot), unhex(root)), \
+             consistency_wrong_old: v.verifyConsistency(oldSize + 1, size, c, unhex(oldRoot), unhex(root)), \
+           }); \
+         }, e => done(String(e)));",
+        json!([
+            [
+                entry.sequence,
+                hex::encode(&entry.prev_hash),
+                entry.timestamp_ms,
+                hex::encode(&entry.envelope)
+            ],
+            index,
+            cp.tree_size,
+            hexes(&inclusion.hashes),
+            hex::encode(&cp.root_hash),
+            old_size,
+            old_tree_root,
+            hexes(&consistency.hashes),
+        ]),
+    );
+    assert_eq!(
+        results,
+        json!({
+            "entry_hash": hex::encode(&entry.entry_hash),
+            "inclusion": true, "inclusion_flipped": false, "inclusion_wrong_index": false,
+            "inclusion_short": false,
+            "consistency": true, "consistency_flipped": false, "consistency_wrong_old": false,
+        })
+    );
 }

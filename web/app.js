@@ -8,6 +8,10 @@ import { Client, GrpcError } from "./grpcweb.js";
 import { decode } from "./protobuf.js";
 import { formatYuan, permille, sum, total } from "./money.js";
 import {
+  canVerifySignatures, entryHash, equalBytes, fingerprintOfKey, leafHash, parseCheckpoint,
+  verifyCheckpointSignature, verifyConsistency, verifyInclusion,
+} from "./verify.js";
+import {
   SOURCE_COLORS, SOURCE_ORDER, kindName, language, roleName, setLanguage, sourceName, t,
 } from "./i18n.js";
 
@@ -32,6 +36,16 @@ const view = {
   accounts: new Map(), // account id → AccountBalance
   feed: [], // newest first: { entry, envelope, body, error }
   seqByTxId: new Map(),
+  // What this browser checked itself (verify.js); each { state: "ok" | "bad" | "unavailable" |
+  // "pending", detail }.
+  checks: {
+    signature: { state: "pending" },
+    chain: { state: "pending", count: 0 },
+    inclusion: { state: "pending" },
+    consistency: { state: "pending", count: 0 },
+  },
+  trustedKey: null, // the node key of the first checkpoint seen
+  lastChecked: null, // { size, root } of the last checkpoint checked
   live: false,
   reconnecting: false,
   error: null,
@@ -380,7 +394,7 @@ function feedItem(item) {
   }
   const node = el(
     "details",
-    { class: `entry kind-${body.kind}`, "data-seq": entry.sequence, "data-kind": body.kind },
+    { class: `entry kind-${body.kind}${item.hashOk ? "" : " bad"}`, "data-seq": entry.sequence, "data-kind": body.kind, "data-hash-ok": item.hashOk },
     el(
       "summary",
       {},
@@ -422,6 +436,7 @@ function decodeEntry(entry) {
 function addToFeed(entry) {
   if (view.feed.length && entry.sequence <= view.feed[0].entry.sequence) return; // seen (reconnect)
   const item = decodeEntry(entry);
+  checkChain(item, view.feed[0]);
   if (item.body) view.seqByTxId.set(hex(item.body.tx_id), entry.sequence);
   view.feed.unshift(item);
   for (const dropped of view.feed.splice(FEED_LIMIT)) {
@@ -441,10 +456,12 @@ function snapshotName() {
 }
 
 function renderVerify() {
+  renderAlarm();
   replace("verify-title", t("verify"));
   const c = view.checkpoint;
   if (!c) return;
-  const fp = c.node_key_fingerprint;
+  // Computed here from the key, not the node's own fingerprint field.
+  const fp = fingerprintOfKey(c.node_public_key);
   replace(
     "verify",
     el("h3", {}, t("checkpoint")),
@@ -456,6 +473,7 @@ function renderVerify() {
       el("dt", {}, t("nodeKey")), el("dd", {}, el("code", { id: "node-key" }, fp)),
     ),
     el("p", {}, el("a", { class: "download", href: "snapshot", download: snapshotName(), id: "snapshot-link" }, `⬇ ${t("download")}`)),
+    renderChecks(fp),
     el(
       "ol",
       { class: "steps" },
@@ -464,6 +482,131 @@ function renderVerify() {
       el("li", {}, t("step3")),
     ),
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// This browser's own checks.
+
+function alarm(what) {
+  view.alarms = view.alarms || [];
+  if (!view.alarms.includes(what)) view.alarms.push(what);
+}
+
+/** Recomputes an entry's hash and links it to the entry before it, when the page has that one. */
+function checkChain(item, previous) {
+  const { entry } = item;
+  item.hashOk = equalBytes(entryHash(entry), entry.entry_hash);
+  const linked = !previous || previous.entry.sequence + 1n !== entry.sequence || equalBytes(entry.prev_hash, previous.entry.entry_hash);
+  const c = view.checks.chain;
+  if (!item.hashOk || !linked) {
+    c.state = "bad";
+    c.detail = `#${entry.sequence}`;
+    alarm(`${t("checkChainBad")} (#${entry.sequence})`);
+  } else if (c.state !== "bad") {
+    c.state = "ok";
+  }
+  c.count += 1;
+}
+
+let checking = Promise.resolve();
+
+/** Checks each checkpoint in the order they arrive. */
+function checkCheckpoint(cp) {
+  checking = checking.then(() => checkOne(cp)).catch((e) => console.error(e)).then(renderVerify);
+}
+
+async function checkOne(cp) {
+  const checks = view.checks;
+  let parsed;
+  try {
+    parsed = parseCheckpoint(cp.text);
+  } catch (e) {
+    checks.signature = { state: "bad", detail: e.message };
+    alarm(`${t("checkSignatureBad")}: ${e.message}`);
+    return;
+  }
+  if (parsed.size !== cp.tree_size || !equalBytes(parsed.root, cp.root_hash) || (view.ledgerId && parsed.origin !== view.ledgerId)) {
+    checks.signature = { state: "bad", detail: "text ≠ fields" };
+    alarm(t("checkSignatureBad"));
+    return;
+  }
+  if (fingerprintOfKey(cp.node_public_key) !== cp.node_key_fingerprint) {
+    alarm(`${t("nodeKey")}: ${cp.node_key_fingerprint} ≠ ${fingerprintOfKey(cp.node_public_key)}`);
+  }
+  if (view.trustedKey === null) view.trustedKey = cp.node_public_key;
+  if (!equalBytes(view.trustedKey, cp.node_public_key)) {
+    checks.signature = { state: "bad", detail: t("checkKeyChanged") };
+    alarm(t("checkKeyChanged"));
+    return;
+  }
+  if (await canVerifySignatures()) {
+    const ok = await verifyCheckpointSignature(parsed, view.trustedKey);
+    checks.signature = { state: ok ? "ok" : "bad" };
+    if (!ok) alarm(t("checkSignatureBad"));
+  } else {
+    checks.signature = { state: "unavailable" };
+  }
+  const size = parsed.size;
+  const last = view.lastChecked;
+  if (last && size !== last.size) {
+    const proof = await api.call("GetConsistencyProof", { old_size: last.size, new_size: size });
+    const ok = proof.old_size === last.size && proof.new_size === size && verifyConsistency(last.size, size, proof.hashes, last.root, parsed.root);
+    checks.consistency.count += 1;
+    if (!ok) {
+      checks.consistency.state = "bad";
+      alarm(t("checkConsistencyBad"));
+    } else if (checks.consistency.state !== "bad") {
+      checks.consistency.state = "ok";
+    }
+  } else if (last && !equalBytes(last.root, parsed.root)) {
+    checks.consistency.state = "bad";
+    alarm(t("checkConsistencyBad"));
+  } else if (!last) {
+    checks.consistency = { state: "ok", count: 1 };
+  }
+  view.lastChecked = { size, root: parsed.root };
+  const newest = view.feed.find((f) => f.entry.sequence < size);
+  if (newest) {
+    const proof = await api.call("GetInclusionProof", { sequence: newest.entry.sequence, tree_size: size });
+    const ok = newest.hashOk && verifyInclusion(newest.entry.sequence, size, leafHash(entryHash(newest.entry)), proof.hashes, parsed.root);
+    checks.inclusion = { state: ok ? "ok" : "bad", detail: `#${newest.entry.sequence}` };
+    if (!ok) alarm(`${t("checkInclusionBad")} (#${newest.entry.sequence})`);
+  }
+}
+
+function checkLine(id, check, okText, badText, extra = "") {
+  const mark = { ok: "✓", bad: "✗", unavailable: "–", pending: "…" }[check.state];
+  const text = {
+    ok: okText,
+    bad: badText,
+    unavailable: t("checkSignatureUnavailable"),
+    pending: t("checkPending"),
+  }[check.state];
+  return el("li", { id, class: `check ${check.state}`, "data-state": check.state }, el("span", { class: "mark" }, mark), " ", text, extra && check.state === "ok" ? ` (${extra})` : "", check.detail && check.state === "bad" ? ` — ${check.detail}` : "");
+}
+
+function renderChecks(fingerprint) {
+  const c = view.checks;
+  return el(
+    "div",
+    { class: "checks" },
+    el("h3", {}, t("checkedHere")),
+    el("p", { class: "muted" }, t("checkedHereNote")),
+    el(
+      "ul",
+      {},
+      el("li", { id: "check-fingerprint", class: "check ok", "data-state": "ok" }, el("span", { class: "mark" }, "✓"), " ", t("checkFingerprint"), ": ", el("code", {}, fingerprint)),
+      checkLine("check-signature", c.signature, t("checkSignatureOk"), t("checkSignatureBad")),
+      checkLine("check-chain", c.chain, t("checkChainOk"), t("checkChainBad"), `${c.chain.count} ${t("records")}`),
+      checkLine("check-inclusion", c.inclusion, t("checkInclusionOk"), t("checkInclusionBad"), c.inclusion.detail),
+      checkLine("check-consistency", c.consistency, t("checkConsistencyOk"), t("checkConsistencyBad"), `${c.consistency.count} ${t("checkpointsSeen")}`),
+    ),
+  );
+}
+
+function renderAlarm() {
+  const alarms = view.alarms || [];
+  replace("alarm", alarms.length ? el("div", { class: "alarm", role: "alert" }, t("alarm"), el("ul", {}, alarms.map((a) => el("li", {}, a)))) : null);
 }
 
 function renderAll() {
@@ -546,6 +689,7 @@ async function follow() {
           addToFeed(event.entry);
         } else if (event.event === "checkpoint") {
           view.checkpoint = event.checkpoint;
+          checkCheckpoint(event.checkpoint);
           renderVerify();
           renderHeader();
           scheduleRefresh();

@@ -38,6 +38,8 @@ assets! {
     "/i18n.js" => "text/javascript; charset=utf-8",
     "/money.js" => "text/javascript; charset=utf-8",
     "/protobuf.js" => "text/javascript; charset=utf-8",
+    "/blake3.js" => "text/javascript; charset=utf-8",
+    "/verify.js" => "text/javascript; charset=utf-8",
     "/grpcweb.js" => "text/javascript; charset=utf-8",
     "/gen/ledger_pb.js" => "text/javascript; charset=utf-8",
     "/favicon.svg" => "image/svg+xml",
