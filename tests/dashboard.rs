@@ -144,7 +144,10 @@ async fn the_page_shows_the_ledger_and_follows_it_live() {
     }
     assert_eq!(text(&browser, "#alarm"), "", "no alarm on an honest node");
     let shown = browser
-        .run("return document.querySelectorAll('#feed details').length;", json!([]))
+        .run(
+            "return document.querySelectorAll('#feed details').length;",
+            json!([]),
+        )
         .as_u64()
         .unwrap();
     assert!(
@@ -642,5 +645,95 @@ async fn check_the_pages_verification_code(
             "inclusion_short": false,
             "consistency": true, "consistency_flipped": false, "consistency_wrong_old": false,
         })
+    );
+}
+
+/// A TCP proxy in front of the node's HTTP port that rewrites `from` into `to` (same length) in
+/// everything the node sends: a node lying about an entry, as far as the browser can tell.
+fn lying_proxy(upstream: String, from: &'static [u8], to: &'static [u8]) -> String {
+    use std::io::{Read, Write};
+    assert_eq!(from.len(), to.len());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let upstream = upstream.clone();
+            std::thread::spawn(move || {
+                let Ok(mut server) = std::net::TcpStream::connect(&upstream) else {
+                    return;
+                };
+                let (mut client_in, mut server_out) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || std::io::copy(&mut client_in, &mut server_out));
+                let mut held: Vec<u8> = Vec::new();
+                let mut buf = [0u8; 65536];
+                loop {
+                    let n = match server.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    held.extend_from_slice(&buf[..n]);
+                    while let Some(at) = held.windows(from.len()).position(|w| w == from) {
+                        held[at..at + from.len()].copy_from_slice(to);
+                    }
+                    // Hold back only a tail that could be the start of `from`.
+                    let keep = (1..from.len())
+                        .rev()
+                        .find(|&k| held.len() >= k && held.ends_with(&from[..k]))
+                        .unwrap_or(0);
+                    let send = held.len() - keep;
+                    if client.write_all(&held[..send]).is_err() {
+                        break;
+                    }
+                    held.drain(..send);
+                }
+                let _ = client.write_all(&held);
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_rewrites_an_entry_sets_off_the_pages_alarm() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start_command(dir.path(), "demo", &[]);
+    // The demo's first household payment, "住户分摊 第1户", shown as household 7's.
+    let proxy = lying_proxy(node.http.clone(), "第1户".as_bytes(), "第7户".as_bytes());
+    let seq = tokio::task::spawn_blocking(move || {
+        let b = Browser::start(1000, 1400);
+        b.goto(&format!("http://{proxy}/"));
+        b.wait_for("the live ledger", Duration::from_secs(30), LIVE);
+        b.wait_for(
+            "the alarm",
+            Duration::from_secs(10),
+            "return document.getElementById('check-chain').dataset.state === 'bad';",
+        );
+        let alarm = b
+            .run(
+                "return document.getElementById('alarm').textContent;",
+                json!([]),
+            )
+            .as_str()
+            .unwrap()
+            .to_string();
+        let bad = b.run(
+            "return Array.from(document.querySelectorAll('#feed details.bad'))\
+             .map(d => [d.dataset.seq, d.textContent.includes('第7户')]);",
+            json!([]),
+        );
+        (alarm, bad)
+    })
+    .await
+    .unwrap();
+    let (alarm, bad) = seq;
+    let rewritten = bad.as_array().unwrap();
+    assert_eq!(rewritten.len(), 1, "exactly the rewritten entry: {bad}");
+    let at = rewritten[0][0].as_str().unwrap();
+    assert_eq!(rewritten[0][1], json!(true));
+    assert!(
+        alarm.contains("verifier") && alarm.contains(&format!("#{at}")),
+        "{alarm}"
     );
 }
