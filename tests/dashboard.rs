@@ -133,6 +133,7 @@ async fn the_page_shows_the_ledger_and_follows_it_live() {
         "check-fingerprint",
         "check-signature",
         "check-chain",
+        "check-signatures",
         "check-inclusion",
         "check-consistency",
     ] {
@@ -708,7 +709,8 @@ async fn a_node_that_rewrites_an_entry_sets_off_the_pages_alarm() {
         b.wait_for(
             "the alarm",
             Duration::from_secs(10),
-            "return document.getElementById('check-chain').dataset.state === 'bad';",
+            "return document.getElementById('check-chain').dataset.state === 'bad' \
+             && document.getElementById('check-signatures').dataset.state === 'bad';",
         );
         let alarm = b
             .run(

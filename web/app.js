@@ -8,8 +8,9 @@ import { Client, GrpcError } from "./grpcweb.js";
 import { decode } from "./protobuf.js";
 import { formatYuan, permille, sum, total } from "./money.js";
 import {
-  canVerifySignatures, entryHash, equalBytes, fingerprintOfKey, leafHash, parseCheckpoint,
-  verifyCheckpointSignature, verifyConsistency, verifyInclusion,
+  canVerifySignatures, entryHash, equalBytes, fingerprintOfKey, keyIdOf, leafHash,
+  parseCheckpoint, verifyBodySignature, verifyCheckpointSignature, verifyConsistency,
+  verifyInclusion,
 } from "./verify.js";
 import {
   SOURCE_COLORS, SOURCE_ORDER, kindName, language, roleName, setLanguage, sourceName, t,
@@ -41,6 +42,7 @@ const view = {
   checks: {
     signature: { state: "pending" },
     chain: { state: "pending", count: 0 },
+    signatures: { state: "pending", count: 0 },
     inclusion: { state: "pending" },
     consistency: { state: "pending", count: 0 },
   },
@@ -437,6 +439,7 @@ function addToFeed(entry) {
   if (view.feed.length && entry.sequence <= view.feed[0].entry.sequence) return; // seen (reconnect)
   const item = decodeEntry(entry);
   checkChain(item, view.feed[0]);
+  checkSignatures(item);
   if (item.body) view.seqByTxId.set(hex(item.body.tx_id), entry.sequence);
   view.feed.unshift(item);
   for (const dropped of view.feed.splice(FEED_LIMIT)) {
@@ -509,6 +512,42 @@ function checkChain(item, previous) {
 }
 
 let checking = Promise.resolve();
+
+/** Checks an entry's signatures against the keys the ledger registered (by key id). */
+function checkSignatures(item) {
+  checking = checking.then(() => checkSignaturesOf(item)).catch((e) => console.error(e));
+}
+
+async function checkSignaturesOf(item) {
+  const c = view.checks.signatures;
+  if (!(await canVerifySignatures())) {
+    c.state = "unavailable";
+    return;
+  }
+  const seq = item.entry.sequence;
+  let ok = item.envelope !== null && item.envelope.signatures.length > 0;
+  for (const sig of ok ? item.envelope.signatures : []) {
+    let key = view.keysById.get(hex(sig.key_id));
+    if (!key) {
+      // Registered since the page last asked.
+      const keys = await api.call("ListKeys", {});
+      setKeys(keys);
+      key = view.keysById.get(hex(sig.key_id));
+    }
+    // A key id is the hash of its key: the node cannot answer with another key for it.
+    ok = ok && key !== undefined && equalBytes(keyIdOf(key.public_key), sig.key_id) && (await verifyBodySignature(key.public_key, sig.signature, item.envelope.body));
+  }
+  item.signaturesOk = ok;
+  c.count += 1;
+  if (!ok) {
+    c.state = "bad";
+    c.detail = `#${seq}`;
+    alarm(`${t("checkSignaturesBad")} (#${seq})`);
+    renderVerify();
+  } else if (c.state !== "bad") {
+    c.state = "ok";
+  }
+}
 
 /** Checks each checkpoint in the order they arrive. */
 function checkCheckpoint(cp) {
@@ -598,6 +637,7 @@ function renderChecks(fingerprint) {
       el("li", { id: "check-fingerprint", class: "check ok", "data-state": "ok" }, el("span", { class: "mark" }, "✓"), " ", t("checkFingerprint"), ": ", el("code", {}, fingerprint)),
       checkLine("check-signature", c.signature, t("checkSignatureOk"), t("checkSignatureBad")),
       checkLine("check-chain", c.chain, t("checkChainOk"), t("checkChainBad"), `${c.chain.count} ${t("records")}`),
+      checkLine("check-signatures", c.signatures, t("checkSignaturesOk"), t("checkSignaturesBad"), `${c.signatures.count} ${t("records")}`),
       checkLine("check-inclusion", c.inclusion, t("checkInclusionOk"), t("checkInclusionBad"), c.inclusion.detail),
       checkLine("check-consistency", c.consistency, t("checkConsistencyOk"), t("checkConsistencyBad"), `${c.consistency.count} ${t("checkpointsSeen")}`),
     ),
@@ -627,6 +667,12 @@ let refreshTimer = null;
 let refreshing = false;
 let refreshAgain = false;
 
+function setKeys(keys) {
+  keysStale = false;
+  view.keysById = new Map(keys.keys.map((k) => [hex(k.key_id), k]));
+  view.keysByFingerprint = new Map(keys.keys.map((k) => [k.fingerprint, k]));
+}
+
 async function refresh() {
   if (refreshing) {
     refreshAgain = true;
@@ -644,11 +690,7 @@ async function refresh() {
     view.projects = projects.projects;
     view.disbursements = disbursements.disbursements;
     view.accounts = new Map(balances.accounts.map((a) => [a.account_id, a]));
-    if (keys) {
-      keysStale = false;
-      view.keysById = new Map(keys.keys.map((k) => [hex(k.key_id), k]));
-      view.keysByFingerprint = new Map(keys.keys.map((k) => [k.fingerprint, k]));
-    }
+    if (keys) setKeys(keys);
     view.updatedAt = Date.now();
     view.error = null;
     renderHeader();

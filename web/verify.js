@@ -40,9 +40,16 @@ function u64(value) {
   return out;
 }
 
+const PAYLOAD_TYPE = "application/vnd.sunshine-ledger.transaction.v1+protobuf";
+
+/** key_id = derive(key id context, public key). */
+export function keyIdOf(publicKey) {
+  return deriveKey(KEY_ID_CONTEXT, publicKey);
+}
+
 /** Key fingerprint as `ledger` and `verifier` print it, from the 32-byte public key. */
 export function fingerprintOfKey(publicKey) {
-  const id = deriveKey(KEY_ID_CONTEXT, publicKey);
+  const id = keyIdOf(publicKey);
   const h = Array.from(id.subarray(0, 10), (b) => b.toString(16).padStart(2, "0")).join("").toUpperCase();
   return [0, 4, 8, 12, 16].map((i) => h.slice(i, i + 4)).join("-");
 }
@@ -180,4 +187,17 @@ export async function verifyCheckpointSignature(parsed, publicKey) {
   if (!line) return false;
   const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
   return crypto.subtle.verify("Ed25519", key, line.signature, new TextEncoder().encode(parsed.body));
+}
+
+/** DSSE v1 PAE (PROTOCOL.md §1.1): what a transaction signature covers. */
+export function pae(body) {
+  const head = new TextEncoder().encode(`DSSEv1 ${PAYLOAD_TYPE.length} ${PAYLOAD_TYPE} ${body.length} `);
+  return concat(head, body);
+}
+
+/** Checks one transaction signature with WebCrypto (callers check canVerifySignatures first). */
+export async function verifyBodySignature(publicKey, signature, body) {
+  if (publicKey.length !== 32 || signature.length !== 64) return false;
+  const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+  return crypto.subtle.verify("Ed25519", key, signature, pae(body));
 }
