@@ -7,11 +7,9 @@
 import { Client, GrpcError } from "./grpcweb.js";
 import { decode } from "./protobuf.js";
 import { formatYuan, permille, sum, total } from "./money.js";
-import {
-  canVerifySignatures, entryHash, equalBytes, fingerprintOfKey, keyIdOf, leafHash,
-  parseCheckpoint, verifyBodySignature, verifyCheckpointSignature, verifyConsistency,
-  verifyInclusion,
-} from "./verify.js";
+import { el, fingerprint, hex, replace } from "./dom.js";
+import { fingerprintOfKey } from "./verify.js";
+import { Watchdog } from "./watchdog.js";
 import {
   SOURCE_COLORS, SOURCE_ORDER, kindName, language, roleName, setLanguage, sourceName, t,
 } from "./i18n.js";
@@ -25,6 +23,15 @@ const RECONNECT_MAX_MS = 10000;
 // Relative to the page, so the node can be served under a path by a reverse proxy.
 const api = new Client(".");
 
+const watchdog = new Watchdog(
+  api,
+  {
+    lookup: (keyIdHex) => view.keysById.get(keyIdHex),
+    reload: async () => setKeys(await api.call("ListKeys", {})),
+  },
+  () => renderVerify(),
+);
+
 const view = {
   ledgerName: "",
   ledgerId: "",
@@ -37,55 +44,11 @@ const view = {
   accounts: new Map(), // account id → AccountBalance
   feed: [], // newest first: { entry, envelope, body, error }
   seqByTxId: new Map(),
-  // What this browser checked itself (verify.js); each { state: "ok" | "bad" | "unavailable" |
-  // "pending", detail }.
-  checks: {
-    signature: { state: "pending" },
-    chain: { state: "pending", count: 0 },
-    signatures: { state: "pending", count: 0 },
-    inclusion: { state: "pending" },
-    consistency: { state: "pending", count: 0 },
-  },
-  trustedKey: null, // the node key of the first checkpoint seen
-  lastChecked: null, // { size, root } of the last checkpoint checked
   live: false,
   reconnecting: false,
   error: null,
   updatedAt: null,
 };
-
-// ---------------------------------------------------------------------------------------------
-// Small DOM helpers.
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "style") node.style.cssText = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (k.startsWith("data-")) node.setAttribute(k, String(v));
-    else node.setAttribute(k, v);
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return node;
-}
-
-function replace(id, ...children) {
-  const target = document.getElementById(id);
-  target.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
-}
-
-const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-
-/** The same short form as `verifier` and `ledger` print: first 10 bytes, 5 groups of 4. */
-function fingerprint(bytes) {
-  const h = hex(bytes.subarray(0, 10)).toUpperCase();
-  return [0, 4, 8, 12, 16].map((i) => h.slice(i, i + 4)).join("-");
-}
 
 function when(ms) {
   const d = new Date(Number(ms));
@@ -438,8 +401,7 @@ function decodeEntry(entry) {
 function addToFeed(entry) {
   if (view.feed.length && entry.sequence <= view.feed[0].entry.sequence) return; // seen (reconnect)
   const item = decodeEntry(entry);
-  checkChain(item, view.feed[0]);
-  checkSignatures(item);
+  watchdog.entry(item, view.feed[0]);
   if (item.body) view.seqByTxId.set(hex(item.body.tx_id), entry.sequence);
   view.feed.unshift(item);
   for (const dropped of view.feed.splice(FEED_LIMIT)) {
@@ -459,7 +421,7 @@ function snapshotName() {
 }
 
 function renderVerify() {
-  renderAlarm();
+  replace("alarm", watchdog.renderAlarm());
   replace("verify-title", t("verify"));
   const c = view.checkpoint;
   if (!c) return;
@@ -476,7 +438,7 @@ function renderVerify() {
       el("dt", {}, t("nodeKey")), el("dd", {}, el("code", { id: "node-key" }, fp)),
     ),
     el("p", {}, el("a", { class: "download", href: "snapshot", download: snapshotName(), id: "snapshot-link" }, `⬇ ${t("download")}`)),
-    renderChecks(fp),
+    watchdog.render(fp),
     el(
       "ol",
       { class: "steps" },
@@ -485,168 +447,6 @@ function renderVerify() {
       el("li", {}, t("step3")),
     ),
   );
-}
-
-// ---------------------------------------------------------------------------------------------
-// This browser's own checks.
-
-function alarm(what) {
-  view.alarms = view.alarms || [];
-  if (!view.alarms.includes(what)) view.alarms.push(what);
-}
-
-/** Recomputes an entry's hash and links it to the entry before it, when the page has that one. */
-function checkChain(item, previous) {
-  const { entry } = item;
-  item.hashOk = equalBytes(entryHash(entry), entry.entry_hash);
-  const linked = !previous || previous.entry.sequence + 1n !== entry.sequence || equalBytes(entry.prev_hash, previous.entry.entry_hash);
-  const c = view.checks.chain;
-  if (!item.hashOk || !linked) {
-    c.state = "bad";
-    c.detail = `#${entry.sequence}`;
-    alarm(`${t("checkChainBad")} (#${entry.sequence})`);
-  } else if (c.state !== "bad") {
-    c.state = "ok";
-  }
-  c.count += 1;
-}
-
-let checking = Promise.resolve();
-
-/** Checks an entry's signatures against the keys the ledger registered (by key id). */
-function checkSignatures(item) {
-  checking = checking.then(() => checkSignaturesOf(item)).catch((e) => console.error(e));
-}
-
-async function checkSignaturesOf(item) {
-  const c = view.checks.signatures;
-  if (!(await canVerifySignatures())) {
-    c.state = "unavailable";
-    return;
-  }
-  const seq = item.entry.sequence;
-  let ok = item.envelope !== null && item.envelope.signatures.length > 0;
-  for (const sig of ok ? item.envelope.signatures : []) {
-    let key = view.keysById.get(hex(sig.key_id));
-    if (!key) {
-      // Registered since the page last asked.
-      const keys = await api.call("ListKeys", {});
-      setKeys(keys);
-      key = view.keysById.get(hex(sig.key_id));
-    }
-    // A key id is the hash of its key: the node cannot answer with another key for it.
-    ok = ok && key !== undefined && equalBytes(keyIdOf(key.public_key), sig.key_id) && (await verifyBodySignature(key.public_key, sig.signature, item.envelope.body));
-  }
-  item.signaturesOk = ok;
-  c.count += 1;
-  if (!ok) {
-    c.state = "bad";
-    c.detail = `#${seq}`;
-    alarm(`${t("checkSignaturesBad")} (#${seq})`);
-    renderVerify();
-  } else if (c.state !== "bad") {
-    c.state = "ok";
-  }
-}
-
-/** Checks each checkpoint in the order they arrive. */
-function checkCheckpoint(cp) {
-  checking = checking.then(() => checkOne(cp)).catch((e) => console.error(e)).then(renderVerify);
-}
-
-async function checkOne(cp) {
-  const checks = view.checks;
-  let parsed;
-  try {
-    parsed = parseCheckpoint(cp.text);
-  } catch (e) {
-    checks.signature = { state: "bad", detail: e.message };
-    alarm(`${t("checkSignatureBad")}: ${e.message}`);
-    return;
-  }
-  if (parsed.size !== cp.tree_size || !equalBytes(parsed.root, cp.root_hash) || (view.ledgerId && parsed.origin !== view.ledgerId)) {
-    checks.signature = { state: "bad", detail: "text ≠ fields" };
-    alarm(t("checkSignatureBad"));
-    return;
-  }
-  if (fingerprintOfKey(cp.node_public_key) !== cp.node_key_fingerprint) {
-    alarm(`${t("nodeKey")}: ${cp.node_key_fingerprint} ≠ ${fingerprintOfKey(cp.node_public_key)}`);
-  }
-  if (view.trustedKey === null) view.trustedKey = cp.node_public_key;
-  if (!equalBytes(view.trustedKey, cp.node_public_key)) {
-    checks.signature = { state: "bad", detail: t("checkKeyChanged") };
-    alarm(t("checkKeyChanged"));
-    return;
-  }
-  if (await canVerifySignatures()) {
-    const ok = await verifyCheckpointSignature(parsed, view.trustedKey);
-    checks.signature = { state: ok ? "ok" : "bad" };
-    if (!ok) alarm(t("checkSignatureBad"));
-  } else {
-    checks.signature = { state: "unavailable" };
-  }
-  const size = parsed.size;
-  const last = view.lastChecked;
-  if (last && size !== last.size) {
-    const proof = await api.call("GetConsistencyProof", { old_size: last.size, new_size: size });
-    const ok = proof.old_size === last.size && proof.new_size === size && verifyConsistency(last.size, size, proof.hashes, last.root, parsed.root);
-    checks.consistency.count += 1;
-    if (!ok) {
-      checks.consistency.state = "bad";
-      alarm(t("checkConsistencyBad"));
-    } else if (checks.consistency.state !== "bad") {
-      checks.consistency.state = "ok";
-    }
-  } else if (last && !equalBytes(last.root, parsed.root)) {
-    checks.consistency.state = "bad";
-    alarm(t("checkConsistencyBad"));
-  } else if (!last) {
-    checks.consistency = { state: "ok", count: 1 };
-  }
-  view.lastChecked = { size, root: parsed.root };
-  const newest = view.feed.find((f) => f.entry.sequence < size);
-  if (newest) {
-    const proof = await api.call("GetInclusionProof", { sequence: newest.entry.sequence, tree_size: size });
-    const ok = newest.hashOk && verifyInclusion(newest.entry.sequence, size, leafHash(entryHash(newest.entry)), proof.hashes, parsed.root);
-    checks.inclusion = { state: ok ? "ok" : "bad", detail: `#${newest.entry.sequence}` };
-    if (!ok) alarm(`${t("checkInclusionBad")} (#${newest.entry.sequence})`);
-  }
-}
-
-function checkLine(id, check, okText, badText, extra = "") {
-  const mark = { ok: "✓", bad: "✗", unavailable: "–", pending: "…" }[check.state];
-  const text = {
-    ok: okText,
-    bad: badText,
-    unavailable: t("checkSignatureUnavailable"),
-    pending: t("checkPending"),
-  }[check.state];
-  return el("li", { id, class: `check ${check.state}`, "data-state": check.state }, el("span", { class: "mark" }, mark), " ", text, extra && check.state === "ok" ? ` (${extra})` : "", check.detail && check.state === "bad" ? ` — ${check.detail}` : "");
-}
-
-function renderChecks(fingerprint) {
-  const c = view.checks;
-  return el(
-    "div",
-    { class: "checks" },
-    el("h3", {}, t("checkedHere")),
-    el("p", { class: "muted" }, t("checkedHereNote")),
-    el(
-      "ul",
-      {},
-      el("li", { id: "check-fingerprint", class: "check ok", "data-state": "ok" }, el("span", { class: "mark" }, "✓"), " ", t("checkFingerprint"), ": ", el("code", {}, fingerprint)),
-      checkLine("check-signature", c.signature, t("checkSignatureOk"), t("checkSignatureBad")),
-      checkLine("check-chain", c.chain, t("checkChainOk"), t("checkChainBad"), `${c.chain.count} ${t("records")}`),
-      checkLine("check-signatures", c.signatures, t("checkSignaturesOk"), t("checkSignaturesBad"), `${c.signatures.count} ${t("records")}`),
-      checkLine("check-inclusion", c.inclusion, t("checkInclusionOk"), t("checkInclusionBad"), c.inclusion.detail),
-      checkLine("check-consistency", c.consistency, t("checkConsistencyOk"), t("checkConsistencyBad"), `${c.consistency.count} ${t("checkpointsSeen")}`),
-    ),
-  );
-}
-
-function renderAlarm() {
-  const alarms = view.alarms || [];
-  replace("alarm", alarms.length ? el("div", { class: "alarm", role: "alert" }, t("alarm"), el("ul", {}, alarms.map((a) => el("li", {}, a)))) : null);
 }
 
 function renderAll() {
@@ -731,7 +531,7 @@ async function follow() {
           addToFeed(event.entry);
         } else if (event.event === "checkpoint") {
           view.checkpoint = event.checkpoint;
-          checkCheckpoint(event.checkpoint);
+          watchdog.checkpoint(event.checkpoint, view.feed);
           renderVerify();
           renderHeader();
           scheduleRefresh();
@@ -769,6 +569,7 @@ async function start() {
       const first = decodeEntry(genesis);
       if (first.body) {
         view.ledgerId = first.body.ledger_id;
+        watchdog.ledgerId = view.ledgerId;
         view.ledgerName = first.body.kind === "genesis" ? first.body.genesis.ledger_name : first.body.ledger_id;
       }
       break;

@@ -40,6 +40,8 @@ assets! {
     "/protobuf.js" => "text/javascript; charset=utf-8",
     "/blake3.js" => "text/javascript; charset=utf-8",
     "/verify.js" => "text/javascript; charset=utf-8",
+    "/watchdog.js" => "text/javascript; charset=utf-8",
+    "/dom.js" => "text/javascript; charset=utf-8",
     "/grpcweb.js" => "text/javascript; charset=utf-8",
     "/gen/ledger_pb.js" => "text/javascript; charset=utf-8",
     "/favicon.svg" => "image/svg+xml",

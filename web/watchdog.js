@@ -1,0 +1,178 @@
+// The page's watchdog: what this browser checks itself as entries and checkpoints arrive,
+// instead of taking the node's word (the rules are in verify.js and docs/PROTOCOL.md). Any
+// failure raises an alarm that stays on the page.
+
+import { el, hex } from "./dom.js";
+import { t } from "./i18n.js";
+import {
+  canVerifySignatures, entryHash, equalBytes, fingerprintOfKey, keyIdOf, leafHash,
+  parseCheckpoint, verifyBodySignature, verifyCheckpointSignature, verifyConsistency,
+  verifyInclusion,
+} from "./verify.js";
+
+export class Watchdog {
+  /**
+   * `api`: the gRPC-Web client (for proofs); `keys.lookup(keyIdHex)` and `keys.reload()`: the
+   * ledger's registered keys; `onChange()`: called when there is something new to show.
+   */
+  constructor(api, keys, onChange) {
+    this.api = api;
+    this.keys = keys;
+    this.onChange = onChange;
+    this.ledgerId = "";
+    // Each { state: "ok" | "bad" | "unavailable" | "pending", detail, count }.
+    this.checks = {
+      signature: { state: "pending" },
+      chain: { state: "pending", count: 0 },
+      signatures: { state: "pending", count: 0 },
+      inclusion: { state: "pending" },
+      consistency: { state: "pending", count: 0 },
+    };
+    this.alarms = [];
+    this.trustedKey = null; // the node key of the first checkpoint seen
+    this.lastChecked = null; // { size, root } of the last checkpoint checked
+    this.queue = Promise.resolve(); // checks run one at a time, in arrival order
+  }
+
+  alarm(what) {
+    if (!this.alarms.includes(what)) this.alarms.push(what);
+  }
+
+  mark(check, ok, detail, alarmText) {
+    if (!ok) {
+      check.state = "bad";
+      check.detail = detail;
+      this.alarm(detail ? `${alarmText} (${detail})` : alarmText);
+    } else if (check.state !== "bad") {
+      check.state = "ok";
+    }
+  }
+
+  enqueue(work) {
+    this.queue = this.queue.then(work).catch((e) => console.error(e)).then(() => this.onChange());
+  }
+
+  /** A new entry, shown after `previous` (the newest before it, if any). Sets `item.hashOk`. */
+  entry(item, previous) {
+    const { entry } = item;
+    item.hashOk = equalBytes(entryHash(entry), entry.entry_hash);
+    const linked = !previous || previous.entry.sequence + 1n !== entry.sequence || equalBytes(entry.prev_hash, previous.entry.entry_hash);
+    this.checks.chain.count += 1;
+    this.mark(this.checks.chain, item.hashOk && linked, `#${entry.sequence}`, t("checkChainBad"));
+    this.enqueue(() => this.signaturesOf(item));
+  }
+
+  async signaturesOf(item) {
+    const c = this.checks.signatures;
+    if (!(await canVerifySignatures())) {
+      c.state = "unavailable";
+      return;
+    }
+    let ok = item.envelope !== null && item.envelope.signatures.length > 0;
+    for (const sig of ok ? item.envelope.signatures : []) {
+      let key = this.keys.lookup(hex(sig.key_id));
+      if (!key) {
+        await this.keys.reload(); // registered since the page last asked
+        key = this.keys.lookup(hex(sig.key_id));
+      }
+      // A key id is the hash of its key: the node cannot answer with another key for it.
+      ok = ok && key !== undefined && equalBytes(keyIdOf(key.public_key), sig.key_id) && (await verifyBodySignature(key.public_key, sig.signature, item.envelope.body));
+    }
+    c.count += 1;
+    this.mark(c, ok, `#${item.entry.sequence}`, t("checkSignaturesBad"));
+  }
+
+  /** A new checkpoint; `feed` is the entries shown, newest first. */
+  checkpoint(cp, feed) {
+    this.enqueue(() => this.checkpointOf(cp, feed));
+  }
+
+  async checkpointOf(cp, feed) {
+    const checks = this.checks;
+    let parsed;
+    try {
+      parsed = parseCheckpoint(cp.text);
+    } catch (e) {
+      this.mark(checks.signature, false, e.message, t("checkSignatureBad"));
+      return;
+    }
+    const matches = parsed.size === cp.tree_size && equalBytes(parsed.root, cp.root_hash) && (!this.ledgerId || parsed.origin === this.ledgerId);
+    if (!matches) {
+      this.mark(checks.signature, false, "text ≠ fields", t("checkSignatureBad"));
+      return;
+    }
+    if (fingerprintOfKey(cp.node_public_key) !== cp.node_key_fingerprint) {
+      this.alarm(`${t("nodeKey")}: ${cp.node_key_fingerprint} ≠ ${fingerprintOfKey(cp.node_public_key)}`);
+    }
+    if (this.trustedKey === null) this.trustedKey = cp.node_public_key;
+    if (!equalBytes(this.trustedKey, cp.node_public_key)) {
+      this.mark(checks.signature, false, t("checkKeyChanged"), t("checkSignatureBad"));
+      return;
+    }
+    if (await canVerifySignatures()) {
+      this.mark(checks.signature, await verifyCheckpointSignature(parsed, this.trustedKey), null, t("checkSignatureBad"));
+    } else {
+      checks.signature.state = "unavailable";
+    }
+
+    const size = parsed.size;
+    const last = this.lastChecked;
+    checks.consistency.count += 1;
+    if (last && size !== last.size) {
+      const proof = await this.api.call("GetConsistencyProof", { old_size: last.size, new_size: size });
+      const ok = proof.old_size === last.size && proof.new_size === size && verifyConsistency(last.size, size, proof.hashes, last.root, parsed.root);
+      this.mark(checks.consistency, ok, `${last.size} → ${size}`, t("checkConsistencyBad"));
+    } else {
+      // The first one seen, or the same size again: then it must be the same tree.
+      this.mark(checks.consistency, !last || equalBytes(last.root, parsed.root), `${size}`, t("checkConsistencyBad"));
+    }
+    this.lastChecked = { size, root: parsed.root };
+
+    const newest = feed.find((f) => f.entry.sequence < size);
+    if (newest) {
+      const seq = newest.entry.sequence;
+      const proof = await this.api.call("GetInclusionProof", { sequence: seq, tree_size: size });
+      const ok = newest.hashOk && verifyInclusion(seq, size, leafHash(entryHash(newest.entry)), proof.hashes, parsed.root);
+      this.mark(checks.inclusion, ok, `#${seq}`, t("checkInclusionBad"));
+      if (checks.inclusion.state === "ok") checks.inclusion.detail = `#${seq}`;
+    }
+  }
+
+  /** The "checked by this browser" list; `fingerprint` is the node key's, computed here. */
+  render(fingerprint) {
+    const c = this.checks;
+    const line = (id, check, okText, badText, extra = "") => {
+      const mark = { ok: "✓", bad: "✗", unavailable: "–", pending: "…" }[check.state];
+      const text = { ok: okText, bad: badText, unavailable: t("checkSignatureUnavailable"), pending: t("checkPending") }[check.state];
+      return el(
+        "li",
+        { id, class: `check ${check.state}`, "data-state": check.state },
+        el("span", { class: "mark" }, mark), " ", text,
+        extra && check.state === "ok" ? ` (${extra})` : "",
+        check.detail && check.state === "bad" ? ` — ${check.detail}` : "",
+      );
+    };
+    return el(
+      "div",
+      { class: "checks" },
+      el("h3", {}, t("checkedHere")),
+      el("p", { class: "muted" }, t("checkedHereNote")),
+      el(
+        "ul",
+        {},
+        el("li", { id: "check-fingerprint", class: "check ok", "data-state": "ok" }, el("span", { class: "mark" }, "✓"), " ", t("checkFingerprint"), ": ", el("code", {}, fingerprint)),
+        line("check-signature", c.signature, t("checkSignatureOk"), t("checkSignatureBad")),
+        line("check-chain", c.chain, t("checkChainOk"), t("checkChainBad"), `${c.chain.count} ${t("records")}`),
+        line("check-signatures", c.signatures, t("checkSignaturesOk"), t("checkSignaturesBad"), `${c.signatures.count} ${t("records")}`),
+        line("check-inclusion", c.inclusion, t("checkInclusionOk"), t("checkInclusionBad"), c.inclusion.detail),
+        line("check-consistency", c.consistency, t("checkConsistencyOk"), t("checkConsistencyBad"), `${c.consistency.count} ${t("checkpointsSeen")}`),
+      ),
+    );
+  }
+
+  /** The alarm box, or null while every check holds. */
+  renderAlarm() {
+    if (this.alarms.length === 0) return null;
+    return el("div", { class: "alarm", role: "alert" }, t("alarm"), el("ul", {}, this.alarms.map((a) => el("li", {}, a))));
+  }
+}
