@@ -165,15 +165,20 @@ export function parseCheckpoint(text) {
   return { origin: lines[0], size: BigInt(lines[1]), root, body, signatures };
 }
 
+let capability = null;
+
 /** True when WebCrypto can check Ed25519 here (a secure context: HTTPS or localhost). */
-export async function canVerifySignatures() {
-  if (!globalThis.crypto || !crypto.subtle) return false;
-  try {
-    await crypto.subtle.importKey("raw", new Uint8Array(32).fill(1), { name: "Ed25519" }, false, ["verify"]);
-    return true;
-  } catch (_) {
-    return false;
-  }
+export function canVerifySignatures() {
+  capability ??= (async () => {
+    if (!globalThis.crypto || !crypto.subtle) return false;
+    try {
+      await crypto.subtle.importKey("raw", new Uint8Array(32).fill(1), { name: "Ed25519" }, false, ["verify"]);
+      return true;
+    } catch (_) {
+      return false;
+    }
+  })();
+  return capability;
 }
 
 /**
