@@ -739,3 +739,48 @@ async fn a_node_that_rewrites_an_entry_sets_off_the_pages_alarm() {
         "{alarm}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_plain_http_the_page_checks_hashes_and_proofs_and_says_signatures_need_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start_command(dir.path(), "demo", &[]);
+    // A host name that is not localhost: to the browser this is a plain-HTTP site on the network
+    // (a phone on the community's Wi-Fi), where WebCrypto is withheld.
+    let port = node.http.rsplit(':').next().unwrap().to_string();
+    let states = tokio::task::spawn_blocking(move || {
+        let b = Browser::start_with(
+            1000,
+            1400,
+            &["--host-resolver-rules=MAP ledger.community.test 127.0.0.1"],
+        );
+        b.goto(&format!("http://ledger.community.test:{port}/"));
+        b.wait_for("the live ledger", Duration::from_secs(30), LIVE);
+        assert_eq!(
+            b.run("return window.isSecureContext;", json!([])),
+            json!(false)
+        );
+        b.wait_for(
+            "the checks",
+            Duration::from_secs(10),
+            "return document.getElementById('check-inclusion')?.dataset.state === 'ok';",
+        );
+        b.run(
+            "return Object.fromEntries(Array.from(document.querySelectorAll('.check'))\
+             .map(c => [c.id, c.dataset.state]));",
+            json!([]),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        states,
+        json!({
+            "check-fingerprint": "ok",
+            "check-signature": "unavailable",
+            "check-chain": "ok",
+            "check-signatures": "unavailable",
+            "check-inclusion": "ok",
+            "check-consistency": "ok",
+        })
+    );
+}

@@ -136,6 +136,11 @@ impl Browser {
     /// Starts chromedriver on a free loopback port and a headless Chromium session of the given
     /// window size.
     pub fn start(width: u32, height: u32) -> Browser {
+        Browser::start_with(width, height, &[])
+    }
+
+    /// Like [`Browser::start`], with more Chromium flags.
+    pub fn start_with(width: u32, height: u32, extra: &[&str]) -> Browser {
         ensure_browser();
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -174,6 +179,10 @@ impl Browser {
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        let args: Vec<String> = args
+            .into_iter()
+            .chain(extra.iter().map(|a| a.to_string()))
+            .collect();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
