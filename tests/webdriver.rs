@@ -20,17 +20,15 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 static INSTALL: Mutex<bool> = Mutex::new(false);
 
-/// Installs Debian's chromium and chromium-driver (and CJK fonts, so Chinese is legible in
-/// screenshots) unless they are there.
+/// Installs Debian's chromium and chromium-driver (and CJK and emoji fonts, so the screenshots
+/// show what a phone shows) unless they are there.
 pub fn ensure_browser() {
     let mut done = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     if *done || (Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()) {
         *done = true;
         return;
     }
-    eprintln!(
-        "installing chromium, chromium-driver and fonts-noto-cjk with apt-get (once per machine)"
-    );
+    eprintln!("installing chromium, chromium-driver and fonts with apt-get (once per machine)");
     let apt = |args: &[&str]| {
         Command::new("apt-get")
             .args(args)
@@ -48,11 +46,12 @@ pub fn ensure_browser() {
             "chromium",
             "chromium-driver",
             "fonts-noto-cjk",
+            "fonts-noto-color-emoji",
         ]);
     assert!(
         installed && Path::new(CHROMEDRIVER).exists(),
         "the dashboard test needs Debian's Chromium: run `apt-get install chromium chromium-driver \
-         fonts-noto-cjk` as root (this test tried and failed)"
+         fonts-noto-cjk fonts-noto-color-emoji` as root (this test tried and failed)"
     );
     *done = true;
 }
