@@ -4,8 +4,10 @@
 // newest of them is in the signed tree (an inclusion proof), and that every checkpoint it sees
 // extends the one before (a consistency proof: history was not rewritten while the page was
 // open). It does not replay the fund rules: that is what `verifier` does with a snapshot.
+// Everything here is plain JavaScript, so it works on plain-HTTP pages too.
 
 import { deriveKey, hash } from "./blake3.js";
+import { sha256, verify as ed25519Verify } from "./ed25519.js";
 
 const ENTRY_CONTEXT = "sunshine-ledger v1 entry";
 const KEY_ID_CONTEXT = "sunshine-ledger v1 key id";
@@ -165,33 +167,15 @@ export function parseCheckpoint(text) {
   return { origin: lines[0], size: BigInt(lines[1]), root, body, signatures };
 }
 
-let capability = null;
-
-/** True when WebCrypto can check Ed25519 here (a secure context: HTTPS or localhost). */
-export function canVerifySignatures() {
-  capability ??= (async () => {
-    if (!globalThis.crypto || !crypto.subtle) return false;
-    try {
-      await crypto.subtle.importKey("raw", new Uint8Array(32).fill(1), { name: "Ed25519" }, false, ["verify"]);
-      return true;
-    } catch (_) {
-      return false;
-    }
-  })();
-  return capability;
-}
-
 /**
  * Checks the node's signature on a parsed checkpoint with its public key: the signature line
  * named after the origin whose key hash is SHA-256(name || "\n" || 0x01 || key)[0:4].
  */
-export async function verifyCheckpointSignature(parsed, publicKey) {
+export function verifyCheckpointSignature(parsed, publicKey) {
   const name = new TextEncoder().encode(parsed.origin);
-  const keyHash = new Uint8Array(await crypto.subtle.digest("SHA-256", concat(name, Uint8Array.of(0x0a, 0x01), publicKey))).subarray(0, 4);
+  const keyHash = sha256(concat(name, Uint8Array.of(0x0a, 0x01), publicKey)).subarray(0, 4);
   const line = parsed.signatures.find((s) => s.name === parsed.origin && equalBytes(s.keyHash, keyHash));
-  if (!line) return false;
-  const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
-  return crypto.subtle.verify("Ed25519", key, line.signature, new TextEncoder().encode(parsed.body));
+  return line !== undefined && ed25519Verify(publicKey, line.signature, new TextEncoder().encode(parsed.body));
 }
 
 /** DSSE v1 PAE (PROTOCOL.md §1.1): what a transaction signature covers. */
@@ -200,9 +184,7 @@ export function pae(body) {
   return concat(head, body);
 }
 
-/** Checks one transaction signature with WebCrypto (callers check canVerifySignatures first). */
-export async function verifyBodySignature(publicKey, signature, body) {
-  if (publicKey.length !== 32 || signature.length !== 64) return false;
-  const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
-  return crypto.subtle.verify("Ed25519", key, signature, pae(body));
+/** One transaction signature, by the node's acceptance rule (verify_strict over the PAE). */
+export function verifyBodySignature(publicKey, signature, body) {
+  return ed25519Verify(publicKey, signature, pae(body));
 }

@@ -39,6 +39,7 @@ assets! {
     "/money.js" => "text/javascript; charset=utf-8",
     "/protobuf.js" => "text/javascript; charset=utf-8",
     "/blake3.js" => "text/javascript; charset=utf-8",
+    "/ed25519.js" => "text/javascript; charset=utf-8",
     "/verify.js" => "text/javascript; charset=utf-8",
     "/watchdog.js" => "text/javascript; charset=utf-8",
     "/dom.js" => "text/javascript; charset=utf-8",
