@@ -841,9 +841,11 @@ async fn over_plain_http_on_a_network_name_the_page_still_checks_everything_itse
     );
 }
 
-/// Public key, signature, message, and whether ed25519-dalek's verify_strict accepts them:
-/// honest signatures over messages of every SHA-512 block shape, and the refusals that matter.
-fn signature_cases() -> Vec<(Vec<u8>, Vec<u8>, Vec<u8>, bool)> {
+/// Public key, signature, message, and whether ed25519-dalek's verify_strict accepts them.
+type SignatureCase = (Vec<u8>, Vec<u8>, Vec<u8>, bool);
+
+/// Honest signatures over messages of every SHA-512 block shape, and the refusals that matter.
+fn signature_cases() -> Vec<SignatureCase> {
     use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
     let strict = |k: &[u8], s: &[u8], m: &[u8]| {
         let Ok(key) = VerifyingKey::from_bytes(&k.try_into().unwrap()) else {
