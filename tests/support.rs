@@ -110,6 +110,7 @@ impl Node {
                 let http = rest
                     .split("http on ")
                     .nth(1)
+                    .or_else(|| rest.split("https on ").nth(1))
                     .map(|s| s.trim_end_matches(')').to_string())
                     .unwrap_or_default();
                 break (addr.to_string(), http);

@@ -41,7 +41,7 @@ pub struct ServeArgs {
     /// Concurrent streams per HTTP/2 connection [default: 256]
     #[arg(long)]
     pub max_streams_per_connection: Option<u32>,
-    /// HTTP port for /metrics and /snapshot; "off" disables it [default: 127.0.0.1:8080] [env: LEDGER_HTTP]
+    /// HTTP port: the public page, /metrics, /snapshot (TLS too with --tls-cert); "off" disables it [default: 127.0.0.1:8080] [env: LEDGER_HTTP]
     #[arg(long)]
     pub http: Option<String>,
     /// Browser origin allowed to call the gRPC-Web API (repeatable; "*" for any). The HTTP port's

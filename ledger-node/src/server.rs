@@ -98,11 +98,17 @@ pub async fn serve(
         Some(http_addr) => {
             let http_listener = bind(http_addr).await?;
             let local = http_listener.local_addr()?;
-            origins.push(format!("http://{local}"));
+            // With a certificate, the page is served over TLS too.
+            let http_tls = match &settings.tls {
+                Some((cert, key)) => Some(crate::http::tls_config(cert, key)?),
+                None => None,
+            };
+            let scheme = if http_tls.is_some() { "https" } else { "http" };
+            origins.push(format!("{scheme}://{local}"));
             if local.ip().is_loopback() {
-                origins.push(format!("http://localhost:{}", local.port()));
+                origins.push(format!("{scheme}://localhost:{}", local.port()));
             }
-            http_line = format!("; http on {local}");
+            http_line = format!("; {scheme} on {local}");
             // The page calls the same service over gRPC-Web on its own origin; its own
             // instance, so its Subscribe streams have their own limit and count.
             let page_service = LedgerService::new(
@@ -124,6 +130,7 @@ pub async fn serve(
                 .layer(tonic_web::GrpcWebLayer::new());
             Some(tokio::spawn(crate::http::serve(
                 http_listener,
+                http_tls,
                 shared.clone(),
                 crate::http::SubscriberCounts {
                     grpc: subscribers.clone(),
