@@ -461,10 +461,15 @@ async fn the_page_says_when_the_node_goes_away_and_recovers_when_it_is_back() {
         "{:?}",
         stopping.elapsed()
     );
-    browser.wait_for(
-        "that the connection is lost",
+    let status = browser.wait_for(
+        "that the connection is lost, and why",
         Duration::from_secs(10),
-        "return document.body.dataset.live === 'false';",
+        "const s = document.getElementById('stream-status'); \
+         return document.body.dataset.live === 'false' && s ? s.textContent : null;",
+    );
+    assert!(
+        status.as_str().unwrap().contains("shutting down"),
+        "the page says the node is shutting down: {status}"
     );
     let node = Node::start_at(dir.path(), "serve", &grpc, &http, &[]);
     browser.wait_for(

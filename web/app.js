@@ -46,6 +46,7 @@ const view = {
   seqByTxId: new Map(),
   live: false,
   reconnecting: false,
+  streamError: null,
   error: null,
   updatedAt: null,
 };
@@ -89,7 +90,12 @@ function renderHeader() {
     ? el("span", { class: "status bad" }, `${t("error")}: ${view.error}`)
     : view.live
       ? el("span", { class: "status live" }, `● ${t("live")}`)
-      : el("span", { class: "status" }, view.reconnecting ? t("reconnecting") : t("connecting"));
+      : el(
+          "span",
+          { class: "status", id: "stream-status" },
+          view.reconnecting ? t("reconnecting") : t("connecting"),
+          view.reconnecting && view.streamError ? ` (${view.streamError})` : "",
+        );
   replace(
     "status",
     status,
@@ -541,8 +547,11 @@ async function follow() {
           renderHeader();
         }
       }
+      view.streamError = null; // the node ended the stream cleanly
     } catch (e) {
       if (!(e instanceof GrpcError)) console.error(e);
+      // Shown beside "reconnecting": e.g. the node's subscriber limit, or its shutdown.
+      view.streamError = e.message;
     }
     view.live = false;
     view.reconnecting = true;
