@@ -86,16 +86,17 @@ function renderHeader() {
   replace("subtitle", t("subtitle"));
   replace("lang-switch", t("switchTo"));
   const size = view.checkpoint ? view.checkpoint.tree_size : null;
-  const status = view.error
-    ? el("span", { class: "status bad" }, `${t("error")}: ${view.error}`)
-    : view.live
-      ? el("span", { class: "status live" }, `● ${t("live")}`)
-      : el(
-          "span",
-          { class: "status", id: "stream-status" },
-          view.reconnecting ? t("reconnecting") : t("connecting"),
-          view.reconnecting && view.streamError ? ` (${view.streamError})` : "",
-        );
+  // While the live stream is down, why it ended says more than a read that failed since.
+  let status;
+  if (view.reconnecting) {
+    status = el("span", { class: "status", id: "stream-status" }, t("reconnecting"), view.streamError ? ` (${view.streamError})` : "");
+  } else if (view.error) {
+    status = el("span", { class: "status bad" }, `${t("error")}: ${view.error}`);
+  } else if (view.live) {
+    status = el("span", { class: "status live" }, `● ${t("live")}`);
+  } else {
+    status = el("span", { class: "status", id: "stream-status" }, t("connecting"));
+  }
   replace(
     "status",
     status,
@@ -544,14 +545,15 @@ async function follow() {
         } else if (event.event === "caught_up") {
           view.live = true;
           view.reconnecting = false;
+          view.streamError = null;
           renderHeader();
         }
       }
-      view.streamError = null; // the node ended the stream cleanly
     } catch (e) {
       if (!(e instanceof GrpcError)) console.error(e);
-      // Shown beside "reconnecting": e.g. the node's subscriber limit, or its shutdown.
-      view.streamError = e.message;
+      // Shown beside "reconnecting" until live again: why the live stream ended (the node's
+      // shutdown, its viewer limit), not the failed attempts to reconnect that follow.
+      view.streamError ??= e.message;
     }
     view.live = false;
     view.reconnecting = true;
