@@ -73,6 +73,16 @@ fn expected_totals(balances: &proto::Balances) -> Vec<(String, String)> {
         .collect()
 }
 
+async fn balances_now(
+    client: &mut proto::ledger_client::LedgerClient<tonic::transport::Channel>,
+) -> proto::Balances {
+    client
+        .get_balances(proto::GetBalancesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 fn text(browser: &Browser, selector: &str) -> String {
     browser
         .run(
@@ -158,11 +168,7 @@ async fn the_page_shows_the_ledger_and_follows_it_live() {
     );
 
     // Totals per source, and their sum, equal GetBalances.
-    let balances = client
-        .get_balances(proto::GetBalancesRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let balances = balances_now(&mut client).await;
     let expected = expected_totals(&balances);
     assert_eq!(shown_totals(&browser), expected);
     assert!(
@@ -381,11 +387,7 @@ async fn the_page_shows_the_ledger_and_follows_it_live() {
         arrived.contains(&memo) && arrived.contains("¥88.88") && arrived.contains("收到资金"),
         "{arrived}"
     );
-    let balances = client
-        .get_balances(proto::GetBalancesRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let balances = balances_now(&mut client).await;
     let expected = expected_totals(&balances);
     let deadline = Instant::now() + Duration::from_secs(2);
     while shown_totals(&browser) != expected {

@@ -365,6 +365,13 @@ fn open_stream(addr: &str, path: &str, message: &[u8]) -> (TcpStream, String) {
     (stream, String::from_utf8(raw).unwrap().to_lowercase())
 }
 
+async fn subscribe_on_page_port(http: &str, request: &[u8]) -> (TcpStream, String) {
+    let (http, request) = (http.to_string(), request.to_vec());
+    tokio::task::spawn_blocking(move || open_stream(&http, "/ledger.v1.Ledger/Subscribe", &request))
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_viewers_and_grpc_subscribers_have_separate_limits() {
     let dir = tempfile::tempdir().unwrap();
@@ -380,27 +387,13 @@ async fn page_viewers_and_grpc_subscribers_have_separate_limits() {
     .encode_to_vec();
     let http = node.http.clone();
     // One page viewer takes the page's only slot...
-    let (viewer, head) = {
-        let (http, subscribe) = (http.clone(), subscribe.clone());
-        tokio::task::spawn_blocking(move || {
-            open_stream(&http, "/ledger.v1.Ledger/Subscribe", &subscribe)
-        })
-        .await
-        .unwrap()
-    };
+    let (viewer, head) = subscribe_on_page_port(&http, &subscribe).await;
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(!head.contains("grpc-status"), "the stream is open: {head}");
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(metric(&node, "ledger_page_subscribers"), 1);
     // ...a second viewer is refused with RESOURCE_EXHAUSTED...
-    let (_, second) = {
-        let (http, subscribe) = (http.clone(), subscribe.clone());
-        tokio::task::spawn_blocking(move || {
-            open_stream(&http, "/ledger.v1.Ledger/Subscribe", &subscribe)
-        })
-        .await
-        .unwrap()
-    };
+    let (_, second) = subscribe_on_page_port(&http, &subscribe).await;
     assert!(second.contains("grpc-status: 8"), "{second}");
     // ...and the gRPC port's subscriber is still served.
     let mut grpc = client

@@ -96,8 +96,9 @@ export class Watchdog {
       this.mark(checks.signature, false, "text ≠ fields", t("checkSignatureBad"));
       return;
     }
-    if (fingerprintOfKey(cp.node_public_key) !== cp.node_key_fingerprint) {
-      this.alarm(`${t("nodeKey")}: ${cp.node_key_fingerprint} ≠ ${fingerprintOfKey(cp.node_public_key)}`);
+    const fingerprint = fingerprintOfKey(cp.node_public_key);
+    if (fingerprint !== cp.node_key_fingerprint) {
+      this.alarm(`${t("nodeKey")}: ${cp.node_key_fingerprint} ≠ ${fingerprint}`);
     }
     if (this.trustedKey === null) this.trustedKey = cp.node_public_key;
     if (!equalBytes(this.trustedKey, cp.node_public_key)) {
@@ -123,7 +124,8 @@ export class Watchdog {
     if (newest) {
       const seq = newest.entry.sequence;
       const proof = await this.api.call("GetInclusionProof", { sequence: seq, tree_size: size });
-      const ok = newest.hashOk && verifyInclusion(seq, size, leafHash(entryHash(newest.entry)), proof.hashes, parsed.root);
+      // hashOk: the entry's own hash was recomputed when it arrived.
+      const ok = newest.hashOk && verifyInclusion(seq, size, leafHash(newest.entry.entry_hash), proof.hashes, parsed.root);
       this.mark(checks.inclusion, ok, `#${seq}`, t("checkInclusionBad"));
       if (checks.inclusion.state === "ok") checks.inclusion.detail = `#${seq}`;
     }

@@ -173,6 +173,8 @@ impl Default for Counters {
 pub struct Shared {
     pub ledger_id: String,
     pub node_key: VerifyingKey,
+    /// The node key's fingerprint, sent with every checkpoint.
+    pub node_key_fingerprint: String,
     pub state: RwLock<State>,
     pub keys: RwLock<HashMap<KeyId, VerifyingKey>>,
     head: RwLock<Arc<Head>>,
@@ -370,6 +372,7 @@ pub fn open(
     let shared = Arc::new(Shared {
         ledger_id,
         node_key: node_key.verifying_key(),
+        node_key_fingerprint: KeyId::of(&node_key.verifying_key()).fingerprint(),
         state: RwLock::new(replayed.state),
         keys: RwLock::new(keys),
         head: RwLock::new(Arc::new(Head {

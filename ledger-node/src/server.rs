@@ -162,7 +162,7 @@ pub async fn serve(
         } else {
             "http"
         },
-        ledger_core::signing::KeyId::of(&shared.node_key).fingerprint()
+        shared.node_key_fingerprint
     );
     tracing::info!(%addr, "serving");
     let mut builder = tonic::transport::Server::builder();

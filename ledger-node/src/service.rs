@@ -524,21 +524,16 @@ impl pb::ledger_server::Ledger for LedgerService {
             .projects
             .values()
             .map(|p| {
-                let held = state
-                    .accounts
-                    .get(&p.id)
-                    .map(|a| a.held)
-                    .unwrap_or_default();
-                let figures = FundSource::ALL
+                let figures = state
+                    .project_figures(p)
                     .into_iter()
-                    .filter(|s| p.budget.get(*s) + p.allocated.get(*s) + p.spent.get(*s) > 0)
-                    .map(|s| pb::ProjectSourceFigures {
-                        source: s.to_proto() as i32,
-                        budget_fen: p.budget.get(s),
-                        allocated_fen: p.allocated.get(s),
-                        spent_fen: p.spent.get(s),
-                        held_fen: held.get(s),
-                        remaining_fen: p.allocated.get(s) - p.spent.get(s) - held.get(s),
+                    .map(|f| pb::ProjectSourceFigures {
+                        source: f.source.to_proto() as i32,
+                        budget_fen: f.budget,
+                        allocated_fen: f.allocated,
+                        spent_fen: f.spent,
+                        held_fen: f.held,
+                        remaining_fen: f.remaining,
                     })
                     .collect();
                 pb::Project {
@@ -702,7 +697,7 @@ pub fn checkpoint_proto(shared: &Shared, head: &Head) -> pb::Checkpoint {
         tree_size: head.size,
         root_hash: head.root.to_vec(),
         node_public_key: shared.node_key.to_bytes().to_vec(),
-        node_key_fingerprint: ledger_core::signing::KeyId::of(&shared.node_key).fingerprint(),
+        node_key_fingerprint: shared.node_key_fingerprint.clone(),
     }
 }
 

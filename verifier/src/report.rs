@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use ledger_core::amount::{format_yuan, format_yuan_plain};
 use ledger_core::signing::KeyId;
-use ledger_core::state::{Amounts, DisbursementState, FundSource, State, RESERVE_ACCOUNT};
+use ledger_core::state::{Amounts, DisbursementState, State, RESERVE_ACCOUNT};
 use serde::Serialize;
 
 use crate::check::{Failure, Outcome};
@@ -151,21 +151,16 @@ pub fn project_figures(state: &State) -> Vec<ProjectSummary> {
         .projects
         .values()
         .map(|p| {
-            let held = state
-                .accounts
-                .get(&p.id)
-                .map(|a| a.held)
-                .unwrap_or_default();
-            let figures = FundSource::ALL
+            let figures = state
+                .project_figures(p)
                 .into_iter()
-                .filter(|s| p.budget.get(*s) + p.allocated.get(*s) > 0)
-                .map(|s| ProjectFigure {
-                    source: s.slug(),
-                    budget_fen: p.budget.get(s),
-                    allocated_fen: p.allocated.get(s),
-                    spent_fen: p.spent.get(s),
-                    held_fen: held.get(s),
-                    remaining_fen: p.allocated.get(s) - p.spent.get(s) - held.get(s),
+                .map(|f| ProjectFigure {
+                    source: f.source.slug(),
+                    budget_fen: f.budget,
+                    allocated_fen: f.allocated,
+                    spent_fen: f.spent,
+                    held_fen: f.held,
+                    remaining_fen: f.remaining,
                 })
                 .collect();
             ProjectSummary {

@@ -263,6 +263,19 @@ pub struct Project {
     pub spent: Amounts,
 }
 
+/// One project's money from one fund source, as the node and the verifier publish it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceFigures {
+    pub source: FundSource,
+    pub budget: u64,
+    pub allocated: u64,
+    pub spent: u64,
+    /// Committed to pending disbursements.
+    pub held: u64,
+    /// Allocated and neither spent nor held.
+    pub remaining: u64,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DisbursementState {
     Pending,
@@ -399,6 +412,37 @@ impl State {
     /// Public key of a registered key that may sign at sequence `at` (not revoked before it).
     pub fn signing_key(&self, key_id: &KeyId) -> Option<VerifyingKey> {
         self.keys.get(key_id).map(|k| k.public_key)
+    }
+
+    /// A project's figures for each source it has a budget or money from.
+    pub fn project_figures(&self, project: &Project) -> Vec<SourceFigures> {
+        let held = self
+            .accounts
+            .get(&project.id)
+            .map(|a| a.held)
+            .unwrap_or_default();
+        FundSource::ALL
+            .into_iter()
+            .filter(|s| {
+                project.budget.get(*s) + project.allocated.get(*s) + project.spent.get(*s) > 0
+            })
+            .map(|source| {
+                let allocated = project.allocated.get(source);
+                let (spent, held) = (project.spent.get(source), held.get(source));
+                SourceFigures {
+                    source,
+                    budget: project.budget.get(source),
+                    allocated,
+                    spent,
+                    held,
+                    // The rules never let spending and holds exceed what was allocated.
+                    remaining: allocated
+                        .checked_sub(spent)
+                        .and_then(|r| r.checked_sub(held))
+                        .expect("invariant: a project's allocation covers its spending and holds"),
+                }
+            })
+            .collect()
     }
 
     pub fn policy(&self) -> Option<&Policy> {
