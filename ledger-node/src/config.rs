@@ -87,6 +87,9 @@ pub struct Settings {
     pub max_streams_per_connection: u32,
     /// Certificate chain and private key files; plain TCP when absent (loopback development).
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// The HTTP port's rustls configuration from those files: parsed while the settings are
+    /// resolved, so an unusable certificate stops the node before it touches its data.
+    pub http_tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
     /// The HTTP port, unless turned off.
     pub http: Option<SocketAddr>,
     /// Origins allowed to call gRPC-Web, besides the HTTP port's own.
@@ -148,6 +151,7 @@ impl ServeArgs {
                 256
             ),
             tls: None,
+            http_tls: None,
             http: None,
             cors_origins: if self.cors_origins.is_empty() {
                 file.cors_origins.clone().unwrap_or_default()
@@ -177,6 +181,7 @@ impl ServeArgs {
         };
         let settings = match (cert, key) {
             (Some(c), Some(k)) => Settings {
+                http_tls: Some(crate::http::tls_config(&c, &k)?),
                 tls: Some((c, k)),
                 ..settings
             },
@@ -188,6 +193,7 @@ impl ServeArgs {
             ("max-group", settings.max_group),
             ("queue-depth", settings.queue_depth),
             ("max-subscribers", settings.max_subscribers),
+            ("max-page-subscribers", settings.max_page_subscribers),
         ] {
             anyhow::ensure!(value > 0, "--{name} must be at least 1");
         }

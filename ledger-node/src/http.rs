@@ -150,6 +150,11 @@ pub fn tls_config(
     let certs = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .with_context(|| format!("cannot read the certificate chain in {}", cert.display()))?;
+    anyhow::ensure!(
+        !certs.is_empty(),
+        "no PEM certificate in {} (expected -----BEGIN CERTIFICATE-----)",
+        cert.display()
+    );
     let key = PrivateKeyDer::from_pem_file(key)
         .with_context(|| format!("cannot read the private key in {}", key.display()))?;
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(

@@ -99,10 +99,7 @@ pub async fn serve(
             let http_listener = bind(http_addr).await?;
             let local = http_listener.local_addr()?;
             // With a certificate, the page is served over TLS too.
-            let http_tls = match &settings.tls {
-                Some((cert, key)) => Some(crate::http::tls_config(cert, key)?),
-                None => None,
-            };
+            let http_tls = settings.http_tls.clone();
             let scheme = if http_tls.is_some() { "https" } else { "http" };
             origins.push(format!("{scheme}://{local}"));
             if local.ip().is_loopback() {

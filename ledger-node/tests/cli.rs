@@ -26,6 +26,7 @@ fn help_lists_every_command_and_limit() {
         "--max-batch",
         "--queue-depth",
         "--max-subscribers",
+        "--max-page-subscribers",
     ] {
         assert!(out.contains(word), "{word} missing from --help:\n{out}");
     }
@@ -54,6 +55,45 @@ fn bad_settings_are_refused_with_the_setting_named() {
     ]);
     assert_ne!(code, 0);
     assert!(out.contains("--max-group"), "{out}");
+    let (code, out) = node(&[
+        "serve",
+        "--max-page-subscribers",
+        "0",
+        "--data-dir",
+        &dir.path().join("d").to_string_lossy(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(out.contains("--max-page-subscribers"), "{out}");
+    assert!(!dir.path().join("d").exists(), "nothing created");
+}
+
+#[test]
+fn an_unusable_certificate_stops_the_node_before_it_creates_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("node.crt");
+    let key = dir.path().join("node.key.pem");
+    std::fs::write(&cert, "not a certificate\n").unwrap();
+    std::fs::write(&key, "not a key\n").unwrap();
+    let data = dir.path().join("data");
+    let (code, out) = node(&[
+        "serve",
+        "--tls-cert",
+        &cert.to_string_lossy(),
+        "--tls-key",
+        &key.to_string_lossy(),
+        "--data-dir",
+        &data.to_string_lossy(),
+        "--listen",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        out.contains(&*cert.to_string_lossy()) || out.contains(&*key.to_string_lossy()),
+        "the message names the file: {out}"
+    );
+    assert!(!data.exists(), "no ledger was created: {out}");
 }
 
 #[test]
