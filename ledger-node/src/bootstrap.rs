@@ -20,10 +20,72 @@ pub fn node_key_path(data_dir: &Path) -> PathBuf {
     data_dir.join(NODE_KEY_FILE)
 }
 
-pub fn has_ledger(data_dir: &Path) -> bool {
-    std::fs::metadata(data_dir.join("ledger.log"))
-        .map(|m| m.len() > 0)
-        .unwrap_or(false)
+/// What a data directory holds, decided before anything is created in it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DataDir {
+    /// A ledger log with content: open it.
+    Ledger,
+    /// Nothing of a ledger (missing, empty, or left by a creation that never wrote its log).
+    Fresh { existed: bool },
+}
+
+/// Marks a data directory whose ledger is being created; removed once the log is durable.
+const CREATING_MARKER: &str = ".creating";
+
+/// Decides what `data_dir` holds. A directory that holds a node key, keys or an index but no
+/// usable log once held a ledger (or belongs to something else): it is an error, never a place
+/// to create a new ledger, because a new ledger there would be signed with the community's key.
+pub fn inspect(data_dir: &Path) -> anyhow::Result<DataDir> {
+    let log = data_dir.join(crate::log::LOG_FILE);
+    if std::fs::metadata(&log).map(|m| m.len() > 0).unwrap_or(false) {
+        return Ok(DataDir::Ledger);
+    }
+    let names: Vec<String> = match std::fs::read_dir(data_dir) {
+        Ok(dir) => dir
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("cannot list {}", data_dir.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(DataDir::Fresh { existed: false })
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", data_dir.display())),
+    };
+    let interrupted = names.iter().any(|n| n == CREATING_MARKER);
+    let found: Vec<&String> = names
+        .iter()
+        .filter(|n| *n != CREATING_MARKER && *n != crate::log::LOG_FILE)
+        .collect();
+    if found.is_empty() || interrupted {
+        return Ok(DataDir::Fresh { existed: true });
+    }
+    let log_state = if log.exists() { "is empty" } else { "is missing" };
+    anyhow::bail!(
+        "{dir} holds {found} but its ledger log {log_state}. A ledger was kept here, so the node \
+         will not create a new one over it. Restore {log} from a backup; or, if this directory \
+         is not a ledger's, give another --data-dir.\n\
+         数据目录 {dir} 中有 {found}，但账本日志不存在或为空：这里曾保存过账本，节点不会在此新建账本。\
+         请从备份恢复 {log}，或指定另一个 --data-dir。",
+        dir = data_dir.display(),
+        found = found.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+        log = log.display(),
+    )
+}
+
+/// Says loudly that a new development ledger is about to be made, and where.
+fn announce_new_ledger(data_dir: &Path, existed: bool) {
+    let shown = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let how = if existed { "is empty" } else { "does not exist" };
+    eprintln!(
+        "\n==================================================================\n\
+         注意：数据目录 {path} {zh}，正在新建一个开发测试账本（新的节点密钥）。\n\
+         如果您要打开已有的账本，请立即停止（Ctrl-C）并检查 --data-dir。\n\
+         NOTICE: the data directory {path} {how}: creating a NEW development ledger\n\
+         (with a new node key). If you meant an existing ledger, stop now (Ctrl-C) and\n\
+         check --data-dir.\n\
+         ==================================================================\n",
+        path = shown.display(),
+        zh = if existed { "是空的" } else { "不存在" },
+    );
 }
 
 fn random_tx_id() -> [u8; 16] {
@@ -59,11 +121,24 @@ pub struct DevKeys {
 
 /// Creates a development ledger in an empty data directory: node key, admin key, genesis.
 pub fn create_dev_ledger(data_dir: &Path, name: &str) -> anyhow::Result<DevKeys> {
-    std::fs::create_dir_all(data_dir.join("keys"))
+    let DataDir::Fresh { existed } = inspect(data_dir)? else {
+        anyhow::bail!("{} already holds a ledger", data_dir.display());
+    };
+    announce_new_ledger(data_dir, existed);
+    let key_dir = data_dir.join("keys");
+    std::fs::create_dir_all(&key_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let marker = data_dir.join(CREATING_MARKER);
+    std::fs::write(&marker, b"a ledger is being created here\n")?;
+    crate::log::sync_parent_dir(&marker)?;
+    // Keys left by a creation that was cut off before its log was written signed nothing.
+    for stale in [node_key_path(data_dir), key_dir.join("admin.key")] {
+        if stale.exists() {
+            std::fs::remove_file(&stale)?;
+        }
+    }
     let node_key = ensure_node_key(data_dir)?;
     let admin = ledger_keys::generate();
-    let key_dir = data_dir.join("keys");
     ledger_keys::write_new(&key_dir.join("admin.key"), &admin)?;
     let ledger_id = format!(
         "dev.sunshine-ledger.local/{}",
@@ -77,6 +152,8 @@ pub fn create_dev_ledger(data_dir: &Path, name: &str) -> anyhow::Result<DevKeys>
     });
     let body = build::body(&ledger_id, random_tx_id(), engine::now_ms(), genesis);
     engine::create(data_dir, build::envelope(body, &[&admin]).encode_to_vec())?;
+    std::fs::remove_file(&marker)?;
+    crate::log::sync_parent_dir(&marker)?;
     println!(
         "Created a development ledger {ledger_id} in {}",
         data_dir.display()
@@ -145,6 +222,12 @@ pub fn init_ledger(
         .iter()
         .map(|p| ledger_keys::read(p))
         .collect::<Result<Vec<_>, _>>()?;
+    if inspect(data_dir)? == DataDir::Ledger {
+        anyhow::bail!(
+            "{} already holds a ledger; refusing to create another over it",
+            data_dir.display()
+        );
+    }
     std::fs::create_dir_all(data_dir)?;
     let node_key = ensure_node_key(data_dir)?;
     let genesis = Kind::Genesis(proto::Genesis {

@@ -22,7 +22,7 @@ pub struct ServeArgs {
     /// Most transactions in one SubmitBatch call [default: 1000]
     #[arg(long)]
     pub max_batch: Option<usize>,
-    /// Most transactions in one group commit (one write, one sync) [default: 2048]
+    /// Most transactions in one group commit (one write, one sync) [default: 2048, at most 16384]
     #[arg(long)]
     pub max_group: Option<usize>,
     /// Submissions waiting for the writer before new ones get RESOURCE_EXHAUSTED [default: 4096]
@@ -41,6 +41,19 @@ pub struct ServeArgs {
     /// Concurrent streams per HTTP/2 connection [default: 256]
     #[arg(long)]
     pub max_streams_per_connection: Option<u32>,
+    /// Open connections per port (gRPC and HTTP each); more wait in the kernel's queue [default: 512]
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers on the HTTP port [default: 10]
+    #[arg(long)]
+    pub header_timeout_secs: Option<u64>,
+    /// /snapshot downloads at once on the HTTP port; more get 503 [default: 4]
+    #[arg(long)]
+    pub max_downloads: Option<usize>,
+    /// Seconds a client may take nothing from a stream, a download or a response before the
+    /// node ends it and frees its slot [default: 60]
+    #[arg(long)]
+    pub stall_timeout_secs: Option<u64>,
     /// HTTP port: the public page, /metrics, /snapshot (TLS too with --tls-cert); "off" disables it [default: 127.0.0.1:8080] [env: LEDGER_HTTP]
     #[arg(long)]
     pub http: Option<String>,
@@ -68,6 +81,10 @@ struct FileSettings {
     max_page_subscribers: Option<usize>,
     max_message_bytes: Option<usize>,
     max_streams_per_connection: Option<u32>,
+    max_connections: Option<usize>,
+    header_timeout_secs: Option<u64>,
+    max_downloads: Option<usize>,
+    stall_timeout_secs: Option<u64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     http: Option<String>,
@@ -85,6 +102,10 @@ pub struct Settings {
     pub max_page_subscribers: usize,
     pub max_message_bytes: usize,
     pub max_streams_per_connection: u32,
+    pub max_connections: usize,
+    pub header_timeout_secs: u64,
+    pub max_downloads: usize,
+    pub stall_timeout_secs: u64,
     /// Certificate chain and private key files; plain TCP when absent (loopback development).
     pub tls: Option<(PathBuf, PathBuf)>,
     /// The HTTP port's rustls configuration from those files: parsed while the settings are
@@ -150,6 +171,10 @@ impl ServeArgs {
                 "LEDGER_MAX_STREAMS_PER_CONNECTION",
                 256
             ),
+            max_connections: pick!(max_connections, "LEDGER_MAX_CONNECTIONS", 512),
+            header_timeout_secs: pick!(header_timeout_secs, "LEDGER_HEADER_TIMEOUT_SECS", 10),
+            max_downloads: pick!(max_downloads, "LEDGER_MAX_DOWNLOADS", 4),
+            stall_timeout_secs: pick!(stall_timeout_secs, "LEDGER_STALL_TIMEOUT_SECS", 60),
             tls: None,
             http_tls: None,
             http: None,
@@ -194,9 +219,18 @@ impl ServeArgs {
             ("queue-depth", settings.queue_depth),
             ("max-subscribers", settings.max_subscribers),
             ("max-page-subscribers", settings.max_page_subscribers),
+            ("max-connections", settings.max_connections),
+            ("header-timeout-secs", settings.header_timeout_secs as usize),
+            ("max-downloads", settings.max_downloads),
+            ("stall-timeout-secs", settings.stall_timeout_secs as usize),
         ] {
             anyhow::ensure!(value > 0, "--{name} must be at least 1");
         }
+        anyhow::ensure!(
+            settings.max_group <= ledger_core::limits::MAX_GROUP_ENTRIES,
+            "--max-group must be at most {} (a torn tail is never longer than one group)",
+            ledger_core::limits::MAX_GROUP_ENTRIES
+        );
         anyhow::ensure!(
             settings.max_message_bytes >= 64 * 1024,
             "--max-message-bytes must be at least 65536"

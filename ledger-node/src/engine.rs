@@ -3,8 +3,10 @@
 //! The writer owns the log file, the chain head and the Merkle edge. It takes every job
 //! waiting (up to `max_group` transactions), applies the rules to each in order, appends the
 //! accepted ones in one write and one `sync_data`, updates the sled index in one batch, signs a
-//! fresh checkpoint, publishes the new head, and only then answers. It holds the state's write
-//! lock for the whole group, so readers only ever see durable state.
+//! fresh checkpoint, publishes the new state and head, and only then answers. The writer applies
+//! the rules to its own copy of the fold, so readers only ever see durable state and never wait
+//! for a group's rules or its `sync_data`: the published state's write lock is held only to
+//! commit the effects of a group already on disk.
 //!
 //! Signature checks happen before the writer, on the request tasks, in parallel: a key id is
 //! the hash of its public key, so a signature verified against a known key id stays verified.
@@ -23,7 +25,8 @@ use ledger_core::entry::{ChainHead, Entry};
 use ledger_core::merkle::{self, CompactTree};
 use ledger_core::rules::{self, apply_entry_unverified, EntryContext, Prepared, Rejection};
 use ledger_core::signing::KeyId;
-use ledger_core::state::{Change, State};
+use ledger_core::limits::MAX_GROUP_ENTRIES;
+use ledger_core::state::{Change, Effects, State};
 use ledger_core::tx::Kind;
 use ledger_core::Hash;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -44,6 +47,8 @@ pub enum EngineError {
     RuleBroken { sequence: u64, rejection: Rejection },
     #[error("the log is empty: this node has no ledger yet")]
     NoLedger,
+    #[error("the snapshot was cut short (the reader stalled, or a read failed); download it again")]
+    SnapshotCutShort,
 }
 
 /// Every perfect subtree hash of the Merkle tree, level by level (`levels[l][i]` is the root of
@@ -224,11 +229,15 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The single writer. It keeps its own copy of the fold, which runs ahead of the published one
+/// by the group in progress, so the rules (and any signature check) for a group and its
+/// `sync_data` never hold a lock that readers take.
 struct Writer {
     shared: Arc<Shared>,
     log: LogWriter,
     chain: ChainHead,
     tree: CompactTree,
+    state: State,
     node_key: SigningKey,
     max_group: usize,
 }
@@ -236,23 +245,23 @@ struct Writer {
 /// What opening found, for the operator.
 pub struct OpenSummary {
     pub entries: u64,
-    pub cut_bytes: u64,
+    /// The unfinished final write that was cut (never acknowledged).
+    pub torn: Option<log::TornTail>,
     pub reindexed: u64,
 }
 
 /// Everything that rebuilding from the log produces.
 struct Replayed {
-    log: LogWriter,
-    chain: ChainHead,
+    report: log::ScanReport,
     tree: CompactTree,
     state: State,
-    cut_bytes: u64,
     reindexed: u64,
     recent: VecDeque<(Entry, Hash)>,
     levels: MerkleLevels,
 }
 
-/// Scans the log, replays every rule, and brings the index up to the log (from `reindex_from`).
+/// Scans the log (read-only), replays every rule, and brings the index up to the log (from
+/// `reindex_from`).
 fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed, EngineError> {
     let mut state = State::new();
     let mut tree = CompactTree::new();
@@ -262,7 +271,7 @@ fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed,
     let mut reindexed = 0u64;
     let mut recent = VecDeque::with_capacity(RECENT_ENTRIES);
     let mut failure: Option<EngineError> = None;
-    let (log, report) = log::open(log_path, |scanned| {
+    let report = log::scan(log_path, |scanned| {
         let sequence = scanned.entry.sequence;
         let stop = |what: &str| LogError::Corrupt {
             path: log_path.to_path_buf(),
@@ -303,18 +312,51 @@ fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed,
         Ok(())
     })
     .map_err(|e| failure.take().unwrap_or(EngineError::Log(e)))?;
+    // Before the index moves: a log shorter than the index is refused, and must stay refused.
+    check_nothing_acknowledged_lost(log_path, &report, reindex_from)?;
     batch.applied(report.entries);
     index.apply(batch)?;
     Ok(Replayed {
-        log,
-        chain: report.head,
+        report,
         tree,
         state,
-        cut_bytes: report.cut_bytes,
         reindexed,
         recent,
         levels,
     })
+}
+
+/// Refuses to go on when the log holds fewer whole entries than the index says were made
+/// durable (and so acknowledged): cutting a tail, or serving a shorter log, would lose them.
+fn check_nothing_acknowledged_lost(
+    log_path: &Path,
+    report: &log::ScanReport,
+    indexed: u64,
+) -> Result<(), EngineError> {
+    if report.entries >= indexed {
+        return Ok(());
+    }
+    let what = match &report.torn {
+        Some(torn) => format!(
+            "the log ends in damage ({}), and its last whole entry is {} while the index \
+             records {indexed} entries as durable: the damaged part held acknowledged entries, \
+             so it is not cut",
+            torn.why,
+            report.entries.saturating_sub(1)
+        ),
+        None => format!(
+            "the log holds {} entries but the index records {indexed} as durable: acknowledged \
+             entries are missing (if you restored an older log on purpose, run `ledger-node \
+             rebuild`)",
+            report.entries
+        ),
+    };
+    Err(EngineError::Log(LogError::Corrupt {
+        path: log_path.to_path_buf(),
+        sequence: report.entries,
+        offset: report.end,
+        what,
+    }))
 }
 
 /// Opens the ledger in `data_dir`: replays the log, repairs the index, signs a checkpoint.
@@ -324,24 +366,25 @@ pub fn open(
     node_key: SigningKey,
     rebuild: bool,
 ) -> Result<(Arc<Shared>, WriterHandle, OpenSummary), EngineError> {
-    let log_path = data_dir.join("ledger.log");
+    let log_path = data_dir.join(log::LOG_FILE);
+    if !log_path.exists() {
+        return Err(EngineError::NoLedger);
+    }
     let index = Index::open(&data_dir.join("index"))?;
-    let mut reindex_from = if rebuild { 0 } else { index.applied()? };
     if rebuild {
         index.clear()?;
     }
-    let mut replayed = replay(&log_path, &index, reindex_from)?;
-    if replayed.chain.next_sequence < reindex_from {
-        // The index is ahead of the log: only possible if the log lost synced data (restored
-        // from an older backup). Rebuild the index from what the log holds.
+    let indexed = index.applied()?;
+    let replayed = replay(&log_path, &index, indexed)?;
+    let log = LogWriter::open(&log_path, &replayed.report)?;
+    if let Some(torn) = &replayed.report.torn {
         tracing::warn!(
-            log = replayed.chain.next_sequence,
-            index = reindex_from,
-            "index ahead of log; rebuilding it"
+            from = torn.from,
+            bytes = torn.bytes,
+            records = torn.records,
+            why = torn.why,
+            "cut an unfinished final write (never acknowledged) from the log's tail"
         );
-        index.clear()?;
-        reindex_from = 0;
-        replayed = replay(&log_path, &index, reindex_from)?;
     }
     let ledger_id = replayed
         .state
@@ -349,7 +392,7 @@ pub fn open(
         .as_ref()
         .map(|l| l.ledger_id.clone())
         .ok_or(EngineError::NoLedger)?;
-    let size = replayed.chain.next_sequence;
+    let size = replayed.report.entries;
     let root = replayed.tree.root();
     let checkpoint = Checkpoint {
         origin: ledger_id.clone(),
@@ -373,7 +416,7 @@ pub fn open(
         ledger_id,
         node_key: node_key.verifying_key(),
         node_key_fingerprint: KeyId::of(&node_key.verifying_key()).fingerprint(),
-        state: RwLock::new(replayed.state),
+        state: RwLock::new(replayed.state.clone()),
         keys: RwLock::new(keys),
         head: RwLock::new(Arc::new(Head {
             size,
@@ -381,7 +424,7 @@ pub fn open(
             checkpoint,
         })),
         head_watch,
-        reader: replayed.log.reader()?,
+        reader: log.reader()?,
         index,
         merkle: RwLock::new(replayed.levels),
         recent: RwLock::new(replayed.recent),
@@ -391,14 +434,15 @@ pub fn open(
     });
     let summary = OpenSummary {
         entries: size,
-        cut_bytes: replayed.cut_bytes,
+        torn: replayed.report.torn.clone(),
         reindexed: replayed.reindexed,
     };
     let writer = Writer {
         shared: shared.clone(),
-        log: replayed.log,
-        chain: replayed.chain,
+        log,
+        chain: replayed.report.head,
         tree: replayed.tree,
+        state: replayed.state,
         node_key,
         max_group: 0,
     };
@@ -417,7 +461,7 @@ impl WriterHandle {
         queue_depth: usize,
         max_group: usize,
     ) -> (mpsc::Sender<Job>, std::thread::JoinHandle<()>) {
-        assert!(queue_depth > 0 && max_group > 0);
+        assert!(queue_depth > 0 && (1..=MAX_GROUP_ENTRIES).contains(&max_group));
         self.writer.max_group = max_group;
         let (tx, rx) = mpsc::channel(queue_depth);
         let thread = std::thread::Builder::new()
@@ -426,6 +470,17 @@ impl WriterHandle {
             .expect("spawn writer thread");
         (tx, thread)
     }
+}
+
+/// A group's transactions after the rules: what to write, and what to publish once it is
+/// durable.
+#[derive(Default)]
+struct Applied {
+    outcomes: Vec<Vec<Outcome>>,
+    records: log::GroupRecords,
+    appended: Vec<(Entry, Hash, ledger_core::tx::TxId)>,
+    effects: Vec<(Effects, i64)>,
+    new_keys: Vec<(KeyId, VerifyingKey)>,
 }
 
 impl Writer {
@@ -447,168 +502,160 @@ impl Writer {
         tracing::info!("writer stopped: queue closed and drained");
     }
 
+    /// One group commit: apply the rules, write and sync, publish, answer.
     fn group(&mut self, jobs: Vec<Job>) {
         let started = Instant::now();
-        let shared = self.shared.clone();
-        let mut state = shared.state.write().expect("state lock");
         let chain_before = self.chain.clone();
         let tree_before = self.tree.clone();
-        let mut records = Vec::new();
-        let mut appended: Vec<(Entry, Hash, ledger_core::tx::TxId)> = Vec::new();
-        let mut new_keys: Vec<(KeyId, VerifyingKey)> = Vec::new();
-        let mut outcomes: Vec<Vec<Outcome>> = Vec::with_capacity(jobs.len());
-        for job in &jobs {
-            let mut job_outcomes = Vec::with_capacity(job.items.len());
-            for item in &job.items {
-                let outcome = match self.apply_one(
-                    &mut state,
-                    item,
-                    &mut records,
-                    &mut appended,
-                    &mut new_keys,
-                ) {
-                    Ok(seq) => Outcome::Appended(seq),
-                    Err(Rejection::Duplicate { sequence, .. }) => Outcome::Duplicate(sequence),
-                    Err(r) => Outcome::Rejected(r),
-                };
-                job_outcomes.push(outcome);
-            }
-            outcomes.push(job_outcomes);
-        }
-
-        if !appended.is_empty() {
-            let start = match self.log.append_durable(&records) {
-                Ok(start) => start,
+        let mut applied = self.apply_jobs(&jobs);
+        if !applied.appended.is_empty() {
+            match self.log.append_durable(&mut applied.records) {
+                Ok(start) => self.publish(start, &mut applied),
                 Err(e) => {
-                    shared
-                        .counters
-                        .storage_errors
-                        .fetch_add(1, Ordering::Relaxed);
-                    shared.storage_ok.store(false, Ordering::Relaxed);
-                    tracing::error!(error = %e, "group commit failed; nothing in it was acknowledged");
                     self.chain = chain_before;
                     self.tree = tree_before;
-                    // The in-memory state ran ahead of the disk: rebuild it from the log.
-                    let message = format!("storage is failing, nothing was written: {e}");
-                    match replay(&shared.log_path, &shared.index, u64::MAX) {
-                        Ok(r) => {
-                            *state = r.state;
-                            self.log = r.log;
-                            *shared.merkle.write().expect("merkle lock") = r.levels;
-                        }
-                        Err(e2) => {
-                            tracing::error!(error = %e2, "could not reload the ledger after a storage failure")
-                        }
-                    }
-                    drop(state);
-                    for job in jobs {
-                        let _ = job.reply.send(Err(message.clone()));
-                    }
+                    self.storage_failed(jobs, e);
                     return;
                 }
-            };
-            shared.storage_ok.store(true, Ordering::Relaxed);
-            let mut batch = IndexBatch::default();
-            let mut offset = start;
-            let mut nodes = Vec::with_capacity(appended.len() * 2);
-            for (entry, hash, tx_id) in &appended {
-                batch.entry(entry.sequence, tx_id, offset);
-                offset +=
-                    (4 + ledger_core::entry::ENTRY_HEADER_BYTES + entry.envelope.len() + 32) as u64;
-                self.tree.append(merkle::leaf_hash(hash), |level, i, h| {
-                    nodes.push((level, i, *h))
-                });
             }
-            {
-                let mut levels = shared.merkle.write().expect("merkle lock");
-                for (level, i, h) in &nodes {
-                    levels.push(*level, *i, h);
-                }
-            }
-            debug_assert_eq!(offset, self.log.len());
-            let size = self.chain.next_sequence;
-            assert_eq!(self.tree.size(), size, "Merkle tree and chain disagree");
-            let root = self.tree.root();
-            let checkpoint = Checkpoint {
-                origin: shared.ledger_id.clone(),
-                tree_size: size,
-                root,
-            }
-            .sign(&self.node_key)
-            .text;
-            batch.checkpoint(&checkpoint);
-            batch.applied(size);
-            if let Err(e) = shared.index.apply(batch) {
-                // The log is durable; the index is repaired from it on the next start.
-                tracing::error!(error = %e, "index update failed after a durable commit; restart the node to repair the index");
-            }
-            {
-                let mut recent = shared.recent.write().expect("recent lock");
-                for (entry, hash, _) in &appended {
-                    if recent.len() == RECENT_ENTRIES {
-                        recent.pop_front();
-                    }
-                    recent.push_back((entry.clone(), *hash));
-                }
-            }
-            if !new_keys.is_empty() {
-                shared.keys.write().expect("keys lock").extend(new_keys);
-            }
-            *shared.head.write().expect("head lock") = Arc::new(Head {
-                size,
-                root,
-                checkpoint,
-            });
-            shared
-                .counters
-                .appended
-                .fetch_add(appended.len() as u64, Ordering::Relaxed);
         }
-        drop(state);
+        let shared = &self.shared;
         let head = shared.head();
         shared.head_watch.send_replace(head.size);
         shared.counters.groups.fetch_add(1, Ordering::Relaxed);
-        shared.counters.group_size.observe(appended.len() as u64);
+        let appended = applied.appended.len() as u64;
+        shared.counters.group_size.observe(appended);
         shared
             .counters
             .group_micros
             .observe(started.elapsed().as_micros() as u64);
-        for (job, outcomes) in jobs.into_iter().zip(outcomes) {
+        for (job, outcomes) in jobs.into_iter().zip(applied.outcomes) {
             for o in &outcomes {
-                match o {
-                    Outcome::Rejected(_) => {
-                        shared.counters.rejected.fetch_add(1, Ordering::Relaxed)
-                    }
-                    Outcome::Duplicate(_) => {
-                        shared.counters.duplicates.fetch_add(1, Ordering::Relaxed)
-                    }
-                    Outcome::Appended(_) => 0,
+                let counter = match o {
+                    Outcome::Rejected(_) => &shared.counters.rejected,
+                    Outcome::Duplicate(_) => &shared.counters.duplicates,
+                    Outcome::Appended(_) => &shared.counters.appended,
                 };
+                counter.fetch_add(1, Ordering::Relaxed);
             }
             let _ = job.reply.send(Ok((outcomes, head.clone())));
         }
     }
 
-    fn apply_one(
-        &mut self,
-        state: &mut State,
-        item: &Item,
-        records: &mut Vec<u8>,
-        appended: &mut Vec<(Entry, Hash, ledger_core::tx::TxId)>,
-        new_keys: &mut Vec<(KeyId, VerifyingKey)>,
-    ) -> Result<u64, Rejection> {
+    /// Applies the rules to every item, in order, on the writer's own state.
+    fn apply_jobs(&mut self, jobs: &[Job]) -> Applied {
+        let mut applied = Applied::default();
+        for job in jobs {
+            let outcomes = job
+                .items
+                .iter()
+                .map(|item| match self.apply_one(item, &mut applied) {
+                    Ok(seq) => Outcome::Appended(seq),
+                    Err(Rejection::Duplicate { sequence, .. }) => Outcome::Duplicate(sequence),
+                    Err(r) => Outcome::Rejected(r),
+                })
+                .collect();
+            applied.outcomes.push(outcomes);
+        }
+        applied
+    }
+
+    /// Nothing in the group was written: the writer's state goes back to the published
+    /// (durable) one, and every job hears why.
+    fn storage_failed(&mut self, jobs: Vec<Job>, e: LogError) {
+        let shared = &self.shared;
+        shared.counters.storage_errors.fetch_add(1, Ordering::Relaxed);
+        shared.storage_ok.store(false, Ordering::Relaxed);
+        tracing::error!(error = %e, "group commit failed; nothing in it was acknowledged");
+        self.state = shared.state.read().expect("state lock").clone();
+        assert_eq!(self.state.next_sequence, self.chain.next_sequence);
+        let message = format!("storage is failing, nothing was written: {e}");
+        for job in jobs {
+            let _ = job.reply.send(Err(message.clone()));
+        }
+    }
+
+    /// Makes a durable group visible to readers: index, Merkle levels, state, head.
+    fn publish(&mut self, start: u64, applied: &mut Applied) {
+        let shared = self.shared.clone();
+        shared.storage_ok.store(true, Ordering::Relaxed);
+        let mut batch = IndexBatch::default();
+        let mut offset = start;
+        let mut nodes = Vec::with_capacity(applied.appended.len() * 2);
+        for ((entry, hash, tx_id), size) in applied.appended.iter().zip(applied.records.sizes()) {
+            batch.entry(entry.sequence, tx_id, offset);
+            offset += size;
+            self.tree
+                .append(merkle::leaf_hash(hash), |level, i, h| nodes.push((level, i, *h)));
+        }
+        assert_eq!(offset, self.log.len(), "record sizes and the log disagree");
+        let size = self.chain.next_sequence;
+        assert_eq!(self.tree.size(), size, "Merkle tree and chain disagree");
+        let root = self.tree.root();
+        let checkpoint = Checkpoint {
+            origin: shared.ledger_id.clone(),
+            tree_size: size,
+            root,
+        }
+        .sign(&self.node_key)
+        .text;
+        batch.checkpoint(&checkpoint);
+        batch.applied(size);
+        if let Err(e) = shared.index.apply(batch) {
+            // The log is durable; the index is repaired from it on the next start.
+            tracing::error!(error = %e, "index update failed after a durable commit; restart the node to repair the index");
+        }
+        {
+            let mut levels = shared.merkle.write().expect("merkle lock");
+            for (level, i, h) in &nodes {
+                levels.push(*level, *i, h);
+            }
+        }
+        {
+            let mut recent = shared.recent.write().expect("recent lock");
+            for (entry, hash, _) in &applied.appended {
+                if recent.len() == RECENT_ENTRIES {
+                    recent.pop_front();
+                }
+                recent.push_back((entry.clone(), *hash));
+            }
+        }
+        if !applied.new_keys.is_empty() {
+            let new_keys = std::mem::take(&mut applied.new_keys);
+            shared.keys.write().expect("keys lock").extend(new_keys);
+        }
+        // State and head change together: a reader holding the state lock sees a matching head.
+        let mut state = shared.state.write().expect("state lock");
+        for (effects, timestamp_ms) in applied.effects.drain(..) {
+            state.commit(effects, timestamp_ms);
+        }
+        assert_eq!(state.next_sequence, size, "published state and log disagree");
+        *shared.head.write().expect("head lock") = Arc::new(Head {
+            size,
+            root,
+            checkpoint,
+        });
+    }
+
+    fn apply_one(&mut self, item: &Item, applied: &mut Applied) -> Result<u64, Rejection> {
         let prepared = item.prepared.as_ref().map_err(Clone::clone)?;
         let signers = match &item.verified {
             Some(signers) => signers.clone(),
-            None => rules::verify_signatures(state, prepared)?,
+            None => rules::verify_signatures(&self.state, prepared)?,
         };
         // The node's clock never goes back in the log, even if the system clock does.
-        let timestamp_ms = now_ms().max(state.last_timestamp_ms);
+        let timestamp_ms = now_ms().max(self.state.last_timestamp_ms);
         let ctx = EntryContext {
-            sequence: state.next_sequence,
+            sequence: self.state.next_sequence,
             timestamp_ms,
         };
-        let effects = rules::apply(state, &ctx, &prepared.tx, &prepared.body_hash, &signers)?;
+        let effects = rules::apply(
+            &self.state,
+            &ctx,
+            &prepared.tx,
+            &prepared.body_hash,
+            &signers,
+        )?;
         let entry = Entry {
             sequence: ctx.sequence,
             prev_hash: self.chain.last_hash,
@@ -621,24 +668,26 @@ impl Writer {
             .expect("the writer builds the next link itself");
         for change in &effects.changes {
             if let Change::KeyRegistered(k) = change {
-                new_keys.push((k.key_id, k.public_key));
+                applied.new_keys.push((k.key_id, k.public_key));
             }
         }
         debug_assert!(!matches!(prepared.tx.kind, Kind::Genesis { .. }) || ctx.sequence == 0);
-        state.commit(effects, timestamp_ms);
-        log::encode_record(&entry, &hash, records);
-        appended.push((entry, hash, prepared.tx.tx_id));
+        self.state.commit(effects.clone(), timestamp_ms);
+        applied.effects.push((effects, timestamp_ms));
+        applied.records.push(&entry, &hash);
+        applied.appended.push((entry, hash, prepared.tx.tx_id));
         Ok(ctx.sequence)
     }
 }
 
-/// Creates a new ledger in an empty data directory from a signed genesis envelope.
+/// Creates a new ledger in a data directory that holds none, from a signed genesis envelope.
+/// The log file is created new (never over another) and its directory entry is made durable.
 pub fn create(data_dir: &Path, genesis_envelope: Vec<u8>) -> Result<(), anyhow::Error> {
     std::fs::create_dir_all(data_dir)?;
-    let log_path = data_dir.join("ledger.log");
-    if log_path.exists() && std::fs::metadata(&log_path)?.len() > 0 {
+    let log_path = data_dir.join(log::LOG_FILE);
+    if log_path.exists() {
         anyhow::bail!(
-            "{} already holds a ledger; refusing to overwrite it",
+            "{} already holds a ledger log; refusing to overwrite it",
             data_dir.display()
         );
     }
@@ -651,9 +700,9 @@ pub fn create(data_dir: &Path, genesis_envelope: Vec<u8>) -> Result<(), anyhow::
     };
     rules::apply_entry(&mut state, &entry)
         .map_err(|r| anyhow::anyhow!("the genesis transaction is refused: {r}"))?;
-    let (mut log, _) = log::open(&log_path, |_| Ok(()))?;
-    let mut record = Vec::new();
-    log::encode_record(&entry, &entry.hash(), &mut record);
-    log.append_durable(&record)?;
+    let mut log = log::create(&log_path)?;
+    let mut group = log::GroupRecords::default();
+    group.push(&entry, &entry.hash());
+    log.append_durable(&mut group)?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -29,7 +30,24 @@ pub struct SubscriberCounts {
 struct Http {
     shared: Arc<Shared>,
     subscribers: SubscriberCounts,
+    /// Slots for `/snapshot` downloads running at once.
+    downloads: Arc<tokio::sync::Semaphore>,
+    /// A download that takes nothing for this long is ended (its slot goes to the next).
+    stall: Duration,
 }
+
+/// The HTTP port's limits against slow and silent clients.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpLimits {
+    pub conn: crate::listen::ConnLimits,
+    /// A request's headers must arrive within this time (slowloris).
+    pub header_timeout: Duration,
+    /// `/snapshot` downloads at once; more get 503 with Retry-After.
+    pub max_downloads: usize,
+}
+
+/// How long shutdown waits for open connections to finish before it stops serving anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub async fn serve(
     listener: TcpListener,
@@ -37,6 +55,7 @@ pub async fn serve(
     shared: Arc<Shared>,
     subscribers: SubscriberCounts,
     grpc_web: Router,
+    limits: HttpLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = Router::new()
@@ -45,6 +64,8 @@ pub async fn serve(
         .with_state(Http {
             shared,
             subscribers,
+            downloads: Arc::new(tokio::sync::Semaphore::new(limits.max_downloads)),
+            stall: limits.conn.write_stall,
         })
         .merge(grpc_web)
         // The public port reads; transactions are posted to the gRPC port, which the community
@@ -53,89 +74,98 @@ pub async fn serve(
         .route("/ledger.v1.Ledger/SubmitBatch", post(writes_elsewhere))
         // Replaces tonic's fallback: any other path is a file of the page, or not found.
         .fallback(get(page));
+    let accepted = crate::listen::accept(listener, limits.conn, "http");
     match tls {
         Some(config) => {
-            axum::serve(TlsListener::start(listener, config)?, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            let handshaken = tls_handshakes(accepted, config);
+            serve_connections(handshaken, app, limits.header_timeout, shutdown).await
         }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
+        None => serve_connections(accepted, app, limits.header_timeout, shutdown).await,
+    }
+    Ok(())
+}
+
+/// Serves each connection as HTTP/1.1 with a header read timeout, until `shutdown`; then
+/// lets open connections finish their requests for a while.
+async fn serve_connections<Io>(
+    mut accepted: tokio::sync::mpsc::Receiver<(Io, SocketAddr)>,
+    app: Router,
+    header_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let (io, _peer) = tokio::select! {
+            next = accepted.recv() => match next {
+                Some(conn) => conn,
+                None => break,
+            },
+            _ = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = builder.serve_connection(TokioIo::new(io), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "HTTP connection ended with an error");
+            }
+        });
+    }
+    drop(accepted);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("HTTP connections still open after the shutdown grace period; closing");
     }
 }
 
-/// TLS handshakes in progress at once; more connections wait in the kernel's accept queue.
+/// TLS handshakes in progress at once; more connections wait.
 const MAX_HANDSHAKES: usize = 256;
 /// A client that has not finished its handshake by then is dropped.
-const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type TlsStream = tokio_rustls::server::TlsStream<crate::listen::Conn>;
 
 /// The HTTP port over TLS (the certificate and key of `--tls-cert`/`--tls-key`). Handshakes run
 /// on their own tasks, so one slow or silent client cannot hold up the others.
-struct TlsListener {
-    ready: tokio::sync::mpsc::Receiver<(TlsStream, SocketAddr)>,
-    local: SocketAddr,
-}
-
-type TlsStream = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
-
-impl TlsListener {
-    fn start(
-        listener: TcpListener,
-        config: Arc<tokio_rustls::rustls::ServerConfig>,
-    ) -> std::io::Result<TlsListener> {
-        let local = listener.local_addr()?;
-        let acceptor = tokio_rustls::TlsAcceptor::from(config);
-        let (done, ready) = tokio::sync::mpsc::channel(MAX_HANDSHAKES);
-        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
-        tokio::spawn(async move {
-            while !done.is_closed() {
-                let Ok(slot) = slots.clone().acquire_owned().await else {
-                    return;
-                };
-                let (tcp, peer) = match listener.accept().await {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        // Out of file descriptors and the like: wait instead of spinning.
-                        tracing::warn!(error = %e, "accept failed on the HTTP port");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                        continue;
+fn tls_handshakes(
+    mut accepted: tokio::sync::mpsc::Receiver<(crate::listen::Conn, SocketAddr)>,
+    config: Arc<tokio_rustls::rustls::ServerConfig>,
+) -> tokio::sync::mpsc::Receiver<(TlsStream, SocketAddr)> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let (done, ready) = tokio::sync::mpsc::channel(MAX_HANDSHAKES);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
+    tokio::spawn(async move {
+        while !done.is_closed() {
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let Some((tcp, peer)) = accepted.recv().await else {
+                return;
+            };
+            let (acceptor, done) = (acceptor.clone(), done.clone());
+            tokio::spawn(async move {
+                let _slot = slot;
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => {
+                        let _ = done.send((stream, peer)).await;
                     }
-                };
-                let (acceptor, done) = (acceptor.clone(), done.clone());
-                tokio::spawn(async move {
-                    let _slot = slot;
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => {
-                            let _ = done.send((stream, peer)).await;
-                        }
-                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
-                });
-            }
-        });
-        Ok(TlsListener { ready, local })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(accepted) => accepted,
-            // The accepting task is gone only if the runtime is shutting down.
-            None => std::future::pending().await,
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                }
+            });
         }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
-    }
+    });
+    ready
 }
 
 /// The rustls configuration of the HTTP port from the PEM files the gRPC port uses.
@@ -335,8 +365,18 @@ async fn metrics(State(http): State<Http>) -> Response {
 }
 
 async fn snapshot(State(http): State<Http>) -> Response {
-    let chunks = crate::service::snapshot_chunks(http.shared.clone());
-    let stream = tokio_stream::wrappers::ReceiverStream::new(chunks);
+    let Ok(slot) = http.downloads.clone().try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::RETRY_AFTER, "30"),
+            ],
+            "快照下载人数已满，请稍后再试。\nToo many snapshot downloads at once; try again in a minute.\n",
+        )
+            .into_response();
+    };
+    let stream = crate::service::snapshot_chunks(http.shared.clone(), http.stall, Some(slot));
     let name = format!(
         "attachment; filename=\"{}.snapshot\"",
         http.shared.ledger_id.replace(['/', ':', '"'], "_")

@@ -14,6 +14,7 @@ pub mod config;
 pub mod engine;
 pub mod http;
 pub mod index;
+pub mod listen;
 pub mod log;
 pub mod server;
 pub mod service;

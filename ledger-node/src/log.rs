@@ -1,66 +1,173 @@
 //! The append-only log file: the ledger's source of truth.
 //!
-//! Each record is `u32 len | entry encoding (len bytes) | entry hash (32 bytes)`. The writer
-//! appends a whole group commit in one `write` and one `sync_data`, and acknowledges nothing in
-//! the group before the sync returns.
+//! Each record is a frame that can be checked on its own (PROTOCOL.md §"The log file"):
 //!
-//! On open the log is scanned from the start. A tail that is not a whole record (a write cut
-//! short by a crash, or zero-filled by the file system) was never acknowledged, and is cut back
-//! to the last whole record. A whole record whose hash or chain link is wrong is corruption:
-//! the node refuses to start and names the entry, because serving a damaged ledger silently is
-//! worse than not serving it.
+//! ```text
+//! u32 len | u8 flags | 3 zero bytes | 8-byte header check | entry encoding (len bytes) | entry hash (32)
+//! ```
+//!
+//! The header check is the first 8 bytes of blake3 `derive_key("sunshine-ledger v1 log frame",
+//! first 8 header bytes)`, so a damaged length or flag is told apart from a write cut short; the
+//! entry hash checks the rest. Flag bit 0 marks the last record of a group commit. The writer
+//! appends a whole group in one positional write and one `sync_data`, and acknowledges nothing
+//! in the group before the sync returns.
+//!
+//! Opening scans the log read-only ([`scan`]). Only damage that can be proven to be an
+//! unfinished final write is a torn tail, which the caller may cut ([`LogWriter::open`]): it
+//! lies after the last whole group, nothing valid follows it, and it is a header cut short, a
+//! record cut short behind a valid header, or a zero-filled end. Anything else is corruption:
+//! the scan names the entry and byte offset and the file is left byte-for-byte as it was,
+//! because serving or cutting a damaged ledger is worse than not serving it.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use ledger_core::entry::{hash_encoded, ChainError, ChainHead, Entry, ENTRY_HEADER_BYTES};
-use ledger_core::limits::MAX_ENVELOPE_BYTES;
+use ledger_core::entry::{hash_encoded, ChainHead, Entry, ENTRY_HEADER_BYTES};
+use ledger_core::limits::{MAX_ENVELOPE_BYTES, MAX_GROUP_ENTRIES};
 use ledger_core::Hash;
 
-/// Largest record a valid log can hold.
+/// The log's file name inside a data directory. Only this module and `engine::create` know it.
+pub const LOG_FILE: &str = "ledger.log";
+
+/// Bytes of a frame header.
+pub const FRAME_HEADER_BYTES: usize = 16;
+const FRAME_TRAILER_BYTES: usize = 32;
+/// Largest entry encoding a valid log can hold.
 const MAX_ENTRY_BYTES: usize = ENTRY_HEADER_BYTES + MAX_ENVELOPE_BYTES;
-const RECORD_OVERHEAD: usize = 4 + 32;
+/// Largest record, and largest group commit: a torn tail is never longer than one group.
+pub const MAX_RECORD_BYTES: usize = FRAME_HEADER_BYTES + MAX_ENTRY_BYTES + FRAME_TRAILER_BYTES;
+pub const MAX_GROUP_BYTES: u64 = MAX_RECORD_BYTES as u64 * MAX_GROUP_ENTRIES as u64;
+const FLAG_GROUP_END: u8 = 1;
+const FRAME_CONTEXT: &str = "sunshine-ledger v1 log frame";
+/// A write cut short leaves zeros at least this long at the end of a record (its entry hash),
+/// which one flipped bit cannot produce.
+const MIN_TORN_ZEROS: u64 = FRAME_TRAILER_BYTES as u64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     #[error("log file {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
-    #[error("the log is corrupt at entry {sequence} (byte offset {offset}): {what}. The node will not serve a damaged ledger. Restore {path} from a backup or a published snapshot, or move it away to start over; see RELIABILITY.md")]
+    #[error("the log is corrupt at entry {sequence} (byte offset {offset}): {what}. The node will not serve or cut a damaged ledger, and left the file as it was. Stop here, keep a copy of {path}, and restore the data directory from a backup (or ask the witnesses and neighbours for the published snapshot); see RELIABILITY.md. 账本日志在第 {sequence} 条（字节 {offset}）损坏，节点拒绝启动，文件未被改动；请保留此文件并从备份恢复。")]
     Corrupt {
         path: PathBuf,
         sequence: u64,
         offset: u64,
         what: String,
     },
+    #[error("log file {path}: an earlier write failed and the file could not be cut back to its last whole group ({source}); nothing more is written until it can. Check the disk")]
+    Poisoned { path: PathBuf, source: io::Error },
 }
 
-/// One whole record found by the scan.
+/// One whole record of a whole group, found by the scan.
 pub struct Scanned {
     pub entry: Entry,
     pub hash: Hash,
     pub offset: u64,
 }
 
-/// What opening the log found.
-pub struct OpenReport {
+/// An unfinished final write found by the scan: `[from, from + bytes)` may be cut.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TornTail {
+    pub from: u64,
+    pub bytes: u64,
+    /// Whole records in the unfinished group (never acknowledged, cut with it).
+    pub records: u64,
+    pub why: &'static str,
+}
+
+/// What the read-only scan found.
+pub struct ScanReport {
     pub entries: u64,
-    /// Bytes cut from a torn tail (0 when the log ended on a whole record).
-    pub cut_bytes: u64,
+    /// Where the last whole group ends.
+    pub end: u64,
     pub head: ChainHead,
+    pub torn: Option<TornTail>,
 }
 
-pub struct LogWriter {
-    file: File,
-    path: PathBuf,
-    len: u64,
+/// How a frame header reads.
+#[derive(Debug, PartialEq, Eq)]
+enum Header {
+    Valid { len: usize, group_end: bool },
+    Zero,
+    Damaged(&'static str),
 }
 
-/// Reads records at known offsets; shared by every reader thread (`read_at` takes `&self`).
-pub struct LogReader {
-    file: File,
-    path: PathBuf,
+fn header_check(first8: &[u8]) -> [u8; 8] {
+    let hash = ledger_core::hashing::derive(FRAME_CONTEXT, &[first8]);
+    hash[..8].try_into().expect("8 bytes")
+}
+
+fn encode_header(len: usize, group_end: bool) -> [u8; FRAME_HEADER_BYTES] {
+    assert!((ENTRY_HEADER_BYTES..=MAX_ENTRY_BYTES).contains(&len));
+    let mut h = [0u8; FRAME_HEADER_BYTES];
+    h[0..4].copy_from_slice(&(len as u32).to_be_bytes());
+    h[4] = if group_end { FLAG_GROUP_END } else { 0 };
+    let check = header_check(&h[0..8]);
+    h[8..16].copy_from_slice(&check);
+    h
+}
+
+fn parse_header(h: &[u8; FRAME_HEADER_BYTES]) -> Header {
+    if h.iter().all(|b| *b == 0) {
+        return Header::Zero;
+    }
+    if header_check(&h[0..8]) != h[8..16] {
+        return Header::Damaged("its frame header check does not match (length or flags damaged)");
+    }
+    let len = u32::from_be_bytes(h[0..4].try_into().expect("4 bytes")) as usize;
+    if h[4] & !FLAG_GROUP_END != 0 || h[5..8] != [0, 0, 0] {
+        return Header::Damaged("its frame header has unknown flags");
+    }
+    if !(ENTRY_HEADER_BYTES..=MAX_ENTRY_BYTES).contains(&len) {
+        return Header::Damaged("its frame header gives an impossible length");
+    }
+    Header::Valid {
+        len,
+        group_end: h[4] & FLAG_GROUP_END != 0,
+    }
+}
+
+fn frame_bytes(len: usize) -> u64 {
+    (FRAME_HEADER_BYTES + len + FRAME_TRAILER_BYTES) as u64
+}
+
+/// The records of one group commit, as one buffer written with one write.
+#[derive(Default)]
+pub struct GroupRecords {
+    buf: Vec<u8>,
+    last: Option<(usize, usize)>,
+    sizes: Vec<u64>,
+}
+
+impl GroupRecords {
+    pub fn push(&mut self, entry: &Entry, hash: &Hash) {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(&[0; FRAME_HEADER_BYTES]);
+        entry.encode_into(&mut self.buf);
+        let len = self.buf.len() - start - FRAME_HEADER_BYTES;
+        self.buf[start..start + FRAME_HEADER_BYTES].copy_from_slice(&encode_header(len, false));
+        self.buf.extend_from_slice(hash);
+        self.last = Some((start, len));
+        self.sizes.push(frame_bytes(len));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.last.is_none()
+    }
+
+    /// Each record's size in bytes, in order.
+    pub fn sizes(&self) -> &[u64] {
+        &self.sizes
+    }
+
+    /// The group's bytes, its last record marked as the end of the group.
+    fn finish(&mut self) -> &[u8] {
+        let (start, len) = self.last.expect("a group has at least one record");
+        self.buf[start..start + FRAME_HEADER_BYTES].copy_from_slice(&encode_header(len, true));
+        &self.buf
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
@@ -70,129 +177,285 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
     }
 }
 
-/// Opens (creating if needed) the log at `path`, calls `each` for every whole record in order,
-/// cuts a torn tail, and returns the writer positioned at the end.
-pub fn open(
+/// A record read by the scan, not yet known to belong to a whole group.
+struct Pending {
+    scanned: Scanned,
+}
+
+/// Reads the log at `path` without changing it, calls `each` for every record of every whole
+/// group in order, and reports where the whole groups end and any torn tail after them.
+pub fn scan(
     path: &Path,
     mut each: impl FnMut(Scanned) -> Result<(), LogError>,
-) -> Result<(LogWriter, OpenReport), LogError> {
-    let mut file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(io_err(path))?;
+) -> Result<ScanReport, LogError> {
+    let file = File::open(path).map_err(io_err(path))?;
     let file_len = file.metadata().map_err(io_err(path))?.len();
-    let mut reader = io::BufReader::with_capacity(1 << 20, file.try_clone().map_err(io_err(path))?);
-    reader.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
-    let mut head = ChainHead::default();
-    let mut offset = 0u64;
-    let mut buf = Vec::new();
+    let mut reader = io::BufReader::with_capacity(1 << 20, &file);
     let corrupt = |sequence: u64, offset: u64, what: String| LogError::Corrupt {
         path: path.to_path_buf(),
         sequence,
         offset,
         what,
     };
-    loop {
+    let mut committed = ChainHead::default();
+    let mut head = ChainHead::default();
+    let mut group_start = 0u64;
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut offset = 0u64;
+    let mut damage: Option<&'static str> = None;
+    let mut buf = Vec::new();
+    while offset < file_len {
         let remaining = file_len - offset;
-        if remaining == 0 {
+        if remaining < FRAME_HEADER_BYTES as u64 {
+            damage = Some("the file ends inside a frame header");
             break;
         }
-        if remaining < 4 {
-            break; // torn length prefix
-        }
-        let mut len = [0u8; 4];
-        reader.read_exact(&mut len).map_err(io_err(path))?;
-        let len = u32::from_be_bytes(len) as usize;
-        if !(ENTRY_HEADER_BYTES..=MAX_ENTRY_BYTES).contains(&len) {
-            if tail_is_zero(&mut reader, path, remaining - 4)? && len == 0 {
-                break; // zero-filled tail of a write that never completed
+        let mut h = [0u8; FRAME_HEADER_BYTES];
+        reader.read_exact(&mut h).map_err(io_err(path))?;
+        let (len, group_end) = match parse_header(&h) {
+            Header::Valid { len, group_end } => (len, group_end),
+            Header::Zero => {
+                damage = Some("zero bytes where a frame header should be");
+                break;
             }
-            if (len as u64) + RECORD_OVERHEAD as u64 > remaining {
-                break; // a length prefix from a torn write
+            Header::Damaged(what) => {
+                damage = Some(what);
+                break;
             }
-            return Err(corrupt(
-                head.next_sequence,
-                offset,
-                format!("the record length {len} is impossible"),
-            ));
+        };
+        if frame_bytes(len) > remaining {
+            damage = Some("the file ends inside the record");
+            break;
         }
-        if (len + RECORD_OVERHEAD) as u64 > remaining {
-            break; // the record was cut short
-        }
-        buf.resize(len + 32, 0);
+        buf.resize(len + FRAME_TRAILER_BYTES, 0);
         reader.read_exact(&mut buf).map_err(io_err(path))?;
-        let (encoded, stored_hash) = buf.split_at(len);
+        let (encoded, stored) = buf.split_at(len);
         let hash = hash_encoded(encoded);
-        if hash != stored_hash {
-            if (encoded.iter().all(|b| *b == 0) || stored_hash.iter().all(|b| *b == 0))
-                && tail_is_zero(
-                    &mut reader,
-                    path,
-                    remaining - (len + RECORD_OVERHEAD) as u64,
-                )?
-            {
-                break; // zero-filled blocks at the end: the write never completed
-            }
-            return Err(corrupt(
-                head.next_sequence,
-                offset,
-                "its stored hash does not match its content".into(),
-            ));
+        if hash != stored {
+            damage = Some("its stored hash does not match its content");
+            break;
         }
-        let entry = Entry::decode(encoded)
-            .map_err(|e| corrupt(head.next_sequence, offset, e.to_string()))?;
+        // A checked frame whose entry does not decode or link was written wrong, not torn.
+        let sequence = head.next_sequence;
+        let entry =
+            Entry::decode(encoded).map_err(|e| corrupt(sequence, offset, e.to_string()))?;
         head.link_hashed(&entry, hash)
-            .map_err(|e: ChainError| corrupt(head.next_sequence, offset, e.to_string()))?;
-        each(Scanned {
-            entry,
-            hash,
-            offset,
-        })?;
-        offset += (len + RECORD_OVERHEAD) as u64;
+            .map_err(|e| corrupt(sequence, offset, e.to_string()))?;
+        pending.push(Pending {
+            scanned: Scanned {
+                entry,
+                hash,
+                offset,
+            },
+        });
+        offset += frame_bytes(len);
+        if group_end {
+            for p in pending.drain(..) {
+                each(p.scanned)?;
+            }
+            committed = head.clone();
+            group_start = offset;
+        }
     }
-    let cut_bytes = file_len - offset;
-    if cut_bytes > 0 {
-        file.set_len(offset).map_err(io_err(path))?;
-        file.sync_all().map_err(io_err(path))?;
-    }
-    file.seek(SeekFrom::End(0)).map_err(io_err(path))?;
-    Ok((
-        LogWriter {
-            file,
-            path: path.to_path_buf(),
-            len: offset,
-        },
-        OpenReport {
-            entries: head.next_sequence,
-            cut_bytes,
-            head,
-        },
-    ))
+    let torn = if damage.is_none() && pending.is_empty() {
+        None
+    } else {
+        let at = if damage.is_some() { offset } else { file_len };
+        let sequence = head.next_sequence;
+        let why = damage.unwrap_or("the last group has no end mark");
+        Some(
+            torn_tail(&file, file_len, group_start, at, pending.len() as u64, why)
+                .map_err(|e| e.into_log_error(path, sequence, at))?,
+        )
+    };
+    Ok(ScanReport {
+        entries: committed.next_sequence,
+        end: group_start,
+        head: committed,
+        torn,
+    })
 }
 
-/// Whether the next `count` bytes of the reader are all zero (consumes them).
-fn tail_is_zero(reader: &mut impl Read, path: &Path, count: u64) -> Result<bool, LogError> {
-    let mut rest = Vec::new();
-    reader
-        .take(count)
-        .read_to_end(&mut rest)
+/// Why damage at `at` is not a torn tail.
+enum NotTorn {
+    Io(io::Error),
+    Corrupt(String),
+}
+
+impl NotTorn {
+    fn into_log_error(self, path: &Path, sequence: u64, offset: u64) -> LogError {
+        match self {
+            NotTorn::Io(source) => LogError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+            NotTorn::Corrupt(what) => LogError::Corrupt {
+                path: path.to_path_buf(),
+                sequence,
+                offset,
+                what,
+            },
+        }
+    }
+}
+
+/// Decides whether the bytes from `group_start` on are an unfinished final write, given that
+/// the first damage (or the end of the file) is at `at`.
+fn torn_tail(
+    file: &File,
+    file_len: u64,
+    group_start: u64,
+    at: u64,
+    records: u64,
+    why: &'static str,
+) -> Result<TornTail, NotTorn> {
+    let bytes = file_len - group_start;
+    if bytes > MAX_GROUP_BYTES {
+        return Err(NotTorn::Corrupt(format!(
+            "{why}, and the {bytes} bytes after the last whole group are more than one group \
+             commit can write"
+        )));
+    }
+    let mut tail = vec![0u8; (file_len - at) as usize];
+    file.read_exact_at(&mut tail, at).map_err(NotTorn::Io)?;
+    let zeros_from = tail.len() - tail.iter().rev().take_while(|b| **b == 0).count();
+    let unfinished = if tail.len() < FRAME_HEADER_BYTES {
+        true // a header cut short (or the file ends on a record boundary mid-group)
+    } else if zeros_from == 0 {
+        true // zero-filled from a record's start: the group's blocks never reached the disk
+    } else {
+        let header: [u8; FRAME_HEADER_BYTES] = tail[..FRAME_HEADER_BYTES].try_into().expect("16");
+        match parse_header(&header) {
+            Header::Valid { len, .. } => {
+                let frame = frame_bytes(len);
+                let zeros = tail.len() as u64 - zeros_from as u64;
+                // Cut short behind a valid header, or its end (with its hash) never written.
+                frame > tail.len() as u64
+                    || (zeros >= MIN_TORN_ZEROS && (zeros_from as u64) < frame)
+            }
+            Header::Zero | Header::Damaged(_) => false,
+        }
+    };
+    if !unfinished {
+        return Err(NotTorn::Corrupt(format!(
+            "{why}; this is not a write cut short"
+        )));
+    }
+    if let Some(found) = whole_record_in(&tail[1.min(tail.len())..]) {
+        return Err(NotTorn::Corrupt(format!(
+            "{why}, and a whole record follows at byte offset {}",
+            at + 1 + found as u64
+        )));
+    }
+    Ok(TornTail {
+        from: group_start,
+        bytes,
+        records,
+        why,
+    })
+}
+
+/// The position of the first whole, checked record anywhere in `bytes`, if any.
+fn whole_record_in(bytes: &[u8]) -> Option<usize> {
+    (0..bytes.len().saturating_sub(FRAME_HEADER_BYTES)).find(|&i| {
+        let header: [u8; FRAME_HEADER_BYTES] = bytes[i..i + FRAME_HEADER_BYTES]
+            .try_into()
+            .expect("16 bytes");
+        // Cheap tests first: reserved bytes are zero and the length is possible.
+        if header[5..8] != [0, 0, 0] || header[4] & !FLAG_GROUP_END != 0 {
+            return false;
+        }
+        let Header::Valid { len, .. } = parse_header(&header) else {
+            return false;
+        };
+        let end = i + frame_bytes(len) as usize;
+        end <= bytes.len() && {
+            let encoded = &bytes[i + FRAME_HEADER_BYTES..i + FRAME_HEADER_BYTES + len];
+            hash_encoded(encoded) == bytes[end - FRAME_TRAILER_BYTES..end]
+        }
+    })
+}
+
+pub struct LogWriter {
+    file: File,
+    path: PathBuf,
+    len: u64,
+    /// Set when a failed group could not be cut back: the file may be longer than `len`.
+    poisoned: bool,
+}
+
+/// Reads records at known offsets; shared by every reader thread (`read_at` takes `&self`).
+pub struct LogReader {
+    file: File,
+    path: PathBuf,
+}
+
+/// Creates a new, empty log file (never over an existing one) and makes its name durable.
+pub fn create(path: &Path) -> Result<LogWriter, LogError> {
+    // Not `create_new`: an operator may point `ledger.log` at another disk with a symlink.
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
         .map_err(io_err(path))?;
-    Ok(rest.iter().all(|b| *b == 0))
+    let len = file.metadata().map_err(io_err(path))?.len();
+    if len != 0 {
+        return Err(LogError::Io {
+            path: path.to_path_buf(),
+            source: io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("it already holds {len} bytes; a new ledger is never written over a log"),
+            ),
+        });
+    }
+    file.sync_all().map_err(io_err(path))?;
+    sync_parent_dir(path).map_err(io_err(path))?;
+    Ok(LogWriter {
+        file,
+        path: path.to_path_buf(),
+        len: 0,
+        poisoned: false,
+    })
 }
 
-/// Appends one encoded record to a group buffer.
-pub fn encode_record(entry: &Entry, hash: &Hash, out: &mut Vec<u8>) {
-    let start = out.len();
-    out.extend_from_slice(&[0; 4]);
-    entry.encode_into(out);
-    let len = (out.len() - start - 4) as u32;
-    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(hash);
+/// fsyncs the directory holding `path`, so a file just created there survives a power loss.
+pub fn sync_parent_dir(path: &Path) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
 }
 
 impl LogWriter {
+    /// Opens the scanned log for appending after its last whole group, cutting the torn tail
+    /// the scan found (only that: the caller has decided that cutting it is safe).
+    pub fn open(path: &Path, report: &ScanReport) -> Result<LogWriter, LogError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(io_err(path))?;
+        let len = file.metadata().map_err(io_err(path))?.len();
+        match &report.torn {
+            None => assert_eq!(len, report.end, "the log changed since it was scanned"),
+            Some(torn) => {
+                assert_eq!(torn.from, report.end);
+                assert_eq!(len, torn.from + torn.bytes, "the log changed since it was scanned");
+                file.set_len(report.end).map_err(io_err(path))?;
+                file.sync_all().map_err(io_err(path))?;
+            }
+        }
+        Ok(LogWriter {
+            file,
+            path: path.to_path_buf(),
+            len: report.end,
+            poisoned: false,
+        })
+    }
+
     pub fn len(&self) -> u64 {
         self.len
     }
@@ -201,23 +464,40 @@ impl LogWriter {
         self.len == 0
     }
 
-    /// Appends a group of records and makes them durable. On failure the file is cut back to
-    /// where it was, so a later group starts on a record boundary.
-    pub fn append_durable(&mut self, records: &[u8]) -> Result<u64, LogError> {
+    /// Appends a group of records and makes them durable; returns where the group starts. On
+    /// failure the file is cut back to where it was, so the next group starts on a group
+    /// boundary; if even that fails, nothing more is written until a later call can cut it.
+    pub fn append_durable(&mut self, group: &mut GroupRecords) -> Result<u64, LogError> {
+        if self.poisoned {
+            self.cut_back()?;
+        }
         let start = self.len;
+        let bytes = group.finish();
         let result = self
             .file
-            .write_all(records)
+            .write_all_at(bytes, start)
             .and_then(|_| self.file.sync_data());
         if let Err(source) = result {
-            let _ = self.file.set_len(start);
+            if let Err(cut) = self.cut_back() {
+                tracing::error!(error = %cut, "could not cut a failed group back");
+            }
             return Err(LogError::Io {
                 path: self.path.clone(),
                 source,
             });
         }
-        self.len += records.len() as u64;
+        self.len += bytes.len() as u64;
         Ok(start)
+    }
+
+    /// Cuts the file back to the end of the last durable group.
+    fn cut_back(&mut self) -> Result<(), LogError> {
+        let result = self.file.set_len(self.len).and_then(|_| self.file.sync_all());
+        self.poisoned = result.is_err();
+        result.map_err(|source| LogError::Poisoned {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     pub fn reader(&self) -> Result<LogReader, LogError> {
@@ -232,23 +512,24 @@ impl LogWriter {
 impl LogReader {
     /// Reads and checks the record at `offset`.
     pub fn read_at(&self, offset: u64) -> Result<(Entry, Hash), LogError> {
-        let mut len = [0u8; 4];
-        self.file
-            .read_exact_at(&mut len, offset)
-            .map_err(io_err(&self.path))?;
-        let len = u32::from_be_bytes(len) as usize;
         let corrupt = |what: String| LogError::Corrupt {
             path: self.path.clone(),
             sequence: u64::MAX,
             offset,
             what,
         };
-        if !(ENTRY_HEADER_BYTES..=MAX_ENTRY_BYTES).contains(&len) {
-            return Err(corrupt(format!("the record length {len} is impossible")));
-        }
-        let mut buf = vec![0u8; len + 32];
+        let mut header = [0u8; FRAME_HEADER_BYTES];
         self.file
-            .read_exact_at(&mut buf, offset + 4)
+            .read_exact_at(&mut header, offset)
+            .map_err(io_err(&self.path))?;
+        let len = match parse_header(&header) {
+            Header::Valid { len, .. } => len,
+            Header::Zero => return Err(corrupt("zero bytes where a frame header should be".into())),
+            Header::Damaged(what) => return Err(corrupt(what.into())),
+        };
+        let mut buf = vec![0u8; len + FRAME_TRAILER_BYTES];
+        self.file
+            .read_exact_at(&mut buf, offset + FRAME_HEADER_BYTES as u64)
             .map_err(io_err(&self.path))?;
         let (encoded, stored) = buf.split_at(len);
         let hash = hash_encoded(encoded);
@@ -261,111 +542,4 @@ impl LogReader {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use ledger_core::entry::GENESIS_PREV_HASH;
-
-    fn entries(n: u64) -> Vec<(Entry, Hash)> {
-        let mut prev = GENESIS_PREV_HASH;
-        (0..n)
-            .map(|i| {
-                let e = Entry {
-                    sequence: i,
-                    prev_hash: prev,
-                    timestamp_ms: 1000 + i as i64,
-                    envelope: vec![i as u8; 10 + i as usize],
-                };
-                prev = e.hash();
-                let h = prev;
-                (e, h)
-            })
-            .collect()
-    }
-
-    fn write(path: &Path, items: &[(Entry, Hash)]) -> Vec<u64> {
-        let (mut w, _) = open(path, |_| Ok(())).unwrap();
-        let mut offsets = vec![];
-        for (e, h) in items {
-            let mut buf = vec![];
-            encode_record(e, h, &mut buf);
-            offsets.push(w.append_durable(&buf).unwrap());
-        }
-        offsets
-    }
-
-    fn reopen(path: &Path) -> Result<OpenReport, LogError> {
-        open(path, |_| Ok(())).map(|(_, r)| r)
-    }
-
-    #[test]
-    fn records_read_back_by_scan_and_by_offset() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log");
-        let items = entries(5);
-        let offsets = write(&path, &items);
-        let mut seen = vec![];
-        let (w, report) = open(&path, |s| {
-            seen.push(s.entry.sequence);
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(seen, vec![0, 1, 2, 3, 4]);
-        assert_eq!(report.cut_bytes, 0);
-        let reader = w.reader().unwrap();
-        assert_eq!(reader.read_at(offsets[3]).unwrap().0, items[3].0);
-    }
-
-    #[test]
-    fn a_torn_tail_is_cut_back_to_the_last_whole_record() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log");
-        write(&path, &entries(4));
-        let full = std::fs::metadata(&path).unwrap().len();
-        for cut in [1u64, 3, 20, 40] {
-            let copy = dir.path().join(format!("log{cut}"));
-            std::fs::copy(&path, &copy).unwrap();
-            let f = OpenOptions::new().write(true).open(&copy).unwrap();
-            f.set_len(full - cut).unwrap();
-            let report = reopen(&copy).unwrap();
-            assert_eq!(report.entries, 3, "cut {cut}");
-            assert!(report.cut_bytes > 0);
-            assert_eq!(reopen(&copy).unwrap().cut_bytes, 0, "the cut is persistent");
-        }
-    }
-
-    #[test]
-    fn a_zero_filled_tail_is_cut() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log");
-        write(&path, &entries(3));
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(&[0u8; 4096]).unwrap();
-        let report = reopen(&path).unwrap();
-        assert_eq!((report.entries, report.cut_bytes), (3, 4096));
-    }
-
-    #[test]
-    fn a_damaged_whole_record_is_corruption_naming_the_entry() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log");
-        let offsets = write(&path, &entries(4));
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[offsets[1] as usize + 30] ^= 0x40;
-        std::fs::write(&path, &bytes).unwrap();
-        match reopen(&path) {
-            Err(LogError::Corrupt { sequence: 1, .. }) => {}
-            Err(other) => panic!("expected corruption at entry 1, got {other}"),
-            Ok(_) => panic!("a damaged log opened"),
-        }
-        // The tail record damaged (not zero, whole) is corruption too, not a torn write.
-        let offsets = write(&dir.path().join("log2"), &entries(4));
-        let path2 = dir.path().join("log2");
-        let mut bytes = std::fs::read(&path2).unwrap();
-        bytes[offsets[3] as usize + 10] ^= 1;
-        std::fs::write(&path2, &bytes).unwrap();
-        assert!(matches!(
-            reopen(&path2),
-            Err(LogError::Corrupt { sequence: 3, .. })
-        ));
-    }
-}
+mod tests;

@@ -22,7 +22,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the ledger (the default). An empty data directory gets a development ledger.
+    /// Serve the ledger (the default). A data directory that does not exist or is empty gets a
+    /// new development ledger, announced loudly on stderr; one that holds a node key, keys or an
+    /// index but no ledger log is refused (a ledger was there: restore its log).
     Serve(ServeArgs),
     /// Serve a demo community ledger (data in ./demo-data unless --data-dir says otherwise).
     Demo(ServeArgs),
@@ -79,7 +81,7 @@ fn main() -> anyhow::Result<()> {
 fn run(args: ServeArgs, default_dir: &Path, demo: bool) -> anyhow::Result<()> {
     let settings = args.resolve(default_dir)?;
     let mut demo_keys = None;
-    if !bootstrap::has_ledger(&settings.data_dir) {
+    if bootstrap::inspect(&settings.data_dir)? != bootstrap::DataDir::Ledger {
         let name = if demo {
             "幸福里社区共同缔造基金（演示）"
         } else {

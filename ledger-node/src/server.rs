@@ -10,7 +10,6 @@ use std::time::Duration;
 use anyhow::Context;
 use ledger_core::proto::ledger_server::LedgerServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::bootstrap;
 use crate::config::Settings;
@@ -33,10 +32,11 @@ pub fn start(settings: &Settings) -> anyhow::Result<Running> {
             )
         })?;
     let (shared, writer, summary) = engine::open(&settings.data_dir, key, false)?;
-    if summary.cut_bytes > 0 {
-        tracing::warn!(
-            bytes = summary.cut_bytes,
-            "cut a torn tail from the log: a write that was never acknowledged"
+    if let Some(torn) = &summary.torn {
+        eprintln!(
+            "账本日志末尾有一次未完成的写入（{} 字节，{} 条未确认的记录），已截去。\n\
+             The log ended in an unfinished write ({} bytes, {} unacknowledged records: {}); it was cut.",
+            torn.bytes, torn.records, torn.bytes, torn.records, torn.why
         );
     }
     tracing::info!(entries = summary.entries, reindexed = summary.reindexed, ledger = %shared.ledger_id, "ledger opened");
@@ -65,6 +65,7 @@ pub async fn serve(
         max_message_bytes: settings.max_message_bytes,
         max_batch: settings.max_batch,
         max_subscribers: settings.max_subscribers,
+        subscriber_stall: Duration::from_secs(settings.stall_timeout_secs),
         ..Limits::default()
     };
     // One shutdown signal for both ports and for the Subscribe streams.
@@ -91,6 +92,10 @@ pub async fn serve(
     });
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
+    };
+    let conn_limits = crate::listen::ConnLimits {
+        max_connections: settings.max_connections,
+        write_stall: limits.subscriber_stall,
     };
     let mut origins: Vec<String> = settings.cors_origins.clone();
     let mut http_line = String::new();
@@ -134,6 +139,11 @@ pub async fn serve(
                     page: page_subscribers.clone(),
                 },
                 grpc_web,
+                crate::http::HttpLimits {
+                    conn: conn_limits,
+                    header_timeout: Duration::from_secs(settings.header_timeout_secs),
+                    max_downloads: settings.max_downloads,
+                },
                 stopped(stop_rx.clone()),
             )))
         }
@@ -144,13 +154,14 @@ pub async fn serve(
         }
     };
     let cors = cors_layer(&origins)?;
-    // Nagle's algorithm would hold small responses back for a delayed ACK (~40 ms each).
-    let incoming = tokio_stream::StreamExt::map(TcpListenerStream::new(listener), |stream| {
-        stream.and_then(|s| {
-            s.set_nodelay(true)?;
-            Ok(s)
-        })
-    });
+    let incoming = tokio_stream::StreamExt::map(
+        tokio_stream::wrappers::ReceiverStream::new(crate::listen::accept(
+            listener,
+            conn_limits,
+            "grpc",
+        )),
+        |(conn, _peer)| Ok::<_, std::io::Error>(conn),
+    );
     println!(
         "ledger-node serving {} on {addr} ({}; node key fingerprint {}{http_line})",
         shared.ledger_id,
@@ -178,6 +189,9 @@ pub async fn serve(
         .layer(cors)
         .layer(tonic_web::GrpcWebLayer::new())
         .max_concurrent_streams(Some(settings.max_streams_per_connection))
+        // Dead or silent HTTP/2 peers are found and their connection slots freed.
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .timeout(Duration::from_secs(600))
         // One span per request, named by its method; handlers add structured fields.
         .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))

@@ -57,6 +57,8 @@ pub struct LedgerService {
     queue: mpsc::Sender<Job>,
     limits: Limits,
     subscribers: Arc<AtomicUsize>,
+    /// Open ReadEntries streams, bounded like Subscribe streams (same limit, own count).
+    readers: Arc<AtomicUsize>,
     replays: Arc<Semaphore>,
     /// Becomes true when the node starts to shut down: Subscribe streams end then (with
     /// UNAVAILABLE and where to resume), or a graceful shutdown would wait for them forever.
@@ -81,6 +83,7 @@ impl LedgerService {
             queue,
             limits,
             subscribers: Arc::new(AtomicUsize::new(0)),
+            readers: Arc::new(AtomicUsize::new(0)),
             replays,
             stopping,
         }
@@ -141,10 +144,19 @@ fn prepare_item(shared: &Shared, envelope: pb::SignedEnvelope) -> Item {
             envelope: bytes,
         };
     }
+    // A serving node always has its genesis: refused here, before its keys are even parsed, so
+    // a flood of genesis envelopes costs little and the writer nothing.
+    if is_genesis(&envelope) {
+        return Item {
+            prepared: Err(Rejection::GenesisNotFirst),
+            verified: None,
+            envelope: bytes,
+        };
+    }
     let prepared =
         ledger_core::tx::Envelope::from_proto(envelope).and_then(rules::prepare_envelope);
     let verified = match &prepared {
-        Ok(p) if !matches!(p.tx.kind, Kind::Genesis { .. }) => pre_verify(shared, p),
+        Ok(p) => pre_verify(shared, p),
         _ => None,
     };
     match verified {
@@ -164,6 +176,14 @@ fn prepare_item(shared: &Shared, envelope: pb::SignedEnvelope) -> Item {
             envelope: bytes,
         },
     }
+}
+
+/// Whether the envelope's body is a genesis (a body that does not decode is not: it is refused
+/// by the full check with its own reason).
+fn is_genesis(envelope: &pb::SignedEnvelope) -> bool {
+    pb::TransactionBody::decode(envelope.body.as_slice())
+        .map(|b| matches!(b.kind, Some(pb::transaction_body::Kind::Genesis(_))))
+        .unwrap_or(false)
 }
 
 fn pre_verify(shared: &Shared, p: &Prepared) -> Option<Result<Vec<KeyId>, Rejection>> {
@@ -399,21 +419,49 @@ impl pb::ledger_server::Ledger for LedgerService {
         } else {
             head.size.min(req.from_sequence.saturating_add(req.limit))
         };
+        let count = self.readers.fetch_add(1, Ordering::SeqCst) + 1;
+        let guard = SubscriberGuard(self.readers.clone());
+        if count > self.limits.max_subscribers {
+            return Err(Status::resource_exhausted(format!(
+                "the node serves at most {} ReadEntries streams at once; try again later",
+                self.limits.max_subscribers
+            )));
+        }
         let (tx, rx) = mpsc::channel(self.limits.subscriber_buffer);
         let shared = self.shared.clone();
+        let stall = self.limits.subscriber_stall;
+        let reader_ending = Arc::new(std::sync::Mutex::new(None));
+        let ending = reader_ending.clone();
         tokio::spawn(async move {
+            let _guard = guard;
             for seq in req.from_sequence..end {
                 let item = shared
                     .read_entry(seq)
                     .map(|(e, h)| entry_proto(&e, &h))
                     .map_err(engine_status);
                 let failed = item.is_err();
-                if tx.send(item).await.is_err() || failed {
-                    return;
+                match tx.send_timeout(item, stall).await {
+                    Ok(()) if !failed => {}
+                    Ok(()) => return,
+                    Err(mpsc::error::SendTimeoutError::Closed(_)) => return,
+                    Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                        // The reader took nothing for `stall`: end its stream with where to
+                        // resume, as Subscribe does, and free its slot. The error comes after
+                        // what is already queued, so a cut stream never looks complete.
+                        *ending.lock().expect("ending lock") = Some(Status::resource_exhausted(format!(
+                            "the stream was ended because the reader took nothing for {} s; resume from sequence {seq}",
+                            stall.as_secs()
+                        )));
+                        return;
+                    }
                 }
             }
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(FedStream {
+            rx,
+            ending: reader_ending,
+            done: false,
+        })))
     }
 
     async fn get_checkpoint(
@@ -644,8 +692,8 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         _: Request<pb::ExportSnapshotRequest>,
     ) -> Result<Response<Self::ExportSnapshotStream>, Status> {
-        let chunks = snapshot_chunks(self.shared.clone());
-        let stream = tokio_stream::StreamExt::map(ReceiverStream::new(chunks), |chunk| {
+        let chunks = snapshot_chunks(self.shared.clone(), self.limits.subscriber_stall, None);
+        let stream = tokio_stream::StreamExt::map(chunks, |chunk| {
             chunk
                 .map(|data| pb::SnapshotChunk { data })
                 .map_err(engine_status)
@@ -655,10 +703,18 @@ impl pb::ledger_server::Ledger for LedgerService {
 }
 
 /// Streams a snapshot of the log as it is now (its head is captured first), in chunks of about
-/// 64 KiB; for gRPC's ExportSnapshot and the HTTP download alike.
-pub fn snapshot_chunks(shared: Arc<Shared>) -> mpsc::Receiver<Result<Vec<u8>, EngineError>> {
+/// 64 KiB; for gRPC's ExportSnapshot and the HTTP download alike. A reader that takes nothing
+/// for `stall` loses its download, and a snapshot that could not be completed ends with an
+/// error, never quietly, so no client takes a cut-short snapshot for a whole one.
+pub fn snapshot_chunks(
+    shared: Arc<Shared>,
+    stall: Duration,
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
+) -> SnapshotStream {
     let head = shared.head();
     let (tx, rx) = mpsc::channel(16);
+    let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = finished.clone();
     tokio::spawn(async move {
         let mut chunk = snapshot::encode_header(&snapshot::Header {
             ledger_id: shared.ledger_id.clone(),
@@ -669,18 +725,93 @@ pub fn snapshot_chunks(shared: Arc<Shared>) -> mpsc::Receiver<Result<Vec<u8>, En
             match shared.read_entry(seq) {
                 Ok((entry, _)) => snapshot::encode_entry_frame(&entry, &mut chunk),
                 Err(e) => {
-                    let _ = tx.send(Err(e)).await;
+                    let _ = tx.send_timeout(Err(e), stall).await;
                     return;
                 }
             }
-            if chunk.len() >= 64 * 1024 && tx.send(Ok(std::mem::take(&mut chunk))).await.is_err() {
+            if chunk.len() >= 64 * 1024
+                && tx
+                    .send_timeout(Ok(std::mem::take(&mut chunk)), stall)
+                    .await
+                    .is_err()
+            {
+                tracing::info!(sequence = seq, "snapshot download stalled or gone; ended");
                 return;
             }
         }
         chunk.extend_from_slice(&snapshot::encode_trailer(&head.checkpoint));
-        let _ = tx.send(Ok(chunk)).await;
+        if tx.send_timeout(Ok(chunk), stall).await.is_ok() {
+            done.store(true, Ordering::SeqCst);
+        }
     });
-    rx
+    SnapshotStream {
+        rx,
+        finished,
+        ended: false,
+        _slot: slot,
+    }
+}
+
+/// The chunks of one snapshot; see [`snapshot_chunks`].
+pub struct SnapshotStream {
+    rx: mpsc::Receiver<Result<Vec<u8>, EngineError>>,
+    finished: Arc<std::sync::atomic::AtomicBool>,
+    ended: bool,
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Stream for SnapshotStream {
+    type Item = Result<Vec<u8>, EngineError>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(None) => {
+                self.ended = true;
+                if self.finished.load(Ordering::SeqCst) {
+                    Poll::Ready(None)
+                } else {
+                    Poll::Ready(Some(Err(EngineError::SnapshotCutShort)))
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// A stream fed by a task that can say how it ended even when the reader left no room in the
+/// channel for one more message: the ending is yielded after everything queued.
+struct FedStream<T> {
+    rx: mpsc::Receiver<Result<T, Status>>,
+    ending: Arc<std::sync::Mutex<Option<Status>>>,
+    done: bool,
+}
+
+impl<T> Stream for FedStream<T> {
+    type Item = Result<T, Status>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(None) => {
+                self.done = true;
+                Poll::Ready(self.ending.lock().expect("ending lock").take().map(Err))
+            }
+            other => other,
+        }
+    }
 }
 
 struct SubscriberGuard(Arc<AtomicUsize>);

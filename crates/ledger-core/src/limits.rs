@@ -26,3 +26,6 @@ pub const MAX_RESERVE_RATIO_BP: u32 = 5_000;
 pub const MAX_CHECKPOINT_BYTES: usize = 8 * 1024;
 /// Signature lines on one checkpoint.
 pub const MAX_CHECKPOINT_SIGNATURES: usize = 16;
+/// Most entries in one group commit (one write, one sync). Bounds how long a torn tail can be:
+/// the log's open refuses as corruption any damaged tail longer than one group.
+pub const MAX_GROUP_ENTRIES: usize = 16_384;

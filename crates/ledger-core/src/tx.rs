@@ -117,11 +117,19 @@ impl Envelope {
         &self,
         mut lookup: impl FnMut(&KeyId) -> Option<VerifyingKey>,
     ) -> Result<Vec<KeyId>, Rejection> {
+        // Every key is looked up before any signature is checked: an envelope naming an unknown
+        // key costs no signature work at all.
+        let keys = self
+            .signatures
+            .iter()
+            .map(|(key_id, _)| {
+                lookup(key_id).ok_or(Rejection::UnknownKey {
+                    key: key_id.fingerprint(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let mut signers = Vec::with_capacity(self.signatures.len());
-        for (key_id, signature) in &self.signatures {
-            let key = lookup(key_id).ok_or(Rejection::UnknownKey {
-                key: key_id.fingerprint(),
-            })?;
+        for ((key_id, signature), key) in self.signatures.iter().zip(keys) {
             if !signing::verify_body(&key, &self.body, signature) {
                 return Err(Rejection::BadSignature {
                     key: key_id.fingerprint(),

@@ -66,12 +66,22 @@ pub fn write_new(path: &Path, key: &SigningKey) -> Result<(), KeyFileError> {
         }
     })?;
     let text = format!("{HEADER}\n{}\n", hex::encode(key.to_bytes()));
+    // The key's directory entry is made durable too: a ledger signed with a key whose file a
+    // power loss took away could not be served again.
     file.write_all(text.as_bytes())
         .and_then(|_| file.sync_all())
+        .and_then(|_| sync_parent_dir(path))
         .map_err(|source| KeyFileError::Write {
             path: path.to_path_buf(),
             source,
         })
+}
+
+fn sync_parent_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::File::open(dir)?.sync_all(),
+        _ => std::fs::File::open(".")?.sync_all(),
+    }
 }
 
 /// Reads a key file, refusing one that others can read.
