@@ -923,3 +923,66 @@ fn signature_cases() -> Vec<SignatureCase> {
     }
     cases
 }
+
+/// The page's chain check on entries that skip: a node that leaves entries out of the live
+/// feed is flagged, not taken as linked (before, any two non-consecutive entries passed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_flags_entries_left_out_of_the_live_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start_command(dir.path(), "demo", &[]);
+    let mut client = node.client().await;
+    let entries: Vec<Value> = read_log(&mut client)
+        .await
+        .into_iter()
+        .take(4)
+        .map(|e| {
+            json!({
+                "seq": e.sequence.to_string(), "prev": hex::encode(&e.prev_hash),
+                "ts": e.timestamp_ms.to_string(), "env": hex::encode(&e.envelope),
+                "hash": hex::encode(&e.entry_hash),
+            })
+        })
+        .collect();
+    let page = format!("http://{}/", node.http);
+    let verdicts = tokio::task::spawn_blocking(move || {
+        let b = Browser::start(800, 600);
+        b.goto(&page);
+        b.run_async(
+            "const [entries, done] = arguments; \
+             const unhex = h => Uint8Array.from(h.match(/../g) || [], b => parseInt(b, 16)); \
+             const item = e => ({ envelope: null, body: null, entry: { sequence: BigInt(e.seq), \
+               prev_hash: unhex(e.prev), timestamp_ms: BigInt(e.ts), envelope: unhex(e.env), \
+               entry_hash: unhex(e.hash) } }); \
+             import('/watchdog.js').then(w => { \
+               const run = list => { \
+                 const dog = new w.Watchdog({ call: async () => ({}) }, \
+                   { lookup: () => undefined, reload: async () => {} }, () => {}); \
+                 let previous; \
+                 for (const e of list) { const i = item(e); dog.entry(i, previous); previous = i; } \
+                 return [dog.checks.chain.state, dog.alarms.join(' | ')]; \
+               }; \
+               const [e0, e1, e2, e3] = entries; \
+               done([run([e0, e1, e2, e3]), run([e0, e1, e3]), run([e1, e0])]); \
+             }, e => done(String(e)));",
+            json!([entries]),
+        )
+    })
+    .await
+    .unwrap();
+    let verdicts = verdicts.as_array().expect("three verdicts");
+    assert_eq!(
+        verdicts[0][0],
+        json!("ok"),
+        "consecutive entries: {verdicts:?}"
+    );
+    assert_eq!(
+        verdicts[1][0],
+        json!("bad"),
+        "entry 2 left out: {verdicts:?}"
+    );
+    assert!(
+        verdicts[1][1].as_str().unwrap().contains("#1 → #3"),
+        "the alarm names the gap: {verdicts:?}"
+    );
+    assert_eq!(verdicts[2][0], json!("bad"), "out of order: {verdicts:?}");
+}

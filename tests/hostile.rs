@@ -194,10 +194,10 @@ async fn hostile_transactions_get_their_status_and_change_nothing() {
             "INVALID_FIELD",
         ),
         (
-            "overflowing amount",
+            "amount over the ledger's bound (MAX_AMOUNT_FEN)",
             s.envelope(overflow, &[&c.finance]),
-            Code::FailedPrecondition,
-            "AMOUNT_OVERFLOW",
+            Code::InvalidArgument,
+            "INVALID_FIELD",
         ),
         (
             "signature by the wrong key",

@@ -149,7 +149,11 @@ async fn no_flipped_length_bit_is_taken_for_a_torn_tail() {
     let original = std::fs::read(&log).unwrap();
     // The first, a middle and the last entry (each run starts the real node).
     let last = offsets.len() - 1;
-    for (entry, offset) in [(0, offsets[0]), (last / 2, offsets[last / 2]), (last, offsets[last])] {
+    for (entry, offset) in [
+        (0, offsets[0]),
+        (last / 2, offsets[last / 2]),
+        (last, offsets[last]),
+    ] {
         let offset = &offset;
         for bit in 0..32 {
             let mut bytes = original.clone();
@@ -160,13 +164,21 @@ async fn no_flipped_length_bit_is_taken_for_a_torn_tail() {
                 message.contains(&format!("corrupt at entry {entry} (byte offset {offset})")),
                 "entry {entry} bit {bit}: {message}"
             );
-            assert_eq!(std::fs::read(&log).unwrap(), bytes, "entry {entry} bit {bit}: changed");
+            assert_eq!(
+                std::fs::read(&log).unwrap(),
+                bytes,
+                "entry {entry} bit {bit}: changed"
+            );
         }
     }
     std::fs::write(&log, &original).unwrap();
     let node = Node::start(dir.path(), &[]);
     let mut client = node.client().await;
-    assert_eq!(checkpoint(&mut client).await.tree_size, size, "nothing was lost");
+    assert_eq!(
+        checkpoint(&mut client).await.tree_size,
+        size,
+        "nothing was lost"
+    );
 }
 
 /// A log shorter than what the index recorded as durable lost acknowledged entries, even
@@ -185,7 +197,11 @@ async fn a_log_missing_acknowledged_entries_is_refused() {
         .unwrap();
     let message = start_fails(dir.path());
     assert!(message.contains("acknowledged"), "{message}");
-    assert_eq!(std::fs::metadata(&log).unwrap().len(), cut, "left as it was");
+    assert_eq!(
+        std::fs::metadata(&log).unwrap().len(),
+        cut,
+        "left as it was"
+    );
 }
 
 /// A data directory that holds a node key, keys or an index but no usable log once held a
@@ -204,8 +220,14 @@ async fn a_data_directory_that_held_a_ledger_never_gets_a_new_one() {
             _ => std::fs::remove_file(&log).unwrap(),
         }
         let message = start_fails(dir.path());
-        assert!(message.contains("will not create a new one"), "{damage}: {message}");
-        assert!(message.contains("node.key"), "{damage}: names what it found: {message}");
+        assert!(
+            message.contains("will not create a new one"),
+            "{damage}: {message}"
+        );
+        assert!(
+            message.contains("node.key"),
+            "{damage}: names what it found: {message}"
+        );
         assert_eq!(
             std::fs::read(dir.path().join("node.key")).unwrap(),
             node_key,
@@ -215,7 +237,14 @@ async fn a_data_directory_that_held_a_ledger_never_gets_a_new_one() {
     }
     let fresh = dir.path().join("mistyped");
     let mut child = Command::new(binary("ledger-node"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--http", "off", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--http",
+            "off",
+            "--data-dir",
+        ])
         .arg(&fresh)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -229,6 +258,9 @@ async fn a_data_directory_that_held_a_ledger_never_gets_a_new_one() {
     child.kill().unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("NOTICE") && stderr.contains("注意"), "{stderr}");
+    assert!(
+        stderr.contains("NOTICE") && stderr.contains("注意"),
+        "{stderr}"
+    );
     assert!(stderr.contains("mistyped"), "names the directory: {stderr}");
 }

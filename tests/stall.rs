@@ -129,7 +129,11 @@ async fn a_flood_of_refused_genesis_batches_does_not_stall_others() {
         assert_eq!(f.await.unwrap(), 3000);
     }
     let after = checkpoint(&mut client).await;
-    assert_eq!(after.tree_size, before.tree_size + 5, "only the normal receipts were added");
+    assert_eq!(
+        after.tree_size,
+        before.tree_size + 5,
+        "only the normal receipts were added"
+    );
 }
 
 /// Opens `count` connections to `addr` that send part of a request's headers and then nothing.
@@ -185,7 +189,10 @@ async fn slow_http_clients_are_cut_off_and_capped() {
             closed += 1;
         }
     }
-    assert_eq!(closed, 64, "slow connections were closed by the header timeout");
+    assert_eq!(
+        closed, 64,
+        "slow connections were closed by the header timeout"
+    );
     assert!(started.elapsed() < Duration::from_secs(20));
     drop(held);
     // ...and the page answers again at once.
@@ -196,7 +203,12 @@ async fn slow_http_clients_are_cut_off_and_capped() {
 /// /proc/PID/stat: user + system clock ticks of a process.
 fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
@@ -228,7 +240,10 @@ async fn out_of_file_descriptors_the_accept_loops_back_off() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let used = cpu_ticks(node.pid()) - ticks;
     // 2 s is 200 ticks of one core; a spinning accept loop takes nearly all of them.
-    assert!(used < 40, "the node used {used} ticks of 200 while out of descriptors");
+    assert!(
+        used < 40,
+        "the node used {used} ticks of 200 while out of descriptors"
+    );
     // The connection it already had keeps working.
     submit(&mut client, c.receipt(6)).await.unwrap();
     drop(held);
@@ -337,9 +352,15 @@ async fn stalled_downloads_and_streams_time_out_and_free_their_slots() {
     while let Some(item) = tokio_stream::StreamExt::next(&mut readers[0]).await {
         last = Some(item);
     }
-    let status = last.expect("something was queued").expect_err("the stream ends in an error");
+    let status = last
+        .expect("something was queued")
+        .expect_err("the stream ends in an error");
     assert_eq!(status.code(), tonic::Code::ResourceExhausted);
-    assert!(status.message().contains("resume from sequence"), "{}", status.message());
+    assert!(
+        status.message().contains("resume from sequence"),
+        "{}",
+        status.message()
+    );
     // The stalled downloads were cut off by the node, not left open.
     for mut s in stalled {
         let mut sink = vec![0u8; 1 << 16];

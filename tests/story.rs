@@ -392,6 +392,59 @@ async fn a_community_lives_its_whole_story_through_the_command_line() {
     assert!(first.contains("3 posted, 0 already"), "{first}");
     let again = cli.ok(&["import", "import.csv", "--key", "finance.key"]);
     assert!(again.contains("0 posted, 3 already"), "{again}");
+    // A file with a row the ledger refuses (an unknown pool); the row fixed, the file runs
+    // again: only the fixed row is posted (before, every row's id changed and all were
+    // posted twice).
+    let rows = |third: &str| {
+        format!(
+            "kind,source,amount,account,memo\n\
+             receipt,resident,10,pool:resident,补缴 A\n\
+             receipt,resident,20,pool:resident,补缴 B\n\
+             receipt,resident,30,{third},补缴 C\n"
+        )
+    };
+    std::fs::write(work.path().join("fix.csv"), rows("pool:nowhere")).unwrap();
+    let (code, out, _) = cli.run(&["import", "fix.csv", "--key", "finance.key"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("2 posted, 0 already in the ledger, 1 refused"),
+        "{out}"
+    );
+    std::fs::write(work.path().join("fix.csv"), rows("pool:resident")).unwrap();
+    let fixed = cli.ok(&["import", "fix.csv", "--key", "finance.key"]);
+    assert!(fixed.contains("1 posted, 2 already"), "{fixed}");
+    // A retry with --tx-id repeats the same transaction (later, so with another clock): the
+    // node answers with the original entry instead of TX_ID_CONFLICT.
+    let retry = [
+        "receipt",
+        "--source",
+        "resident",
+        "--to",
+        "pool:resident",
+        "--amount",
+        "5",
+        "--memo",
+        "重试",
+        "--tx-id",
+        "0123456789abcdef0123456789abcdef",
+        "--key",
+        "finance.key",
+    ];
+    let first = cli.ok(&retry);
+    assert!(first.contains("posted: entry"), "{first}");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let second = cli.ok(&retry);
+    assert!(second.contains("already in the ledger"), "{second}");
+    assert_eq!(
+        first.split_whitespace().nth(2),
+        second.split_whitespace().nth(2),
+        "the same entry: {first} / {second}"
+    );
+    let mut other = retry.to_vec();
+    other[6] = "6";
+    let (code, _, err) = cli.run(&other);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("other content"), "{err}");
 
     // The balances the node serves.
     let balances = cli.ok(&["balances", "--json"]);

@@ -492,8 +492,13 @@ async fn consistency_proves_extension_and_exposes_a_fork() {
     let forked = write(dir.path(), "forked.checkpoint", forked.text.as_bytes());
     let (code, out) = verifier(&["consistency", &new, &forked, "--trust", &key]);
     assert_eq!(code, 1, "{out}");
+    // The evidence: every line of the honest checkpoint, each printed on a line of its own.
     assert!(
-        out.contains("FORKED") && out.contains(&new_cp.text),
+        out.contains("FORKED")
+            && new_cp
+                .text
+                .lines()
+                .all(|l| out.lines().any(|o| o.trim() == l.trim())),
         "{out}"
     );
     // An older checkpoint whose log the newer snapshot does not extend.
@@ -558,4 +563,80 @@ async fn audit_follows_the_node_and_catches_rewritten_history() {
         "--once",
     ]);
     assert_eq!(code, 1, "an untrusted node key: {out}");
+}
+
+/// Text from the ledger cannot forge what the verifier prints: a memo with newlines that would
+/// draw a fake verdict, checkpoint and node key is shown escaped on its own line; a memo that a
+/// spreadsheet would run as a formula is written to CSV as text; and `| head -1` ends the
+/// verifier quietly with its verdict's exit code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledger_text_cannot_forge_the_verifiers_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir.path().join("data"), &[]);
+    let mut client = node.client().await;
+    let c = Community::setup(&node, &mut client).await;
+    submit(&mut client, c.receipt(200_000)).await.unwrap();
+    submit(
+        &mut client,
+        c.signer.envelope(alloc(100_000), &[&c.finance]),
+    )
+    .await
+    .unwrap();
+    let forged =
+        "工程款\n\n检查点 Checkpoint: 1 entries, root 0000-FAKE\n节点密钥 Node key:  FAKE-KEY";
+    let mut big = proposal(50_000);
+    if let Kind::DisbursementProposed(p) = &mut big {
+        p.memo = forged.into();
+    }
+    submit(&mut client, c.signer.envelope(big, &[&c.finance]))
+        .await
+        .unwrap();
+    let mut formula = receipt_kind(FundSource::Fiscal, "pool:fiscal", 100);
+    if let Kind::FundsReceived(r) = &mut formula {
+        r.memo = "=HYPERLINK(\"http://evil\",\"点此\")".into();
+    }
+    submit(&mut client, c.signer.envelope(formula, &[&c.finance]))
+        .await
+        .unwrap();
+    let snap = write(dir.path(), "s.snapshot", &export(&mut client).await);
+    let fp =
+        ledger_keys::fingerprint(&ledger_keys::read(&dir.path().join("data/node.key")).unwrap());
+    let csv = dir.path().join("csv");
+    let (code, out) = verifier(&[
+        "verify",
+        &snap,
+        "--trust",
+        &fp,
+        "--csv",
+        &csv.to_string_lossy(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let starting = |prefix: &str| out.lines().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(starting("检查点 Checkpoint"), 1, "{out}");
+    assert_eq!(starting("节点密钥 Node key"), 1, "{out}");
+    assert!(
+        out.contains("工程款\\n\\n检查点 Checkpoint: 1 entries"),
+        "shown escaped: {out}"
+    );
+    let entries = std::fs::read_to_string(csv.join("entries.csv")).unwrap();
+    assert!(
+        entries.contains("\"'=HYPERLINK(\"\"http://evil\"\""),
+        "{entries}"
+    );
+    assert!(!entries.contains(",=HYPERLINK"), "{entries}");
+    // The reader goes away after the verdict line.
+    let mut child = Command::new(binary("verifier"))
+        .args(["verify", &snap, "--trust", &fp])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let ended = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&ended.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+    assert_eq!(ended.status.code(), Some(0), "{err}");
 }

@@ -51,13 +51,22 @@ export class Watchdog {
     this.queue = this.queue.then(work).catch((e) => console.error(e)).then(() => this.onChange());
   }
 
-  /** A new entry, shown after `previous` (the newest before it, if any). Sets `item.hashOk`. */
+  /**
+   * A new entry, shown after `previous` (the newest before it, if any). Sets `item.hashOk`.
+   * The live stream carries every entry in order, so an entry that does not follow `previous`
+   * directly means the node left entries out: that is flagged, never taken as linked.
+   */
   entry(item, previous) {
     const { entry } = item;
     item.hashOk = equalBytes(entryHash(entry), entry.entry_hash);
-    const linked = !previous || previous.entry.sequence + 1n !== entry.sequence || equalBytes(entry.prev_hash, previous.entry.entry_hash);
     this.checks.chain.count += 1;
-    this.mark(this.checks.chain, item.hashOk && linked, `#${entry.sequence}`, t("checkChainBad"));
+    if (previous && previous.entry.sequence + 1n !== entry.sequence) {
+      const gap = `#${previous.entry.sequence} → #${entry.sequence}`;
+      this.mark(this.checks.chain, false, gap, t("checkChainGap"));
+    } else {
+      const linked = !previous || equalBytes(entry.prev_hash, previous.entry.entry_hash);
+      this.mark(this.checks.chain, item.hashOk && linked, `#${entry.sequence}`, t("checkChainBad"));
+    }
     this.enqueue(() => this.signaturesOf(item));
   }
 
@@ -120,6 +129,11 @@ export class Watchdog {
     }
     this.lastChecked = { size, root: parsed.root };
 
+    // The stream sends a checkpoint after every entry it covers: one that covers more than
+    // the page was sent means entries were held back from the live feed.
+    if (feed.length && feed[0].entry.sequence + 1n < size) {
+      this.mark(checks.chain, false, `#${feed[0].entry.sequence} → ${size}`, t("checkChainGap"));
+    }
     const newest = feed.find((f) => f.entry.sequence < size);
     if (newest) {
       const seq = newest.entry.sequence;

@@ -37,7 +37,10 @@ const CREATING_MARKER: &str = ".creating";
 /// to create a new ledger, because a new ledger there would be signed with the community's key.
 pub fn inspect(data_dir: &Path) -> anyhow::Result<DataDir> {
     let log = data_dir.join(crate::log::LOG_FILE);
-    if std::fs::metadata(&log).map(|m| m.len() > 0).unwrap_or(false) {
+    if std::fs::metadata(&log)
+        .map(|m| m.len() > 0)
+        .unwrap_or(false)
+    {
         return Ok(DataDir::Ledger);
     }
     let names: Vec<String> = match std::fs::read_dir(data_dir) {
@@ -58,7 +61,11 @@ pub fn inspect(data_dir: &Path) -> anyhow::Result<DataDir> {
     if found.is_empty() || interrupted {
         return Ok(DataDir::Fresh { existed: true });
     }
-    let log_state = if log.exists() { "is empty" } else { "is missing" };
+    let log_state = if log.exists() {
+        "is empty"
+    } else {
+        "is missing"
+    };
     anyhow::bail!(
         "{dir} holds {found} but its ledger log {log_state}. A ledger was kept here, so the node \
          will not create a new one over it. Restore {log} from a backup; or, if this directory \
@@ -74,7 +81,11 @@ pub fn inspect(data_dir: &Path) -> anyhow::Result<DataDir> {
 /// Says loudly that a new development ledger is about to be made, and where.
 fn announce_new_ledger(data_dir: &Path, existed: bool) {
     let shown = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-    let how = if existed { "is empty" } else { "does not exist" };
+    let how = if existed {
+        "is empty"
+    } else {
+        "does not exist"
+    };
     eprintln!(
         "\n==================================================================\n\
          注意：数据目录 {path} {zh}，正在新建一个开发测试账本（新的节点密钥）。\n\

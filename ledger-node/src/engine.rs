@@ -22,10 +22,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use ledger_core::checkpoint::Checkpoint;
 use ledger_core::entry::{ChainHead, Entry};
+use ledger_core::limits::MAX_GROUP_ENTRIES;
 use ledger_core::merkle::{self, CompactTree};
 use ledger_core::rules::{self, apply_entry_unverified, EntryContext, Prepared, Rejection};
 use ledger_core::signing::KeyId;
-use ledger_core::limits::MAX_GROUP_ENTRIES;
 use ledger_core::state::{Change, Effects, State};
 use ledger_core::tx::Kind;
 use ledger_core::Hash;
@@ -47,7 +47,9 @@ pub enum EngineError {
     RuleBroken { sequence: u64, rejection: Rejection },
     #[error("the log is empty: this node has no ledger yet")]
     NoLedger,
-    #[error("the snapshot was cut short (the reader stalled, or a read failed); download it again")]
+    #[error(
+        "the snapshot was cut short (the reader stalled, or a read failed); download it again"
+    )]
     SnapshotCutShort,
 }
 
@@ -564,7 +566,10 @@ impl Writer {
     /// (durable) one, and every job hears why.
     fn storage_failed(&mut self, jobs: Vec<Job>, e: LogError) {
         let shared = &self.shared;
-        shared.counters.storage_errors.fetch_add(1, Ordering::Relaxed);
+        shared
+            .counters
+            .storage_errors
+            .fetch_add(1, Ordering::Relaxed);
         shared.storage_ok.store(false, Ordering::Relaxed);
         tracing::error!(error = %e, "group commit failed; nothing in it was acknowledged");
         self.state = shared.state.read().expect("state lock").clone();
@@ -585,8 +590,9 @@ impl Writer {
         for ((entry, hash, tx_id), size) in applied.appended.iter().zip(applied.records.sizes()) {
             batch.entry(entry.sequence, tx_id, offset);
             offset += size;
-            self.tree
-                .append(merkle::leaf_hash(hash), |level, i, h| nodes.push((level, i, *h)));
+            self.tree.append(merkle::leaf_hash(hash), |level, i, h| {
+                nodes.push((level, i, *h))
+            });
         }
         assert_eq!(offset, self.log.len(), "record sizes and the log disagree");
         let size = self.chain.next_sequence;
@@ -629,7 +635,10 @@ impl Writer {
         for (effects, timestamp_ms) in applied.effects.drain(..) {
             state.commit(effects, timestamp_ms);
         }
-        assert_eq!(state.next_sequence, size, "published state and log disagree");
+        assert_eq!(
+            state.next_sequence, size,
+            "published state and log disagree"
+        );
         *shared.head.write().expect("head lock") = Arc::new(Head {
             size,
             root,

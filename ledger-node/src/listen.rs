@@ -101,7 +101,11 @@ pub fn accept(
 impl Conn {
     /// Passes a write's result through, failing it once the client has taken nothing for
     /// `write_stall`.
-    fn watch_write<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    fn watch_write<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
         if poll.is_ready() {
             self.stalled = None;
             return poll;

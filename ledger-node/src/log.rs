@@ -237,8 +237,7 @@ pub fn scan(
         }
         // A checked frame whose entry does not decode or link was written wrong, not torn.
         let sequence = head.next_sequence;
-        let entry =
-            Entry::decode(encoded).map_err(|e| corrupt(sequence, offset, e.to_string()))?;
+        let entry = Entry::decode(encoded).map_err(|e| corrupt(sequence, offset, e.to_string()))?;
         head.link_hashed(&entry, hash)
             .map_err(|e| corrupt(sequence, offset, e.to_string()))?;
         pending.push(Pending {
@@ -319,10 +318,10 @@ fn torn_tail(
     let mut tail = vec![0u8; (file_len - at) as usize];
     file.read_exact_at(&mut tail, at).map_err(NotTorn::Io)?;
     let zeros_from = tail.len() - tail.iter().rev().take_while(|b| **b == 0).count();
-    let unfinished = if tail.len() < FRAME_HEADER_BYTES {
-        true // a header cut short (or the file ends on a record boundary mid-group)
-    } else if zeros_from == 0 {
-        true // zero-filled from a record's start: the group's blocks never reached the disk
+    // A header cut short (or the file ends on a record boundary mid-group), or zeros from a
+    // record's start: the group's blocks never reached the disk.
+    let unfinished = if tail.len() < FRAME_HEADER_BYTES || zeros_from == 0 {
+        true
     } else {
         let header: [u8; FRAME_HEADER_BYTES] = tail[..FRAME_HEADER_BYTES].try_into().expect("16");
         match parse_header(&header) {
@@ -443,7 +442,11 @@ impl LogWriter {
             None => assert_eq!(len, report.end, "the log changed since it was scanned"),
             Some(torn) => {
                 assert_eq!(torn.from, report.end);
-                assert_eq!(len, torn.from + torn.bytes, "the log changed since it was scanned");
+                assert_eq!(
+                    len,
+                    torn.from + torn.bytes,
+                    "the log changed since it was scanned"
+                );
                 file.set_len(report.end).map_err(io_err(path))?;
                 file.sync_all().map_err(io_err(path))?;
             }
@@ -492,7 +495,10 @@ impl LogWriter {
 
     /// Cuts the file back to the end of the last durable group.
     fn cut_back(&mut self) -> Result<(), LogError> {
-        let result = self.file.set_len(self.len).and_then(|_| self.file.sync_all());
+        let result = self
+            .file
+            .set_len(self.len)
+            .and_then(|_| self.file.sync_all());
         self.poisoned = result.is_err();
         result.map_err(|source| LogError::Poisoned {
             path: self.path.clone(),
@@ -524,7 +530,9 @@ impl LogReader {
             .map_err(io_err(&self.path))?;
         let len = match parse_header(&header) {
             Header::Valid { len, .. } => len,
-            Header::Zero => return Err(corrupt("zero bytes where a frame header should be".into())),
+            Header::Zero => {
+                return Err(corrupt("zero bytes where a frame header should be".into()))
+            }
             Header::Damaged(what) => return Err(corrupt(what.into())),
         };
         let mut buf = vec![0u8; len + FRAME_TRAILER_BYTES];

@@ -16,6 +16,7 @@ use ledger_core::proto as pb;
 use ledger_core::snapshot::{SnapshotReader, MAGIC};
 use ledger_core::state::FundSource;
 use ledger_core::tx::Kind;
+use ledger_term::{out, outln, printable};
 use ledger_verifier::check::{self, Fold, Verified};
 use ledger_verifier::report::{csv_field, short_hash, utc, Report, BOM};
 use ledger_verifier::trust::Trust;
@@ -209,9 +210,9 @@ fn verify(
         out.finish(&outcome.state)?;
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report.human());
+        out!("{}", report.human());
     }
     Ok(report.passed)
 }
@@ -346,15 +347,16 @@ fn print_result(
     lines: &[String],
     extra: serde_json::Value,
 ) -> bool {
+    ledger_term::exit_code_on_closed_stdout(if passed { 0 } else { 1 });
     if json {
         let mut v =
             serde_json::json!({ "passed": passed, "code": code, "message": lines.join("\n") });
         if let (Some(obj), serde_json::Value::Object(more)) = (v.as_object_mut(), extra) {
             obj.extend(more);
         }
-        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        outln!("{}", serde_json::to_string_pretty(&v).expect("json"));
     } else {
-        println!(
+        outln!(
             "{}",
             if passed {
                 "✅ 通过 VERIFIED"
@@ -362,8 +364,10 @@ fn print_result(
                 "❌ 未通过 NOT VERIFIED"
             }
         );
-        for l in lines {
-            println!("   {l}");
+        // Checkpoints given as evidence are several lines; each is shown escaped, so no text
+        // from the ledger or the node can print a line of its own.
+        for line in lines.iter().flat_map(|l| l.split('\n')) {
+            outln!("   {}", printable(line));
         }
     }
     passed
@@ -808,7 +812,7 @@ fn audit(node: &str, trust: &str, state_path: &Path, once: bool) -> anyhow::Resu
                     }
                     let state = AuditState { ledger_id: signed.checkpoint.origin.clone(), tree_size: signed.checkpoint.tree_size, root: hex::encode(signed.checkpoint.root), checkpoint: signed.text.clone() };
                     save_state(state_path, &state)?;
-                    println!("verified {} entries of {} (root {})", state.tree_size, state.ledger_id, short_hash(&signed.checkpoint.root));
+                    outln!("verified {} entries of {} (root {})", state.tree_size, printable(&state.ledger_id), short_hash(&signed.checkpoint.root));
                     last_saved = Some(state);
                     prefix_root = None;
                 }

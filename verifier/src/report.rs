@@ -1,6 +1,7 @@
 //! What the verifier tells people: a verdict first, then what the ledger says, in yuan. The
 //! same facts as a JSON report (for auditors and scripts) and as CSV files (for spreadsheets).
 
+use ledger_term::printable;
 use std::fmt::Write as _;
 
 use ledger_core::amount::{format_yuan, format_yuan_plain};
@@ -259,8 +260,10 @@ impl Report {
         }
     }
 
-    /// The resident's view: verdict first, then the money, in yuan.
+    /// The resident's view: verdict first, then the money, in yuan. Every text from the ledger
+    /// is shown escaped ([`printable`]): a memo cannot print a line of its own.
     pub fn human(&self) -> String {
+        ledger_term::exit_code_on_closed_stdout(if self.passed { 0 } else { 1 });
         let mut out = String::new();
         let w = &mut out;
         if self.passed {
@@ -270,10 +273,14 @@ impl Report {
             if let Some(f) = &self.failure {
                 match f.sequence {
                     Some(seq) => {
-                        let _ = writeln!(w, "   第 {seq} 条出错 (entry {seq}): {}", f.message);
+                        let _ = writeln!(
+                            w,
+                            "   第 {seq} 条出错 (entry {seq}): {}",
+                            printable(&f.message)
+                        );
                     }
                     None => {
-                        let _ = writeln!(w, "   {}", f.message);
+                        let _ = writeln!(w, "   {}", printable(&f.message));
                     }
                 }
                 let _ = writeln!(
@@ -288,7 +295,12 @@ impl Report {
         }
         let _ = writeln!(w);
         if let Some(l) = &self.ledger {
-            let _ = writeln!(w, "账本 Ledger:        {} ({})", l.name, l.id);
+            let _ = writeln!(
+                w,
+                "账本 Ledger:        {} ({})",
+                printable(&l.name),
+                printable(&l.id)
+            );
         }
         let _ = writeln!(w, "条目 Entries:       {} checked", self.entries_checked);
         if let (Some(a), Some(b)) = (&self.first_entry_time, &self.last_entry_time) {
@@ -308,11 +320,16 @@ impl Report {
             }
         }
         if !self.reserve.is_empty() {
-            let total: u64 = self.reserve.iter().map(|f| f.fen).sum();
-            let _ = writeln!(w, "\n风险准备金 Risk reserve: {} 元", format_yuan(total));
+            let total = fen_total(self.reserve.iter().map(|f| f.fen));
+            let _ = writeln!(w, "\n风险准备金 Risk reserve: {} 元", total);
         }
         for p in &self.projects {
-            let _ = writeln!(w, "\n项目 Project: {} ({})", p.name, p.id);
+            let _ = writeln!(
+                w,
+                "\n项目 Project: {} ({})",
+                printable(&p.name),
+                printable(&p.id)
+            );
             let _ = writeln!(
                 w,
                 "  {:<15} {:>16} {:>16} {:>16} {:>16}",
@@ -333,14 +350,14 @@ impl Report {
         if !self.pending_disbursements.is_empty() {
             let _ = writeln!(w, "\n待审批支出 Pending disbursements:");
             for d in &self.pending_disbursements {
-                let total: u64 = d.amounts.iter().map(|f| f.fen).sum();
+                let total = fen_total(d.amounts.iter().map(|f| f.fen));
                 let _ = writeln!(
                     w,
                     "  {} 元 to {} from {} ({}) — approvals {}/{}",
-                    format_yuan(total),
-                    d.payee,
-                    d.project,
-                    d.memo,
+                    total,
+                    printable(&d.payee),
+                    printable(&d.project),
+                    printable(&d.memo),
                     d.approvals.len(),
                     d.approvals_needed
                 );
@@ -361,12 +378,27 @@ impl Report {
     }
 }
 
-/// A CSV field, quoted when it must be.
+/// Yuan of a sum of amounts, checked: the amounts come from a file nobody vouches for yet.
+fn fen_total(mut amounts: impl Iterator<Item = u64>) -> String {
+    amounts
+        .try_fold(0u64, |acc, f| acc.checked_add(f))
+        .map(format_yuan)
+        .unwrap_or_else(|| "(too large to add up / 超出范围)".into())
+}
+
+/// A CSV field, quoted when it must be. A text that a spreadsheet would run as a formula
+/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return: OWASP's CSV injection) gets a
+/// leading `'`, so it shows as the text it is.
 pub fn csv_field(s: &str) -> String {
+    let s: std::borrow::Cow<str> = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}").into()
+    } else {
+        s.into()
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s.into_owned()
     }
 }
 

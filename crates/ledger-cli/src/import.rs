@@ -4,9 +4,17 @@
 //! `kind` (receipt or disbursement), `source`, `amount` (yuan), `account` (the fund pool of a
 //! receipt), `project`, `payee`, `contract_hash` (64 hex digits, disbursements), `memo`.
 //!
-//! Each row's transaction id is derived from the file's content and the row number, so running
-//! the same import twice posts nothing twice: the second run finds every row already there.
+//! An optional `id` column names each row (a receipt or voucher number, unique in the ledger).
+//!
+//! Each row's transaction id comes from the row itself, never from the rest of the file: from
+//! its `id` when the file has one, else from what the row says (its kind and fields, and, for
+//! rows that say exactly the same, which of them it is), together with the ledger and the
+//! signing keys. So running the same file again posts nothing twice, and neither does running
+//! it again after fixing a refused row, adding rows or reordering them: only rows not yet in
+//! the ledger are posted. (A row edited after it was posted is a different row unless the file
+//! has an `id` column: use one when rows may be corrected.)
 
+use ledger_term::outln;
 use std::path::Path;
 
 use anyhow::Context;
@@ -56,6 +64,8 @@ pub fn parse_csv(text: &str) -> anyhow::Result<Vec<Vec<String>>> {
 struct Row {
     line: usize,
     kind: Kind,
+    /// The `id` column's value, when the file has one and the row fills it.
+    id: Option<String>,
 }
 
 fn rows(text: &str) -> anyhow::Result<Vec<Row>> {
@@ -114,7 +124,8 @@ fn rows(text: &str) -> anyhow::Result<Vec<Row>> {
                 other.unwrap_or("")
             ),
         };
-        out.push(Row { line, kind });
+        let id = Some(get(row, "id")).filter(|id| !id.is_empty());
+        out.push(Row { line, kind, id });
     }
     Ok(out)
 }
@@ -126,13 +137,80 @@ fn tonic_code_not_found() -> ledger_client::Code {
     ledger_client::Code::NotFound
 }
 
-/// The transaction id of row `line` of a file: the same file always gives the same ids.
-pub fn row_tx_id(file_hash: &[u8; 32], line: usize) -> [u8; 16] {
-    let h = ledger_core::hashing::derive(
-        "sunshine-ledger v1 csv import row",
-        &[file_hash, &(line as u64).to_be_bytes()],
-    );
-    h[..16].try_into().expect("16 bytes")
+/// The transaction id of each row, from the row alone (see the module's comment): its `id`, or
+/// its content and which occurrence of that content it is; with the ledger and the signers.
+fn row_tx_ids(ledger_id: &str, keys: &[SigningKey], rows: &[Row]) -> anyhow::Result<Vec<[u8; 16]>> {
+    use prost::Message;
+    let mut signers: Vec<[u8; 32]> = keys
+        .iter()
+        .map(|k| ledger_core::signing::KeyId::of(&k.verifying_key()).0)
+        .collect();
+    signers.sort();
+    let mut seen: std::collections::HashMap<Vec<u8>, u64> = std::collections::HashMap::new();
+    let mut explicit: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut ids = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (tag, what): (&[u8], Vec<u8>) = match &row.id {
+            Some(id) => {
+                if let Some(first) = explicit.insert(id, row.line) {
+                    anyhow::bail!("rows {first} and {} have the same id {id:?}", row.line);
+                }
+                (b"id", id.as_bytes().to_vec())
+            }
+            None => {
+                let content = pb::TransactionBody {
+                    kind: Some(row.kind.clone()),
+                    ..Default::default()
+                }
+                .encode_to_vec();
+                let n = seen.entry(content.clone()).or_insert(0);
+                *n += 1;
+                (b"content", [content, n.to_be_bytes().to_vec()].concat())
+            }
+        };
+        let mut parts: Vec<&[u8]> = vec![ledger_id.as_bytes(), &[0], tag, &what];
+        for s in &signers {
+            parts.push(s);
+        }
+        let h = ledger_core::hashing::derive("sunshine-ledger v1 csv import row", &parts);
+        ids.push(h[..16].try_into().expect("16 bytes"));
+    }
+    Ok(ids)
+}
+
+/// The text of a CSV file; a file that is not UTF-8 (what Excel and WPS save as "CSV" in
+/// Chinese Windows is GBK/GB18030) is refused with the row it fails on and how to save it.
+fn csv_text(bytes: Vec<u8>) -> anyhow::Result<String> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let at = e.utf8_error().valid_up_to();
+            let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+            let gbk = looks_like_gbk(bytes);
+            anyhow::bail!(
+                "the CSV file is not UTF-8 (row {line}{}). Save it again as UTF-8: in Excel \
+                 \"Save As\" → \"CSV UTF-8 (Comma delimited)\"; in WPS 另存为 → 编码选 UTF-8. \
+                 / CSV 文件不是 UTF-8 编码（第 {line} 行{}）：请在 Excel 中“另存为”→“CSV UTF-8（逗号分隔）”，\
+                 或在 WPS 中另存为时选择 UTF-8 编码。",
+                if gbk { ", it looks like GBK/GB18030" } else { "" },
+                if gbk { "，看起来是 GBK/GB18030 编码" } else { "" },
+            )
+        }
+    }
+}
+
+/// Whether every non-ASCII byte pairs up as a GBK double-byte character.
+fn looks_like_gbk(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            0x00..=0x7f => i += 1,
+            0x81..=0xfe if matches!(bytes.get(i + 1), Some(0x40..=0x7e | 0x80..=0xfe)) => i += 2,
+            _ => return false,
+        }
+    }
+    true
 }
 
 pub async fn run(
@@ -148,10 +226,12 @@ pub async fn run(
         )));
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = String::from_utf8(bytes.clone()).context("the CSV file is not UTF-8")?;
+    let text = csv_text(bytes)?;
     let rows = rows(&text)?;
-    let file_hash = *blake3::hash(&bytes).as_bytes();
     let ledger_id = client.ledger_id().await?;
+    let ids = row_tx_ids(&ledger_id, keys, &rows)?;
+    let id_of: std::collections::HashMap<usize, [u8; 16]> =
+        rows.iter().map(|r| r.line).zip(ids).collect();
     let refs: Vec<&SigningKey> = keys.iter().collect();
     let now = crate::now_ms();
     let bar = if !json && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -166,7 +246,7 @@ pub async fn run(
         let mut fresh = Vec::new();
         let mut report: Vec<(usize, u64)> = Vec::new();
         for row in chunk {
-            let id = row_tx_id(&file_hash, row.line);
+            let id = id_of[&row.line];
             match client
                 .raw()
                 .get_entry(pb::GetEntryRequest {
@@ -189,12 +269,7 @@ pub async fn run(
             .iter()
             .map(|r| {
                 build::envelope(
-                    build::body(
-                        &ledger_id,
-                        row_tx_id(&file_hash, r.line),
-                        now,
-                        r.kind.clone(),
-                    ),
+                    build::body(&ledger_id, id_of[&r.line], now, r.kind.clone()),
                     &refs,
                 )
             })
@@ -235,14 +310,14 @@ pub async fn run(
                 }
             };
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"row": line, "status": status, "detail": detail})
                 );
             } else if let Some(bar) = &bar {
                 bar.println(format!("row {line:>5}: {status:<8} {detail}"));
             } else {
-                println!("row {line:>5}: {status:<8} {detail}");
+                outln!("row {line:>5}: {status:<8} {detail}");
             }
         }
         if let Some(bar) = &bar {
@@ -253,12 +328,12 @@ pub async fn run(
         bar.finish_and_clear();
     }
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"posted": posted, "already": already, "refused": refused})
         );
     } else {
-        println!("{posted} posted, {already} already in the ledger, {refused} refused");
+        outln!("{posted} posted, {already} already in the ledger, {refused} refused");
     }
     if refused > 0 {
         return Err(Failure::Refused(format!("{refused} rows were refused; fix them and run the import again (posted rows are not posted twice)")));
@@ -287,12 +362,72 @@ mod tests {
         assert!(parse_csv("a,\"open").is_err());
     }
 
+    fn ids(text: &str, ledger: &str, key: &SigningKey) -> Vec<[u8; 16]> {
+        row_tx_ids(ledger, std::slice::from_ref(key), &rows(text).unwrap()).unwrap()
+    }
+
+    /// A row's id depends on the row only: fixing, adding or reordering other rows changes no
+    /// other row's id (before, the id came from the whole file's hash, and fixing one refused
+    /// amount posted every row again). Identical rows stay distinct; the ledger and the signer
+    /// are part of it; an `id` column names a row whatever its content.
     #[test]
-    fn row_ids_depend_on_the_file_and_the_row() {
-        let (a, b) = ([1u8; 32], [2u8; 32]);
-        assert_eq!(row_tx_id(&a, 2), row_tx_id(&a, 2));
-        assert_ne!(row_tx_id(&a, 2), row_tx_id(&a, 3));
-        assert_ne!(row_tx_id(&a, 2), row_tx_id(&b, 2));
+    fn a_rows_id_comes_from_the_row_alone() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let head = "kind,source,amount,account,memo\n";
+        let a = "receipt,fiscal,100,pool:fiscal,第1户\n";
+        let b = "receipt,fiscal,1.005,pool:fiscal,第2户\n";
+        let b_fixed = "receipt,fiscal,1.00,pool:fiscal,第2户\n";
+        let c = "receipt,fiscal,300,pool:fiscal,第3户\n";
+        assert!(
+            rows(&format!("{head}{a}{b}{c}")).is_err(),
+            "1.005 is refused"
+        );
+        let first = ids(&format!("{head}{a}{c}"), "L", &key);
+        let fixed = ids(&format!("{head}{a}{b_fixed}{c}"), "L", &key);
+        assert_eq!((first[0], first[1]), (fixed[0], fixed[2]));
+        let reordered = ids(&format!("{head}{c}{b_fixed}{a}"), "L", &key);
+        assert_eq!(
+            (reordered[2], reordered[1], reordered[0]),
+            (fixed[0], fixed[1], fixed[2])
+        );
+        let twice = ids(&format!("{head}{a}{a}"), "L", &key);
+        assert_ne!(twice[0], twice[1], "two identical rows are two receipts");
+        assert_eq!(twice[0], first[0]);
+        assert_ne!(ids(&format!("{head}{a}"), "M", &key)[0], first[0]);
+        let other = SigningKey::from_bytes(&[8; 32]);
+        assert_ne!(ids(&format!("{head}{a}"), "L", &other)[0], first[0]);
+        let named = "kind,source,amount,account,memo,id\n";
+        let v1 = ids(
+            &format!("{named}receipt,fiscal,100,pool:fiscal,x,NO.17\n"),
+            "L",
+            &key,
+        );
+        let v2 = ids(
+            &format!("{named}receipt,fiscal,101,pool:fiscal,y,NO.17\n"),
+            "L",
+            &key,
+        );
+        assert_eq!(v1, v2, "an edited row with its id is the same row");
+        let dup =
+            format!("{named}receipt,fiscal,1,pool:fiscal,x,A\nreceipt,fiscal,2,pool:fiscal,x,A\n");
+        assert!(row_tx_ids("L", &[key], &rows(&dup).unwrap()).is_err());
+    }
+
+    #[test]
+    fn a_gbk_file_is_refused_with_its_row_and_how_to_save_it() {
+        // "kind,memo\nreceipt,居民" with 居民 in GBK (be d3 c3 f1).
+        let mut gbk = b"kind,memo\nreceipt,".to_vec();
+        gbk.extend([0xbe, 0xd3, 0xc3, 0xf1]);
+        let err = csv_text(gbk).unwrap_err().to_string();
+        assert!(
+            err.contains("row 2") && err.contains("GBK") && err.contains("UTF-8"),
+            "{err}"
+        );
+        assert!(err.contains("另存为"), "{err}");
+        assert_eq!(
+            csv_text("kind\n居民".as_bytes().to_vec()).unwrap(),
+            "kind\n居民"
+        );
     }
 
     #[test]

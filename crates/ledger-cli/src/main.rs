@@ -6,6 +6,7 @@
 mod import;
 mod txfile;
 
+use ledger_term::{outln, printable};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -610,9 +611,55 @@ fn build_kind(kind: &TxKind, notes: &mut Notes) -> anyhow::Result<Kind> {
 
 /// Builds the body, checking it as the ledger will before anything is signed or sent.
 fn build_body(ledger_id: &str, id: [u8; 16], kind: Kind) -> anyhow::Result<Vec<u8>> {
-    let body = build::body(ledger_id, id, now_ms(), kind);
+    build_body_at(ledger_id, id, now_ms(), kind)
+}
+
+fn build_body_at(
+    ledger_id: &str,
+    id: [u8; 16],
+    timestamp_ms: i64,
+    kind: Kind,
+) -> anyhow::Result<Vec<u8>> {
+    let body = build::body(ledger_id, id, timestamp_ms, kind);
     ledger_core::tx::Transaction::decode(&body).map_err(|r| anyhow::anyhow!("{r}"))?;
     Ok(body)
+}
+
+/// For a retry with `--tx-id`: the timestamp of the transaction already in the ledger under
+/// that id, so the retry rebuilds exactly its body (the node then answers with the original
+/// entry); `None` when the id is new. An id already used for something else is refused here.
+async fn timestamp_of_earlier_try(
+    client: &mut LedgerClient,
+    ledger_id: &str,
+    id: [u8; 16],
+    kind: &Kind,
+) -> Result<Option<i64>, Failure> {
+    let found = client
+        .raw()
+        .get_entry(pb::GetEntryRequest {
+            by: Some(pb::get_entry_request::By::TxId(id.to_vec())),
+        })
+        .await;
+    let entry = match found {
+        Ok(entry) => entry.into_inner(),
+        Err(status) if status.code() == ledger_client::Code::NotFound => return Ok(None),
+        Err(status) => return Err(Failure::Node(status.message().to_string())),
+    };
+    let body = pb::SignedEnvelope::decode(entry.envelope.as_slice())
+        .ok()
+        .and_then(|env| pb::TransactionBody::decode(env.body.as_slice()).ok());
+    match body {
+        Some(b) if b.ledger_id == ledger_id && b.kind.as_ref() == Some(kind) => {
+            Ok(Some(b.timestamp_ms))
+        }
+        _ => Err(Failure::Refused(format!(
+            "transaction id {} is already entry {} with other content; a retry must repeat the \
+             same transaction (or leave out --tx-id for a new one) / 该交易号已用于第 {} 条的其他内容",
+            hex::encode(id),
+            entry.sequence,
+            entry.sequence
+        ))),
+    }
 }
 
 async fn post(
@@ -637,20 +684,20 @@ async fn post(
             "tx_id": tx_id, "sequence": receipt.sequence, "entry_hash": hex::encode(&receipt.entry_hash),
             "duplicate": receipt.duplicate, "checkpoint_size": size, "contributor_salt": notes.salt,
         });
-        println!("{v}");
+        outln!("{v}");
     } else {
         let again = if receipt.duplicate {
             " (already in the ledger: nothing new was written)"
         } else {
             ""
         };
-        println!("posted: entry {} tx {tx_id}{again}", receipt.sequence);
-        println!(
+        outln!("posted: entry {} tx {tx_id}{again}", receipt.sequence);
+        outln!(
             "  entry hash {}; covered by the signed checkpoint of {size} entries",
             hex::encode(&receipt.entry_hash)
         );
         if let Some(salt) = &notes.salt {
-            println!("  contributor salt {salt}\n  Give this salt to the contributor: with it they can prove this payment is theirs (verifier receipt --salt).");
+            outln!("  contributor salt {salt}\n  Give this salt to the contributor: with it they can prove this payment is theirs (verifier receipt --salt).");
         }
     }
     Ok(())
@@ -664,16 +711,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let public = hex::encode(key.verifying_key().as_bytes());
             let fp = ledger_keys::fingerprint(&key);
             if cli.json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "file": out, "public_key": public, "fingerprint": fp })
                 );
             } else {
-                println!(
+                outln!(
                     "wrote {} (readable only by you)\n  public key  {public}\n  fingerprint {fp}",
                     out.display()
                 );
-                println!("Give the public key to an admin to register it: ledger key register --public {public} --role finance --name \"…\"");
+                outln!("Give the public key to an admin to register it: ledger key register --public {public} --role finance --name \"…\"");
             }
             Ok(())
         }
@@ -690,7 +737,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let id = tx_id(&cli)?;
             let mut client = connect(&cli).await?;
             let ledger_id = client.ledger_id().await?;
-            let body = build_body(&ledger_id, id, kind)?;
+            let earlier = match cli.tx_id {
+                Some(_) => timestamp_of_earlier_try(&mut client, &ledger_id, id, &kind).await?,
+                None => None,
+            };
+            let body = build_body_at(&ledger_id, id, earlier.unwrap_or_else(now_ms), kind)?;
             let refs: Vec<&SigningKey> = keys.iter().collect();
             post(&cli, &mut client, build::envelope(body, &refs), &notes).await
         }
@@ -704,7 +755,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             };
             let body = build_body(&ledger_id, id, kind)?;
             let file = TxFile::new(body)?;
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&file).map_err(anyhow::Error::from)?
             );
@@ -723,11 +774,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let mut tx = TxFile::parse(&text)?;
-            eprintln!("signing: {} (ledger {})", tx.summary, tx.ledger_id);
+            // What is signed is the body: show all of it, decoded from the bytes themselves.
+            let body = ledger_core::tx::Transaction::decode(&tx.body()?)
+                .map_err(|r| anyhow::anyhow!("the transaction in the file is invalid: {r}"))?;
+            eprintln!("将要签名的内容 / you are signing exactly this:");
+            for (label, value) in ledger_client::describe::fields(&body) {
+                eprintln!("  {label:<32} {}", printable(&value));
+            }
             for key in &keys {
                 tx.sign(key)?;
             }
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&tx).map_err(anyhow::Error::from)?
             );
@@ -753,17 +810,21 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Balances { as_of } => {
             let b = connect(&cli).await?.balances(*as_of).await?;
             if cli.json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&balances_json(&b))
                         .map_err(anyhow::Error::from)?
                 );
                 return Ok(());
             }
-            println!("balances after {} entries (yuan)", b.tree_size);
-            println!(
+            outln!("balances after {} entries (yuan)", b.tree_size);
+            outln!(
                 "{:<24} {:<10} {:<15} {:>18} {:>18}",
-                "account", "kind", "source", "balance", "held"
+                "account",
+                "kind",
+                "source",
+                "balance",
+                "held"
             );
             for a in &b.accounts {
                 for s in &a.balance {
@@ -773,9 +834,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                         .find(|h| h.source == s.source)
                         .map(|h| h.amount_fen)
                         .unwrap_or(0);
-                    println!(
+                    outln!(
                         "{:<24} {:<10} {:<15} {:>18} {:>18}",
-                        a.account_id,
+                        printable(&a.account_id),
                         a.kind,
                         source_name(s.source),
                         format_yuan(s.amount_fen),
@@ -783,9 +844,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     );
                 }
             }
-            println!("\nreceived per source:");
+            outln!("\nreceived per source:");
             for s in &b.received {
-                println!(
+                outln!(
                     "  {:<15} {:>18}",
                     source_name(s.source),
                     format_yuan(s.amount_fen)
@@ -800,20 +861,25 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     "project_id": p.project_id, "name": p.name,
                     "figures": p.figures.iter().map(|f| serde_json::json!({"source": source_name(f.source), "budget_fen": f.budget_fen, "allocated_fen": f.allocated_fen, "spent_fen": f.spent_fen, "held_fen": f.held_fen, "remaining_fen": f.remaining_fen})).collect::<Vec<_>>(),
                 })).collect();
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&v).map_err(anyhow::Error::from)?
                 );
                 return Ok(());
             }
             for p in &p.projects {
-                println!("{} — {}", p.project_id, p.name);
-                println!(
+                outln!("{} — {}", printable(&p.project_id), printable(&p.name));
+                outln!(
                     "  {:<15} {:>16} {:>16} {:>16} {:>16} {:>16}",
-                    "source", "budget", "allocated", "spent", "held", "remaining"
+                    "source",
+                    "budget",
+                    "allocated",
+                    "spent",
+                    "held",
+                    "remaining"
                 );
                 for f in &p.figures {
-                    println!(
+                    outln!(
                         "  {:<15} {:>16} {:>16} {:>16} {:>16} {:>16}",
                         source_name(f.source),
                         format_yuan(f.budget_fen),
@@ -829,23 +895,32 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Disbursements => {
             let d = connect(&cli).await?.disbursements().await?;
             for d in &d.disbursements {
-                let total: u64 = d.amounts.iter().map(|a| a.amount_fen).sum();
+                // Checked: the amounts are what the node says, not yet verified.
+                let total = d
+                    .amounts
+                    .iter()
+                    .try_fold(0u64, |acc, a| acc.checked_add(a.amount_fen))
+                    .ok_or_else(|| {
+                        Failure::Local(anyhow::anyhow!(
+                            "the node sent amounts that do not add up in 64 bits; it is not a correct node"
+                        ))
+                    })?;
                 if cli.json {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::json!({"proposal_tx_id": hex::encode(&d.proposal_tx_id), "project": d.project_id, "payee": d.payee_account, "total_fen": total, "state": d.state, "approvals": d.approvals, "approvals_needed": d.approvals_needed, "memo": d.memo})
                     );
                 } else {
-                    println!(
+                    outln!(
                         "{} {:<9} {:>16} 元 {} → {} approvals {}/{} {}",
                         hex::encode(&d.proposal_tx_id),
                         d.state,
                         format_yuan(total),
-                        d.project_id,
-                        d.payee_account,
+                        printable(&d.project_id),
+                        printable(&d.payee_account),
                         d.approvals.len(),
                         d.approvals_needed,
-                        d.memo
+                        printable(&d.memo)
                     );
                 }
             }
@@ -858,17 +933,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     .map(|r| r.as_str_name())
                     .unwrap_or("?");
                 if cli.json {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::json!({"fingerprint": k.fingerprint, "public_key": hex::encode(&k.public_key), "role": role, "name": k.name, "registered_at": k.registered_at, "revoked": k.revoked})
                     );
                 } else {
-                    println!(
+                    outln!(
                         "{} {:<14} {:<8} {}",
                         k.fingerprint,
                         role.trim_start_matches("ROLE_").to_lowercase(),
                         if k.revoked { "revoked" } else { "active" },
-                        k.name
+                        printable(&k.name)
                     );
                 }
             }
@@ -889,14 +964,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             )
             .ok();
             if cli.json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"tree_size": cp.tree_size, "root": hex::encode(&cp.root_hash), "text": cp.text, "node_public_key": hex::encode(&cp.node_public_key), "node_fingerprint": node_key.map(|k| KeyId::of(&k).fingerprint())})
                 );
             } else {
-                print!("{}", cp.text);
+                for line in cp.text.lines() {
+                    outln!("{}", printable(line));
+                }
                 if let Some(k) = node_key {
-                    println!(
+                    outln!(
                         "\nnode public key {} (fingerprint {})",
                         hex::encode(k.as_bytes()),
                         KeyId::of(&k).fingerprint()
@@ -909,19 +986,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let p = connect(&cli).await?.inclusion_proof(*sequence, 0).await?;
             let hashes: Vec<String> = p.hashes.iter().map(hex::encode).collect();
             if cli.json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"sequence": p.sequence, "tree_size": p.tree_size, "leaf_hash": hex::encode(&p.leaf_hash), "hashes": hashes})
                 );
             } else {
-                println!(
+                outln!(
                     "entry {} in the tree of {} entries\nleaf {}",
                     p.sequence,
                     p.tree_size,
                     hex::encode(&p.leaf_hash)
                 );
                 for h in hashes {
-                    println!("  {h}");
+                    outln!("  {h}");
                 }
             }
             Ok(())
@@ -939,9 +1016,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             drop(out);
             std::fs::rename(&tmp, file).map_err(anyhow::Error::from)?;
             if cli.json {
-                println!("{}", serde_json::json!({"file": file, "bytes": bytes}));
+                outln!("{}", serde_json::json!({"file": file, "bytes": bytes}));
             } else {
-                println!("wrote {} ({bytes} bytes); check it with: verifier verify {} --trust <node fingerprint>", file.display(), file.display());
+                outln!("wrote {} ({bytes} bytes); check it with: verifier verify {} --trust <node fingerprint>", file.display(), file.display());
             }
             Ok(())
         }
@@ -966,11 +1043,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             while let Some(event) = stream.next().await {
                 match event? {
                     pb::subscribe_event::Event::Entry(e) => print_entry(&e, cli.json),
-                    pb::subscribe_event::Event::Checkpoint(c) if cli.json => println!(
+                    pb::subscribe_event::Event::Checkpoint(c) if cli.json => outln!(
                         "{}",
                         serde_json::json!({"type": "checkpoint", "tree_size": c.tree_size, "root": hex::encode(&c.root_hash)})
                     ),
-                    pb::subscribe_event::Event::CaughtUp(c) if cli.json => println!(
+                    pb::subscribe_event::Event::CaughtUp(c) if cli.json => outln!(
                         "{}",
                         serde_json::json!({"type": "caught_up", "tree_size": c.tree_size})
                     ),
@@ -1024,15 +1101,16 @@ fn print_entry(e: &pb::Entry, json: bool) {
         None => ("?", String::new(), "(undecodable)".to_string(), vec![]),
     };
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"type": "entry", "sequence": e.sequence, "timestamp_ms": e.timestamp_ms, "kind": kind, "tx_id": tx_id, "summary": summary, "signers": signers, "entry_hash": hex::encode(&e.entry_hash)})
         );
     } else {
-        println!(
-            "{:>6}  {:<22} {summary}  [{}]",
+        outln!(
+            "{:>6}  {:<22} {}  [{}]",
             e.sequence,
             kind,
+            printable(&summary),
             signers.join(" ")
         );
     }

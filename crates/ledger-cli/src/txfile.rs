@@ -65,8 +65,11 @@ impl TxFile {
         let tx = Transaction::decode(&file.body()?)
             .map_err(|r| anyhow::anyhow!("the transaction in the file is invalid: {r}"))?;
         anyhow::ensure!(
-            ledger_client::describe::describe(&tx) == file.summary,
-            "the file's summary does not match its body: it was edited; do not sign it"
+            ledger_client::describe::describe(&tx) == file.summary
+                && tx.ledger_id == file.ledger_id
+                && tx.tx_id.to_string() == file.tx_id
+                && tx.kind.name() == file.kind,
+            "the file's summary, ledger, id or kind does not match its body: it was edited; do not sign it"
         );
         Ok(file)
     }

@@ -95,3 +95,145 @@ pub fn describe(tx: &Transaction) -> String {
         }
     }
 }
+
+fn hash_hex(h: &ledger_core::Hash) -> String {
+    hex::encode(h)
+}
+
+fn optional(h: &Option<ledger_core::Hash>) -> String {
+    h.as_ref().map(hash_hex).unwrap_or_else(|| "—".into())
+}
+
+fn amount_list(a: &Amounts) -> String {
+    a.iter()
+        .map(|(s, fen)| format!("{} {} 元 ({fen} fen)", s.slug(), format_yuan(fen)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every field of a transaction, labelled, for a person about to sign it: all of what the
+/// signed bytes say (ledger, id, time, kind and each field, hashes in full), derived from the
+/// decoded body alone. Values are raw: print them with `ledger_term::printable`.
+pub fn fields(tx: &Transaction) -> Vec<(&'static str, String)> {
+    let mut out = vec![
+        ("ledger 账本", tx.ledger_id.clone()),
+        ("tx id 交易号", tx.tx_id.to_string()),
+        ("time 时间 (ms since 1970 UTC)", tx.timestamp_ms.to_string()),
+        ("kind 类型", tx.kind.name().to_string()),
+    ];
+    let mut add = |label: &'static str, value: String| out.push((label, value));
+    match &tx.kind {
+        Kind::Genesis {
+            ledger_name,
+            currency,
+            admin_keys,
+            policy,
+        } => {
+            add("ledger name", ledger_name.clone());
+            add("currency", currency.clone());
+            for k in admin_keys {
+                add(
+                    "admin key",
+                    format!("{} {:?}", k.key_id.fingerprint(), k.name),
+                );
+            }
+            add("policy", format!("{policy:?}"));
+        }
+        Kind::KeyRegistered(k) => {
+            add("key fingerprint", k.key_id.fingerprint());
+            add("public key", hex::encode(k.public_key.as_bytes()));
+            add("role", k.role.name().into());
+            add("name", k.name.clone());
+        }
+        Kind::KeyRevoked { key_id, reason } => {
+            add("key", key_id.fingerprint());
+            add("reason", reason.clone());
+        }
+        Kind::AccountOpened {
+            account_id,
+            kind,
+            name,
+        } => {
+            add("account", account_id.clone());
+            add("account kind", format!("{kind:?}"));
+            add("name", name.clone());
+        }
+        Kind::ProjectCreated {
+            project_id,
+            name,
+            description,
+            budget,
+        } => {
+            add("project", project_id.clone());
+            add("name", name.clone());
+            add("description", description.clone());
+            add("budget", amount_list(budget));
+        }
+        Kind::FundsReceived {
+            source,
+            to_account,
+            amount,
+            contributor_commitment,
+            memo,
+            document_hash,
+        } => {
+            add("source", source.slug().into());
+            add("to account", to_account.clone());
+            add(
+                "amount",
+                format!("{} 元 ({amount} fen)", format_yuan(*amount)),
+            );
+            add("contributor commitment", optional(contributor_commitment));
+            add("memo", memo.clone());
+            add("document hash", optional(document_hash));
+        }
+        Kind::FundsAllocated {
+            from_account,
+            project_id,
+            amounts: a,
+            memo,
+        } => {
+            add("from account", from_account.clone());
+            add("project", project_id.clone());
+            add("amounts", amount_list(a));
+            add("memo", memo.clone());
+        }
+        Kind::DisbursementProposed {
+            project_id,
+            payee_account,
+            amounts: a,
+            contract_hash,
+            invoice_hash,
+            memo,
+        } => {
+            add("project", project_id.clone());
+            add("payee", payee_account.clone());
+            add("amounts", amount_list(a));
+            add("contract hash", hash_hex(contract_hash));
+            add("invoice hash", optional(invoice_hash));
+            add("memo", memo.clone());
+        }
+        Kind::DisbursementApproved { proposal } | Kind::DisbursementExecuted { proposal } => {
+            add("proposal", proposal.to_string());
+        }
+        Kind::DisbursementRejected { proposal, reason }
+        | Kind::DisbursementVoided { proposal, reason } => {
+            add("proposal", proposal.to_string());
+            add("reason", reason.clone());
+        }
+        Kind::EntryReversed { target, reason } => {
+            add("target", target.to_string());
+            add("reason", reason.clone());
+        }
+        Kind::EntryAnnotated {
+            target,
+            note,
+            document_hash,
+        } => {
+            add("target", target.to_string());
+            add("note", note.clone());
+            add("document hash", optional(document_hash));
+        }
+    }
+    out
+}

@@ -11,14 +11,14 @@ pub enum AmountError {
     NotANumber(String),
     #[error("{0:?} has more than two decimals: the ledger counts whole fen (0.01 yuan)")]
     TooManyDecimals(String),
-    #[error("{0:?} is too large for the ledger")]
+    #[error("{0:?} is over the largest amount the ledger accepts (1,000,000,000,000.00 yuan) / 金额超过账本上限（1万亿元）")]
     TooLarge(String),
     #[error("an amount must be more than zero")]
     Zero,
 }
 
 /// Parses yuan with up to two decimals into fen. `0.1` is 10 fen; `1.005`, `-3`, `1e3`,
-/// `abc` and `0` are refused. Commas as thousands separators are accepted (`1,234.50`).
+/// `abc`, `0` and anything over [`crate::limits::MAX_AMOUNT_FEN`] are refused. Commas as thousands separators are accepted (`1,234.50`).
 pub fn parse_yuan(text: &str) -> Result<u64, AmountError> {
     let trimmed = text.trim();
     let cleaned: String = trimmed.chars().filter(|&c| c != ',').collect();
@@ -50,6 +50,7 @@ pub fn parse_yuan(text: &str) -> Result<u64, AmountError> {
     let fen = whole
         .checked_mul(100)
         .and_then(|f| f.checked_add(frac_fen))
+        .filter(|f| *f <= crate::limits::MAX_AMOUNT_FEN)
         .ok_or_else(too_large)?;
     if fen == 0 {
         return Err(AmountError::Zero);
@@ -115,7 +116,19 @@ mod tests {
             parse_yuan("184467440737095516.16"),
             Err(AmountError::TooLarge(_))
         ));
-        assert_eq!(parse_yuan("184467440737095516.15"), Ok(u64::MAX));
+        // The ledger's bound (MAX_AMOUNT_FEN): one trillion yuan, and not a fen more.
+        assert_eq!(
+            parse_yuan("1,000,000,000,000.00"),
+            Ok(crate::limits::MAX_AMOUNT_FEN)
+        );
+        assert!(matches!(
+            parse_yuan("1000000000000.01"),
+            Err(AmountError::TooLarge(_))
+        ));
+        assert!(matches!(
+            parse_yuan("99999999999999999"),
+            Err(AmountError::TooLarge(_))
+        ));
     }
 
     #[test]
@@ -143,7 +156,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn format_then_parse_round_trips(fen in 1u64..=u64::MAX) {
+        fn format_then_parse_round_trips(fen in 1u64..=crate::limits::MAX_AMOUNT_FEN) {
             prop_assert_eq!(parse_yuan(&format_yuan(fen)), Ok(fen));
             prop_assert_eq!(parse_yuan(&format_yuan_plain(fen)), Ok(fen));
         }

@@ -29,3 +29,11 @@ pub const MAX_CHECKPOINT_SIGNATURES: usize = 16;
 /// Most entries in one group commit (one write, one sync). Bounds how long a torn tail can be:
 /// the log's open refuses as corruption any damaged tail longer than one group.
 pub const MAX_GROUP_ENTRIES: usize = 16_384;
+/// The largest single amount a transaction may name, in fen: 1,000,000,000,000.00 yuan (one
+/// trillion). Larger amounts are refused on input (INVALID_FIELD), by the node and by `ledger`.
+pub const MAX_AMOUNT_FEN: u64 = 100_000_000_000_000;
+/// The largest total the ledger keeps for one source (a balance, a hold, money received, a
+/// project's budget, allocation or spending), in fen: 100 trillion yuan. A transaction that
+/// would take any total above it is refused (AMOUNT_OVERFLOW). Seven sources' totals, and any
+/// three figures of a project added together, stay far below `u64::MAX`.
+pub const MAX_TOTAL_FEN: u64 = 10_000_000_000_000_000;

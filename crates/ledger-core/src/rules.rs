@@ -29,6 +29,8 @@ pub enum StatusClass {
 pub enum Rejection {
     #[error("the {what} could not be decoded: {detail}")]
     Malformed { what: &'static str, detail: String },
+    #[error("the {what} is not in its canonical protobuf encoding (a field repeated, out of order, an unknown field, or a default value written out), so two readers could decode different meanings; encode it again with a standard protobuf library")]
+    NonCanonical { what: &'static str },
     #[error("the {what} is {size} bytes, over the limit of {limit}")]
     TooLarge {
         what: &'static str,
@@ -145,8 +147,9 @@ pub enum Rejection {
 }
 
 /// Every reason code, for documentation and for the test that each one is exercised.
-pub const ALL_REASONS: [&str; 37] = [
+pub const ALL_REASONS: [&str; 38] = [
     "MALFORMED",
+    "NON_CANONICAL",
     "TOO_LARGE",
     "TOO_MANY",
     "INVALID_FIELD",
@@ -198,6 +201,7 @@ impl Rejection {
         use Rejection::*;
         match self {
             Malformed { .. } => "MALFORMED",
+            NonCanonical { .. } => "NON_CANONICAL",
             TooLarge { .. } => "TOO_LARGE",
             TooMany { .. } => "TOO_MANY",
             Invalid { .. } => "INVALID_FIELD",
@@ -241,6 +245,7 @@ impl Rejection {
         use Rejection::*;
         match self {
             Malformed { .. }
+            | NonCanonical { .. }
             | TooLarge { .. }
             | TooMany { .. }
             | Invalid { .. }

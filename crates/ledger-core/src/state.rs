@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ed25519_dalek::VerifyingKey;
 
+use crate::limits::MAX_TOTAL_FEN;
 use crate::proto;
 use crate::signing::KeyId;
 use crate::tx::TxId;
@@ -122,14 +123,22 @@ impl Amounts {
         self.0.iter().all(|v| *v == 0)
     }
 
+    /// The sum over sources, or `None` above [`MAX_TOTAL_FEN`].
     pub fn checked_total(&self) -> Option<u64> {
-        self.0.iter().try_fold(0u64, |acc, v| acc.checked_add(*v))
+        self.0
+            .iter()
+            .try_fold(0u64, |acc, v| acc.checked_add(*v))
+            .filter(|t| *t <= MAX_TOTAL_FEN)
     }
 
+    /// The sum per source, or `None` when any source's total would pass [`MAX_TOTAL_FEN`]: the
+    /// one bound every balance, hold and project figure is kept under.
     pub fn checked_add(&self, other: &Amounts) -> Option<Amounts> {
         let mut out = *self;
         for i in 0..7 {
-            out.0[i] = out.0[i].checked_add(other.0[i])?;
+            out.0[i] = out.0[i]
+                .checked_add(other.0[i])
+                .filter(|t| *t <= MAX_TOTAL_FEN)?;
         }
         Some(out)
     }
@@ -424,7 +433,9 @@ impl State {
         FundSource::ALL
             .into_iter()
             .filter(|s| {
-                project.budget.get(*s) + project.allocated.get(*s) + project.spent.get(*s) > 0
+                project.budget.get(*s) > 0
+                    || project.allocated.get(*s) > 0
+                    || project.spent.get(*s) > 0
             })
             .map(|source| {
                 let allocated = project.allocated.get(source);

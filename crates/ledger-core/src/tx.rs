@@ -51,6 +51,7 @@ impl Envelope {
             what: "envelope",
             detail: e.to_string(),
         })?;
+        require_canonical("envelope", &raw, bytes)?;
         Envelope::from_proto(raw)
     }
 
@@ -293,6 +294,7 @@ impl Transaction {
             what: "transaction body",
             detail: e.to_string(),
         })?;
+        require_canonical("transaction body", &raw, body)?;
         let ledger_id = identifier("ledger_id", raw.ledger_id)?;
         let tx_id = TxId(
             raw.tx_id
@@ -360,6 +362,12 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
                 admin_quorum: policy.admin_quorum,
                 reserve_ratio_bp: policy.reserve_ratio_bp,
             };
+            if policy.approval_threshold_fen > MAX_AMOUNT_FEN {
+                return Err(Rejection::invalid(
+                    "genesis.policy.approval_threshold_fen",
+                    "the threshold is over the largest amount a transaction may name",
+                ));
+            }
             if policy.approver_quorum == 0 || policy.approver_quorum as usize > MAX_SIGNATURES {
                 return Err(Rejection::invalid(
                     "genesis.policy.approver_quorum",
@@ -428,12 +436,7 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
             budget: amounts("project_created.budget", p.budget)?,
         },
         K::FundsReceived(r) => {
-            if r.amount_fen == 0 {
-                return Err(Rejection::invalid(
-                    "funds_received.amount_fen",
-                    "an amount must be more than zero",
-                ));
-            }
+            check_amount("funds_received.amount_fen", r.amount_fen)?;
             Kind::FundsReceived {
                 source: source("funds_received.source", r.source)?,
                 to_account: identifier("funds_received.to_account", r.to_account)?,
@@ -583,6 +586,41 @@ fn source(field: &'static str, value: i32) -> Result<FundSource, Rejection> {
     })
 }
 
+/// Refuses bytes that are not exactly what encoding their decoded message gives. Protobuf
+/// decoders may read a repeated field, an unknown field or a merged sub-message differently
+/// (prost merges a repeated sub-message, a hand-written decoder may keep the last one); with
+/// only canonical bytes accepted, the node, the verifier and the page decode one meaning.
+fn require_canonical(
+    what: &'static str,
+    decoded: &impl Message,
+    bytes: &[u8],
+) -> Result<(), Rejection> {
+    if decoded.encoded_len() != bytes.len() || decoded.encode_to_vec() != bytes {
+        return Err(Rejection::NonCanonical { what });
+    }
+    Ok(())
+}
+
+/// An amount is more than zero and at most [`MAX_AMOUNT_FEN`].
+fn check_amount(field: &'static str, fen: u64) -> Result<(), Rejection> {
+    if fen == 0 {
+        return Err(Rejection::invalid(
+            field,
+            "an amount must be more than zero",
+        ));
+    }
+    if fen > MAX_AMOUNT_FEN {
+        return Err(Rejection::Invalid {
+            field,
+            why: format!(
+                "{fen} fen is over the largest amount a transaction may name ({} yuan)",
+                crate::amount::format_yuan(MAX_AMOUNT_FEN)
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn amounts(field: &'static str, list: Vec<proto::SourceAmount>) -> Result<Amounts, Rejection> {
     if list.is_empty() || list.len() > FundSource::ALL.len() {
         return Err(Rejection::invalid(
@@ -593,12 +631,7 @@ fn amounts(field: &'static str, list: Vec<proto::SourceAmount>) -> Result<Amount
     let mut out = Amounts::ZERO;
     for item in list {
         let s = source(field, item.source)?;
-        if item.amount_fen == 0 {
-            return Err(Rejection::invalid(
-                field,
-                "an amount must be more than zero",
-            ));
-        }
+        check_amount(field, item.amount_fen)?;
         if out.get(s) != 0 {
             return Err(Rejection::invalid(field, "the same source is named twice"));
         }

@@ -56,7 +56,10 @@ fn records_read_back_by_scan_and_by_offset() {
     assert_eq!(seen, vec![0, 1, 2, 3, 4]);
     assert_eq!((report.entries, &report.torn), (5, &None));
     let w = LogWriter::open(&path, &report).unwrap();
-    assert_eq!(w.reader().unwrap().read_at(offsets[3]).unwrap().0, items[3].0);
+    assert_eq!(
+        w.reader().unwrap().read_at(offsets[3]).unwrap().0,
+        items[3].0
+    );
 }
 
 #[test]
@@ -79,7 +82,12 @@ fn a_write_cut_short_is_a_torn_tail_of_exactly_the_last_group() {
     for cut_at in last_group..full {
         let copy = dir.path().join("copy");
         std::fs::copy(&path, &copy).unwrap();
-        OpenOptions::new().write(true).open(&copy).unwrap().set_len(cut_at).unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(&copy)
+            .unwrap()
+            .set_len(cut_at)
+            .unwrap();
         let (report, seen) = scan_all(&copy).unwrap();
         assert_eq!(seen, vec![0, 1], "cut at {cut_at}");
         if cut_at == last_group {
@@ -90,7 +98,11 @@ fn a_write_cut_short_is_a_torn_tail_of_exactly_the_last_group() {
         }
         LogWriter::open(&copy, &report).unwrap();
         assert_eq!(std::fs::metadata(&copy).unwrap().len(), last_group);
-        assert_eq!(scan_all(&copy).unwrap().0.torn, None, "the cut is persistent");
+        assert_eq!(
+            scan_all(&copy).unwrap().0.torn,
+            None,
+            "the cut is persistent"
+        );
     }
 }
 
@@ -102,7 +114,13 @@ fn zeros_where_the_last_group_should_be_are_a_torn_tail() {
     let full = std::fs::metadata(&path).unwrap().len();
     // The file grew but the group's blocks were never written: zeros from the group's start,
     // or from any point after a whole record's header onwards that covers its hash.
-    for zero_from in [offsets[1], offsets[2], offsets[3], offsets[3] + 20, full - 32] {
+    for zero_from in [
+        offsets[1],
+        offsets[2],
+        offsets[3],
+        offsets[3] + 20,
+        full - 32,
+    ] {
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[zero_from as usize..].fill(0);
         let copy = dir.path().join("copy");
@@ -147,7 +165,9 @@ fn every_bit_flip_is_refused_and_nothing_is_cut() {
             bytes[byte] ^= 1 << bit;
             std::fs::write(&path, &bytes).unwrap();
             match scan_all(&path) {
-                Err(LogError::Corrupt { sequence, offset, .. }) => {
+                Err(LogError::Corrupt {
+                    sequence, offset, ..
+                }) => {
                     assert_eq!(sequence, entry_at(byte), "byte {byte} bit {bit}");
                     assert_eq!(offset, offsets[sequence as usize]);
                 }
@@ -157,7 +177,11 @@ fn every_bit_flip_is_refused_and_nothing_is_cut() {
                     report.entries, report.torn
                 ),
             }
-            assert_eq!(std::fs::read(&path).unwrap(), bytes, "the scan never writes");
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                bytes,
+                "the scan never writes"
+            );
         }
     }
 }
@@ -172,10 +196,18 @@ fn a_whole_record_after_damage_is_corruption_even_at_the_end() {
     bytes[offsets[1] as usize + FRAME_HEADER_BYTES..offsets[2] as usize].fill(0);
     std::fs::write(&path, &bytes).unwrap();
     match scan_all(&path) {
-        Err(LogError::Corrupt { sequence: 1, what, .. }) => {
-            assert!(what.contains("not a write cut short") || what.contains("whole record"), "{what}")
+        Err(LogError::Corrupt {
+            sequence: 1, what, ..
+        }) => {
+            assert!(
+                what.contains("not a write cut short") || what.contains("whole record"),
+                "{what}"
+            )
         }
-        other => panic!("expected corruption at entry 1, got {:?}", other.map(|r| r.0.torn)),
+        other => panic!(
+            "expected corruption at entry 1, got {:?}",
+            other.map(|r| r.0.torn)
+        ),
     }
 }
 
@@ -193,13 +225,23 @@ fn a_failed_group_leaves_the_file_where_it_was() {
     let mut g = GroupRecords::default();
     g.push(&items[2].0, &items[2].1);
     assert!(w.append_durable(&mut g).is_err());
-    assert!(w.poisoned, "set_len on a read-only handle fails: the writer must remember");
+    assert!(
+        w.poisoned,
+        "set_len on a read-only handle fails: the writer must remember"
+    );
     assert_eq!(w.len(), before);
     let mut g = GroupRecords::default();
     g.push(&items[2].0, &items[2].1);
-    assert!(matches!(w.append_durable(&mut g), Err(LogError::Poisoned { .. })));
+    assert!(matches!(
+        w.append_durable(&mut g),
+        Err(LogError::Poisoned { .. })
+    ));
     // The disk is back: the next group lands right after the last durable one.
-    w.file = OpenOptions::new().read(true).write(true).open(&path).unwrap();
+    w.file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
     let mut g = GroupRecords::default();
     g.push(&items[2].0, &items[2].1);
     assert_eq!(w.append_durable(&mut g).unwrap(), before);
