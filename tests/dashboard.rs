@@ -656,7 +656,14 @@ async fn check_the_pages_verification_code(
     let old_tree_root = hex::encode(ledger_core::merkle::root_of_leaves(
         &log[..old_size as usize]
             .iter()
-            .map(|e| ledger_core::merkle::leaf_hash(&e.entry_hash.clone().try_into().unwrap()))
+            .map(|e| {
+                ledger_core::merkle::entry_leaf_hash(&ledger_core::entry::Entry {
+                    sequence: e.sequence,
+                    prev_hash: e.prev_hash.clone().try_into().unwrap(),
+                    timestamp_ms: e.timestamp_ms,
+                    envelope: e.envelope.clone(),
+                })
+            })
             .collect::<Vec<_>>(),
     ));
     let hexes = |v: &[Vec<u8>]| v.iter().map(hex::encode).collect::<Vec<_>>();
@@ -668,7 +675,7 @@ async fn check_the_pages_verification_code(
            const entry = { sequence: BigInt(e[0]), prev_hash: unhex(e[1]), timestamp_ms: BigInt(e[2]), \
              envelope: unhex(e[3]) }; \
            const h = v.entryHash(entry); \
-           const leaf = v.leafHash(h); \
+           const leaf = v.entryLeafHash(entry); \
            const proof = incl.map(unhex); \
            const flipped = proof.map(p => p.slice()); if (flipped.length) flipped[0][0] ^= 1; \
            const c = cons.map(unhex); \

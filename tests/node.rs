@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use ledger_core::build;
 use ledger_core::checkpoint::SignedCheckpoint;
-use ledger_core::merkle::{leaf_hash, verify_consistency, verify_inclusion};
+use ledger_core::merkle::{entry_leaf_hash, verify_consistency, verify_inclusion};
 use ledger_core::proto::{self, transaction_body::Kind};
 use ledger_core::state::{FundSource, Role};
 use ledger_e2e::*;
@@ -33,7 +33,7 @@ fn check_receipt(node: &Node, receipt: &proto::TxReceipt) {
     };
     assert_eq!(entry.hash().to_vec(), receipt.entry_hash);
     verify_inclusion(
-        &leaf_hash(&entry.hash()),
+        &entry_leaf_hash(&entry),
         receipt.sequence,
         signed.checkpoint.tree_size,
         &proof_hashes(&receipt.inclusion_proof),

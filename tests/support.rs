@@ -383,7 +383,7 @@ pub async fn verify_whole_log(
     client: &mut LedgerClient<Channel>,
 ) -> ledger_core::state::State {
     use ledger_core::entry::{ChainHead, Entry};
-    use ledger_core::merkle::{leaf_hash, CompactTree};
+    use ledger_core::merkle::{entry_leaf_hash, CompactTree};
     let cp = client
         .get_checkpoint(proto::GetCheckpointRequest {})
         .await
@@ -407,7 +407,7 @@ pub async fn verify_whole_log(
         };
         let hash = chain.link(&entry).expect("the chain is whole");
         assert_eq!(hash.to_vec(), e.entry_hash);
-        tree.append(leaf_hash(&hash), |_, _, _| {});
+        tree.append(entry_leaf_hash(&entry), |_, _, _| {});
         ledger_core::rules::apply_entry(&mut state, &entry).expect("every entry passes the rules");
     }
     let signed = SignedCheckpoint::parse(&cp.text).unwrap();

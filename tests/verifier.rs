@@ -8,7 +8,7 @@ use ed25519_dalek::SigningKey;
 use ledger_core::build;
 use ledger_core::checkpoint::Checkpoint;
 use ledger_core::entry::{Entry, GENESIS_PREV_HASH};
-use ledger_core::merkle::{leaf_hash, CompactTree};
+use ledger_core::merkle::{entry_leaf_hash, CompactTree};
 use ledger_core::proto::{self, transaction_body::Kind};
 use ledger_core::snapshot::{self, SnapshotReader};
 use ledger_core::state::FundSource;
@@ -110,7 +110,7 @@ fn forge(ledger_id: &str, node_key: &SigningKey, envelopes: Vec<Vec<u8>>) -> Vec
             envelope,
         };
         prev = entry.hash();
-        tree.append(leaf_hash(&prev), |_, _, _| {});
+        tree.append(entry_leaf_hash(&entry), |_, _, _| {});
         snapshot::encode_entry_frame(&entry, &mut out);
     }
     let cp = Checkpoint {

@@ -6,7 +6,7 @@
 // open). It does not replay the fund rules: that is what `verifier` does with a snapshot.
 // Everything here is plain JavaScript, so it works on plain-HTTP pages too.
 
-import { deriveKey, hash } from "./blake3.js";
+import { deriveKey } from "./blake3.js";
 import { sha256, verify as ed25519Verify } from "./ed25519.js";
 
 const ENTRY_CONTEXT = "sunshine-ledger v1 entry";
@@ -56,15 +56,22 @@ export function fingerprintOfKey(publicKey) {
   return [0, 4, 8, 12, 16].map((i) => h.slice(i, i + 4)).join("-");
 }
 
-/** entry_hash = derive(entry context, u64 seq || prev[32] || i64 ts || u32 len || envelope). */
-export function entryHash(entry) {
+/** encoding(entry) = u64 seq || prev[32] || i64 ts || u32 len || envelope (PROTOCOL.md §2). */
+export function entryEncoding(entry) {
   const len = new Uint8Array(4);
   new DataView(len.buffer).setUint32(0, entry.envelope.length);
-  return deriveKey(ENTRY_CONTEXT, concat(u64(entry.sequence), entry.prev_hash, u64(entry.timestamp_ms), len, entry.envelope));
+  return concat(u64(entry.sequence), entry.prev_hash, u64(entry.timestamp_ms), len, entry.envelope);
 }
 
-export const leafHash = (entryHashBytes) => hash(concat(Uint8Array.of(0), entryHashBytes));
-const nodeHash = (left, right) => hash(concat(Uint8Array.of(1), left, right));
+/** entry_hash = derive(entry context, encoding(entry)). */
+export function entryHash(entry) {
+  return deriveKey(ENTRY_CONTEXT, entryEncoding(entry));
+}
+
+// The Merkle tree is RFC 6962's with SHA-256; an entry's leaf data is its encoding.
+/** The RFC 6962 leaf hash of an entry: SHA-256(0x00 || encoding(entry)). */
+export const entryLeafHash = (entry) => sha256(concat(Uint8Array.of(0), entryEncoding(entry)));
+const nodeHash = (left, right) => sha256(concat(Uint8Array.of(1), left, right));
 
 // Tree sizes and indices as Numbers: exact below 2^53 entries.
 function small(v, what) {

@@ -5,7 +5,7 @@
 import { el, hex } from "./dom.js";
 import { t } from "./i18n.js";
 import {
-  entryHash, equalBytes, fingerprintOfKey, keyIdOf, leafHash, parseCheckpoint,
+  entryHash, entryLeafHash, equalBytes, fingerprintOfKey, keyIdOf, parseCheckpoint,
   verifyBodySignature, verifyCheckpointSignature, verifyConsistency, verifyInclusion,
 } from "./verify.js";
 
@@ -139,7 +139,7 @@ export class Watchdog {
       const seq = newest.entry.sequence;
       const proof = await this.api.call("GetInclusionProof", { sequence: seq, tree_size: size });
       // hashOk: the entry's own hash was recomputed when it arrived.
-      const ok = newest.hashOk && verifyInclusion(seq, size, leafHash(newest.entry.entry_hash), proof.hashes, parsed.root);
+      const ok = newest.hashOk && verifyInclusion(seq, size, entryLeafHash(newest.entry), proof.hashes, parsed.root);
       this.mark(checks.inclusion, ok, `#${seq}`, t("checkInclusionBad"));
       if (checks.inclusion.state === "ok") checks.inclusion.detail = `#${seq}`;
     }

@@ -42,10 +42,9 @@ fn tree_of(n: u64) -> (Levels, CompactTree) {
     let mut levels: Vec<Vec<Hash>> = vec![Vec::new(); 64];
     let mut tree = CompactTree::new();
     for i in 0..n {
-        tree.append(
-            merkle::leaf_hash(blake3::hash(&i.to_be_bytes()).as_bytes()),
-            |level, _, h| levels[level as usize].push(*h),
-        );
+        tree.append(merkle::leaf_hash(&i.to_be_bytes()), |level, _, h| {
+            levels[level as usize].push(*h)
+        });
     }
     (Levels(levels), tree)
 }

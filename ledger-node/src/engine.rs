@@ -291,7 +291,7 @@ fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed,
                 return Err(stop("it breaks the ledger rules"));
             }
         };
-        tree.append(merkle::leaf_hash(&scanned.hash), |level, i, hash| {
+        tree.append(merkle::entry_leaf_hash(&scanned.entry), |level, i, hash| {
             levels.push(level, i, hash)
         });
         if sequence >= reindex_from {
@@ -587,12 +587,13 @@ impl Writer {
         let mut batch = IndexBatch::default();
         let mut offset = start;
         let mut nodes = Vec::with_capacity(applied.appended.len() * 2);
-        for ((entry, hash, tx_id), size) in applied.appended.iter().zip(applied.records.sizes()) {
+        for ((entry, _, tx_id), size) in applied.appended.iter().zip(applied.records.sizes()) {
             batch.entry(entry.sequence, tx_id, offset);
             offset += size;
-            self.tree.append(merkle::leaf_hash(hash), |level, i, h| {
-                nodes.push((level, i, *h))
-            });
+            self.tree
+                .append(merkle::entry_leaf_hash(entry), |level, i, h| {
+                    nodes.push((level, i, *h))
+                });
         }
         assert_eq!(offset, self.log.len(), "record sizes and the log disagree");
         let size = self.chain.next_sequence;

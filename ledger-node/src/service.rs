@@ -486,7 +486,7 @@ impl pb::ledger_server::Ledger for LedgerService {
                 req.sequence
             )));
         }
-        let (_, hash) = self
+        let (entry, _) = self
             .shared
             .read_entry(req.sequence)
             .map_err(engine_status)?;
@@ -500,7 +500,7 @@ impl pb::ledger_server::Ledger for LedgerService {
         Ok(Response::new(pb::InclusionProof {
             sequence: req.sequence,
             tree_size: size,
-            leaf_hash: merkle::leaf_hash(&hash).to_vec(),
+            leaf_hash: merkle::entry_leaf_hash(&entry).to_vec(),
             hashes: proof.iter().map(|h| h.to_vec()).collect(),
         }))
     }

@@ -13,7 +13,7 @@ use std::io::Read;
 use ed25519_dalek::VerifyingKey;
 use ledger_core::checkpoint::SignedCheckpoint;
 use ledger_core::entry::{ChainHead, Entry};
-use ledger_core::merkle::{leaf_hash, CompactTree};
+use ledger_core::merkle::{entry_leaf_hash, CompactTree};
 use ledger_core::rules::{self, EntryContext, Prepared, Rejection};
 use ledger_core::signing::KeyId;
 use ledger_core::snapshot::{Header, SnapshotError, SnapshotReader};
@@ -172,7 +172,7 @@ impl Fold {
             )
             .map_err(refused)?;
             self.state.commit(effects.clone(), entry.timestamp_ms);
-            self.tree.append(leaf_hash(&hash), |_, _, _| {});
+            self.tree.append(entry_leaf_hash(entry), |_, _, _| {});
             *self.kinds.entry(prepared.tx.kind.name()).or_default() += 1;
             self.first_timestamp_ms.get_or_insert(entry.timestamp_ms);
             each(Verified {

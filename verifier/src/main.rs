@@ -440,7 +440,7 @@ fn receipt_cmd(
         return fail("PROOF_MALFORMED", "a proof hash is not 32 bytes".into());
     };
     if let Err(err) = merkle::verify_inclusion(
-        &merkle::leaf_hash(&entry.hash()),
+        &merkle::entry_leaf_hash(&entry),
         entry.sequence,
         checkpoint.checkpoint.tree_size,
         &proof,
@@ -556,7 +556,7 @@ fn snapshot_roots(path: &Path, size: u64) -> anyhow::Result<([u8; 32], [u8; 32])
     let mut tree = CompactTree::new();
     let mut prefix = if size == 0 { Some(tree.root()) } else { None };
     while let Some(entry) = reader.next_entry().map_err(|e| anyhow::anyhow!("{e}"))? {
-        tree.append(merkle::leaf_hash(&entry.hash()), |_, _, _| {});
+        tree.append(merkle::entry_leaf_hash(&entry), |_, _, _| {});
         if tree.size() == size {
             prefix = Some(tree.root());
         }

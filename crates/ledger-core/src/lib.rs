@@ -9,7 +9,7 @@
 //! - [`hashing`]: domain-separated blake3 for entries, key ids and contributor commitments.
 //! - [`signing`]: DSSE pre-authentication encoding, Ed25519 `verify_strict`, key fingerprints.
 //! - [`entry`]: log entries, their encoding and the hash chain.
-//! - [`merkle`]: the RFC 6962 / RFC 9162 Merkle tree, with blake3 as the hash.
+//! - [`merkle`]: the RFC 6962 / RFC 9162 Merkle tree with SHA-256, over the entries' encodings.
 //! - [`checkpoint`]: C2SP `tlog-checkpoint` signed tree heads in `signed-note` form.
 //! - [`tx`]: decoding a signed envelope and its body into a checked [`tx::Transaction`].
 //! - [`rules`] and [`state`]: the fund rules, as a pure fold of entries.
@@ -33,5 +33,5 @@ pub mod tx;
 
 pub use ledger_proto::v1 as proto;
 
-/// A 32-byte blake3 output.
+/// A 32-byte hash (blake3 for entries and keys, SHA-256 in the Merkle tree).
 pub type Hash = [u8; 32];

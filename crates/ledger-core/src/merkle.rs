@@ -1,34 +1,53 @@
-//! The Merkle tree of RFC 6962 / RFC 9162 with blake3 as the hash.
+//! The Merkle tree of RFC 6962 / RFC 9162 with SHA-256, exactly: any implementation of it
+//! that knows nothing about this project checks our proofs and checkpoints (C2SP
+//! tlog-checkpoint, tlog-witness and tlog-tiles all assume it).
 //!
-//! Leaves are entry hashes. `leaf = blake3(0x00 || entry_hash)`,
-//! `node = blake3(0x01 || left || right)`, the empty tree's root is `blake3("")`, and a tree of
-//! `n > 1` leaves splits at `k`, the largest power of two below `n`. Proof generation and
-//! verification follow RFC 9162 sections 2.1.3 and 2.1.4 step by step.
+//! The leaf data of entry `i` is the entry's encoding (PROTOCOL.md §2), so
+//! `leaf = SHA-256(0x00 || encoding(entry))`, `node = SHA-256(0x01 || left || right)`, the empty
+//! tree's root is `SHA-256("")`, and a tree of `n > 1` leaves splits at `k`, the largest power of
+//! two below `n`. Entry hashes, the chain, key ids and commitments stay blake3. Proof generation
+//! and verification follow RFC 9162 sections 2.1.3 and 2.1.4 step by step.
 //!
 //! Proof generation reads only *perfect* subtrees (a power-of-two run of leaves starting at a
 //! multiple of its size) through [`PerfectSubtrees`], so a store that keeps those hashes
 //! answers any proof in O(log n) reads. [`CompactTree`] appends leaves in O(log n) memory and
 //! reports each perfect subtree as it completes, for such a store to keep.
 
+use sha2::{Digest, Sha256};
+
+use crate::entry::Entry;
 use crate::Hash;
 
-pub fn leaf_hash(entry_hash: &Hash) -> Hash {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(&[0x00]);
-    hasher.update(entry_hash);
-    *hasher.finalize().as_bytes()
+/// RFC 6962 leaf hash of any leaf data.
+pub fn leaf_hash(leaf_data: &[u8]) -> Hash {
+    let mut hasher = Sha256::new();
+    hasher.update([0x00]);
+    hasher.update(leaf_data);
+    hasher.finalize().into()
+}
+
+/// The leaf hash of an entry: [`leaf_hash`] of its encoding, computed without building it.
+pub fn entry_leaf_hash(entry: &Entry) -> Hash {
+    let mut hasher = Sha256::new();
+    hasher.update([0x00]);
+    hasher.update(entry.sequence.to_be_bytes());
+    hasher.update(entry.prev_hash);
+    hasher.update(entry.timestamp_ms.to_be_bytes());
+    hasher.update((entry.envelope.len() as u32).to_be_bytes());
+    hasher.update(&entry.envelope);
+    hasher.finalize().into()
 }
 
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(&[0x01]);
+    let mut hasher = Sha256::new();
+    hasher.update([0x01]);
     hasher.update(left);
     hasher.update(right);
-    *hasher.finalize().as_bytes()
+    hasher.finalize().into()
 }
 
 pub fn empty_root() -> Hash {
-    *blake3::hash(b"").as_bytes()
+    Sha256::digest(b"").into()
 }
 
 /// The largest power of two strictly below `n` (`n >= 2`).
@@ -222,6 +241,11 @@ pub fn verify_consistency(
 ) -> Result<(), ProofError> {
     if old > new {
         return Err(ProofError::SizesOutOfOrder { old, new });
+    }
+    // A tree of size 0 has one root, SHA-256(""), and every tree extends it with an empty proof
+    // (as C2SP tlog-witness has it for an old size of 0).
+    if old == 0 && old_root != &empty_root() {
+        return Err(ProofError::RootMismatch);
     }
     if old == new {
         if !proof.is_empty() {
@@ -537,7 +561,10 @@ mod tests {
 
     #[test]
     fn empty_tree_root_is_the_hash_of_nothing() {
-        assert_eq!(CompactTree::new().root(), *blake3::hash(b"").as_bytes());
+        assert_eq!(
+            hex::encode(CompactTree::new().root()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
         assert_eq!(
             inclusion_proof(&[] as &[Hash], 0, 0).unwrap(),
             Err(ProofError::IndexOutOfRange { index: 0, size: 0 })

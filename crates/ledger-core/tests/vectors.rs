@@ -9,7 +9,7 @@ use ledger_core::checkpoint::{key_hash, verifier_key_string, Checkpoint};
 use ledger_core::entry::Entry;
 use ledger_core::hashing::contributor_commitment;
 use ledger_core::merkle::{
-    consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash, root,
+    consistency_proof, empty_root, entry_leaf_hash, inclusion_proof, leaf_hash, node_hash, root,
 };
 use ledger_core::proto::{self, transaction_body::Kind};
 use ledger_core::signing::{pae, sign_body, KeyId, PAYLOAD_TYPE};
@@ -73,9 +73,9 @@ fn derive_vectors() -> Value {
         envelope: receipt_env.clone(),
     };
 
-    // Merkle vectors over 7 synthetic entry hashes: blake3 of the byte i.
-    let entry_hashes: Vec<Hash> = (0u8..7).map(|i| *blake3::hash(&[i]).as_bytes()).collect();
-    let leaves: Vec<Hash> = entry_hashes.iter().map(leaf_hash).collect();
+    // Merkle vectors over 7 synthetic leaves: the leaf data is the single byte i.
+    let leaf_data: Vec<Vec<u8>> = (0u8..7).map(|i| vec![i]).collect();
+    let leaves: Vec<Hash> = leaf_data.iter().map(|d| leaf_hash(d)).collect();
     let roots: Vec<String> = (0..=7u64)
         .map(|n| h(&root(leaves.as_slice(), n).unwrap()))
         .collect();
@@ -88,7 +88,7 @@ fn derive_vectors() -> Value {
         .map(|&(m, n)| json!({"old_size": m, "new_size": n, "proof": consistency_proof(leaves.as_slice(), m, n).unwrap().unwrap().iter().map(|x| h(x)).collect::<Vec<_>>()}))
         .collect();
 
-    let tree_root = root(&[leaf_hash(&e0.hash()), leaf_hash(&e1.hash())][..], 2).unwrap();
+    let tree_root = root(&[entry_leaf_hash(&e0), entry_leaf_hash(&e1)][..], 2).unwrap();
     let checkpoint = Checkpoint {
         origin: ledger_id.into(),
         tree_size: 2,
@@ -110,7 +110,7 @@ fn derive_vectors() -> Value {
         .collect();
     let entries: Vec<Value> = [e0.clone(), e1.clone()].iter().map(|e| json!({
             "sequence": e.sequence, "prev_hash": h(&e.prev_hash), "timestamp_ms": e.timestamp_ms,
-            "encoding": h(&e.encode()), "entry_hash": h(&e.hash()), "leaf_hash": h(&leaf_hash(&e.hash())),
+            "encoding": h(&e.encode()), "entry_hash": h(&e.hash()), "leaf_hash": h(&entry_leaf_hash(e)),
         })).collect();
     json!({
         "keys": keys,
@@ -121,7 +121,7 @@ fn derive_vectors() -> Value {
         ],
         "entries": entries,
         "merkle": {
-            "entry_hashes": entry_hashes.iter().map(|x| h(x)).collect::<Vec<_>>(),
+            "leaf_data": leaf_data.iter().map(|x| h(x)).collect::<Vec<_>>(),
             "leaf_hashes": leaves.iter().map(|x| h(x)).collect::<Vec<_>>(),
             "node_hash_of_leaf0_leaf1": h(&node_hash(&leaves[0], &leaves[1])),
             "empty_root": h(&empty_root()),
