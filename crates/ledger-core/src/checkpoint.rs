@@ -178,11 +178,14 @@ impl SignedCheckpoint {
         }
         let mut signatures = Vec::new();
         for (i, line) in rest[..rest.len() - 1].split('\n').enumerate() {
-            if signatures.len() == MAX_CHECKPOINT_SIGNATURES {
+            if i == MAX_CHECKPOINT_SIGNATURES {
                 return Err(CheckpointError::TooManySignatures);
             }
-            signatures
-                .push(parse_signature_line(line).ok_or(CheckpointError::BadSignatureLine(i + 1))?);
+            match parse_signature_line(line).ok_or(CheckpointError::BadSignatureLine(i + 1))? {
+                SignatureLine::Ed25519(sig) => signatures.push(sig),
+                // Another type (a tlog-cosignature, say): skipped, as C2SP signed-note says.
+                SignatureLine::Other => {}
+            }
         }
         Ok(SignedCheckpoint {
             checkpoint: Checkpoint {
@@ -230,29 +233,67 @@ impl SignedCheckpoint {
     }
 }
 
-fn parse_signature_line(line: &str) -> Option<NoteSignature> {
+/// A well-formed signature line: an Ed25519 signature (4-byte key hash and 64 bytes), or a
+/// signature of another type, which signed-note verifiers skip.
+enum SignatureLine {
+    Ed25519(NoteSignature),
+    Other,
+}
+
+/// `— <name> <base64(key hash[4] || signature)>`; `None` when the line is not well-formed.
+fn parse_signature_line(line: &str) -> Option<SignatureLine> {
     let rest = line.strip_prefix(SIGNATURE_PREFIX)?;
     let (name, blob) = rest.split_once(' ')?;
     if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
         return None;
     }
     let blob = BASE64.decode(blob).ok()?;
-    // Signatures of other types (not 4 + 64 bytes) are skipped by key hash in verify; here we
-    // keep only what can be an Ed25519 signature and refuse the rest as malformed.
-    if blob.len() != 68 {
-        return None;
+    match blob.len() {
+        68 => Some(SignatureLine::Ed25519(NoteSignature {
+            key_name: name.to_string(),
+            key_hash: blob[..4].try_into().ok()?,
+            signature: blob[4..].try_into().ok()?,
+        })),
+        // A key hash and at least one byte of signature.
+        n if n > 4 => Some(SignatureLine::Other),
+        _ => None,
     }
-    Some(NoteSignature {
-        key_name: name.to_string(),
-        key_hash: blob[..4].try_into().ok()?,
-        signature: blob[4..].try_into().ok()?,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A C2SP tlog-cosignature line (key hash, 8-byte timestamp, signature: 76 bytes) and an
+    /// Ed25519 line by an unknown key are skipped; the node's signature still verifies. (Before,
+    /// one standard cosignature line made the whole checkpoint unreadable.)
+    #[test]
+    fn unknown_signature_lines_are_skipped_as_signed_note_says() {
+        let node = key(1);
+        let signed = sample().sign(&node);
+        let cosignature = BASE64.encode([7u8; 76]);
+        let stranger = sample().sign(&key(9));
+        let stranger_line = stranger.text.lines().last().unwrap();
+        let text = format!(
+            "{}— witness.example/township {cosignature}\n{stranger_line}\n",
+            signed.text
+        );
+        let parsed = SignedCheckpoint::parse(&text).unwrap();
+        assert_eq!(
+            parsed.signatures.len(),
+            2,
+            "the node's and the stranger's Ed25519 lines"
+        );
+        parsed
+            .verify(&sample().origin, &node.verifying_key())
+            .unwrap();
+        // Malformed lines are still refused.
+        for bad in ["— x AAAA", "— x !!!", "-- x AAAAAAAAAAAA", "— x"] {
+            let text = format!("{}{bad}\n", signed.text);
+            assert!(SignedCheckpoint::parse(&text).is_err(), "{bad}");
+        }
+    }
 
     fn key(seed: u8) -> SigningKey {
         SigningKey::from_bytes(&[seed; 32])

@@ -67,13 +67,18 @@ impl fmt::Display for KeyId {
     }
 }
 
-/// Parses a 32-byte Ed25519 public key and refuses weak (small-order) keys, for which
-/// signatures prove nothing.
+/// Parses a 32-byte Ed25519 public key, refusing non-canonical encodings and weak (small-order)
+/// keys, for which signatures prove nothing.
 pub fn parse_public_key(bytes: &[u8]) -> Result<VerifyingKey, KeyError> {
     let raw: [u8; 32] = bytes
         .try_into()
         .map_err(|_| KeyError::Length(bytes.len()))?;
     let key = VerifyingKey::from_bytes(&raw).map_err(|_| KeyError::NotOnCurve)?;
+    // ed25519-dalek accepts y >= p (and x = 0 with the sign bit set); RFC 8032 and libsodium
+    // refuse them, so one such key would make every RFC-conformant verifier reject the ledger.
+    if key.to_edwards().compress().to_bytes() != raw {
+        return Err(KeyError::NonCanonical);
+    }
     if key.is_weak() {
         return Err(KeyError::Weak);
     }
@@ -86,6 +91,8 @@ pub enum KeyError {
     Length(usize),
     #[error("the public key is not a valid Ed25519 point")]
     NotOnCurve,
+    #[error("the public key is not in its canonical encoding (RFC 8032 §5.1.3)")]
+    NonCanonical,
     #[error("the public key is a weak (small-order) point; signatures by it prove nothing")]
     Weak,
 }

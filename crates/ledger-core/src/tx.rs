@@ -498,6 +498,7 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
 fn new_key(k: proto::PublicKey) -> Result<NewKey, Rejection> {
     let public_key = signing::parse_public_key(&k.ed25519).map_err(|e| match e {
         signing::KeyError::Weak => Rejection::WeakKey,
+        signing::KeyError::NonCanonical => Rejection::NonCanonical { what: "public key" },
         other => Rejection::invalid("key.ed25519", &other.to_string()),
     })?;
     let role = match proto::Role::try_from(k.role) {

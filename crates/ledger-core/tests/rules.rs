@@ -794,6 +794,46 @@ fn an_auditor_annotates_an_existing_entry() {
 
 // ---------- envelopes, signatures, ids and clocks ----------
 
+/// A public key encoded with y >= p is accepted by ed25519-dalek but refused by RFC 8032 and
+/// libsodium: registering one would make every RFC-conformant verifier reject the ledger, so it
+/// is refused (NON_CANONICAL), at registration and in a genesis.
+#[test]
+fn non_canonical_public_keys_are_refused() {
+    use ed25519_dalek::VerifyingKey;
+    // p = 2^255 - 19, little-endian; y = p + k for small k, sign bit clear.
+    let mut found = 0;
+    for k in 0u8..19 {
+        let mut raw = [0xffu8; 32];
+        raw[0] = 0xed + k;
+        raw[31] = 0x7f;
+        let Ok(key) = VerifyingKey::from_bytes(&raw) else {
+            continue;
+        };
+        if key.is_weak() {
+            continue;
+        }
+        found += 1;
+        assert_eq!(
+            ledger_core::signing::parse_public_key(&raw),
+            Err(ledger_core::signing::KeyError::NonCanonical)
+        );
+        let mut w = World::started();
+        let admin = w.admin.clone();
+        let kind = Kind::KeyRegistered(proto::KeyRegistered {
+            key: Some(proto::PublicKey {
+                ed25519: raw.to_vec(),
+                role: proto::Role::Finance as i32,
+                name: "非规范".into(),
+            }),
+        });
+        w.rejects(kind, &[&admin], "NON_CANONICAL");
+    }
+    assert!(
+        found > 0,
+        "ed25519-dalek accepts some non-canonical y >= p keys"
+    );
+}
+
 /// A body that decodes to one meaning for prost and another for a reader that keeps the last
 /// of a repeated sub-message (the page did: ¥600,000 to the node, ¥0 on the page) is refused,
 /// and so is any body or envelope whose bytes are not their canonical encoding.
