@@ -214,9 +214,12 @@ async fn a_data_directory_that_held_a_ledger_never_gets_a_new_one() {
     ledger_with_receipts(dir.path(), 1).await;
     let log = dir.path().join("ledger.log");
     let node_key = std::fs::read(dir.path().join("node.key")).unwrap();
-    for damage in ["empty", "missing"] {
+    // "marker": a stray `.creating` file beside an emptied log (an earlier version took such a
+    // directory for an interrupted creation and replaced the node key).
+    for damage in ["empty", "marker", "missing"] {
         match damage {
             "empty" => std::fs::write(&log, b"").unwrap(),
+            "marker" => std::fs::write(dir.path().join(".creating"), b"").unwrap(),
             _ => std::fs::remove_file(&log).unwrap(),
         }
         let message = start_fails(dir.path());
@@ -233,7 +236,16 @@ async fn a_data_directory_that_held_a_ledger_never_gets_a_new_one() {
             node_key,
             "{damage}: the node key is untouched"
         );
-        assert_eq!(log.exists(), damage == "empty", "{damage}: no log was made");
+        assert_eq!(
+            log.exists(),
+            damage != "missing",
+            "{damage}: no log was made"
+        );
+        assert_eq!(
+            std::fs::read(&log).unwrap_or_default(),
+            b"",
+            "{damage}: still empty"
+        );
     }
     let fresh = dir.path().join("mistyped");
     let mut child = Command::new(binary("ledger-node"))
@@ -263,4 +275,116 @@ async fn a_data_directory_that_held_a_ledger_never_gets_a_new_one() {
         "{stderr}"
     );
     assert!(stderr.contains("mistyped"), "names the directory: {stderr}");
+}
+
+/// A frame of the log for `entry` (PROTOCOL.md §5.2), each its own group.
+fn frame(entry: &ledger_core::entry::Entry) -> Vec<u8> {
+    let encoded = entry.encode();
+    let mut header = [0u8; 16];
+    header[..4].copy_from_slice(&(encoded.len() as u32).to_be_bytes());
+    header[4] = 1; // the end of its group
+    let check = blake3::derive_key("sunshine-ledger v1 log frame", &header[..8]);
+    header[8..].copy_from_slice(&check[..8]);
+    [header.as_slice(), &encoded, &entry.hash()].concat()
+}
+
+/// The entries of a log file, read with the real scan's layout.
+fn log_entries(log: &Path) -> Vec<ledger_core::entry::Entry> {
+    let bytes = std::fs::read(log).unwrap();
+    record_offsets(log)
+        .iter()
+        .map(|&at| {
+            let at = at as usize;
+            let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            ledger_core::entry::Entry::decode(&bytes[at + 16..at + 16 + len]).unwrap()
+        })
+        .collect()
+}
+
+/// Re-chains `entries` as a correct writer would and writes them as the log.
+fn write_log(log: &Path, entries: Vec<ledger_core::entry::Entry>) {
+    let mut prev = ledger_core::entry::GENESIS_PREV_HASH;
+    let mut out = Vec::new();
+    for (i, mut e) in entries.into_iter().enumerate() {
+        e.sequence = i as u64;
+        e.prev_hash = prev;
+        prev = e.hash();
+        out.extend(frame(&e));
+    }
+    std::fs::write(log, out).unwrap();
+}
+
+/// The signed checkpoint mark (`<data>/checkpoint`) vouches for what the sled index cannot:
+/// with the index deleted, a log cut at a record boundary is still refused; a log rewritten and
+/// re-chained below the mark (two receipts swapped) is refused; and an entry appended by someone
+/// who can write the file but has no signing key (a valid frame and chain link, a forged
+/// signature) is refused instead of being checkpointed by the node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signed_mark_catches_what_the_index_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (size, offsets) = ledger_with_receipts(dir.path(), 4).await;
+    assert!(dir.path().join("checkpoint").exists(), "the mark is kept");
+    let log = dir.path().join("ledger.log");
+    let original = std::fs::read(&log).unwrap();
+    let index = dir.path().join("index");
+    let index_copy = dir.path().join("index.copy");
+    std::process::Command::new("cp")
+        .args(["-a"])
+        .arg(&index)
+        .arg(&index_copy)
+        .status()
+        .unwrap();
+    let restore = || {
+        std::fs::write(&log, &original).unwrap();
+        let _ = std::fs::remove_dir_all(&index);
+        std::process::Command::new("cp")
+            .args(["-a"])
+            .arg(&index_copy)
+            .arg(&index)
+            .status()
+            .unwrap();
+    };
+    // Cut at a record boundary, the index gone with it.
+    std::fs::remove_dir_all(&index).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(offsets[size as usize - 2])
+        .unwrap();
+    let message = start_fails(dir.path());
+    assert!(message.contains("acknowledged"), "{message}");
+    restore();
+    // Two receipts swapped and the chain made whole again: same count, another root.
+    let mut entries = log_entries(&log);
+    let n = entries.len();
+    entries.swap(n - 1, n - 2);
+    let (t1, t2) = (entries[n - 2].timestamp_ms, entries[n - 1].timestamp_ms);
+    entries[n - 2].timestamp_ms = t1.min(t2);
+    entries[n - 1].timestamp_ms = t1.max(t2);
+    write_log(&log, entries);
+    let message = start_fails(dir.path());
+    assert!(message.contains("rewritten"), "{message}");
+    restore();
+    // An entry appended with a forged signature: the last receipt's envelope with one byte of
+    // its signature changed, as a new entry.
+    let mut entries = log_entries(&log);
+    let mut forged = entries.last().unwrap().clone();
+    let len = forged.envelope.len();
+    forged.envelope[len - 1] ^= 1;
+    entries.push(forged);
+    write_log(&log, entries);
+    let message = start_fails(dir.path());
+    assert!(
+        message.contains("BAD_SIGNATURE") || message.contains("signature"),
+        "{message}"
+    );
+    restore();
+    let node = Node::start(dir.path(), &[]);
+    let mut client = node.client().await;
+    assert_eq!(
+        checkpoint(&mut client).await.tree_size,
+        size,
+        "the honest log still serves"
+    );
 }

@@ -376,3 +376,89 @@ async fn stalled_downloads_and_streams_time_out_and_free_their_slots() {
         assert_eq!(cut, Ok(true), "the node closed the stalled download");
     }
 }
+
+/// Connections that hold a slot of the cap for nothing are closed: on the gRPC port, ones that
+/// never send their HTTP/2 handshake (after `--header-timeout-secs`); on the HTTP port, a
+/// gRPC-Web POST whose declared body never comes (after `--stall-timeout-secs` of nothing
+/// moving). Before, 512 of either blocked the port for good. A live Subscribe stream on a quiet
+/// ledger stays open: the node sends its checkpoint as a heartbeat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_that_send_nothing_do_not_keep_their_slots() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        dir.path(),
+        &[
+            "--max-connections",
+            "8",
+            "--header-timeout-secs",
+            "2",
+            "--stall-timeout-secs",
+            "3",
+        ],
+    );
+    let mut client = node.client().await;
+    let c = Community::setup(&node, &mut client).await;
+    let mut live = client
+        .subscribe(proto::SubscribeRequest {
+            start: proto::subscribe_request::Start::OnlyNew as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let started = Instant::now();
+    let mut silent = Vec::new();
+    for _ in 0..8 {
+        silent.push(TcpStream::connect(&node.addr).await.unwrap());
+    }
+    let mut bodiless = Vec::new();
+    for _ in 0..8 {
+        let mut s = TcpStream::connect(&node.http).await.unwrap();
+        s.write_all(
+            b"POST /ledger.v1.Ledger/GetBalances HTTP/1.1\r\nHost: t\r\n\
+              Content-Type: application/grpc-web+proto\r\nContent-Length: 100000\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        bodiless.push(s);
+    }
+    for (what, conns) in [
+        ("silent gRPC", &mut silent),
+        ("bodiless POST", &mut bodiless),
+    ] {
+        for s in conns.iter_mut() {
+            let mut buf = [0u8; 1024];
+            let closed = tokio::time::timeout(Duration::from_secs(20), async {
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                }
+            })
+            .await;
+            assert!(closed.is_ok(), "{what}: the node closed the connection");
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(20));
+    // Both ports answer new clients again.
+    let mut fresh = node.client().await;
+    submit(&mut fresh, c.receipt(3)).await.unwrap();
+    assert!(http_get(&node.http, "/metrics").await.contains("200"));
+    // The Subscribe stream opened before lived through all of it, and sees the new entry.
+    let mut saw_entry = false;
+    while let Ok(Some(event)) = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_stream::StreamExt::next(&mut live),
+    )
+    .await
+    {
+        if let Some(proto::subscribe_event::Event::Entry(_)) =
+            event.expect("the stream is alive").event
+        {
+            saw_entry = true;
+            break;
+        }
+    }
+    assert!(saw_entry, "the quiet stream stayed open and got the entry");
+}

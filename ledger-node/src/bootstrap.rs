@@ -29,9 +29,6 @@ pub enum DataDir {
     Fresh { existed: bool },
 }
 
-/// Marks a data directory whose ledger is being created; removed once the log is durable.
-const CREATING_MARKER: &str = ".creating";
-
 /// Decides what `data_dir` holds. A directory that holds a node key, keys or an index but no
 /// usable log once held a ledger (or belongs to something else): it is an error, never a place
 /// to create a new ledger, because a new ledger there would be signed with the community's key.
@@ -53,12 +50,13 @@ pub fn inspect(data_dir: &Path) -> anyhow::Result<DataDir> {
         }
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", data_dir.display())),
     };
-    let interrupted = names.iter().any(|n| n == CREATING_MARKER);
+    // Nothing here is ever deleted or replaced: a node key without a log may be a real
+    // ledger's whose log was lost, and only a person can tell.
     let found: Vec<&String> = names
         .iter()
-        .filter(|n| *n != CREATING_MARKER && *n != crate::log::LOG_FILE)
+        .filter(|n| *n != crate::log::LOG_FILE)
         .collect();
-    if found.is_empty() || interrupted {
+    if found.is_empty() {
         return Ok(DataDir::Fresh { existed: true });
     }
     let log_state = if log.exists() {
@@ -69,7 +67,8 @@ pub fn inspect(data_dir: &Path) -> anyhow::Result<DataDir> {
     anyhow::bail!(
         "{dir} holds {found} but its ledger log {log_state}. A ledger was kept here, so the node \
          will not create a new one over it. Restore {log} from a backup; or, if this directory \
-         is not a ledger's, give another --data-dir.\n\
+         is not a ledger's (a development ledger whose first start was cut off before it wrote \
+         its log), move it away yourself or give another --data-dir.\n\
          数据目录 {dir} 中有 {found}，但账本日志不存在或为空：这里曾保存过账本，节点不会在此新建账本。\
          请从备份恢复 {log}，或指定另一个 --data-dir。",
         dir = data_dir.display(),
@@ -139,15 +138,6 @@ pub fn create_dev_ledger(data_dir: &Path, name: &str) -> anyhow::Result<DevKeys>
     let key_dir = data_dir.join("keys");
     std::fs::create_dir_all(&key_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let marker = data_dir.join(CREATING_MARKER);
-    std::fs::write(&marker, b"a ledger is being created here\n")?;
-    crate::log::sync_parent_dir(&marker)?;
-    // Keys left by a creation that was cut off before its log was written signed nothing.
-    for stale in [node_key_path(data_dir), key_dir.join("admin.key")] {
-        if stale.exists() {
-            std::fs::remove_file(&stale)?;
-        }
-    }
     let node_key = ensure_node_key(data_dir)?;
     let admin = ledger_keys::generate();
     ledger_keys::write_new(&key_dir.join("admin.key"), &admin)?;
@@ -163,8 +153,6 @@ pub fn create_dev_ledger(data_dir: &Path, name: &str) -> anyhow::Result<DevKeys>
     });
     let body = build::body(&ledger_id, random_tx_id(), engine::now_ms(), genesis);
     engine::create(data_dir, build::envelope(body, &[&admin]).encode_to_vec())?;
-    std::fs::remove_file(&marker)?;
-    crate::log::sync_parent_dir(&marker)?;
     println!(
         "Created a development ledger {ledger_id} in {}",
         data_dir.display()

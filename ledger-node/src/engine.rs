@@ -51,6 +51,10 @@ pub enum EngineError {
         "the snapshot was cut short (the reader stalled, or a read failed); download it again"
     )]
     SnapshotCutShort,
+    #[error(
+        "the signed checkpoint mark is unusable: {0}. Restore the data directory from a backup"
+    )]
+    Mark(String),
 }
 
 /// Every perfect subtree hash of the Merkle tree, level by level (`levels[l][i]` is the root of
@@ -255,6 +259,8 @@ pub struct OpenSummary {
 /// Everything that rebuilding from the log produces.
 struct Replayed {
     report: log::ScanReport,
+    /// The tree's root at the size of the signed mark, once the replay got there.
+    root_at_mark: Option<Hash>,
     tree: CompactTree,
     state: State,
     reindexed: u64,
@@ -263,8 +269,15 @@ struct Replayed {
 }
 
 /// Scans the log (read-only), replays every rule, and brings the index up to the log (from
-/// `reindex_from`).
-fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed, EngineError> {
+/// `reindex_from`). Entries from `verify_from` on (past the signed mark) have their signatures
+/// checked too; those before it are under a checkpoint this node signed.
+fn replay(
+    log_path: &Path,
+    index: &Index,
+    reindex_from: u64,
+    verify_from: u64,
+) -> Result<Replayed, EngineError> {
+    let mut root_at_mark = None;
     let mut state = State::new();
     let mut tree = CompactTree::new();
     let mut levels = MerkleLevels::default();
@@ -281,7 +294,12 @@ fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed,
             offset: scanned.offset,
             what: what.into(),
         };
-        let tx_id = match apply_entry_unverified(&mut state, &scanned.entry) {
+        let applied = if sequence >= verify_from {
+            rules::apply_entry(&mut state, &scanned.entry).map(|effects| effects.tx_id)
+        } else {
+            apply_entry_unverified(&mut state, &scanned.entry)
+        };
+        let tx_id = match applied {
             Ok(tx_id) => tx_id,
             Err(rejection) => {
                 failure = Some(EngineError::RuleBroken {
@@ -294,6 +312,9 @@ fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed,
         tree.append(merkle::entry_leaf_hash(&scanned.entry), |level, i, hash| {
             levels.push(level, i, hash)
         });
+        if tree.size() == verify_from {
+            root_at_mark = Some(tree.root());
+        }
         if sequence >= reindex_from {
             batch.entry(sequence, &tx_id, scanned.offset);
             reindexed += 1;
@@ -315,11 +336,12 @@ fn replay(log_path: &Path, index: &Index, reindex_from: u64) -> Result<Replayed,
     })
     .map_err(|e| failure.take().unwrap_or(EngineError::Log(e)))?;
     // Before the index moves: a log shorter than the index is refused, and must stay refused.
-    check_nothing_acknowledged_lost(log_path, &report, reindex_from)?;
+    check_nothing_acknowledged_lost(log_path, &report, reindex_from.max(verify_from))?;
     batch.applied(report.entries);
     index.apply(batch)?;
     Ok(Replayed {
         report,
+        root_at_mark,
         tree,
         state,
         reindexed,
@@ -340,16 +362,17 @@ fn check_nothing_acknowledged_lost(
     }
     let what = match &report.torn {
         Some(torn) => format!(
-            "the log ends in damage ({}), and its last whole entry is {} while the index \
+            "the log ends in damage ({}), and its last whole entry is {} while the node \
              records {indexed} entries as durable: the damaged part held acknowledged entries, \
              so it is not cut",
             torn.why,
             report.entries.saturating_sub(1)
         ),
         None => format!(
-            "the log holds {} entries but the index records {indexed} as durable: acknowledged \
-             entries are missing (if you restored an older log on purpose, run `ledger-node \
-             rebuild`)",
+            "the log holds {} entries but the node recorded {indexed} as durable (in its index \
+             or its signed checkpoint mark): acknowledged entries are missing (if you restored an \
+             older log on purpose, move the `checkpoint` file and the `index` directory away and \
+             run `ledger-node rebuild`)",
             report.entries
         ),
     };
@@ -377,7 +400,23 @@ pub fn open(
         index.clear()?;
     }
     let indexed = index.applied()?;
-    let replayed = replay(&log_path, &index, indexed)?;
+    let mark =
+        crate::mark::load(data_dir, None, &node_key.verifying_key()).map_err(EngineError::Mark)?;
+    let marked = mark.as_ref().map_or(0, |m| m.checkpoint.tree_size);
+    let replayed = replay(&log_path, &index, indexed, marked)?;
+    if let Some(mark) = &mark {
+        if marked > 0 && replayed.root_at_mark != Some(mark.checkpoint.root) {
+            return Err(EngineError::Log(LogError::Corrupt {
+                path: log_path,
+                sequence: 0,
+                offset: 0,
+                what: format!(
+                    "the log's first {marked} entries do not have the root of the checkpoint \
+                     this node signed for them: the log was rewritten"
+                ),
+            }));
+        }
+    }
     let log = LogWriter::open(&log_path, &replayed.report)?;
     if let Some(torn) = &replayed.report.torn {
         tracing::warn!(

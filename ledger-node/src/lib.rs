@@ -16,5 +16,6 @@ pub mod http;
 pub mod index;
 pub mod listen;
 pub mod log;
+pub mod mark;
 pub mod server;
 pub mod service;

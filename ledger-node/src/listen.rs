@@ -1,7 +1,9 @@
 //! Accepting connections on the node's ports, with limits a hostile or careless client cannot
 //! get around: a cap on open connections per port, a back-off when the process is out of file
-//! descriptors (instead of an accept loop spinning at 100% CPU), and a timeout on writes that a
-//! client stops reading (a stalled download or stream frees its connection).
+//! descriptors (instead of an accept loop spinning at 100% CPU), a deadline for a new
+//! connection's first bytes, a close when nothing moves either way for too long (a request body
+//! that never comes), and a timeout on writes that a client stops reading (a stalled download
+//! or stream frees its connection): no client holds a slot of the cap for long for nothing.
 
 use std::io;
 use std::net::SocketAddr;
@@ -23,14 +25,25 @@ pub struct ConnLimits {
     pub max_connections: usize,
     /// A write the client does not take for this long closes the connection.
     pub write_stall: Duration,
+    /// A connection that sends nothing for this long after it opens is closed (a client that
+    /// never starts its request or its HTTP/2 handshake).
+    pub first_byte: Duration,
+    /// A connection on which nothing moves either way for this long is closed (a request body
+    /// that never comes). Live streams stay busier than this: Subscribe sends a checkpoint as a
+    /// heartbeat, and HTTP/2 pings its peers.
+    pub idle: Duration,
 }
 
 /// An accepted TCP connection holding its slot of the port's connection cap.
 pub struct Conn {
     stream: TcpStream,
     _slot: OwnedSemaphorePermit,
-    write_stall: Duration,
+    limits: ConnLimits,
     stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// When the connection opened or last moved data; and whether it ever received any.
+    last_activity: tokio::time::Instant,
+    received: bool,
+    idle_timer: Pin<Box<tokio::time::Sleep>>,
 }
 
 /// Errors after which accepting again at once would fail the same way.
@@ -84,11 +97,15 @@ pub fn accept(
             };
             // Nagle's algorithm would hold small responses back for a delayed ACK (~40 ms).
             let _ = stream.set_nodelay(true);
+            let now = tokio::time::Instant::now();
             let conn = Conn {
                 stream,
                 _slot: slot,
-                write_stall: limits.write_stall,
+                limits,
                 stalled: None,
+                last_activity: now,
+                received: false,
+                idle_timer: Box::pin(tokio::time::sleep_until(now + limits.first_byte)),
             };
             if ready.send((conn, peer)).await.is_err() {
                 return;
@@ -99,6 +116,39 @@ pub fn accept(
 }
 
 impl Conn {
+    fn moved(&mut self) {
+        self.last_activity = tokio::time::Instant::now();
+    }
+
+    /// When the connection is closed if nothing moves.
+    fn idle_deadline(&self) -> tokio::time::Instant {
+        let allowed = if self.received {
+            self.limits.idle
+        } else {
+            self.limits.first_byte.min(self.limits.idle)
+        };
+        self.last_activity + allowed
+    }
+
+    /// A read found nothing to read: fails it once the connection has been idle too long.
+    fn watch_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let deadline = self.idle_deadline();
+        if self.idle_timer.deadline() != deadline {
+            self.idle_timer.as_mut().reset(deadline);
+        }
+        match self.idle_timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                if self.received {
+                    "nothing moved on the connection for too long"
+                } else {
+                    "the client sent nothing after connecting"
+                },
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
     /// Passes a write's result through, failing it once the client has taken nothing for
     /// `write_stall`.
     fn watch_write<T>(
@@ -108,9 +158,10 @@ impl Conn {
     ) -> Poll<io::Result<T>> {
         if poll.is_ready() {
             self.stalled = None;
+            self.moved();
             return poll;
         }
-        let stall = self.write_stall;
+        let stall = self.limits.write_stall;
         let timer = self
             .stalled
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
@@ -132,7 +183,18 @@ impl AsyncRead for Conn {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let before = buf.filled().len();
+        match Pin::new(&mut self.stream).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    self.received = true;
+                    self.moved();
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => self.watch_idle(cx),
+            ready => ready,
+        }
     }
 }
 

@@ -20,6 +20,11 @@ pub struct Running {
     pub shared: Arc<Shared>,
     pub queue: tokio::sync::mpsc::Sender<Job>,
     pub writer: std::thread::JoinHandle<()>,
+    /// Saves the signed checkpoint mark (`mark.rs`) until stopped.
+    pub keeper: (
+        std::thread::JoinHandle<()>,
+        Arc<std::sync::atomic::AtomicBool>,
+    ),
 }
 
 /// Opens the ledger in the data directory and starts its writer.
@@ -41,10 +46,12 @@ pub fn start(settings: &Settings) -> anyhow::Result<Running> {
     }
     tracing::info!(entries = summary.entries, reindexed = summary.reindexed, ledger = %shared.ledger_id, "ledger opened");
     let (queue, writer) = writer.start(settings.queue_depth, settings.max_group);
+    let keeper = crate::mark::keep(shared.clone(), settings.data_dir.clone());
     Ok(Running {
         shared,
         queue,
         writer,
+        keeper,
     })
 }
 
@@ -57,6 +64,7 @@ pub async fn serve(
         shared,
         queue,
         writer,
+        keeper,
     } = running;
     // tonic answers a message over its decoding limit with OUT_OF_RANGE; the service checks the
     // configured limit itself so a client that exceeds it gets RESOURCE_EXHAUSTED, and tonic's
@@ -96,6 +104,8 @@ pub async fn serve(
     let conn_limits = crate::listen::ConnLimits {
         max_connections: settings.max_connections,
         write_stall: limits.subscriber_stall,
+        first_byte: Duration::from_secs(settings.header_timeout_secs),
+        idle: limits.subscriber_stall,
     };
     let mut origins: Vec<String> = settings.cors_origins.clone();
     let mut http_line = String::new();
@@ -211,6 +221,11 @@ pub async fn serve(
         .await?
         .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
     shared.index.flush()?;
+    // The last checkpoint, saved as the mark once more after the writer's last group.
+    keeper.1.store(true, std::sync::atomic::Ordering::SeqCst);
+    tokio::task::spawn_blocking(move || keeper.0.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("the mark keeper panicked"))?;
     tracing::info!("shut down cleanly");
     Ok(())
 }

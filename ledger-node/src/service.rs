@@ -986,18 +986,36 @@ async fn follow(
             }
         }
         loop {
-            tokio::select! {
+            let heartbeat = tokio::select! {
                 changed = watch.changed() => {
                     if changed.is_err() {
                         return; // the node is shutting down
                     }
+                    false
                 }
                 // The subscriber went away while nothing was happening: free its slot now.
                 _ = tx.closed() => return,
+                _ = tokio::time::sleep(stall / 3) => true,
                 _ = stopping.wait_for(|s| *s) => {
                     let _ = tx.try_send(Err(shutting_down(cursor)));
                     return;
                 }
+            };
+            if heartbeat {
+                // A quiet ledger: the latest checkpoint again, so a live stream is never taken
+                // for an idle connection (the ports close those). Entries first, though: a
+                // checkpoint never covers what was not sent.
+                let head = shared.head();
+                if head.size > cursor {
+                    break;
+                }
+                let again = pb::SubscribeEvent {
+                    event: Some(Event::Checkpoint(checkpoint_proto(&shared, &head))),
+                };
+                if !matches!(send(Ok(again)).await, Ok(Ok(()))) {
+                    return;
+                }
+                continue;
             }
             if *watch.borrow_and_update() > cursor {
                 break;
