@@ -251,7 +251,13 @@ async fn the_page_shows_the_ledger_and_follows_it_live() {
         text(&browser, "#checkpoint-root"),
         ledger_verifier::report::short_hash(&cp.root_hash)
     );
-    assert!(text(&browser, "#verify pre").contains(&format!("--trust {node_fp}")));
+    // The command takes the fingerprint from the notice board, never one the server serves.
+    let command = text(&browser, "#verify pre");
+    assert!(
+        command.contains("--trust <公示栏上的账本指纹>"),
+        "{command}"
+    );
+    assert!(!command.contains(&node_fp), "{command}");
 
     // The download link gives the snapshot ExportSnapshot gives.
     let exported = export(&mut client).await;

@@ -388,3 +388,17 @@ async fn the_signed_mark_catches_what_the_index_cannot() {
         "the honest log still serves"
     );
 }
+
+/// The genesis names the node's checkpoint key: a node started with another key (a copy of
+/// the data directory with a key of its own) refuses to serve instead of signing checkpoints no
+/// verifier would accept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_key_the_genesis_does_not_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    ledger_with_receipts(dir.path(), 1).await;
+    std::fs::remove_file(dir.path().join("checkpoint")).unwrap();
+    std::fs::remove_file(dir.path().join("node.key")).unwrap();
+    ledger_keys::write_new(&dir.path().join("node.key"), &ledger_keys::generate()).unwrap();
+    let message = start_fails(dir.path());
+    assert!(message.contains("not the checkpoint key"), "{message}");
+}

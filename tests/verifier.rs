@@ -640,3 +640,62 @@ async fn ledger_text_cannot_forge_the_verifiers_output() {
     );
     assert_eq!(ended.status.code(), Some(0), "{err}");
 }
+
+/// Issue 13 (1), for `verifier verify`: whoever holds the community's node key can make a new
+/// ledger with the same ledger id and another genesis (their own admin key), sign it exactly as
+/// the node would, and it verifies against the node key. Against the ledger fingerprint from
+/// the notice board (derived from the real genesis) it fails with LEDGER_NOT_TRUSTED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_remade_with_the_real_node_key_fails_against_the_ledger_fingerprint() {
+    let f = fixture().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger_id, entries) = envelopes_of(&f.snapshot);
+    let published = ledger_core::entry::ledger_fingerprint(&entries[0]);
+    let honest = write(dir.path(), "honest.snapshot", &f.snapshot);
+    let (code, out) = verifier(&["verify", &honest, "--trust", &published, "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json_value::Value = serde_json_value::from_str(&out).unwrap();
+    assert_eq!(v["ledger_fingerprint"], published.as_str());
+    // The forger's genesis: their admin key, the real ledger id and the real checkpoint key.
+    let forger = SigningKey::from_bytes(&random_seed());
+    let genesis = Kind::Genesis(proto::Genesis {
+        ledger_name: "幸福里社区共同缔造基金".into(),
+        currency: "CNY".into(),
+        admin_keys: vec![build::public_key(
+            &forger,
+            ledger_core::state::Role::Admin,
+            "admin",
+        )],
+        policy: Some(proto::Policy {
+            approval_threshold_fen: 1_000_000,
+            approver_quorum: 1,
+            admin_quorum: 1,
+            reserve_ratio_bp: 0,
+        }),
+        checkpoint_key: f.node_key.verifying_key().to_bytes().to_vec(),
+    });
+    let env = build::envelope(
+        build::body(&ledger_id, random_tx_id(), now_ms(), genesis),
+        &[&forger],
+    );
+    let forged = forge(&ledger_id, &f.node_key, vec![env.encode_to_vec()]);
+    let forged = write(dir.path(), "forged.snapshot", &forged);
+    let (code, out) = verifier(&["verify", &forged, "--trust", &published, "--json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json_value::Value = serde_json_value::from_str(&out).unwrap();
+    assert_eq!(v["failure"]["code"], "LEDGER_NOT_TRUSTED", "{out}");
+    let (code, out) = verifier(&["verify", &forged, "--trust", &published]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("❌ 未通过 NOT VERIFIED"), "{out}");
+    // The node key alone cannot tell the two apart: that is why `--trust` takes the ledger
+    // fingerprint. (The report still shows the forged ledger's own fingerprint.)
+    let node_fp = ledger_keys::fingerprint(&f.node_key);
+    let (code, out) = verifier(&["verify", &forged, "--trust", &node_fp]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains(&published), "{out}");
+    // The commands that cannot see a genesis yet refuse a ledger fingerprint instead of
+    // accepting any node key.
+    let (code, out) = verifier(&["consistency", &honest, &honest, "--trust", &published]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("ledger fingerprint"), "{out}");
+}

@@ -450,7 +450,8 @@ function renderVerify() {
       "ol",
       { class: "steps" },
       el("li", {}, t("step1")),
-      el("li", {}, t("step2"), el("pre", {}, el("code", {}, `verifier verify ${snapshotName()} --trust ${fp}`))),
+      // Never the fingerprint this server serves: the resident copies it from the notice board.
+      el("li", {}, t("step2"), el("pre", {}, el("code", {}, `verifier verify ${snapshotName()} --trust ${t("trustFromBoard")}`))),
       el("li", {}, t("step3")),
     ),
   );

@@ -107,6 +107,7 @@ fn decoding_and_rules(c: &mut Criterion) {
                 admin_quorum: 1,
                 reserve_ratio_bp: 1000,
             }),
+            checkpoint_key: admin.verifying_key().to_bytes().to_vec(),
         }),
         &admin,
     );

@@ -271,13 +271,13 @@ async fn setup(client: &mut LedgerClient, admin: &SigningKey) -> anyhow::Result<
         project_id: "project".into(),
         name: "p".into(),
         description: String::new(),
-        budget: build::source_amounts(&[(FundSource::Fiscal, u64::MAX / 2)]),
+        budget: build::source_amounts(&[(FundSource::Fiscal, ledger_core::limits::MAX_AMOUNT_FEN)]),
     })));
     setup.push(c.envelope(
         Kind::FundsReceived(pb::FundsReceived {
             source: 1,
             to_account: "pool:fiscal".into(),
-            amount_fen: 1 << 50,
+            amount_fen: ledger_core::limits::MAX_AMOUNT_FEN,
             ..Default::default()
         }),
         0,

@@ -31,7 +31,7 @@ fn state() -> &'static State {
             rules::apply_entry(state, &Entry { sequence: seq, prev_hash: [0; 32], timestamp_ms: NOW, envelope }).expect("fuzz setup");
             seq += 1;
         };
-        post(&mut state, Kind::Genesis(proto::Genesis { ledger_name: "fuzz".into(), currency: "CNY".into(), admin_keys: vec![build::public_key(&admin, Role::Admin, "a")], policy: Some(proto::Policy { approval_threshold_fen: 1000, approver_quorum: 1, admin_quorum: 1, reserve_ratio_bp: 1000 }) }), &admin);
+        post(&mut state, Kind::Genesis(proto::Genesis { ledger_name: "fuzz".into(), currency: "CNY".into(), admin_keys: vec![build::public_key(&admin, Role::Admin, "a")], policy: Some(proto::Policy { approval_threshold_fen: 1000, approver_quorum: 1, admin_quorum: 1, reserve_ratio_bp: 1000 }), checkpoint_key: admin.verifying_key().to_bytes().to_vec() }), &admin);
         post(&mut state, Kind::KeyRegistered(proto::KeyRegistered { key: Some(build::public_key(&finance, Role::Finance, "f")) }), &admin);
         post(&mut state, Kind::KeyRegistered(proto::KeyRegistered { key: Some(build::public_key(&approver, Role::Approver, "r")) }), &admin);
         post(&mut state, Kind::AccountOpened(proto::AccountOpened { account_id: "pool".into(), kind: proto::AccountKind::FundPool as i32, source: 1, name: "p".into() }), &admin);

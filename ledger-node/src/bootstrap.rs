@@ -150,12 +150,17 @@ pub fn create_dev_ledger(data_dir: &Path, name: &str) -> anyhow::Result<DevKeys>
         currency: "CNY".into(),
         admin_keys: vec![build::public_key(&admin, Role::Admin, "development admin")],
         policy: Some(default_policy()),
+        checkpoint_key: node_key.verifying_key().to_bytes().to_vec(),
     });
     let body = build::body(&ledger_id, random_tx_id(), engine::now_ms(), genesis);
-    engine::create(data_dir, build::envelope(body, &[&admin]).encode_to_vec())?;
+    let genesis = engine::create(data_dir, build::envelope(body, &[&admin]).encode_to_vec())?;
     println!(
         "Created a development ledger {ledger_id} in {}",
         data_dir.display()
+    );
+    println!(
+        "  ledger fingerprint: {}  (账本指纹: what a community publishes on its notice board)",
+        ledger_core::entry::ledger_fingerprint(&genesis)
     );
     println!(
         "  node key:  {} (fingerprint {})",
@@ -221,7 +226,14 @@ pub fn init_ledger(
         .iter()
         .map(|p| ledger_keys::read(p))
         .collect::<Result<Vec<_>, _>>()?;
-    if inspect(data_dir)? == DataDir::Ledger {
+    // A node key made beforehand (to publish with the genesis) may be there; nothing else.
+    let only_node_key = std::fs::read_dir(data_dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .all(|e| e.file_name() == NODE_KEY_FILE)
+        })
+        .unwrap_or(false);
+    if !only_node_key && inspect(data_dir)? == DataDir::Ledger {
         anyhow::bail!(
             "{} already holds a ledger; refusing to create another over it",
             data_dir.display()
@@ -239,10 +251,11 @@ pub fn init_ledger(
             admin_quorum: g.admin_quorum,
             reserve_ratio_bp: g.reserve_ratio_bp,
         }),
+        checkpoint_key: node_key.verifying_key().to_bytes().to_vec(),
     });
     let body = build::body(&g.ledger_id, random_tx_id(), engine::now_ms(), genesis);
     let refs: Vec<&SigningKey> = signers.iter().collect();
-    engine::create(data_dir, build::envelope(body, &refs).encode_to_vec())?;
+    let genesis = engine::create(data_dir, build::envelope(body, &refs).encode_to_vec())?;
     println!(
         "Created ledger {} ({}) in {}",
         g.ledger_id,
@@ -250,7 +263,11 @@ pub fn init_ledger(
         data_dir.display()
     );
     println!(
-        "  node key fingerprint: {}  (publish it on the notice board)",
+        "  ledger fingerprint:   {}  (publish it on the notice board / 公布在公示栏上)",
+        ledger_core::entry::ledger_fingerprint(&genesis)
+    );
+    println!(
+        "  node key fingerprint: {}  (named in the genesis; it signs the checkpoints)",
         ledger_keys::fingerprint(&node_key)
     );
     Ok(())

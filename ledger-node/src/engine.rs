@@ -51,6 +51,8 @@ pub enum EngineError {
         "the snapshot was cut short (the reader stalled, or a read failed); download it again"
     )]
     SnapshotCutShort,
+    #[error("this node's key ({have}) is not the checkpoint key the ledger's genesis names ({named}): the node would sign checkpoints no verifier accepts. Use the ledger's own node.key")]
+    WrongNodeKey { have: String, named: String },
     #[error(
         "the signed checkpoint mark is unusable: {0}. Restore the data directory from a backup"
     )]
@@ -427,12 +429,18 @@ pub fn open(
             "cut an unfinished final write (never acknowledged) from the log's tail"
         );
     }
-    let ledger_id = replayed
+    let ledger = replayed
         .state
         .ledger
         .as_ref()
-        .map(|l| l.ledger_id.clone())
         .ok_or(EngineError::NoLedger)?;
+    if ledger.checkpoint_key != node_key.verifying_key() {
+        return Err(EngineError::WrongNodeKey {
+            have: KeyId::of(&node_key.verifying_key()).fingerprint(),
+            named: KeyId::of(&ledger.checkpoint_key).fingerprint(),
+        });
+    }
+    let ledger_id = ledger.ledger_id.clone();
     let size = replayed.report.entries;
     let root = replayed.tree.root();
     let checkpoint = Checkpoint {
@@ -731,7 +739,8 @@ impl Writer {
 
 /// Creates a new ledger in a data directory that holds none, from a signed genesis envelope.
 /// The log file is created new (never over another) and its directory entry is made durable.
-pub fn create(data_dir: &Path, genesis_envelope: Vec<u8>) -> Result<(), anyhow::Error> {
+/// Returns the genesis entry (the ledger fingerprint is derived from it).
+pub fn create(data_dir: &Path, genesis_envelope: Vec<u8>) -> Result<Entry, anyhow::Error> {
     std::fs::create_dir_all(data_dir)?;
     let log_path = data_dir.join(log::LOG_FILE);
     if log_path.exists() {
@@ -753,5 +762,5 @@ pub fn create(data_dir: &Path, genesis_envelope: Vec<u8>) -> Result<(), anyhow::
     let mut group = log::GroupRecords::default();
     group.push(&entry, &entry.hash());
     log.append_durable(&mut group)?;
-    Ok(())
+    Ok(entry)
 }

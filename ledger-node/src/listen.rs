@@ -40,7 +40,8 @@ pub struct Conn {
     _slot: OwnedSemaphorePermit,
     limits: ConnLimits,
     stalled: Option<Pin<Box<tokio::time::Sleep>>>,
-    /// When the connection opened or last moved data; and whether it ever received any.
+    /// When the connection opened, when it last moved data, and whether it ever received any.
+    opened: tokio::time::Instant,
     last_activity: tokio::time::Instant,
     received: bool,
     idle_timer: Pin<Box<tokio::time::Sleep>>,
@@ -103,6 +104,7 @@ pub fn accept(
                 _slot: slot,
                 limits,
                 stalled: None,
+                opened: now,
                 last_activity: now,
                 received: false,
                 idle_timer: Box::pin(tokio::time::sleep_until(now + limits.first_byte)),
@@ -120,14 +122,14 @@ impl Conn {
         self.last_activity = tokio::time::Instant::now();
     }
 
-    /// When the connection is closed if nothing moves.
+    /// When the connection is closed if nothing moves. Before the client sent anything, from
+    /// when it opened: what the server writes (its HTTP/2 settings, pings) does not extend it.
     fn idle_deadline(&self) -> tokio::time::Instant {
-        let allowed = if self.received {
-            self.limits.idle
+        if self.received {
+            self.last_activity + self.limits.idle
         } else {
-            self.limits.first_byte.min(self.limits.idle)
-        };
-        self.last_activity + allowed
+            self.opened + self.limits.first_byte.min(self.limits.idle)
+        }
     }
 
     /// A read found nothing to read: fails it once the connection has been idle too long.

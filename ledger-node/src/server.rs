@@ -101,6 +101,7 @@ pub async fn serve(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    let keepalive = (limits.subscriber_stall / 3).min(Duration::from_secs(30));
     let conn_limits = crate::listen::ConnLimits {
         max_connections: settings.max_connections,
         write_stall: limits.subscriber_stall,
@@ -199,9 +200,10 @@ pub async fn serve(
         .layer(cors)
         .layer(tonic_web::GrpcWebLayer::new())
         .max_concurrent_streams(Some(settings.max_streams_per_connection))
-        // Dead or silent HTTP/2 peers are found and their connection slots freed.
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        // Dead or silent HTTP/2 peers are found and their connection slots freed; live ones
+        // answer the pings, so their connection is never idle for the ports' idle deadline.
+        .http2_keepalive_interval(Some(keepalive))
+        .http2_keepalive_timeout(Some(keepalive))
         .timeout(Duration::from_secs(600))
         // One span per request, named by its method; handlers add structured fields.
         .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))

@@ -50,8 +50,9 @@ impl Failure {
 }
 
 /// Every failure code, for documentation and tests.
-pub const FAILURE_CODES: [&str; 10] = [
+pub const FAILURE_CODES: [&str; 11] = [
     "SNAPSHOT_MALFORMED",
+    "LEDGER_NOT_TRUSTED",
     "NODE_KEY_NOT_TRUSTED",
     "CHAIN_BROKEN",
     "ENTRY_REFUSED",
@@ -83,6 +84,8 @@ pub struct Outcome {
     pub kinds: BTreeMap<&'static str, u64>,
     pub root: Hash,
     pub checkpoint: Option<SignedCheckpoint>,
+    /// Derived from entry 0 (PROTOCOL.md §2.1), whatever `--trust` was.
+    pub ledger_fingerprint: Option<String>,
     pub failure: Option<Failure>,
 }
 
@@ -304,6 +307,7 @@ pub fn verify_snapshot<R: Read>(
         kinds: BTreeMap::new(),
         root: fold.tree.root(),
         checkpoint: None,
+        ledger_fingerprint: None,
         failure: None,
     };
     let result = (|| -> Result<(), Failure> {
@@ -337,6 +341,24 @@ pub fn verify_snapshot<R: Read>(
             Ok(chunk)
         };
         let mut to_verify = read_chunk()?;
+        // The ledger is its genesis: another genesis is another ledger, whoever signed it.
+        if let Some(genesis) = to_verify.first() {
+            let fingerprint = ledger_core::entry::ledger_fingerprint(genesis);
+            outcome.ledger_fingerprint = Some(fingerprint.clone());
+            if let Trust::Ledger(trusted) = trust {
+                if &fingerprint != trusted {
+                    return Err(Failure::new(
+                        "LEDGER_NOT_TRUSTED",
+                        Some(0),
+                        format!(
+                            "this is ledger {fingerprint}, not the ledger {trusted} you trust: its \
+                             genesis differs (even if the ledger id and the node key are the same). \
+                             Do not trust its figures; tell your community / 这不是公示栏上的账本"
+                        ),
+                    ));
+                }
+            }
+        }
         let mut to_fold: Option<(Vec<Entry>, Vec<PreVerified>)> = None;
         loop {
             let keys = fold.known_keys();
@@ -390,6 +412,22 @@ pub fn verify_snapshot<R: Read>(
                 format!(
                     "the snapshot says it is ledger {:?}, its genesis says {ledger_id:?}",
                     header.ledger_id
+                ),
+            ));
+        }
+        // Checkpoints are signed by the key the genesis names, and by no other.
+        let named = fold.state.ledger.as_ref().map(|l| l.checkpoint_key);
+        if named != Some(node_key) {
+            return Err(Failure::new(
+                "NODE_KEY_NOT_TRUSTED",
+                None,
+                format!(
+                    "this snapshot is signed by node key {}, which is not the checkpoint key its \
+                     genesis names ({})",
+                    KeyId::of(&node_key).fingerprint(),
+                    named
+                        .map(|k| KeyId::of(&k).fingerprint())
+                        .unwrap_or_default()
                 ),
             ));
         }

@@ -144,6 +144,19 @@ fn parse_trust(text: &str) -> anyhow::Result<Trust> {
     Trust::parse(text).map_err(|e| anyhow::anyhow!("--trust: {e}"))
 }
 
+/// For the commands that do not see the ledger's genesis yet (receipt, consistency, audit):
+/// the node key, never a ledger fingerprint, which they could not check.
+fn parse_key_trust(text: &str) -> anyhow::Result<Trust> {
+    match parse_trust(text)? {
+        Trust::Ledger(_) => anyhow::bail!(
+            "--trust: this command checks the node's key, not the ledger fingerprint, for now \
+             (it does not see the ledger's genesis): give the node key (`ledger checkpoint` prints \
+             it); check the ledger fingerprint with `verifier verify` on a snapshot"
+        ),
+        trust => Ok(trust),
+    }
+}
+
 fn threads(requested: Option<usize>) -> usize {
     requested
         .unwrap_or_else(|| {
@@ -376,7 +389,7 @@ fn print_result(
 fn full_key(trust: &Trust) -> anyhow::Result<ed25519_dalek::VerifyingKey> {
     match trust {
         Trust::Key(k) => Ok(*k),
-        Trust::Fingerprint(_) => anyhow::bail!("--trust needs the node's full public key here (64 hex digits): a fingerprint alone cannot check a signature. `ledger checkpoint` or the notice board shows the full key"),
+        Trust::Ledger(_) | Trust::Fingerprint(_) => anyhow::bail!("--trust needs the node's full public key here (64 hex digits): a fingerprint alone cannot check a signature. `ledger checkpoint` or the notice board shows the full key"),
     }
 }
 
@@ -387,7 +400,7 @@ fn receipt_cmd(
     contributor: Option<&str>,
     json: bool,
 ) -> anyhow::Result<bool> {
-    let key = full_key(&parse_trust(trust)?)?;
+    let key = full_key(&parse_key_trust(trust)?)?;
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read receipt {}", path.display()))?;
     let receipt = pb::TxReceipt::decode(bytes.as_slice())
@@ -573,9 +586,10 @@ fn consistency(
     node: Option<&str>,
     json: bool,
 ) -> anyhow::Result<bool> {
-    let trust = parse_trust(trust)?;
+    let trust = parse_key_trust(trust)?;
     let key = match trust {
         Trust::Key(k) => k,
+        Trust::Ledger(_) => unreachable!("parse_key_trust refuses a ledger fingerprint"),
         Trust::Fingerprint(_) => {
             // A snapshot carries the node key; use it if its fingerprint is the trusted one.
             let from_snapshot = [old, new].iter().find_map(|p| {
@@ -738,7 +752,7 @@ fn save_state(path: &Path, state: &AuditState) -> anyhow::Result<()> {
 
 fn audit(node: &str, trust: &str, state_path: &Path, once: bool) -> anyhow::Result<bool> {
     use tokio_stream::StreamExt;
-    let trust = parse_trust(trust)?;
+    let trust = parse_key_trust(trust)?;
     let saved: Option<AuditState> = match std::fs::read_to_string(state_path) {
         Ok(text) => Some(
             serde_json::from_str(&text)

@@ -102,6 +102,8 @@ pub struct Report {
     pub verdict: &'static str,
     pub failure: Option<Failure>,
     pub ledger: Option<LedgerSummary>,
+    /// Derived here from entry 0: compare it with the notice board.
+    pub ledger_fingerprint: Option<String>,
     pub node_key_fingerprint: Option<String>,
     pub entries_checked: u64,
     pub first_entry_time: Option<String>,
@@ -200,6 +202,7 @@ impl Report {
                 admin_quorum: l.policy.admin_quorum,
                 reserve_ratio_bp: l.policy.reserve_ratio_bp,
             }),
+            ledger_fingerprint: outcome.ledger_fingerprint.clone(),
             node_key_fingerprint: outcome
                 .header
                 .as_ref()
@@ -294,6 +297,12 @@ impl Report {
             }
         }
         let _ = writeln!(w);
+        if let Some(fp) = &self.ledger_fingerprint {
+            let _ = writeln!(
+                w,
+                "账本指纹 Ledger fingerprint: {fp}  (与公示栏核对 / compare with the notice board)"
+            );
+        }
         if let Some(l) = &self.ledger {
             let _ = writeln!(
                 w,

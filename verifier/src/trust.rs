@@ -1,5 +1,7 @@
-//! What the resident trusts: the node's public key, given in full (64 hex digits, or a
-//! signed-note verifier key `name+hash+base64`) or as the fingerprint from the notice board.
+//! What the resident trusts: the ledger fingerprint from the notice board (six groups of four
+//! hex digits, derived from the ledger's genesis: it identifies the ledger whatever key signs
+//! it), or, where a command cannot yet check a genesis, the node's public key (in full, as a
+//! signed-note verifier key `name+hash+base64`, or as its five-group fingerprint).
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -8,6 +10,8 @@ use ledger_core::signing::{parse_public_key, KeyId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Trust {
+    /// The ledger fingerprint (`ledger_core::entry::ledger_fingerprint` of entry 0).
+    Ledger(String),
     Key(VerifyingKey),
     Fingerprint(String),
 }
@@ -38,6 +42,12 @@ impl Trust {
         }
         let fp = t.to_ascii_uppercase();
         let groups: Vec<&str> = fp.split('-').collect();
+        let hex_groups = groups
+            .iter()
+            .all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_hexdigit()));
+        if groups.len() == 6 && hex_groups {
+            return Ok(Trust::Ledger(fp));
+        }
         if groups.len() == 5
             && groups
                 .iter()
@@ -46,13 +56,15 @@ impl Trust {
             return Ok(Trust::Fingerprint(fp));
         }
         Err(format!(
-            "{text:?} is not a node key: give the fingerprint from the notice board (like 3F2A-9C01-77B4-E0D2-5A18) or the full public key (64 hex digits)"
+            "{text:?} is not a ledger fingerprint: give the one from the notice board (six groups, like 3F2A-9C01-77B4-E0D2-5A18-0B6C) / 请填写公示栏上的账本指纹"
         ))
     }
 
-    /// Whether `key` is the trusted key.
+    /// Whether `key` may sign: the trusted key; or, when the ledger is trusted by its
+    /// fingerprint, any key so far (the genesis then says which one it must be).
     pub fn accepts(&self, key: &VerifyingKey) -> bool {
         match self {
+            Trust::Ledger(_) => true,
             Trust::Key(k) => k == key,
             Trust::Fingerprint(fp) => &KeyId::of(key).fingerprint() == fp,
         }
@@ -77,5 +89,10 @@ mod tests {
         let other = SigningKey::from_bytes(&[4; 32]).verifying_key();
         assert!(!Trust::parse(&fp).unwrap().accepts(&other));
         assert!(Trust::parse("hello").unwrap_err().contains("fingerprint"));
+        // Six groups: a ledger fingerprint, whatever the case or spaces around it.
+        assert_eq!(
+            Trust::parse(" 3f2a-9c01-77b4-e0d2-5a18-0b6c ").unwrap(),
+            Trust::Ledger("3F2A-9C01-77B4-E0D2-5A18-0B6C".into())
+        );
     }
 }

@@ -194,6 +194,7 @@ export const messages = {
     { no: 2, name: "currency", type: "string", repeated: false, ref: null, oneof: null },
     { no: 3, name: "admin_keys", type: "message", repeated: true, ref: "ledger.v1.PublicKey", oneof: null },
     { no: 4, name: "policy", type: "message", repeated: false, ref: "ledger.v1.Policy", oneof: null },
+    { no: 5, name: "checkpoint_key", type: "bytes", repeated: false, ref: null, oneof: null },
   ],
   "ledger.v1.KeyRegistered": [
     { no: 1, name: "key", type: "message", repeated: false, ref: "ledger.v1.PublicKey", oneof: null },

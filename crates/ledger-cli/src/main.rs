@@ -958,17 +958,36 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Checkpoint => {
-            let cp = connect(&cli).await?.checkpoint().await?;
+            let mut client = connect(&cli).await?;
+            let cp = client.checkpoint().await?;
             let node_key = ed25519_dalek::VerifyingKey::from_bytes(
                 cp.node_public_key.as_slice().try_into().unwrap_or(&[0; 32]),
             )
             .ok();
+            // Computed here from entry 0, not taken from the node.
+            let genesis = client.entry(0).await?;
+            let ledger_fp = genesis
+                .prev_hash
+                .as_slice()
+                .try_into()
+                .ok()
+                .map(|prev_hash| {
+                    ledger_core::entry::ledger_fingerprint(&ledger_core::entry::Entry {
+                        sequence: genesis.sequence,
+                        prev_hash,
+                        timestamp_ms: genesis.timestamp_ms,
+                        envelope: genesis.envelope.clone(),
+                    })
+                });
             if cli.json {
                 outln!(
                     "{}",
-                    serde_json::json!({"tree_size": cp.tree_size, "root": hex::encode(&cp.root_hash), "text": cp.text, "node_public_key": hex::encode(&cp.node_public_key), "node_fingerprint": node_key.map(|k| KeyId::of(&k).fingerprint())})
+                    serde_json::json!({"tree_size": cp.tree_size, "root": hex::encode(&cp.root_hash), "text": cp.text, "node_public_key": hex::encode(&cp.node_public_key), "node_fingerprint": node_key.map(|k| KeyId::of(&k).fingerprint()), "ledger_fingerprint": ledger_fp})
                 );
             } else {
+                if let Some(fp) = &ledger_fp {
+                    outln!("ledger fingerprint {fp} (账本指纹, computed here from entry 0: compare it with the notice board)\n");
+                }
                 for line in cp.text.lines() {
                     outln!("{}", printable(line));
                 }

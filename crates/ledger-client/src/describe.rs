@@ -128,8 +128,10 @@ pub fn fields(tx: &Transaction) -> Vec<(&'static str, String)> {
             currency,
             admin_keys,
             policy,
+            checkpoint_key,
         } => {
             add("ledger name", ledger_name.clone());
+            add("checkpoint key", hex::encode(checkpoint_key.as_bytes()));
             add("currency", currency.clone());
             for k in admin_keys {
                 add(

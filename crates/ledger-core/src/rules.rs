@@ -459,6 +459,7 @@ pub fn apply(
                 currency,
                 admin_keys,
                 policy,
+                checkpoint_key,
             },
         ) => {
             assert_eq!(ctx.sequence, state.next_sequence);
@@ -484,6 +485,7 @@ pub fn apply(
                 currency: currency.clone(),
                 policy: *policy,
                 created_ms: ctx.timestamp_ms,
+                checkpoint_key: *checkpoint_key,
             })];
             for k in admin_keys {
                 changes.push(Change::KeyRegistered(KeyRecord {

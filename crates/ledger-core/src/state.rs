@@ -204,6 +204,8 @@ pub struct LedgerInfo {
     pub currency: String,
     pub policy: Policy,
     pub created_ms: i64,
+    /// The key checkpoints of this ledger are signed with (named by the genesis).
+    pub checkpoint_key: VerifyingKey,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -168,6 +168,8 @@ pub enum Kind {
         currency: String,
         admin_keys: Vec<NewKey>,
         policy: Policy,
+        /// The key the node signs checkpoints with.
+        checkpoint_key: VerifyingKey,
     },
     KeyRegistered(NewKey),
     KeyRevoked {
@@ -386,11 +388,20 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
                     &format!("at most {MAX_RESERVE_RATIO_BP} (50%)"),
                 ));
             }
+            let checkpoint_key =
+                signing::parse_public_key(&g.checkpoint_key).map_err(|e| match e {
+                    signing::KeyError::Weak => Rejection::WeakKey,
+                    signing::KeyError::NonCanonical => {
+                        Rejection::NonCanonical { what: "public key" }
+                    }
+                    other => Rejection::invalid("genesis.checkpoint_key", &other.to_string()),
+                })?;
             Kind::Genesis {
                 ledger_name: name("genesis.ledger_name", g.ledger_name)?,
                 currency,
                 admin_keys,
                 policy,
+                checkpoint_key,
             }
         }
         K::KeyRegistered(k) => Kind::KeyRegistered(new_key(

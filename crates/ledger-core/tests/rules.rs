@@ -834,6 +834,30 @@ fn non_canonical_public_keys_are_refused() {
     );
 }
 
+/// The genesis names the node's checkpoint key: without one, or with a weak one, no ledger.
+#[test]
+fn a_genesis_names_a_usable_checkpoint_key() {
+    for (key, reason) in [
+        (vec![], "INVALID_FIELD"),
+        (
+            {
+                let mut identity = vec![0u8; 32];
+                identity[0] = 1;
+                identity
+            },
+            "WEAK_KEY",
+        ),
+    ] {
+        let mut w = World::empty();
+        let mut kind = w.genesis_kind(1);
+        if let Kind::Genesis(g) = &mut kind {
+            g.checkpoint_key = key;
+        }
+        let admin = w.admin.clone();
+        w.rejects(kind, &[&admin], reason);
+    }
+}
+
 /// A body that decodes to one meaning for prost and another for a reader that keeps the last
 /// of a repeated sub-message (the page did: ¥600,000 to the node, ¥0 on the page) is refused,
 /// and so is any body or envelope whose bytes are not their canonical encoding.

@@ -42,6 +42,7 @@ fn derive_vectors() -> Value {
                 admin_quorum: 1,
                 reserve_ratio_bp: 1000,
             }),
+            checkpoint_key: node.verifying_key().to_bytes().to_vec(),
         }),
     );
     let receipt_body = build::body(

@@ -62,6 +62,7 @@ impl World {
                 admin_quorum,
                 reserve_ratio_bp: 1_000,
             }),
+            checkpoint_key: key(7).verifying_key().to_bytes().to_vec(),
         })
     }
 
