@@ -247,6 +247,21 @@ async fn the_page_shows_the_ledger_and_follows_it_live() {
             .unwrap();
     let node_fp = ledger_core::signing::KeyId::of(&node_key).fingerprint();
     assert_eq!(text(&browser, "#node-key"), node_fp);
+    // The ledger fingerprint, computed by the page from entry 0 as ledger-core does.
+    let genesis = client
+        .get_entry(proto::GetEntryRequest {
+            by: Some(proto::get_entry_request::By::Sequence(0)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let published = ledger_core::entry::ledger_fingerprint(&ledger_core::entry::Entry {
+        sequence: genesis.sequence,
+        prev_hash: genesis.prev_hash.clone().try_into().unwrap(),
+        timestamp_ms: genesis.timestamp_ms,
+        envelope: genesis.envelope.clone(),
+    });
+    assert_eq!(text(&browser, "#ledger-fingerprint"), published);
     assert_eq!(
         text(&browser, "#checkpoint-root"),
         ledger_verifier::report::short_hash(&cp.root_hash)

@@ -8,7 +8,7 @@ import { Client, GrpcError } from "./grpcweb.js";
 import { decode } from "./protobuf.js";
 import { formatYuan, permille, sum, total } from "./money.js";
 import { el, fingerprint, hex, replace } from "./dom.js";
-import { fingerprintOfKey } from "./verify.js";
+import { fingerprintOfKey, ledgerFingerprint } from "./verify.js";
 import { Watchdog } from "./watchdog.js";
 import {
   SOURCE_COLORS, SOURCE_ORDER, kindName, language, roleName, setLanguage, sourceName, t,
@@ -442,6 +442,7 @@ function renderVerify() {
       { class: "checkpoint" },
       el("dt", {}, t("treeSize")), el("dd", { id: "checkpoint-size" }, String(c.tree_size)),
       el("dt", {}, t("root")), el("dd", {}, el("code", { id: "checkpoint-root" }, c.root_hash.length >= 10 ? fingerprint(c.root_hash) : "")),
+      el("dt", {}, t("ledgerFingerprint")), el("dd", {}, el("code", { id: "ledger-fingerprint" }, view.ledgerFingerprint || "")),
       el("dt", {}, t("nodeKey")), el("dd", {}, el("code", { id: "node-key" }, fp)),
     ),
     el("p", {}, el("a", { class: "download", href: "snapshot", download: snapshotName(), id: "snapshot-link" }, `⬇ ${t("download")}`)),
@@ -578,6 +579,8 @@ async function start() {
         api.call("GetEntry", { sequence: 0n }),
       ]);
       view.checkpoint = checkpoint;
+      // Computed by this page from entry 0, for the resident to compare with the notice board.
+      view.ledgerFingerprint = BigInt(genesis.sequence ?? 0) === 0n ? ledgerFingerprint(genesis) : "";
       const first = decodeEntry(genesis);
       if (first.body) {
         view.ledgerId = first.body.ledger_id;
