@@ -5,6 +5,7 @@
 //! that never comes), and a timeout on writes that a client stops reading (a stalled download
 //! or stream frees its connection): no client holds a slot of the cap for long for nothing.
 
+use std::future::Future as _;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -176,8 +177,6 @@ impl Conn {
         }
     }
 }
-
-use std::future::Future as _;
 
 impl AsyncRead for Conn {
     fn poll_read(

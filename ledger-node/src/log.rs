@@ -177,11 +177,6 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
     }
 }
 
-/// A record read by the scan, not yet known to belong to a whole group.
-struct Pending {
-    scanned: Scanned,
-}
-
 /// Reads the log at `path` without changing it, calls `each` for every record of every whole
 /// group in order, and reports where the whole groups end and any torn tail after them.
 pub fn scan(
@@ -200,7 +195,8 @@ pub fn scan(
     let mut committed = ChainHead::default();
     let mut head = ChainHead::default();
     let mut group_start = 0u64;
-    let mut pending: Vec<Pending> = Vec::new();
+    // Records read but not yet known to belong to a whole group.
+    let mut pending: Vec<Scanned> = Vec::new();
     let mut offset = 0u64;
     let mut damage: Option<&'static str> = None;
     let mut buf = Vec::new();
@@ -240,17 +236,15 @@ pub fn scan(
         let entry = Entry::decode(encoded).map_err(|e| corrupt(sequence, offset, e.to_string()))?;
         head.link_hashed(&entry, hash)
             .map_err(|e| corrupt(sequence, offset, e.to_string()))?;
-        pending.push(Pending {
-            scanned: Scanned {
-                entry,
-                hash,
-                offset,
-            },
+        pending.push(Scanned {
+            entry,
+            hash,
+            offset,
         });
         offset += frame_bytes(len);
         if group_end {
-            for p in pending.drain(..) {
-                each(p.scanned)?;
+            for scanned in pending.drain(..) {
+                each(scanned)?;
             }
             committed = head.clone();
             group_start = offset;

@@ -427,11 +427,10 @@ impl pb::ledger_server::Ledger for LedgerService {
                 self.limits.max_subscribers
             )));
         }
-        let (tx, rx) = mpsc::channel(self.limits.subscriber_buffer);
+        let (tx, stream) = FedStream::new(self.limits.subscriber_buffer);
         let shared = self.shared.clone();
         let stall = self.limits.subscriber_stall;
-        let reader_ending = Arc::new(std::sync::Mutex::new(None));
-        let ending = reader_ending.clone();
+        let ending = stream.ending.clone();
         tokio::spawn(async move {
             let _guard = guard;
             for seq in req.from_sequence..end {
@@ -457,11 +456,7 @@ impl pb::ledger_server::Ledger for LedgerService {
                 }
             }
         });
-        Ok(Response::new(Box::pin(FedStream {
-            rx,
-            ending: reader_ending,
-            done: false,
-        })))
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn get_checkpoint(
@@ -704,18 +699,21 @@ impl pb::ledger_server::Ledger for LedgerService {
 
 /// Streams a snapshot of the log as it is now (its head is captured first), in chunks of about
 /// 64 KiB; for gRPC's ExportSnapshot and the HTTP download alike. A reader that takes nothing
-/// for `stall` loses its download, and a snapshot that could not be completed ends with an
-/// error, never quietly, so no client takes a cut-short snapshot for a whole one.
+/// for `stall` loses its download (and `slot`, if it holds one), and a snapshot that could not
+/// be completed ends with an error, never quietly, so no client takes a cut-short snapshot for
+/// a whole one.
 pub fn snapshot_chunks(
     shared: Arc<Shared>,
     stall: Duration,
     slot: Option<tokio::sync::OwnedSemaphorePermit>,
-) -> SnapshotStream {
+) -> FedStream<Vec<u8>, EngineError> {
     let head = shared.head();
-    let (tx, rx) = mpsc::channel(16);
-    let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let done = finished.clone();
+    let (tx, stream) = FedStream::new(16);
+    // Cut short unless the last chunk is handed over.
+    stream.end_with(EngineError::SnapshotCutShort);
+    let ending = stream.ending.clone();
     tokio::spawn(async move {
+        let _slot = slot;
         let mut chunk = snapshot::encode_header(&snapshot::Header {
             ledger_id: shared.ledger_id.clone(),
             node_public_key: shared.node_key.to_bytes(),
@@ -725,7 +723,7 @@ pub fn snapshot_chunks(
             match shared.read_entry(seq) {
                 Ok((entry, _)) => snapshot::encode_entry_frame(&entry, &mut chunk),
                 Err(e) => {
-                    let _ = tx.send_timeout(Err(e), stall).await;
+                    *ending.lock().expect("ending lock") = Some(e);
                     return;
                 }
             }
@@ -741,60 +739,41 @@ pub fn snapshot_chunks(
         }
         chunk.extend_from_slice(&snapshot::encode_trailer(&head.checkpoint));
         if tx.send_timeout(Ok(chunk), stall).await.is_ok() {
-            done.store(true, Ordering::SeqCst);
+            ending.lock().expect("ending lock").take();
         }
     });
-    SnapshotStream {
-        rx,
-        finished,
-        ended: false,
-        _slot: slot,
-    }
-}
-
-/// The chunks of one snapshot; see [`snapshot_chunks`].
-pub struct SnapshotStream {
-    rx: mpsc::Receiver<Result<Vec<u8>, EngineError>>,
-    finished: Arc<std::sync::atomic::AtomicBool>,
-    ended: bool,
-    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
-}
-
-impl Stream for SnapshotStream {
-    type Item = Result<Vec<u8>, EngineError>;
-
-    fn poll_next(
-        mut self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        use std::task::Poll;
-        if self.ended {
-            return Poll::Ready(None);
-        }
-        match self.rx.poll_recv(cx) {
-            Poll::Ready(None) => {
-                self.ended = true;
-                if self.finished.load(Ordering::SeqCst) {
-                    Poll::Ready(None)
-                } else {
-                    Poll::Ready(Some(Err(EngineError::SnapshotCutShort)))
-                }
-            }
-            other => other,
-        }
-    }
+    stream
 }
 
 /// A stream fed by a task that can say how it ended even when the reader left no room in the
-/// channel for one more message: the ending is yielded after everything queued.
-struct FedStream<T> {
-    rx: mpsc::Receiver<Result<T, Status>>,
-    ending: Arc<std::sync::Mutex<Option<Status>>>,
+/// channel for one more message: the ending (if any) is yielded after everything queued, so a
+/// stream the node cut never looks complete.
+pub struct FedStream<T, E> {
+    rx: mpsc::Receiver<Result<T, E>>,
+    ending: Arc<std::sync::Mutex<Option<E>>>,
     done: bool,
 }
 
-impl<T> Stream for FedStream<T> {
-    type Item = Result<T, Status>;
+impl<T, E> FedStream<T, E> {
+    /// The sender its task feeds, and the stream.
+    fn new(capacity: usize) -> (mpsc::Sender<Result<T, E>>, FedStream<T, E>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let stream = FedStream {
+            rx,
+            ending: Arc::new(std::sync::Mutex::new(None)),
+            done: false,
+        };
+        (tx, stream)
+    }
+
+    /// Sets the error the stream ends with once the task is gone.
+    fn end_with(&self, error: E) {
+        *self.ending.lock().expect("ending lock") = Some(error);
+    }
+}
+
+impl<T, E> Stream for FedStream<T, E> {
+    type Item = Result<T, E>;
 
     fn poll_next(
         mut self: Pin<&mut Self>,
