@@ -65,12 +65,12 @@ pub fn inspect(data_dir: &Path) -> anyhow::Result<DataDir> {
         "is missing"
     };
     anyhow::bail!(
-        "{dir} holds {found} but its ledger log {log_state}. A ledger was kept here, so the node \
+        "数据目录 {dir} 中有 {found}，但账本日志不存在或为空：这里曾保存过账本，节点不会在此新建账本。\
+         请从备份恢复 {log}，或指定另一个 --data-dir。\n\
+         {dir} holds {found} but its ledger log {log_state}. A ledger was kept here, so the node \
          will not create a new one over it. Restore {log} from a backup; or, if this directory \
          is not a ledger's (a development ledger whose first start was cut off before it wrote \
-         its log), move it away yourself or give another --data-dir.\n\
-         数据目录 {dir} 中有 {found}，但账本日志不存在或为空：这里曾保存过账本，节点不会在此新建账本。\
-         请从备份恢复 {log}，或指定另一个 --data-dir。",
+         its log), move it away yourself or give another --data-dir.",
         dir = data_dir.display(),
         found = found.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
         log = log.display(),
@@ -159,7 +159,7 @@ pub fn create_dev_ledger(data_dir: &Path, name: &str) -> anyhow::Result<DevKeys>
         data_dir.display()
     );
     println!(
-        "  ledger fingerprint: {}  (账本指纹: what a community publishes on its notice board)",
+        "  账本指纹 ledger fingerprint: {}  (公布在公示栏上 / what a community publishes on its notice board)",
         ledger_core::entry::ledger_fingerprint(&genesis)
     );
     println!(
@@ -263,7 +263,7 @@ pub fn init_ledger(
         data_dir.display()
     );
     println!(
-        "  ledger fingerprint:   {}  (publish it on the notice board / 公布在公示栏上)",
+        "  账本指纹 ledger fingerprint: {}  (公布在公示栏上 / publish it on the notice board)",
         ledger_core::entry::ledger_fingerprint(&genesis)
     );
     println!(

@@ -48,13 +48,13 @@ pub enum EngineError {
     #[error("the log is empty: this node has no ledger yet")]
     NoLedger,
     #[error(
-        "the snapshot was cut short (the reader stalled, or a read failed); download it again"
+        "快照未完整发送（读取方停顿或读取失败），请重新下载 / the snapshot was cut short (the reader stalled, or a read failed); download it again"
     )]
     SnapshotCutShort,
-    #[error("this node's key ({have}) is not the checkpoint key the ledger's genesis names ({named}): the node would sign checkpoints no verifier accepts. Use the ledger's own node.key")]
+    #[error("本节点的密钥（{have}）不是账本创世记录指定的检查点密钥（{named}），节点拒绝启动；请使用本账本自己的 node.key。\nThis node's key ({have}) is not the checkpoint key the ledger's genesis names ({named}): the node would sign checkpoints no verifier accepts. Use the ledger's own node.key")]
     WrongNodeKey { have: String, named: String },
     #[error(
-        "the signed checkpoint mark is unusable: {0}. Restore the data directory from a backup"
+        "已签名的检查点记录无法使用：{0}。请从备份恢复数据目录。\nThe signed checkpoint mark is unusable: {0}. Restore the data directory from a backup"
     )]
     Mark(String),
 }

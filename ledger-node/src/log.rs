@@ -49,14 +49,14 @@ const MIN_TORN_ZEROS: u64 = FRAME_TRAILER_BYTES as u64;
 pub enum LogError {
     #[error("log file {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
-    #[error("the log is corrupt at entry {sequence} (byte offset {offset}): {what}. The node will not serve or cut a damaged ledger, and left the file as it was. Stop here, keep a copy of {path}, and restore the data directory from a backup (or ask the witnesses and neighbours for the published snapshot); see RELIABILITY.md. 账本日志在第 {sequence} 条（字节 {offset}）损坏，节点拒绝启动，文件未被改动；请保留此文件并从备份恢复。")]
+    #[error("账本日志在第 {sequence} 条（字节 {offset}）损坏，节点拒绝启动，文件未被改动；请保留 {path} 的副本，并从备份恢复数据目录（或向见证方和邻居索取已公布的快照）。\nThe log is corrupt at entry {sequence} (byte offset {offset}): {what}. The node will not serve or cut a damaged ledger, and left the file as it was. Stop here, keep a copy of {path}, and restore the data directory from a backup (or ask the witnesses and neighbours for the published snapshot); see RELIABILITY.md.")]
     Corrupt {
         path: PathBuf,
         sequence: u64,
         offset: u64,
         what: String,
     },
-    #[error("log file {path}: an earlier write failed and the file could not be cut back to its last whole group ({source}); nothing more is written until it can. Check the disk")]
+    #[error("账本日志 {path} 上次写入失败且无法恢复到最后一个完整批次，在此之前不再写入；请检查磁盘。\nLog file {path}: an earlier write failed and the file could not be cut back to its last whole group ({source}); nothing more is written until it can. Check the disk")]
     Poisoned { path: PathBuf, source: io::Error },
 }
 

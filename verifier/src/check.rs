@@ -351,9 +351,10 @@ pub fn verify_snapshot<R: Read>(
                         "LEDGER_NOT_TRUSTED",
                         Some(0),
                         format!(
-                            "this is ledger {fingerprint}, not the ledger {trusted} you trust: its \
-                             genesis differs (even if the ledger id and the node key are the same). \
-                             Do not trust its figures; tell your community / 这不是公示栏上的账本"
+                            "这不是公示栏上的账本：它的账本指纹是 {fingerprint}，不是 {trusted}。请不要相信其中的数字，\
+                             并告知社区、保留此文件。 / This is ledger {fingerprint}, not the ledger \
+                             {trusted} you trust: its genesis differs (even if the ledger id and the \
+                             node key are the same). Do not trust its figures; tell your community"
                         ),
                     ));
                 }

@@ -149,9 +149,11 @@ fn parse_trust(text: &str) -> anyhow::Result<Trust> {
 fn parse_key_trust(text: &str) -> anyhow::Result<Trust> {
     match parse_trust(text)? {
         Trust::Ledger(_) => anyhow::bail!(
-            "--trust: this command checks the node's key, not the ledger fingerprint, for now \
-             (it does not see the ledger's genesis): give the node key (`ledger checkpoint` prints \
-             it); check the ledger fingerprint with `verifier verify` on a snapshot"
+            "--trust：此命令目前核对节点密钥，不能核对账本指纹（它看不到创世记录）；请提供节点密钥\
+             （`ledger checkpoint` 会显示），账本指纹请用 `verifier verify` 核对快照。 / --trust: this \
+             command checks the node's key, not the ledger fingerprint, for now (it does not see \
+             the ledger's genesis): give the node key (`ledger checkpoint` prints it); check the \
+             ledger fingerprint with `verifier verify` on a snapshot"
         ),
         trust => Ok(trust),
     }

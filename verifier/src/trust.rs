@@ -56,7 +56,7 @@ impl Trust {
             return Ok(Trust::Fingerprint(fp));
         }
         Err(format!(
-            "{text:?} is not a ledger fingerprint: give the one from the notice board (six groups, like 3F2A-9C01-77B4-E0D2-5A18-0B6C) / 请填写公示栏上的账本指纹"
+            "{text:?} 不是账本指纹：请填写公示栏上的账本指纹（六组，例如 3F2A-9C01-77B4-E0D2-5A18-0B6C） / {text:?} is not a ledger fingerprint: give the one from the notice board (six groups, like 3F2A-9C01-77B4-E0D2-5A18-0B6C)"
         ))
     }
 

@@ -189,12 +189,12 @@ fn csv_text(bytes: Vec<u8>) -> anyhow::Result<String> {
             let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
             let gbk = looks_like_gbk(bytes);
             anyhow::bail!(
-                "the CSV file is not UTF-8 (row {line}{}). Save it again as UTF-8: in Excel \
-                 \"Save As\" → \"CSV UTF-8 (Comma delimited)\"; in WPS 另存为 → 编码选 UTF-8. \
-                 / CSV 文件不是 UTF-8 编码（第 {line} 行{}）：请在 Excel 中“另存为”→“CSV UTF-8（逗号分隔）”，\
-                 或在 WPS 中另存为时选择 UTF-8 编码。",
-                if gbk { ", it looks like GBK/GB18030" } else { "" },
+                "CSV 文件不是 UTF-8 编码（第 {line} 行{}）：请在 Excel 中“另存为”→“CSV UTF-8（逗号分隔）”，\
+                 或在 WPS 中另存为时选择 UTF-8 编码。 / The CSV file is not UTF-8 (row {line}{}). \
+                 Save it again as UTF-8: in Excel \"Save As\" → \"CSV UTF-8 (Comma delimited)\"; \
+                 in WPS choose UTF-8 when saving.",
                 if gbk { "，看起来是 GBK/GB18030 编码" } else { "" },
+                if gbk { ", it looks like GBK/GB18030" } else { "" },
             )
         }
     }

@@ -653,10 +653,12 @@ async fn timestamp_of_earlier_try(
             Ok(Some(b.timestamp_ms))
         }
         _ => Err(Failure::Refused(format!(
-            "transaction id {} is already entry {} with other content; a retry must repeat the \
-             same transaction (or leave out --tx-id for a new one) / 该交易号已用于第 {} 条的其他内容",
+            "该交易号 {} 已用于第 {} 条的其他内容：重试必须是同一笔交易（新交易请不要用 --tx-id） / \
+             transaction id {} is already entry {} with other content; a retry must repeat the \
+             same transaction (or leave out --tx-id for a new one)",
             hex::encode(id),
             entry.sequence,
+            hex::encode(id),
             entry.sequence
         ))),
     }

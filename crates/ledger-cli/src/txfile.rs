@@ -69,7 +69,7 @@ impl TxFile {
                 && tx.ledger_id == file.ledger_id
                 && tx.tx_id.to_string() == file.tx_id
                 && tx.kind.name() == file.kind,
-            "the file's summary, ledger, id or kind does not match its body: it was edited; do not sign it"
+            "文件的摘要、账本、交易号或类型与签名内容不符：文件被改动过，请不要签名 / the file's summary, ledger, id or kind does not match its body: it was edited; do not sign it"
         );
         Ok(file)
     }

@@ -11,7 +11,7 @@ pub enum AmountError {
     NotANumber(String),
     #[error("{0:?} has more than two decimals: the ledger counts whole fen (0.01 yuan)")]
     TooManyDecimals(String),
-    #[error("{0:?} is over the largest amount the ledger accepts (1,000,000,000,000.00 yuan) / 金额超过账本上限（1万亿元）")]
+    #[error("金额 {0:?} 超过账本上限（1万亿元） / {0:?} is over the largest amount the ledger accepts (1,000,000,000,000.00 yuan)")]
     TooLarge(String),
     #[error("an amount must be more than zero")]
     Zero,
