@@ -75,6 +75,8 @@ fn heavy_genesis(ledger_id: &str) -> proto::SignedEnvelope {
             reserve_ratio_bp: 0,
         }),
         checkpoint_key: admins[0].verifying_key().to_bytes().to_vec(),
+        witnesses: vec![],
+        witness_quorum: 0,
     });
     let refs: Vec<&SigningKey> = admins.iter().collect();
     build::envelope(

@@ -673,6 +673,8 @@ async fn a_ledger_remade_with_the_real_node_key_fails_against_the_ledger_fingerp
             reserve_ratio_bp: 0,
         }),
         checkpoint_key: f.node_key.verifying_key().to_bytes().to_vec(),
+        witnesses: vec![],
+        witness_quorum: 0,
     });
     let env = build::envelope(
         build::body(&ledger_id, random_tx_id(), now_ms(), genesis),

@@ -95,6 +95,7 @@ const WORDS = {
       disbursement_voided: "作废支出",
       entry_reversed: "冲正",
       entry_annotated: "审计批注",
+      checkpoint_key_rotated: "更换节点签名密钥",
     },
     roles: {
       ROLE_ADMIN: "管理员",
@@ -206,6 +207,7 @@ const WORDS = {
       disbursement_voided: "Disbursement voided",
       entry_reversed: "Correction",
       entry_annotated: "Auditor's note",
+      checkpoint_key_rotated: "Node signing key replaced",
     },
     roles: {
       ROLE_ADMIN: "admin",

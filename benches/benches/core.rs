@@ -108,6 +108,8 @@ fn decoding_and_rules(c: &mut Criterion) {
                 reserve_ratio_bp: 1000,
             }),
             checkpoint_key: admin.verifying_key().to_bytes().to_vec(),
+            witnesses: vec![],
+            witness_quorum: 0,
         }),
         &admin,
     );

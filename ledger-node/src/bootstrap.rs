@@ -151,6 +151,8 @@ pub fn create_dev_ledger(data_dir: &Path, name: &str) -> anyhow::Result<DevKeys>
         admin_keys: vec![build::public_key(&admin, Role::Admin, "development admin")],
         policy: Some(default_policy()),
         checkpoint_key: node_key.verifying_key().to_bytes().to_vec(),
+        witnesses: vec![],
+        witness_quorum: 0,
     });
     let body = build::body(&ledger_id, random_tx_id(), engine::now_ms(), genesis);
     let genesis = engine::create(data_dir, build::envelope(body, &[&admin]).encode_to_vec())?;
@@ -252,6 +254,8 @@ pub fn init_ledger(
             reserve_ratio_bp: g.reserve_ratio_bp,
         }),
         checkpoint_key: node_key.verifying_key().to_bytes().to_vec(),
+        witnesses: vec![],
+        witness_quorum: 0,
     });
     let body = build::body(&g.ledger_id, random_tx_id(), engine::now_ms(), genesis);
     let refs: Vec<&SigningKey> = signers.iter().collect();

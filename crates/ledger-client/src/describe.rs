@@ -29,6 +29,10 @@ pub fn describe(tx: &Transaction) -> String {
             k.name
         ),
         Kind::KeyRevoked { key_id, reason } => format!("revoke key {key_id} ({reason})"),
+        Kind::CheckpointKeyRotated { new_key, reason } => format!(
+            "更换节点签名密钥 replace the node's checkpoint key with {} ({reason})",
+            ledger_core::signing::KeyId::of(new_key).fingerprint()
+        ),
         Kind::AccountOpened {
             account_id,
             kind,
@@ -129,9 +133,15 @@ pub fn fields(tx: &Transaction) -> Vec<(&'static str, String)> {
             admin_keys,
             policy,
             checkpoint_key,
+            witnesses,
+            witness_quorum,
         } => {
             add("ledger name", ledger_name.clone());
             add("checkpoint key", hex::encode(checkpoint_key.as_bytes()));
+            for w in witnesses {
+                add("witness 见证方", ledger_core::checkpoint::witness_vkey(w));
+            }
+            add("witness quorum 见证法定数", witness_quorum.to_string());
             add("currency", currency.clone());
             for k in admin_keys {
                 add(
@@ -149,6 +159,14 @@ pub fn fields(tx: &Transaction) -> Vec<(&'static str, String)> {
         }
         Kind::KeyRevoked { key_id, reason } => {
             add("key", key_id.fingerprint());
+            add("reason", reason.clone());
+        }
+        Kind::CheckpointKeyRotated { new_key, reason } => {
+            add(
+                "new checkpoint key 新节点签名密钥",
+                ledger_core::signing::KeyId::of(new_key).fingerprint(),
+            );
+            add("public key", hex::encode(new_key.as_bytes()));
             add("reason", reason.clone());
         }
         Kind::AccountOpened {

@@ -25,6 +25,10 @@ use crate::Hash;
 
 /// Signed-note signature type of Ed25519 keys.
 const ED25519_TYPE: u8 = 0x01;
+/// Signed-note signature type of C2SP tlog-cosignature/v1 Ed25519 cosignatures.
+const COSIGNATURE_TYPE: u8 = 0x04;
+/// The first line of the message a cosignature signs (domain separation).
+const COSIGNATURE_HEADER: &str = "cosignature/v1\n";
 /// Every signature line starts with an em dash and a space.
 const SIGNATURE_PREFIX: &str = "\u{2014} ";
 
@@ -42,10 +46,30 @@ pub struct NoteSignature {
     pub signature: [u8; 64],
 }
 
+/// A C2SP tlog-cosignature/v1 line: key hash, the time it was made (seconds since the epoch)
+/// and an Ed25519 signature over `cosignature/v1\ntime <t>\n` and the note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cosignature {
+    pub key_name: String,
+    pub key_hash: [u8; 4],
+    pub timestamp: u64,
+    pub signature: [u8; 64],
+}
+
+/// A witness as a genesis names it: its key name and Ed25519 public key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessKey {
+    pub name: String,
+    pub key: VerifyingKey,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedCheckpoint {
     pub checkpoint: Checkpoint,
     pub signatures: Vec<NoteSignature>,
+    /// Lines of the cosignature size (76 bytes). A line of another type that happens to have
+    /// that size is kept too; it matches no witness's key hash and is ignored.
+    pub cosignatures: Vec<Cosignature>,
     /// The exact note text that was parsed, and signed.
     pub text: String,
 }
@@ -72,6 +96,14 @@ pub enum CheckpointError {
     NotSignedBy { key_name: String },
     #[error("the signature by key {key_name:?} does not verify")]
     BadSignature { key_name: String },
+    #[error("the checkpoint has {valid} valid cosignatures of the ledger's witnesses, it needs {needed} (witnesses named by the ledger: {named})")]
+    WitnessQuorumNotMet {
+        valid: usize,
+        needed: usize,
+        named: String,
+    },
+    #[error("the checkpoint has no valid cosignature by witness {name:?}, which you required with --witness")]
+    RequiredWitnessMissing { name: String },
 }
 
 /// First four bytes of `SHA-256(name || "\n" || 0x01 || public key)`.
@@ -82,6 +114,78 @@ pub fn key_hash(key_name: &str, key: &VerifyingKey) -> [u8; 4] {
     sha.update([ED25519_TYPE]);
     sha.update(key.as_bytes());
     sha.finalize()[..4].try_into().expect("4 bytes")
+}
+
+/// First four bytes of `SHA-256(name || "\n" || 0x04 || public key)`: a cosigner's key hash.
+pub fn cosignature_key_hash(key_name: &str, key: &VerifyingKey) -> [u8; 4] {
+    let mut sha = Sha256::new();
+    sha.update(key_name.as_bytes());
+    sha.update(b"\n");
+    sha.update([COSIGNATURE_TYPE]);
+    sha.update(key.as_bytes());
+    sha.finalize()[..4].try_into().expect("4 bytes")
+}
+
+/// A signed-note key name: 1 to `MAX_ID_BYTES` bytes, no whitespace, no `+`, no control
+/// characters (signed-note's rule, so the name can sit in a signature line and a vkey).
+pub fn is_valid_key_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_ID_BYTES
+        && !name.contains('+')
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// The message a tlog-cosignature/v1 signs: header line, time line, then the note text.
+fn cosigned_message(note_text: &str, timestamp: u64) -> String {
+    format!("{COSIGNATURE_HEADER}time {timestamp}\n{note_text}")
+}
+
+/// A witness's cosignature on `note_text` (the note without its signature lines) at `timestamp`.
+pub fn cosign(note_text: &str, key_name: &str, key: &SigningKey, timestamp: u64) -> Cosignature {
+    assert!(is_valid_key_name(key_name));
+    assert!(
+        timestamp <= i64::MAX as u64,
+        "C2SP: a timestamp is below 2^63"
+    );
+    let signature = sign_raw(key, cosigned_message(note_text, timestamp).as_bytes());
+    Cosignature {
+        key_name: key_name.to_string(),
+        key_hash: cosignature_key_hash(key_name, &key.verifying_key()),
+        timestamp,
+        signature,
+    }
+}
+
+/// The C2SP vkey of a witness: `<name>+<hex key hash>+<base64(0x04 || key)>`, what a resident
+/// passes to `verifier --witness` and what a witness prints when it is set up.
+pub fn witness_vkey(witness: &WitnessKey) -> String {
+    let mut raw = vec![COSIGNATURE_TYPE];
+    raw.extend_from_slice(witness.key.as_bytes());
+    format!(
+        "{}+{}+{}",
+        witness.name,
+        hex::encode(cosignature_key_hash(&witness.name, &witness.key)),
+        BASE64.encode(raw)
+    )
+}
+
+/// Parses a witness vkey (see [`witness_vkey`]); the key hash must match the name and key.
+pub fn parse_witness_vkey(vkey: &str) -> Option<WitnessKey> {
+    let mut parts = vkey.trim().splitn(3, '+');
+    let (name, hash, key) = (parts.next()?, parts.next()?, parts.next()?);
+    if !is_valid_key_name(name) {
+        return None;
+    }
+    let raw = BASE64.decode(key).ok()?;
+    if raw.len() != 33 || raw[0] != COSIGNATURE_TYPE {
+        return None;
+    }
+    let key = crate::signing::parse_public_key(&raw[1..]).ok()?;
+    let witness = WitnessKey {
+        name: name.to_string(),
+        key,
+    };
+    (hash == hex::encode(cosignature_key_hash(name, &witness.key))).then_some(witness)
 }
 
 /// The signed-note verifier key string: `<name>+<hex key hash>+<base64(0x01 || key)>`, the
@@ -123,8 +227,25 @@ impl Checkpoint {
         SignedCheckpoint {
             checkpoint: self.clone(),
             signatures: vec![sig],
+            cosignatures: Vec::new(),
             text: full,
         }
+    }
+}
+
+impl Cosignature {
+    /// `— <name> base64(key hash || timestamp || signature)` with its newline.
+    pub fn line(&self) -> String {
+        let mut blob = Vec::with_capacity(76);
+        blob.extend_from_slice(&self.key_hash);
+        blob.extend_from_slice(&self.timestamp.to_be_bytes());
+        blob.extend_from_slice(&self.signature);
+        format!(
+            "{}{} {}\n",
+            SIGNATURE_PREFIX,
+            self.key_name,
+            BASE64.encode(blob)
+        )
     }
 }
 
@@ -177,13 +298,15 @@ impl SignedCheckpoint {
             return Err(CheckpointError::BadSignatureLine(1));
         }
         let mut signatures = Vec::new();
+        let mut cosignatures = Vec::new();
         for (i, line) in rest[..rest.len() - 1].split('\n').enumerate() {
             if i == MAX_CHECKPOINT_SIGNATURES {
                 return Err(CheckpointError::TooManySignatures);
             }
             match parse_signature_line(line).ok_or(CheckpointError::BadSignatureLine(i + 1))? {
                 SignatureLine::Ed25519(sig) => signatures.push(sig),
-                // Another type (a tlog-cosignature, say): skipped, as C2SP signed-note says.
+                SignatureLine::Cosignature(cosig) => cosignatures.push(cosig),
+                // Another type: skipped, as C2SP signed-note says.
                 SignatureLine::Other => {}
             }
         }
@@ -194,8 +317,79 @@ impl SignedCheckpoint {
                 root,
             },
             signatures,
+            cosignatures,
             text: text.to_string(),
         })
+    }
+
+    /// The same checkpoint with `lines` (signature lines, each ending in a newline, such as a
+    /// witness's add-checkpoint response) appended.
+    pub fn with_lines(&self, lines: &str) -> Result<SignedCheckpoint, CheckpointError> {
+        SignedCheckpoint::parse(&format!("{}{}", self.text, lines))
+    }
+
+    /// The time of `witness`'s valid cosignature, or why there is none.
+    pub fn verify_cosignature(&self, witness: &WitnessKey) -> Result<u64, CheckpointError> {
+        let expected = cosignature_key_hash(&witness.name, &witness.key);
+        let mut found = false;
+        for cosig in self
+            .cosignatures
+            .iter()
+            .filter(|c| c.key_name == witness.name && c.key_hash == expected)
+        {
+            found = true;
+            let message = cosigned_message(self.note_text(), cosig.timestamp);
+            if cosig.timestamp <= i64::MAX as u64
+                && verify_raw(&witness.key, message.as_bytes(), &cosig.signature)
+            {
+                return Ok(cosig.timestamp);
+            }
+        }
+        Err(if found {
+            CheckpointError::BadSignature {
+                key_name: witness.name.clone(),
+            }
+        } else {
+            CheckpointError::NotSignedBy {
+                key_name: witness.name.clone(),
+            }
+        })
+    }
+
+    /// The witnesses (of `witnesses`) with a valid cosignature, when they are at least
+    /// `quorum`; every witness of `required` must be among the valid ones too (a resident's own
+    /// choice, on top of the ledger's).
+    pub fn check_witnesses(
+        &self,
+        witnesses: &[WitnessKey],
+        quorum: u32,
+        required: &[WitnessKey],
+    ) -> Result<Vec<String>, CheckpointError> {
+        let valid: Vec<String> = witnesses
+            .iter()
+            .filter(|w| self.verify_cosignature(w).is_ok())
+            .map(|w| w.name.clone())
+            .collect();
+        if valid.len() < quorum as usize {
+            return Err(CheckpointError::WitnessQuorumNotMet {
+                valid: valid.len(),
+                needed: quorum as usize,
+                named: witnesses
+                    .iter()
+                    .map(|w| w.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        if let Some(missing) = required
+            .iter()
+            .find(|w| self.verify_cosignature(w).is_err())
+        {
+            return Err(CheckpointError::RequiredWitnessMissing {
+                name: missing.name.clone(),
+            });
+        }
+        Ok(valid)
     }
 
     /// The signed part of the text.
@@ -237,6 +431,7 @@ impl SignedCheckpoint {
 /// signature of another type, which signed-note verifiers skip.
 enum SignatureLine {
     Ed25519(NoteSignature),
+    Cosignature(Cosignature),
     Other,
 }
 
@@ -244,6 +439,8 @@ enum SignatureLine {
 fn parse_signature_line(line: &str) -> Option<SignatureLine> {
     let rest = line.strip_prefix(SIGNATURE_PREFIX)?;
     let (name, blob) = rest.split_once(' ')?;
+    // Any signed-note name parses (an unknown witness's long name must not make the checkpoint
+    // unreadable); `is_valid_key_name` bounds the names this ledger itself names.
     if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
         return None;
     }
@@ -253,6 +450,12 @@ fn parse_signature_line(line: &str) -> Option<SignatureLine> {
             key_name: name.to_string(),
             key_hash: blob[..4].try_into().ok()?,
             signature: blob[4..].try_into().ok()?,
+        })),
+        76 => Some(SignatureLine::Cosignature(Cosignature {
+            key_name: name.to_string(),
+            key_hash: blob[..4].try_into().ok()?,
+            timestamp: u64::from_be_bytes(blob[4..12].try_into().ok()?),
+            signature: blob[12..].try_into().ok()?,
         })),
         // A key hash and at least one byte of signature.
         n if n > 4 => Some(SignatureLine::Other),

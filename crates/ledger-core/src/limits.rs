@@ -24,6 +24,9 @@ pub const MAX_TX_AGE_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 pub const MAX_RESERVE_RATIO_BP: u32 = 5_000;
 /// Lines of a checkpoint note and its signatures.
 pub const MAX_CHECKPOINT_BYTES: usize = 8 * 1024;
+/// Witnesses named by a genesis. With the node's signature they stay well inside
+/// `MAX_CHECKPOINT_SIGNATURES`, leaving room for lines of witnesses a resident chose.
+pub const MAX_WITNESSES: usize = 8;
 /// Signature lines on one checkpoint.
 pub const MAX_CHECKPOINT_SIGNATURES: usize = 16;
 /// Most entries in one group commit (one write, one sync). Bounds how long a torn tail can be:

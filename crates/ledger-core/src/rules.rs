@@ -88,6 +88,8 @@ pub enum Rejection {
     GenesisNotFirst,
     #[error("key {key} is already registered")]
     KeyExists { key: String },
+    #[error("key {key} has already been this ledger's checkpoint key; a rotation needs a new key (`ledger-node keygen`)")]
+    CheckpointKeyReused { key: String },
     #[error("key {key} is not registered, so it cannot be revoked")]
     NoSuchKey { key: String },
     #[error("key {key} is already revoked")]
@@ -147,7 +149,7 @@ pub enum Rejection {
 }
 
 /// Every reason code, for documentation and for the test that each one is exercised.
-pub const ALL_REASONS: [&str; 38] = [
+pub const ALL_REASONS: [&str; 39] = [
     "MALFORMED",
     "NON_CANONICAL",
     "TOO_LARGE",
@@ -169,6 +171,7 @@ pub const ALL_REASONS: [&str; 38] = [
     "NO_GENESIS",
     "GENESIS_NOT_FIRST",
     "KEY_EXISTS",
+    "CHECKPOINT_KEY_REUSED",
     "NO_SUCH_KEY",
     "ALREADY_REVOKED",
     "WOULD_LOCK_OUT",
@@ -221,6 +224,7 @@ impl Rejection {
             NoGenesis => "NO_GENESIS",
             GenesisNotFirst => "GENESIS_NOT_FIRST",
             KeyExists { .. } => "KEY_EXISTS",
+            CheckpointKeyReused { .. } => "CHECKPOINT_KEY_REUSED",
             NoSuchKey { .. } => "NO_SUCH_KEY",
             AlreadyRevoked { .. } => "ALREADY_REVOKED",
             WouldLockOut { .. } => "WOULD_LOCK_OUT",
@@ -460,6 +464,8 @@ pub fn apply(
                 admin_keys,
                 policy,
                 checkpoint_key,
+                witnesses,
+                witness_quorum,
             },
         ) => {
             assert_eq!(ctx.sequence, state.next_sequence);
@@ -486,6 +492,9 @@ pub fn apply(
                 policy: *policy,
                 created_ms: ctx.timestamp_ms,
                 checkpoint_key: *checkpoint_key,
+                checkpoint_keys: vec![(0, *checkpoint_key)],
+                witnesses: witnesses.clone(),
+                witness_quorum: *witness_quorum,
             })];
             for k in admin_keys {
                 changes.push(Change::KeyRegistered(KeyRecord {
@@ -560,6 +569,19 @@ pub fn apply(
                 registered_at: ctx.sequence,
                 revoked_at: None,
             }));
+            Reversible::NotReversible
+        }
+        Kind::CheckpointKeyRotated { new_key, .. } => {
+            signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
+            if ledger.checkpoint_keys.iter().any(|(_, k)| k == new_key) {
+                return Err(Rejection::CheckpointKeyReused {
+                    key: KeyId::of(new_key).fingerprint(),
+                });
+            }
+            changes.push(Change::CheckpointKeyRotated {
+                key: *new_key,
+                from_size: ctx.sequence + 1,
+            });
             Reversible::NotReversible
         }
         Kind::KeyRevoked { key_id, .. } => {

@@ -204,8 +204,29 @@ pub struct LedgerInfo {
     pub currency: String,
     pub policy: Policy,
     pub created_ms: i64,
-    /// The key checkpoints of this ledger are signed with (named by the genesis).
+    /// The key checkpoints of this ledger are signed with now (named by the genesis, replaced
+    /// by `checkpoint_key_rotated` entries).
     pub checkpoint_key: VerifyingKey,
+    /// Every checkpoint key the ledger has had, oldest first, each with the smallest tree size
+    /// it signs: the genesis key from 0, a key rotated in at entry `r` from `r + 1` (the first
+    /// tree that contains the rotation).
+    pub checkpoint_keys: Vec<(u64, VerifyingKey)>,
+    /// The witnesses whose cosignatures a checkpoint needs, and how many of them.
+    pub witnesses: Vec<crate::checkpoint::WitnessKey>,
+    pub witness_quorum: u32,
+}
+
+impl LedgerInfo {
+    /// The key a checkpoint of `tree_size` must be signed by: the one in force at that size.
+    pub fn checkpoint_key_at(&self, tree_size: u64) -> VerifyingKey {
+        let (_, key) = self
+            .checkpoint_keys
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= tree_size)
+            .expect("the genesis key signs from size 0");
+        *key
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -367,15 +388,32 @@ pub struct Movement {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     LedgerCreated(LedgerInfo),
+    /// A new checkpoint key, in force for trees of `from_size` entries and more.
+    CheckpointKeyRotated {
+        key: VerifyingKey,
+        from_size: u64,
+    },
     KeyRegistered(KeyRecord),
-    KeyRevoked { key_id: KeyId, at: u64 },
+    KeyRevoked {
+        key_id: KeyId,
+        at: u64,
+    },
     AccountOpened(Account),
     ProjectCreated(Project),
     Moved(Movement),
-    Held { account: String, amounts: Amounts },
-    Released { account: String, amounts: Amounts },
+    Held {
+        account: String,
+        amounts: Amounts,
+    },
+    Released {
+        account: String,
+        amounts: Amounts,
+    },
     DisbursementSet(Disbursement),
-    Reversed { target: TxId, by: TxId },
+    Reversed {
+        target: TxId,
+        by: TxId,
+    },
 }
 
 /// What one accepted transaction does to the state.
@@ -491,7 +529,10 @@ impl State {
                 .unwrap_or_default()
         };
         match &tx.kind {
-            Kind::Genesis { .. } | Kind::KeyRegistered(_) | Kind::KeyRevoked { .. } => vec![],
+            Kind::Genesis { .. }
+            | Kind::KeyRegistered(_)
+            | Kind::KeyRevoked { .. }
+            | Kind::CheckpointKeyRotated { .. } => vec![],
             Kind::AccountOpened { account_id, .. } => vec![account_id.clone()],
             Kind::ProjectCreated { project_id, .. } => vec![project_id.clone()],
             Kind::FundsReceived { to_account, .. } => {
@@ -546,6 +587,12 @@ impl State {
                 Change::LedgerCreated(info) => {
                     assert!(self.ledger.is_none());
                     self.ledger = Some(info);
+                }
+                Change::CheckpointKeyRotated { key, from_size } => {
+                    let ledger = self.ledger.as_mut().expect("rotation after genesis");
+                    assert!(ledger.checkpoint_keys.last().expect("genesis key").0 < from_size);
+                    ledger.checkpoint_key = key;
+                    ledger.checkpoint_keys.push((from_size, key));
                 }
                 Change::KeyRegistered(record) => {
                     let previous = self.keys.insert(record.key_id, record);

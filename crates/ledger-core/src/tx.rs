@@ -7,6 +7,7 @@
 use ed25519_dalek::VerifyingKey;
 use prost::Message;
 
+use crate::checkpoint::WitnessKey;
 use crate::hashing::body_hash;
 use crate::limits::*;
 use crate::proto;
@@ -170,6 +171,13 @@ pub enum Kind {
         policy: Policy,
         /// The key the node signs checkpoints with.
         checkpoint_key: VerifyingKey,
+        /// The witnesses whose cosignatures make a checkpoint trusted, and how many it needs.
+        witnesses: Vec<WitnessKey>,
+        witness_quorum: u32,
+    },
+    CheckpointKeyRotated {
+        new_key: VerifyingKey,
+        reason: String,
     },
     KeyRegistered(NewKey),
     KeyRevoked {
@@ -239,6 +247,7 @@ impl Kind {
     pub fn name(&self) -> &'static str {
         match self {
             Kind::Genesis { .. } => "genesis",
+            Kind::CheckpointKeyRotated { .. } => "checkpoint_key_rotated",
             Kind::KeyRegistered(_) => "key_registered",
             Kind::KeyRevoked { .. } => "key_revoked",
             Kind::AccountOpened { .. } => "account_opened",
@@ -256,7 +265,7 @@ impl Kind {
     }
 
     /// Every kind name, for validating filters.
-    pub const NAMES: [&'static str; 14] = [
+    pub const NAMES: [&'static str; 15] = [
         "genesis",
         "key_registered",
         "key_revoked",
@@ -271,6 +280,7 @@ impl Kind {
         "disbursement_voided",
         "entry_reversed",
         "entry_annotated",
+        "checkpoint_key_rotated",
     ];
 }
 
@@ -388,22 +398,23 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
                     &format!("at most {MAX_RESERVE_RATIO_BP} (50%)"),
                 ));
             }
-            let checkpoint_key =
-                signing::parse_public_key(&g.checkpoint_key).map_err(|e| match e {
-                    signing::KeyError::Weak => Rejection::WeakKey,
-                    signing::KeyError::NonCanonical => {
-                        Rejection::NonCanonical { what: "public key" }
-                    }
-                    other => Rejection::invalid("genesis.checkpoint_key", &other.to_string()),
-                })?;
+            let checkpoint_key = public_key("genesis.checkpoint_key", &g.checkpoint_key)?;
+            let witnesses = witnesses(g.witnesses)?;
+            check_witness_quorum(witnesses.len(), g.witness_quorum)?;
             Kind::Genesis {
                 ledger_name: name("genesis.ledger_name", g.ledger_name)?,
                 currency,
                 admin_keys,
                 policy,
                 checkpoint_key,
+                witnesses,
+                witness_quorum: g.witness_quorum,
             }
         }
+        K::CheckpointKeyRotated(r) => Kind::CheckpointKeyRotated {
+            new_key: public_key("checkpoint_key_rotated.new_key", &r.new_key)?,
+            reason: text("checkpoint_key_rotated.reason", r.reason)?,
+        },
         K::KeyRegistered(k) => Kind::KeyRegistered(new_key(
             k.key
                 .ok_or_else(|| Rejection::invalid("key_registered.key", "missing"))?,
@@ -506,12 +517,63 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
     })
 }
 
-fn new_key(k: proto::PublicKey) -> Result<NewKey, Rejection> {
-    let public_key = signing::parse_public_key(&k.ed25519).map_err(|e| match e {
+fn public_key(field: &'static str, bytes: &[u8]) -> Result<VerifyingKey, Rejection> {
+    signing::parse_public_key(bytes).map_err(|e| match e {
         signing::KeyError::Weak => Rejection::WeakKey,
         signing::KeyError::NonCanonical => Rejection::NonCanonical { what: "public key" },
-        other => Rejection::invalid("key.ed25519", &other.to_string()),
-    })?;
+        other => Rejection::invalid(field, &other.to_string()),
+    })
+}
+
+/// The genesis's witnesses: valid C2SP key names, each name and key named once.
+fn witnesses(raw: Vec<proto::Witness>) -> Result<Vec<WitnessKey>, Rejection> {
+    if raw.len() > MAX_WITNESSES {
+        return Err(Rejection::invalid(
+            "genesis.witnesses",
+            &format!("at most {MAX_WITNESSES} witnesses"),
+        ));
+    }
+    let mut out: Vec<WitnessKey> = Vec::with_capacity(raw.len());
+    for w in raw {
+        if !crate::checkpoint::is_valid_key_name(&w.name) {
+            return Err(Rejection::invalid(
+                "genesis.witnesses.name",
+                &format!("a witness name is 1 to {MAX_ID_BYTES} bytes without spaces or '+', e.g. witness.example/township"),
+            ));
+        }
+        let key = public_key("genesis.witnesses.ed25519", &w.ed25519)?;
+        if out.iter().any(|o| o.name == w.name || o.key == key) {
+            return Err(Rejection::invalid(
+                "genesis.witnesses",
+                "the same witness name or key is named twice",
+            ));
+        }
+        out.push(WitnessKey { name: w.name, key });
+    }
+    Ok(out)
+}
+
+/// A quorum of more than half the witnesses, so two different histories can never both reach
+/// it (each witness cosigns only one); 0 exactly when no witness is named.
+fn check_witness_quorum(witnesses: usize, quorum: u32) -> Result<(), Rejection> {
+    let quorum = quorum as usize;
+    let ok = if witnesses == 0 {
+        quorum == 0
+    } else {
+        quorum * 2 > witnesses && quorum <= witnesses
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Rejection::invalid(
+            "genesis.witness_quorum",
+            &format!("more than half of the {witnesses} witnesses and at most all of them (0 when there are none), so that two different histories can never both be cosigned"),
+        ))
+    }
+}
+
+fn new_key(k: proto::PublicKey) -> Result<NewKey, Rejection> {
+    let public_key = public_key("key.ed25519", &k.ed25519)?;
     let role = match proto::Role::try_from(k.role) {
         Ok(proto::Role::Admin) => Role::Admin,
         Ok(proto::Role::Finance) => Role::Finance,

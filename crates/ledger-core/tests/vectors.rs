@@ -43,6 +43,8 @@ fn derive_vectors() -> Value {
                 reserve_ratio_bp: 1000,
             }),
             checkpoint_key: node.verifying_key().to_bytes().to_vec(),
+            witnesses: vec![],
+            witness_quorum: 0,
         }),
     );
     let receipt_body = build::body(

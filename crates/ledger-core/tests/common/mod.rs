@@ -63,6 +63,8 @@ impl World {
                 reserve_ratio_bp: 1_000,
             }),
             checkpoint_key: key(7).verifying_key().to_bytes().to_vec(),
+            witnesses: vec![],
+            witness_quorum: 0,
         })
     }
 

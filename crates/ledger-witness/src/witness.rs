@@ -1,0 +1,337 @@
+//! The witness: for each ledger it knows (by its genesis), the latest checkpoint it cosigned,
+//! kept durably, and the one rule it exists for: cosign only a checkpoint signed by the
+//! ledger's checkpoint key whose tree extends the one it holds (C2SP tlog-witness).
+//!
+//! Directory layout (`<dir>` is the witness's own):
+//!
+//! ```text
+//! <dir>/witness.key                 the witness's Ed25519 key (0600)
+//! <dir>/witness.name                its C2SP key name, one line
+//! <dir>/ledgers/<fingerprint>/genesis    entry 0 of the ledger (its encoding, PROTOCOL.md §2)
+//! <dir>/ledgers/<fingerprint>/latest     the latest cosigned checkpoint, with its signatures
+//! <dir>/ledgers/<fingerprint>/evidence/  checkpoints refused as a fork, kept as proof
+//! ```
+//!
+//! `latest` is replaced atomically (write, fsync, rename, fsync the directory) before a
+//! cosignature is returned, under the ledger's lock, so a kill -9 at any point leaves the old
+//! or the new state and never a cosignature for a state that was not stored.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::Context;
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use ledger_core::checkpoint::{cosign, is_valid_key_name, SignedCheckpoint, WitnessKey};
+use ledger_core::entry::{ledger_fingerprint, Entry};
+use ledger_core::merkle::{empty_root, verify_consistency};
+use ledger_core::state::State;
+use ledger_core::Hash;
+
+use crate::protocol::AddCheckpoint;
+
+/// Evidence files kept per ledger; later forks are only logged.
+const MAX_EVIDENCE_FILES: usize = 100;
+
+/// What the witness answers to add-checkpoint, as C2SP tlog-witness defines it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// 200: the cosignature line(s).
+    Cosigned(String),
+    /// 409 with `text/x.tlog.size`: the size the witness holds.
+    SizeConflict(u64),
+    /// Another status with a message for the log's operator.
+    Refused(u16, String),
+}
+
+/// A ledger the witness follows, known by its genesis.
+pub struct Followed {
+    pub fingerprint: String,
+    pub origin: String,
+    pub ledger_name: String,
+    /// Keys the witness accepts a checkpoint signature from.
+    pub node_keys: Vec<VerifyingKey>,
+    dir: PathBuf,
+    latest: Mutex<Option<SignedCheckpoint>>,
+}
+
+pub struct Witness {
+    key: SigningKey,
+    name: String,
+    dir: PathBuf,
+    /// By origin (the ledger id, which is the checkpoint's first line).
+    ledgers: HashMap<String, Followed>,
+}
+
+/// Creates a witness directory with a new key. Refuses one that exists.
+pub fn init(dir: &Path, name: &str) -> anyhow::Result<WitnessKey> {
+    anyhow::ensure!(
+        is_valid_key_name(name),
+        "见证方名称无效 the witness name {name:?} is not a valid key name: 1 to 64 characters, no spaces, no '+' (e.g. witness.example/township)"
+    );
+    anyhow::ensure!(
+        !dir.join("witness.key").exists(),
+        "{} 已有见证方密钥 already holds a witness key; refusing to replace it",
+        dir.display()
+    );
+    fs::create_dir_all(dir.join("ledgers"))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let key = ledger_keys::generate();
+    ledger_keys::write_new(&dir.join("witness.key"), &key)?;
+    write_durably(&dir.join("witness.name"), format!("{name}\n").as_bytes())?;
+    Ok(WitnessKey {
+        name: name.to_string(),
+        key: key.verifying_key(),
+    })
+}
+
+/// Adds a ledger to follow from its genesis entry, which must have `fingerprint` (as on the
+/// notice board). Returns the ledger's origin.
+pub fn add_ledger(dir: &Path, fingerprint: &str, genesis: &Entry) -> anyhow::Result<String> {
+    let found = ledger_fingerprint(genesis);
+    anyhow::ensure!(
+        found == fingerprint.trim().to_uppercase(),
+        "账本指纹不符 the genesis has ledger fingerprint {found}, not {fingerprint}: this is not the ledger on the notice board"
+    );
+    let (origin, _) = genesis_info(genesis)?;
+    let ledger_dir = dir.join("ledgers").join(&found);
+    fs::create_dir_all(&ledger_dir)?;
+    write_durably(&ledger_dir.join("genesis"), &genesis.encode())?;
+    Ok(origin)
+}
+
+/// The origin and checkpoint key of a genesis, checked by the same rules the node applies.
+fn genesis_info(genesis: &Entry) -> anyhow::Result<(String, ledger_core::state::LedgerInfo)> {
+    let mut state = State::new();
+    ledger_core::rules::apply_entry(&mut state, genesis)
+        .map_err(|e| anyhow::anyhow!("the genesis entry is not valid: {e}"))?;
+    let info = state.ledger.expect("a genesis creates the ledger");
+    Ok((info.ledger_id.clone(), info))
+}
+
+impl Witness {
+    pub fn open(dir: &Path) -> anyhow::Result<Witness> {
+        let key = ledger_keys::read(&dir.join("witness.key")).with_context(|| {
+            format!(
+                "{} 不是见证方目录 is not a witness directory; make one with `ledger-witness init`",
+                dir.display()
+            )
+        })?;
+        let name = fs::read_to_string(dir.join("witness.name"))?
+            .trim()
+            .to_string();
+        anyhow::ensure!(
+            is_valid_key_name(&name),
+            "witness.name is not a valid key name"
+        );
+        let mut ledgers = HashMap::new();
+        let ledgers_dir = dir.join("ledgers");
+        fs::create_dir_all(&ledgers_dir)?;
+        for item in fs::read_dir(&ledgers_dir)? {
+            let followed = Followed::open(&item?.path())?;
+            ledgers.insert(followed.origin.clone(), followed);
+        }
+        Ok(Witness {
+            key,
+            name,
+            dir: dir.to_path_buf(),
+            ledgers,
+        })
+    }
+
+    pub fn public_key(&self) -> WitnessKey {
+        WitnessKey {
+            name: self.name.clone(),
+            key: self.key.verifying_key(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn ledgers(&self) -> impl Iterator<Item = &Followed> {
+        self.ledgers.values()
+    }
+
+    /// C2SP tlog-witness add-checkpoint. `now` is seconds since the epoch (the cosignature's
+    /// time). Checking the old size and storing the new checkpoint happen under one lock.
+    pub fn add_checkpoint(&self, body: &[u8], now: u64) -> Reply {
+        let request = match AddCheckpoint::parse(body) {
+            Ok(r) => r,
+            Err(e) => return Reply::Refused(400, e.to_string()),
+        };
+        let cp = &request.checkpoint.checkpoint;
+        let Some(ledger) = self.ledgers.get(&cp.origin) else {
+            return Reply::Refused(404, format!("this witness does not follow {:?}", cp.origin));
+        };
+        if !ledger
+            .node_keys
+            .iter()
+            .any(|k| request.checkpoint.verify(&cp.origin, k).is_ok())
+        {
+            return Reply::Refused(
+                403,
+                "the checkpoint is not signed by the ledger's checkpoint key".into(),
+            );
+        }
+        if request.old_size > cp.tree_size {
+            return Reply::Refused(400, "the old size is larger than the checkpoint's".into());
+        }
+        let mut latest = ledger.latest.lock().unwrap_or_else(|p| p.into_inner());
+        let (held_size, held_root) = latest
+            .as_ref()
+            .map(|l| (l.checkpoint.tree_size, l.checkpoint.root))
+            .unwrap_or((0, empty_root()));
+        if request.old_size != held_size {
+            return Reply::SizeConflict(held_size);
+        }
+        if let Err(why) = extends(&request, held_root) {
+            ledger.keep_evidence(&request, &why);
+            return match why {
+                Fork::SameSizeOtherRoot => Reply::SizeConflict(held_size),
+                Fork::Inconsistent(e) => {
+                    Reply::Refused(422, format!("the consistency proof does not verify: {e}"))
+                }
+            };
+        }
+        self.cosign_and_store(ledger, &mut latest, &request.checkpoint, now)
+    }
+
+    fn cosign_and_store(
+        &self,
+        ledger: &Followed,
+        latest: &mut Option<SignedCheckpoint>,
+        checkpoint: &SignedCheckpoint,
+        now: u64,
+    ) -> Reply {
+        let cosignature = cosign(checkpoint.note_text(), &self.name, &self.key, now);
+        let line = cosignature.line();
+        let stored = match checkpoint.with_lines(&line) {
+            Ok(s) => s,
+            Err(e) => return Reply::Refused(400, format!("too many signature lines: {e}")),
+        };
+        if let Err(e) = write_durably(&ledger.dir.join("latest"), stored.text.as_bytes()) {
+            tracing::error!(error = %e, "cannot store the cosigned checkpoint");
+            return Reply::Refused(503, "the witness cannot store its state".into());
+        }
+        *latest = Some(stored);
+        Reply::Cosigned(line)
+    }
+
+    /// The latest checkpoint this witness cosigned for a ledger (by fingerprint or origin).
+    pub fn latest(&self, ledger: &str) -> Option<String> {
+        self.ledgers
+            .values()
+            .find(|l| l.fingerprint == ledger || l.origin == ledger)
+            .and_then(|l| l.latest.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .map(|c| c.text)
+    }
+}
+
+enum Fork {
+    SameSizeOtherRoot,
+    Inconsistent(ledger_core::merkle::ProofError),
+}
+
+/// Whether the request's checkpoint extends the tree the witness holds (`held_root` at the
+/// request's old size).
+fn extends(request: &AddCheckpoint, held_root: Hash) -> Result<(), Fork> {
+    let cp = &request.checkpoint.checkpoint;
+    if request.old_size == cp.tree_size && cp.root != held_root {
+        return Err(Fork::SameSizeOtherRoot);
+    }
+    if request.old_size == 0 && !request.proof.is_empty() {
+        return Err(Fork::Inconsistent(
+            ledger_core::merkle::ProofError::WrongLength,
+        ));
+    }
+    verify_consistency(
+        request.old_size,
+        cp.tree_size,
+        &held_root,
+        &cp.root,
+        &request.proof,
+    )
+    .map_err(Fork::Inconsistent)
+}
+
+impl Followed {
+    fn open(dir: &Path) -> anyhow::Result<Followed> {
+        let bytes = fs::read(dir.join("genesis"))
+            .with_context(|| format!("cannot read {}/genesis", dir.display()))?;
+        let genesis = Entry::decode(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}/genesis is damaged: {e}", dir.display()))?;
+        let fingerprint = ledger_fingerprint(&genesis);
+        anyhow::ensure!(
+            dir.file_name().and_then(|n| n.to_str()) == Some(fingerprint.as_str()),
+            "{} holds the genesis of ledger {fingerprint}, not of the ledger its name says",
+            dir.display()
+        );
+        let (origin, info) = genesis_info(&genesis)?;
+        let latest = match fs::read_to_string(dir.join("latest")) {
+            Ok(text) => Some(SignedCheckpoint::parse(&text).map_err(|e| {
+                anyhow::anyhow!("{}/latest is damaged ({e}); refusing to start, as a witness that forgot what it cosigned could cosign a fork", dir.display())
+            })?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Followed {
+            fingerprint,
+            origin,
+            ledger_name: info.name.clone(),
+            node_keys: info.checkpoint_keys.iter().map(|(_, k)| *k).collect(),
+            dir: dir.to_path_buf(),
+            latest: Mutex::new(latest),
+        })
+    }
+
+    /// The size and root the witness holds.
+    pub fn held(&self) -> Option<(u64, Hash)> {
+        self.latest
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|c| (c.checkpoint.tree_size, c.checkpoint.root))
+    }
+
+    /// Keeps a checkpoint that is signed by the ledger's key but does not extend what the
+    /// witness cosigned: proof that the log forked.
+    fn keep_evidence(&self, request: &AddCheckpoint, why: &Fork) {
+        let cp = &request.checkpoint.checkpoint;
+        tracing::warn!(
+            ledger = %self.fingerprint,
+            size = cp.tree_size,
+            "账本分叉 a checkpoint signed by the ledger's key does not extend the one this witness cosigned: kept as evidence"
+        );
+        let dir = self.dir.join("evidence");
+        let count = fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+        if count >= MAX_EVIDENCE_FILES {
+            return;
+        }
+        let what = match why {
+            Fork::SameSizeOtherRoot => "same size, another root".to_string(),
+            Fork::Inconsistent(e) => format!("consistency proof fails: {e}"),
+        };
+        let text = format!(
+            "# {what}\n{}",
+            AddCheckpoint::encode(request.old_size, &request.proof, &request.checkpoint.text)
+        );
+        let _ = fs::create_dir_all(&dir)
+            .and_then(|_| write_durably(&dir.join(format!("{count:03}.txt")), text.as_bytes()));
+    }
+}
+
+/// Writes a file so that after a crash it is either the old content or the new: a temporary
+/// file, fsync, rename over, fsync of the directory.
+fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut file = fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&tmp, path)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::File::open(dir)?.sync_all()
+}
