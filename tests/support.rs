@@ -504,7 +504,34 @@ pub async fn checkpoint(client: &mut LedgerClient<Channel>) -> proto::Checkpoint
 }
 
 /// The whole snapshot the node exports over gRPC.
+/// Waits (up to 30 s) until the node's witnessed checkpoint covers its whole log, when its
+/// genesis names witnesses (a dev ledger's two demo witnesses do). Returns the checkpoint.
+pub async fn wait_witnessed(client: &mut LedgerClient<Channel>) -> proto::Checkpoint {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let cp = client
+            .get_checkpoint(proto::GetCheckpointRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        let witnessed = ledger_core::checkpoint::SignedCheckpoint::parse(&cp.witnessed_text)
+            .map(|w| w.checkpoint.tree_size)
+            .unwrap_or(0);
+        if witnessed == cp.tree_size {
+            return cp;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the witnesses did not cosign size {} within 30 s (witnessed: {witnessed})",
+            cp.tree_size
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// A snapshot of the node's log, exported once the witnesses have cosigned all of it.
 pub async fn export(client: &mut LedgerClient<Channel>) -> Vec<u8> {
+    wait_witnessed(client).await;
     let mut out = Vec::new();
     let mut stream = client
         .export_snapshot(proto::ExportSnapshotRequest {})

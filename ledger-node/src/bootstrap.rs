@@ -13,6 +13,8 @@ use prost::Message;
 use serde::Deserialize;
 
 use crate::engine;
+use crate::witnessing::LOCAL_WITNESSES_DIR;
+use ledger_core::checkpoint::WitnessKey;
 
 pub const NODE_KEY_FILE: &str = "node.key";
 
@@ -141,6 +143,7 @@ pub fn create_dev_ledger(data_dir: &Path, name: &str) -> anyhow::Result<DevKeys>
     let node_key = ensure_node_key(data_dir)?;
     let admin = ledger_keys::generate();
     ledger_keys::write_new(&key_dir.join("admin.key"), &admin)?;
+    let witnesses = make_local_witnesses(data_dir)?;
     let ledger_id = format!(
         "dev.sunshine-ledger.local/{}",
         hex::encode(&random_tx_id()[..4])
@@ -151,11 +154,22 @@ pub fn create_dev_ledger(data_dir: &Path, name: &str) -> anyhow::Result<DevKeys>
         admin_keys: vec![build::public_key(&admin, Role::Admin, "development admin")],
         policy: Some(default_policy()),
         checkpoint_key: node_key.verifying_key().to_bytes().to_vec(),
-        witnesses: vec![],
-        witness_quorum: 0,
+        witness_quorum: witnesses.len() as u32,
+        witnesses: witnesses
+            .iter()
+            .map(|w| proto::Witness {
+                name: w.name.clone(),
+                ed25519: w.key.to_bytes().to_vec(),
+            })
+            .collect(),
     });
     let body = build::body(&ledger_id, random_tx_id(), engine::now_ms(), genesis);
     let genesis = engine::create(data_dir, build::envelope(body, &[&admin]).encode_to_vec())?;
+    let fingerprint = ledger_core::entry::ledger_fingerprint(&genesis);
+    for w in &witnesses {
+        let dir = data_dir.join(LOCAL_WITNESSES_DIR).join(local_witness_dir(&w.name));
+        ledger_witness::witness::add_ledger(&dir, &fingerprint, &genesis)?;
+    }
     println!(
         "Created a development ledger {ledger_id} in {}",
         data_dir.display()
@@ -180,6 +194,24 @@ pub fn create_dev_ledger(data_dir: &Path, name: &str) -> anyhow::Result<DevKeys>
     })
 }
 
+/// The two witnesses of a development or demo ledger, which the node runs itself (so a newcomer
+/// sees cosigned checkpoints at once). Run by the same operator, they prove nothing; a real
+/// ledger names witnesses run by others (`ledger-witness`).
+fn make_local_witnesses(data_dir: &Path) -> anyhow::Result<Vec<WitnessKey>> {
+    ["township", "committee"]
+        .iter()
+        .map(|who| {
+            let name = format!("demo-witness.sunshine-ledger.local/{who}");
+            let dir = data_dir.join(LOCAL_WITNESSES_DIR).join(local_witness_dir(&name));
+            ledger_witness::witness::init(&dir, &name)
+        })
+        .collect()
+}
+
+fn local_witness_dir(name: &str) -> String {
+    name.rsplit('/').next().unwrap_or(name).to_string()
+}
+
 /// A genesis file, for `ledger-node init`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -191,6 +223,20 @@ pub struct GenesisFile {
     pub admin_quorum: u32,
     pub reserve_ratio_bp: u32,
     pub admin: Vec<GenesisAdmin>,
+    /// Witnesses whose cosignatures checkpoints need (none: nothing stops a split view).
+    #[serde(default)]
+    pub witness: Vec<GenesisWitness>,
+    /// How many of them: more than half. Defaults to a majority.
+    pub witness_quorum: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisWitness {
+    /// Its C2SP key name, as `ledger-witness init` printed it.
+    pub name: String,
+    /// 64 hex digits, as `ledger-witness init` printed it.
+    pub public_key: String,
 }
 
 #[derive(Deserialize)]
@@ -224,6 +270,18 @@ pub fn init_ledger(
             name: a.name.clone(),
         });
     }
+    let mut witnesses = Vec::new();
+    for w in &g.witness {
+        let bytes = hex::decode(&w.public_key)
+            .with_context(|| format!("public key of witness {} is not hex", w.name))?;
+        witnesses.push(proto::Witness {
+            name: w.name.clone(),
+            ed25519: bytes,
+        });
+    }
+    let witness_quorum = g
+        .witness_quorum
+        .unwrap_or(witnesses.len() as u32 / 2 + u32::from(!witnesses.is_empty()));
     let signers = signing_keys
         .iter()
         .map(|p| ledger_keys::read(p))
@@ -254,8 +312,8 @@ pub fn init_ledger(
             reserve_ratio_bp: g.reserve_ratio_bp,
         }),
         checkpoint_key: node_key.verifying_key().to_bytes().to_vec(),
-        witnesses: vec![],
-        witness_quorum: 0,
+        witnesses,
+        witness_quorum,
     });
     let body = build::body(&g.ledger_id, random_tx_id(), engine::now_ms(), genesis);
     let refs: Vec<&SigningKey> = signers.iter().collect();
@@ -274,6 +332,13 @@ pub fn init_ledger(
         "  node key fingerprint: {}  (named in the genesis; it signs the checkpoints)",
         ledger_keys::fingerprint(&node_key)
     );
+    if !g.witness.is_empty() {
+        println!(
+            "  见证方 witnesses: {} named, {witness_quorum} needed. Each runs:\n    ledger-witness follow --dir <its dir> --fingerprint {} --node <this node's gRPC URL>\n  and this node is started with --witness-url <each witness's URL>.",
+            g.witness.len(),
+            ledger_core::entry::ledger_fingerprint(&genesis)
+        );
+    }
     Ok(())
 }
 

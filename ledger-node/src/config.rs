@@ -67,6 +67,15 @@ pub struct ServeArgs {
     /// The certificate's private key (PEM) [env: LEDGER_TLS_KEY]
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// A witness (C2SP tlog-witness submission prefix, http://host:port[/path]) to send
+    /// checkpoints to (repeatable). Which witnesses count is the genesis's business; a data
+    /// directory with demo witnesses (witnesses/) runs them itself.
+    #[arg(long = "witness-url")]
+    pub witness_urls: Vec<String>,
+    /// Milliseconds between rounds of asking the witnesses to cosign a new checkpoint: the
+    /// witnessed checkpoint trails the log by about this much [default: 1000]
+    #[arg(long)]
+    pub witness_interval_ms: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -89,6 +98,8 @@ struct FileSettings {
     tls_key: Option<PathBuf>,
     http: Option<String>,
     cors_origins: Option<Vec<String>>,
+    witness_urls: Option<Vec<String>>,
+    witness_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +126,9 @@ pub struct Settings {
     pub http: Option<SocketAddr>,
     /// Origins allowed to call gRPC-Web, besides the HTTP port's own.
     pub cors_origins: Vec<String>,
+    /// Witnesses to ask for cosignatures, and how often.
+    pub witness_urls: Vec<String>,
+    pub witness_interval_ms: u64,
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
@@ -183,6 +197,12 @@ impl ServeArgs {
             } else {
                 self.cors_origins.clone()
             },
+            witness_urls: if self.witness_urls.is_empty() {
+                file.witness_urls.clone().unwrap_or_default()
+            } else {
+                self.witness_urls.clone()
+            },
+            witness_interval_ms: pick!(witness_interval_ms, "LEDGER_WITNESS_INTERVAL_MS", 1000),
         };
         let http = match self.http.clone().or(file.http.clone()) {
             Some(h) => h,
@@ -223,6 +243,7 @@ impl ServeArgs {
             ("header-timeout-secs", settings.header_timeout_secs as usize),
             ("max-downloads", settings.max_downloads),
             ("stall-timeout-secs", settings.stall_timeout_secs as usize),
+            ("witness-interval-ms", settings.witness_interval_ms as usize),
         ] {
             anyhow::ensure!(value > 0, "--{name} must be at least 1");
         }

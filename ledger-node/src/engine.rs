@@ -199,6 +199,8 @@ pub struct Shared {
     pub storage_ok: AtomicBool,
     pub counters: Counters,
     pub log_path: PathBuf,
+    /// The latest checkpoint that reached the genesis's witness quorum (`witnessing.rs`).
+    pub witnessed: RwLock<Option<Arc<ledger_core::checkpoint::SignedCheckpoint>>>,
 }
 
 impl Shared {
@@ -221,6 +223,16 @@ impl Shared {
         }
         let offset = self.index.offset_of(sequence)?;
         Ok(self.reader.read_at(offset)?)
+    }
+
+    /// The witnessed checkpoint's text, "" when there is none.
+    pub fn witnessed_text(&self) -> String {
+        self.witnessed
+            .read()
+            .expect("witnessed lock")
+            .as_ref()
+            .map(|c| c.text.clone())
+            .unwrap_or_default()
     }
 
     pub fn log_bytes(&self) -> u64 {
@@ -480,6 +492,7 @@ pub fn open(
         storage_ok: AtomicBool::new(true),
         counters: Counters::default(),
         log_path,
+        witnessed: RwLock::new(None),
     });
     let summary = OpenSummary {
         entries: size,

@@ -61,6 +61,7 @@ pub async fn serve(
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/snapshot", get(snapshot))
+        .route("/checkpoint", get(checkpoint))
         .with_state(Http {
             shared,
             subscribers,
@@ -360,6 +361,40 @@ async fn metrics(State(http): State<Http>) -> Response {
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         body,
+    )
+        .into_response()
+}
+
+/// The ledger's checkpoint in C2SP form (text/plain, the note and its signature lines): the
+/// latest one with the witness quorum; the node's own when the genesis names no witnesses.
+async fn checkpoint(State(http): State<Http>) -> Response {
+    let witnessed = http.shared.witnessed_text();
+    let named = http
+        .shared
+        .state
+        .read()
+        .expect("state lock")
+        .ledger
+        .as_ref()
+        .is_some_and(|l| l.witness_quorum > 0);
+    let text = match (witnessed.is_empty(), named) {
+        (false, _) => witnessed,
+        (true, false) => http.shared.head().checkpoint.clone(),
+        (true, true) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "5")],
+                "尚无经见证方联署的检查点，请稍后再试 / no checkpoint has the witnesses' cosignatures yet; try again shortly\n",
+            )
+                .into_response()
+        }
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        text,
     )
         .into_response()
 }

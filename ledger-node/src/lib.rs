@@ -19,3 +19,4 @@ pub mod log;
 pub mod mark;
 pub mod server;
 pub mod service;
+pub mod witnessing;

@@ -113,6 +113,8 @@ fn export(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
     use std::io::Write;
     let key = ledger_keys::read(&bootstrap::node_key_path(data_dir))?;
     let (shared, _writer, _) = engine::open(data_dir, key, false)?;
+    ledger_node::witnessing::restore(&shared, data_dir);
+    let witnessed = shared.witnessed_text();
     let head = shared.head();
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(file).with_context(|| format!("cannot create {}", file.display()))?,
@@ -122,6 +124,7 @@ fn export(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
             ledger_id: shared.ledger_id.clone(),
             node_public_key: shared.node_key.to_bytes(),
             entry_count: head.size,
+            witnessed,
         },
     ))?;
     let mut buf = Vec::new();

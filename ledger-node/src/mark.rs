@@ -54,8 +54,14 @@ pub fn load(
 
 /// Replaces the mark with `text` durably.
 pub fn save(data_dir: &Path, text: &str) -> std::io::Result<()> {
-    let path = data_dir.join(MARK_FILE);
-    let tmp = data_dir.join(format!("{MARK_FILE}.tmp"));
+    save_as(data_dir, MARK_FILE, text)
+}
+
+/// Replaces `<data_dir>/<name>` with `text` durably: a temporary file, fsync, rename over,
+/// fsync of the directory.
+pub fn save_as(data_dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
+    let path = data_dir.join(name);
+    let tmp = data_dir.join(format!("{name}.tmp"));
     let mut file = std::fs::File::create(&tmp)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()?;

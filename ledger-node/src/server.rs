@@ -76,6 +76,15 @@ pub async fn serve(
         subscriber_stall: Duration::from_secs(settings.stall_timeout_secs),
         ..Limits::default()
     };
+    let mut witness_urls = settings.witness_urls.clone();
+    witness_urls.extend(crate::witnessing::start_local_witnesses(&settings.data_dir).await?);
+    crate::witnessing::restore(&shared, &settings.data_dir);
+    tokio::spawn(crate::witnessing::run(
+        shared.clone(),
+        settings.data_dir.clone(),
+        witness_urls,
+        Duration::from_millis(settings.witness_interval_ms),
+    ));
     // One shutdown signal for both ports and for the Subscribe streams.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let page_queue = queue.clone();

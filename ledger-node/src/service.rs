@@ -233,13 +233,18 @@ impl LedgerService {
         duplicate: bool,
     ) -> Result<pb::TxReceipt, Status> {
         let (entry, hash) = self.shared.read_entry(sequence).map_err(engine_status)?;
-        let proof = merkle::inclusion_proof(
-            &*self.shared.merkle.read().expect("merkle lock"),
-            sequence,
-            head.size,
-        )
-        .map_err(|e| engine_status(e.into()))?
-        .map_err(|e| Status::internal(e.to_string()))?;
+        let (genesis, genesis_hash) = self.shared.read_entry(0).map_err(engine_status)?;
+        let prove = |index| {
+            merkle::inclusion_proof(
+                &*self.shared.merkle.read().expect("merkle lock"),
+                index,
+                head.size,
+            )
+            .map_err(|e| engine_status(e.into()))?
+            .map_err(|e| Status::internal(e.to_string()))
+        };
+        let proof = prove(sequence)?;
+        let genesis_proof = prove(0)?;
         Ok(pb::TxReceipt {
             sequence,
             entry_hash: hash.to_vec(),
@@ -247,6 +252,8 @@ impl LedgerService {
             inclusion_proof: proof.iter().map(|h| h.to_vec()).collect(),
             entry: Some(entry_proto(&entry, &hash)),
             duplicate,
+            genesis: Some(entry_proto(&genesis, &genesis_hash)),
+            genesis_inclusion_proof: genesis_proof.iter().map(|h| h.to_vec()).collect(),
         })
     }
 
@@ -707,6 +714,8 @@ pub fn snapshot_chunks(
     stall: Duration,
     slot: Option<tokio::sync::OwnedSemaphorePermit>,
 ) -> FedStream<Vec<u8>, EngineError> {
+    // The witnessed checkpoint first: it is never for more entries than the head read after it.
+    let witnessed = shared.witnessed_text();
     let head = shared.head();
     let (tx, stream) = FedStream::new(16);
     // Cut short unless the last chunk is handed over.
@@ -718,6 +727,7 @@ pub fn snapshot_chunks(
             ledger_id: shared.ledger_id.clone(),
             node_public_key: shared.node_key.to_bytes(),
             entry_count: head.size,
+            witnessed,
         });
         for seq in 0..head.size {
             match shared.read_entry(seq) {
@@ -808,6 +818,7 @@ pub fn checkpoint_proto(shared: &Shared, head: &Head) -> pb::Checkpoint {
         root_hash: head.root.to_vec(),
         node_public_key: shared.node_key.to_bytes().to_vec(),
         node_key_fingerprint: shared.node_key_fingerprint.clone(),
+        witnessed_text: shared.witnessed_text(),
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
 use ed25519_dalek::VerifyingKey;
-use ledger_core::checkpoint::SignedCheckpoint;
+use ledger_core::checkpoint::{SignedCheckpoint, WitnessKey};
 use ledger_core::entry::{ChainHead, Entry};
 use ledger_core::merkle::{entry_leaf_hash, CompactTree};
 use ledger_core::rules::{self, EntryContext, Prepared, Rejection};
@@ -50,7 +50,7 @@ impl Failure {
 }
 
 /// Every failure code, for documentation and tests.
-pub const FAILURE_CODES: [&str; 11] = [
+pub const FAILURE_CODES: [&str; 14] = [
     "SNAPSHOT_MALFORMED",
     "LEDGER_NOT_TRUSTED",
     "NODE_KEY_NOT_TRUSTED",
@@ -62,6 +62,9 @@ pub const FAILURE_CODES: [&str; 11] = [
     "ROOT_MISMATCH",
     "CHECKPOINT_SIGNATURE_INVALID",
     "EMPTY_LEDGER",
+    "NOT_WITNESSED",
+    "WITNESSED_CHECKPOINT_MISMATCH",
+    "WITNESS_QUORUM_NOT_MET",
 ];
 
 /// One verified entry, for reports and CSV.
@@ -86,6 +89,11 @@ pub struct Outcome {
     pub checkpoint: Option<SignedCheckpoint>,
     /// Derived from entry 0 (PROTOCOL.md §2.1), whatever `--trust` was.
     pub ledger_fingerprint: Option<String>,
+    /// The checkpoint with the witnesses' quorum, once checked, and who cosigned it.
+    pub witnessed: Option<SignedCheckpoint>,
+    pub witnessed_by: Vec<String>,
+    /// Entries after the witnessed checkpoint (all of them when there is none).
+    pub unwitnessed_entries: u64,
     pub failure: Option<Failure>,
 }
 
@@ -104,6 +112,9 @@ pub struct Fold {
     pub kinds: BTreeMap<&'static str, u64>,
     pub first_timestamp_ms: Option<i64>,
     pub threads: usize,
+    /// The tree size whose root to keep while folding (a witnessed checkpoint's), and the root.
+    pub capture_at: Option<u64>,
+    pub captured_root: Option<Hash>,
 }
 
 impl Fold {
@@ -115,6 +126,8 @@ impl Fold {
             kinds: BTreeMap::new(),
             first_timestamp_ms: None,
             threads: threads.max(1),
+            capture_at: None,
+            captured_root: None,
         }
     }
 
@@ -176,6 +189,9 @@ impl Fold {
             .map_err(refused)?;
             self.state.commit(effects.clone(), entry.timestamp_ms);
             self.tree.append(entry_leaf_hash(entry), |_, _, _| {});
+            if self.capture_at == Some(self.tree.size()) {
+                self.captured_root = Some(self.tree.root());
+            }
             *self.kinds.entry(prepared.tx.kind.name()).or_default() += 1;
             self.first_timestamp_ms.get_or_insert(entry.timestamp_ms);
             each(Verified {
@@ -278,6 +294,57 @@ impl Fold {
     }
 }
 
+/// The witnessed checkpoint must be this ledger's, for a size the entries reach, with the root
+/// the entries had at that size, signed by the checkpoint key in force at that size, and
+/// cosigned by the genesis's witness quorum (and every witness the resident requires). A
+/// ledger whose genesis names witnesses must have one. Returns the witnesses that cosigned.
+fn check_witnessed(
+    fold: &Fold,
+    witnessed: Option<&SignedCheckpoint>,
+    required: &[WitnessKey],
+) -> Result<Vec<String>, Failure> {
+    let ledger = fold.state.ledger.as_ref().expect("checked: the ledger has a genesis");
+    let Some(w) = witnessed else {
+        if ledger.witness_quorum > 0 || !required.is_empty() {
+            return Err(Failure::new(
+                "NOT_WITNESSED",
+                None,
+                "这份快照没有经见证方联署的检查点，无法排除运营方向不同的人展示不同的账本。/ The snapshot has no checkpoint cosigned by the witnesses, so nothing shows that everyone is shown this same history; download it again in a minute, or ask the operator why the witnesses do not cosign",
+            ));
+        }
+        return Ok(Vec::new());
+    };
+    let cp = &w.checkpoint;
+    let mismatch = |what: String| Failure::new("WITNESSED_CHECKPOINT_MISMATCH", None, what);
+    if cp.origin != ledger.ledger_id {
+        return Err(mismatch(format!(
+            "the witnessed checkpoint is for ledger {:?}, not {:?}",
+            cp.origin, ledger.ledger_id
+        )));
+    }
+    if cp.tree_size == 0 || cp.tree_size > fold.tree.size() {
+        return Err(mismatch(format!(
+            "the witnessed checkpoint is for {} entries; the snapshot has {}",
+            cp.tree_size,
+            fold.tree.size()
+        )));
+    }
+    if fold.captured_root != Some(cp.root) {
+        return Err(mismatch(format!(
+            "the witnessed checkpoint's root is not the root of the snapshot's first {} entries: the witnesses saw another history than this snapshot",
+            cp.tree_size
+        )));
+    }
+    w.verify(&cp.origin, &ledger.checkpoint_key_at(cp.tree_size))
+        .map_err(|e| {
+            mismatch(format!(
+                "the witnessed checkpoint is not signed by the checkpoint key in force at its size: {e}"
+            ))
+        })?;
+    w.check_witnesses(&ledger.witnesses, ledger.witness_quorum, required)
+        .map_err(|e| Failure::new("WITNESS_QUORUM_NOT_MET", None, e.to_string()))
+}
+
 fn malformed(e: SnapshotError) -> Failure {
     let sequence = match &e {
         SnapshotError::BadEntry { index, .. } | SnapshotError::EntryTooLarge { index, .. } => {
@@ -293,6 +360,7 @@ fn malformed(e: SnapshotError) -> Failure {
 pub fn verify_snapshot<R: Read>(
     input: R,
     trust: &Trust,
+    required_witnesses: &[WitnessKey],
     threads: usize,
     mut each: impl FnMut(Verified<'_>),
     mut progress: impl FnMut(u64, u64),
@@ -308,12 +376,26 @@ pub fn verify_snapshot<R: Read>(
         root: fold.tree.root(),
         checkpoint: None,
         ledger_fingerprint: None,
+        witnessed: None,
+        witnessed_by: Vec::new(),
+        unwitnessed_entries: 0,
         failure: None,
     };
     let result = (|| -> Result<(), Failure> {
         let mut reader = SnapshotReader::open(input).map_err(malformed)?;
         let header = reader.header().clone();
         outcome.header = Some(header.clone());
+        let witnessed = match header.witnessed.as_str() {
+            "" => None,
+            text => Some(SignedCheckpoint::parse(text).map_err(|e| {
+                Failure::new(
+                    "SNAPSHOT_MALFORMED",
+                    None,
+                    format!("the snapshot's witnessed checkpoint is malformed: {e}"),
+                )
+            })?),
+        };
+        fold.capture_at = witnessed.as_ref().map(|w| w.checkpoint.tree_size);
         let node_key = VerifyingKey::from_bytes(&header.node_public_key)
             .ok()
             .filter(|k| trust.accepts(k))
@@ -416,8 +498,13 @@ pub fn verify_snapshot<R: Read>(
                 ),
             ));
         }
-        // Checkpoints are signed by the key the genesis names, and by no other.
-        let named = fold.state.ledger.as_ref().map(|l| l.checkpoint_key);
+        // Checkpoints are signed by the key in force at their size (the genesis's, or the one an
+        // admin quorum rotated in), and by no other.
+        let named = fold
+            .state
+            .ledger
+            .as_ref()
+            .map(|l| l.checkpoint_key_at(fold.tree.size()));
         if named != Some(node_key) {
             return Err(Failure::new(
                 "NODE_KEY_NOT_TRUSTED",
@@ -434,7 +521,15 @@ pub fn verify_snapshot<R: Read>(
         }
         let checkpoint = reader.finish().map_err(malformed)?;
         outcome.checkpoint = Some(checkpoint.clone());
-        fold.check_checkpoint(&checkpoint, &node_key)
+        fold.check_checkpoint(&checkpoint, &node_key)?;
+        outcome.unwitnessed_entries = fold.tree.size();
+        let by = check_witnessed(&fold, witnessed.as_ref(), required_witnesses)?;
+        if let Some(w) = witnessed {
+            outcome.unwitnessed_entries = fold.tree.size() - w.checkpoint.tree_size;
+            outcome.witnessed = Some(w);
+            outcome.witnessed_by = by;
+        }
+        Ok(())
     })();
     outcome.failure = result.err();
     outcome.entries_checked = fold.tree.size();
@@ -458,8 +553,16 @@ mod tests {
             ledger_id: "x".into(),
             node_public_key: key.to_bytes(),
             entry_count: 1 << 40,
+            witnessed: String::new(),
         });
-        let outcome = verify_snapshot(header.as_slice(), &Trust::Key(key), 1, |_| {}, |_, _| {});
+        let outcome = verify_snapshot(
+            header.as_slice(),
+            &Trust::Key(key),
+            &[],
+            1,
+            |_| {},
+            |_, _| {},
+        );
         let failure = outcome.failure.expect("a truncated snapshot fails");
         assert_eq!(failure.code, "SNAPSHOT_MALFORMED", "{}", failure.message);
     }

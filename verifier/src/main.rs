@@ -20,6 +20,7 @@ use ledger_term::{out, outln, printable};
 use ledger_verifier::check::{self, Fold, Verified};
 use ledger_verifier::report::{csv_field, short_hash, utc, Report, BOM};
 use ledger_verifier::trust::Trust;
+use ledger_core::checkpoint::{parse_witness_vkey, WitnessKey};
 use prost::Message;
 
 #[derive(Parser)]
@@ -50,6 +51,10 @@ enum Command {
         /// Threads for signature checks [default: all cores].
         #[arg(long)]
         threads: Option<usize>,
+        /// A witness you choose (its vkey, `name+hash+key`, as the witness publishes it) whose
+        /// cosignature you require on top of the ledger's own witness quorum (repeatable).
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
     },
     /// Check a receipt offline: the entry is in the log the node signed.
     Receipt {
@@ -102,7 +107,9 @@ fn main() -> ExitCode {
             json,
             csv,
             threads,
-        } => verify(&snapshot, &trust, json, csv.as_deref(), threads),
+            witnesses,
+        } => parse_witnesses(&witnesses)
+            .and_then(|w| verify(&snapshot, &trust, &w, json, csv.as_deref(), threads)),
         Command::Receipt {
             receipt,
             trust,
@@ -159,6 +166,20 @@ fn parse_key_trust(text: &str) -> anyhow::Result<Trust> {
     }
 }
 
+/// `--witness` values: C2SP vkeys of cosigners (type 0x04).
+fn parse_witnesses(vkeys: &[String]) -> anyhow::Result<Vec<WitnessKey>> {
+    vkeys
+        .iter()
+        .map(|v| {
+            parse_witness_vkey(v).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--witness {v:?}：不是见证方公钥 is not a witness key; give it as the witness publishes it: name+hash+base64 (what `ledger-witness init` prints as vkey)"
+                )
+            })
+        })
+        .collect()
+}
+
 fn threads(requested: Option<usize>) -> usize {
     requested
         .unwrap_or_else(|| {
@@ -172,6 +193,7 @@ fn threads(requested: Option<usize>) -> usize {
 fn verify(
     path: &Path,
     trust: &str,
+    required_witnesses: &[WitnessKey],
     json: bool,
     csv: Option<&Path>,
     threads_wanted: Option<usize>,
@@ -199,6 +221,7 @@ fn verify(
     let outcome = check::verify_snapshot(
         std::io::BufReader::with_capacity(1 << 20, file),
         &trust,
+        required_witnesses,
         threads(threads_wanted),
         |v| {
             if let Some(out) = csv_out.as_mut() {

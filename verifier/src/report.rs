@@ -97,6 +97,36 @@ pub struct KeySummary {
 }
 
 #[derive(Serialize)]
+pub struct WitnessSummary {
+    pub name: String,
+    /// What a resident passes to `--witness`.
+    pub vkey: String,
+}
+
+#[derive(Serialize)]
+pub struct CheckpointKeySummary {
+    pub fingerprint: String,
+    /// The smallest tree size it signs.
+    pub from_tree_size: u64,
+}
+
+/// Who may do what, which a resident must be able to judge before the money.
+#[derive(Serialize)]
+pub struct Governance {
+    pub witnesses: Vec<WitnessSummary>,
+    pub witness_quorum: u32,
+    pub checkpoint_keys: Vec<CheckpointKeySummary>,
+}
+
+/// What the witnesses vouch for.
+#[derive(Serialize)]
+pub struct Witnessing {
+    pub witnessed_tree_size: Option<u64>,
+    pub cosigned_by: Vec<String>,
+    pub unwitnessed_entries: u64,
+}
+
+#[derive(Serialize)]
 pub struct Report {
     pub passed: bool,
     pub verdict: &'static str,
@@ -116,6 +146,8 @@ pub struct Report {
     pub accounts: Vec<AccountSummary>,
     pub kinds: std::collections::BTreeMap<&'static str, u64>,
     pub keys: Vec<KeySummary>,
+    pub governance: Option<Governance>,
+    pub witnessing: Witnessing,
 }
 
 /// `3F2A-9C01-77B4-E0D2-5A18`: the first 10 bytes of a hash, for people to compare.
@@ -260,6 +292,99 @@ impl Report {
                     revoked_at: k.revoked_at,
                 })
                 .collect(),
+            governance: state.ledger.as_ref().map(|l| Governance {
+                witnesses: l
+                    .witnesses
+                    .iter()
+                    .map(|w| WitnessSummary {
+                        name: w.name.clone(),
+                        vkey: ledger_core::checkpoint::witness_vkey(w),
+                    })
+                    .collect(),
+                witness_quorum: l.witness_quorum,
+                checkpoint_keys: l
+                    .checkpoint_keys
+                    .iter()
+                    .map(|(from, k)| CheckpointKeySummary {
+                        fingerprint: KeyId::of(k).fingerprint(),
+                        from_tree_size: *from,
+                    })
+                    .collect(),
+            }),
+            witnessing: Witnessing {
+                witnessed_tree_size: outcome.witnessed.as_ref().map(|w| w.checkpoint.tree_size),
+                cosigned_by: outcome.witnessed_by.clone(),
+                unwitnessed_entries: outcome.unwitnessed_entries,
+            },
+        }
+    }
+
+    /// The witnesses' part of the verdict, right under it.
+    fn human_witnessing(&self, w: &mut String) {
+        let Some(g) = &self.governance else { return };
+        if g.witnesses.is_empty() {
+            let _ = writeln!(w, "⚠️  本账本没有指定见证方：无法排除运营方给不同的人看不同的账本。/ This ledger names no witnesses: nothing shows that everyone is shown this same history.");
+            return;
+        }
+        if let Some(size) = self.witnessing.witnessed_tree_size {
+            let _ = writeln!(
+                w,
+                "见证 Witnessed: 前 {size} 条已由 {} 联署 / the first {size} entries are cosigned by {}",
+                self.witnessing.cosigned_by.len(),
+                self.witnessing.cosigned_by.iter().map(|n| printable(n).into_owned()).collect::<Vec<_>>().join(", ")
+            );
+            if self.witnessing.unwitnessed_entries > 0 {
+                let _ = writeln!(
+                    w,
+                    "   其后 {} 条尚未见证（稍后再下载核对）/ {} later entries are not witnessed yet (check again later): their figures below are the node's word alone",
+                    self.witnessing.unwitnessed_entries, self.witnessing.unwitnessed_entries
+                );
+            }
+        }
+    }
+
+    /// Who may do what: the policy, the witnesses, every key and the node's checkpoint keys.
+    fn human_governance(&self, w: &mut String) {
+        let (Some(l), Some(g)) = (&self.ledger, &self.governance) else { return };
+        let _ = writeln!(w, "\n治理 Governance (核对这些人与规则 / check these people and rules):");
+        let _ = writeln!(
+            w,
+            "  审批门槛 Approval threshold: {} 元, {} 位居民代表批准 approvers needed",
+            format_yuan(l.approval_threshold_fen),
+            l.approver_quorum
+        );
+        let _ = writeln!(
+            w,
+            "  管理员法定数 Admin quorum: {}; 风险准备金 reserve ratio: {}.{:02}%",
+            l.admin_quorum,
+            l.reserve_ratio_bp / 100,
+            l.reserve_ratio_bp % 100
+        );
+        let _ = writeln!(w, "  见证方 Witnesses: {} of {} needed", g.witness_quorum, g.witnesses.len());
+        for wk in &g.witnesses {
+            let _ = writeln!(w, "    {}", printable(&wk.vkey));
+        }
+        let _ = writeln!(w, "  密钥 Keys (role, fingerprint, holder, registered at entry):");
+        for k in &self.keys {
+            let revoked = k
+                .revoked_at
+                .map(|r| format!(", 已撤销 revoked at entry {r}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                w,
+                "    {:<8} {} {} (entry {}{revoked})",
+                k.role,
+                k.fingerprint,
+                printable(&k.name),
+                k.registered_at
+            );
+        }
+        for c in &g.checkpoint_keys {
+            let _ = writeln!(
+                w,
+                "  节点签名密钥 Checkpoint key: {} (from tree size {})",
+                c.fingerprint, c.from_tree_size
+            );
         }
     }
 
@@ -296,6 +421,7 @@ impl Report {
                 );
             }
         }
+        self.human_witnessing(w);
         let _ = writeln!(w);
         if let Some(fp) = &self.ledger_fingerprint {
             let _ = writeln!(
@@ -315,6 +441,7 @@ impl Report {
         if let (Some(a), Some(b)) = (&self.first_entry_time, &self.last_entry_time) {
             let _ = writeln!(w, "时间 Time span:     {a} — {b}");
         }
+        self.human_governance(w);
         if !self.received.is_empty() {
             let _ = writeln!(w, "\n收到资金 Money received, by source:");
             for f in &self.received {

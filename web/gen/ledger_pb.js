@@ -23,6 +23,8 @@ export const messages = {
     { no: 4, name: "inclusion_proof", type: "bytes", repeated: true, ref: null, oneof: null },
     { no: 5, name: "entry", type: "message", repeated: false, ref: "ledger.v1.Entry", oneof: null },
     { no: 6, name: "duplicate", type: "bool", repeated: false, ref: null, oneof: null },
+    { no: 7, name: "genesis", type: "message", repeated: false, ref: "ledger.v1.Entry", oneof: null },
+    { no: 8, name: "genesis_inclusion_proof", type: "bytes", repeated: true, ref: null, oneof: null },
   ],
   "ledger.v1.SubmitResponse": [
     { no: 1, name: "receipt", type: "message", repeated: false, ref: "ledger.v1.TxReceipt", oneof: null },
@@ -60,6 +62,7 @@ export const messages = {
     { no: 3, name: "root_hash", type: "bytes", repeated: false, ref: null, oneof: null },
     { no: 4, name: "node_public_key", type: "bytes", repeated: false, ref: null, oneof: null },
     { no: 5, name: "node_key_fingerprint", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 6, name: "witnessed_text", type: "string", repeated: false, ref: null, oneof: null },
   ],
   "ledger.v1.GetInclusionProofRequest": [
     { no: 1, name: "sequence", type: "uint64", repeated: false, ref: null, oneof: null },
@@ -195,6 +198,16 @@ export const messages = {
     { no: 3, name: "admin_keys", type: "message", repeated: true, ref: "ledger.v1.PublicKey", oneof: null },
     { no: 4, name: "policy", type: "message", repeated: false, ref: "ledger.v1.Policy", oneof: null },
     { no: 5, name: "checkpoint_key", type: "bytes", repeated: false, ref: null, oneof: null },
+    { no: 6, name: "witnesses", type: "message", repeated: true, ref: "ledger.v1.Witness", oneof: null },
+    { no: 7, name: "witness_quorum", type: "uint32", repeated: false, ref: null, oneof: null },
+  ],
+  "ledger.v1.Witness": [
+    { no: 1, name: "name", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 2, name: "ed25519", type: "bytes", repeated: false, ref: null, oneof: null },
+  ],
+  "ledger.v1.CheckpointKeyRotated": [
+    { no: 1, name: "new_key", type: "bytes", repeated: false, ref: null, oneof: null },
+    { no: 2, name: "reason", type: "string", repeated: false, ref: null, oneof: null },
   ],
   "ledger.v1.KeyRegistered": [
     { no: 1, name: "key", type: "message", repeated: false, ref: "ledger.v1.PublicKey", oneof: null },
@@ -278,6 +291,7 @@ export const messages = {
     { no: 21, name: "disbursement_voided", type: "message", repeated: false, ref: "ledger.v1.DisbursementVoided", oneof: "kind" },
     { no: 22, name: "entry_reversed", type: "message", repeated: false, ref: "ledger.v1.EntryReversed", oneof: "kind" },
     { no: 23, name: "entry_annotated", type: "message", repeated: false, ref: "ledger.v1.EntryAnnotated", oneof: "kind" },
+    { no: 24, name: "checkpoint_key_rotated", type: "message", repeated: false, ref: "ledger.v1.CheckpointKeyRotated", oneof: "kind" },
   ],
 };
 

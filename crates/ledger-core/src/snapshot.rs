@@ -3,9 +3,14 @@
 //! ```text
 //! magic      "SUNSHINE-LEDGER-SNAPSHOT-V1\n"            (28 bytes)
 //! header     u16 len | ledger_id | 32-byte node public key | u64 entry_count
+//!            | u32 len | witnessed checkpoint text (len 0: none yet)
 //! entries    entry_count × (u32 len | entry encoding)      (see crate::entry)
 //! trailer    u32 len | signed checkpoint text for tree size entry_count
 //! ```
+//!
+//! The witnessed checkpoint is the latest one with the witnesses' quorum when the snapshot was
+//! made (its size is at most entry_count). It comes first so a verifier knows, while it folds
+//! the entries, at which size to take the root it must match.
 //!
 //! All integers big-endian. Nothing may follow the trailer. The reader streams: memory does not
 //! grow with the number of entries. Reading works on any `std::io::Read`; opening files is the
@@ -17,7 +22,7 @@ use crate::checkpoint::{CheckpointError, SignedCheckpoint};
 use crate::entry::{Entry, EntryDecodeError, ENTRY_HEADER_BYTES};
 use crate::limits::{MAX_CHECKPOINT_BYTES, MAX_ENVELOPE_BYTES, MAX_ID_BYTES};
 
-pub const MAGIC: &[u8; 28] = b"SUNSHINE-LEDGER-SNAPSHOT-V1\n";
+pub const MAGIC: &[u8; 28] = b"SUNSHINE-LEDGER-SNAPSHOT-V2\n";
 const MAX_ENTRY_FRAME: usize = ENTRY_HEADER_BYTES + MAX_ENVELOPE_BYTES;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,11 +30,13 @@ pub struct Header {
     pub ledger_id: String,
     pub node_public_key: [u8; 32],
     pub entry_count: u64,
+    /// The witnessed checkpoint's text, "" when there is none.
+    pub witnessed: String,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("this is not a Sunshine Ledger snapshot (or not version 1): the file does not start with the snapshot signature")]
+    #[error("this is not a Sunshine Ledger snapshot (or not version 2): the file does not start with the snapshot signature")]
     BadMagic,
     #[error("the snapshot ends early, in {0}: the file is truncated")]
     Truncated(&'static str),
@@ -61,6 +68,9 @@ pub fn encode_header(header: &Header) -> Vec<u8> {
     out.extend_from_slice(header.ledger_id.as_bytes());
     out.extend_from_slice(&header.node_public_key);
     out.extend_from_slice(&header.entry_count.to_be_bytes());
+    assert!(header.witnessed.len() <= MAX_CHECKPOINT_BYTES);
+    out.extend_from_slice(&(header.witnessed.len() as u32).to_be_bytes());
+    out.extend_from_slice(header.witnessed.as_bytes());
     out
 }
 
@@ -123,10 +133,21 @@ impl<R: Read> SnapshotReader<R> {
         read_exact_or(&mut input, &mut node_public_key, "the header")?;
         let mut count = [0u8; 8];
         read_exact_or(&mut input, &mut count, "the header")?;
+        let mut len = [0u8; 4];
+        read_exact_or(&mut input, &mut len, "the header")?;
+        let len = u32::from_be_bytes(len) as usize;
+        if len > MAX_CHECKPOINT_BYTES {
+            return Err(SnapshotError::CheckpointTooLarge(len));
+        }
+        let mut witnessed = vec![0u8; len];
+        read_exact_or(&mut input, &mut witnessed, "the header")?;
+        let witnessed =
+            String::from_utf8(witnessed).map_err(|_| SnapshotError::CheckpointNotText)?;
         let header = Header {
             ledger_id,
             node_public_key,
             entry_count: u64::from_be_bytes(count),
+            witnessed,
         };
         Ok(SnapshotReader {
             input,
@@ -194,6 +215,7 @@ mod tests {
             ledger_id: "test/ledger".into(),
             node_public_key: key.verifying_key().to_bytes(),
             entry_count: 2,
+            witnessed: String::new(),
         };
         let mut out = encode_header(&header);
         for i in 0..2u64 {

@@ -858,6 +858,79 @@ fn a_genesis_names_a_usable_checkpoint_key() {
     }
 }
 
+/// The node's checkpoint key is replaced only by the admin quorum, never by a key the ledger
+/// had before; checkpoints of smaller trees keep their old key.
+#[test]
+fn the_checkpoint_key_is_rotated_by_the_admin_quorum_only() {
+    let mut w = World::started();
+    let (admin, f) = (w.admin.clone(), w.finance.clone());
+    let rotate = |key: &ed25519_dalek::SigningKey| {
+        Kind::CheckpointKeyRotated(proto::CheckpointKeyRotated {
+            new_key: key.verifying_key().to_bytes().to_vec(),
+            reason: "节点服务器更换 server replaced".into(),
+        })
+    };
+    let new_key = key(70);
+    w.rejects(rotate(&new_key), &[&f], "ROLE_NOT_ALLOWED");
+    let old_key = w.state.ledger.as_ref().unwrap().checkpoint_key;
+    let at = w.state.next_sequence;
+    w.ok(rotate(&new_key), &[&admin]);
+    let ledger = w.state.ledger.as_ref().unwrap();
+    assert_eq!(ledger.checkpoint_key, new_key.verifying_key());
+    assert_eq!(ledger.checkpoint_key_at(at), old_key, "the tree without the rotation");
+    assert_eq!(ledger.checkpoint_key_at(at + 1), new_key.verifying_key());
+    assert_eq!(ledger.checkpoint_key_at(0), old_key);
+    // Back to the retired key: refused, as would be the current one.
+    w.rejects(rotate(&key(7)), &[&admin], "CHECKPOINT_KEY_REUSED");
+    w.rejects(rotate(&new_key), &[&admin], "CHECKPOINT_KEY_REUSED");
+}
+
+/// Witnesses: valid names, each once, and a quorum of more than half (0 only without any).
+#[test]
+fn a_genesis_names_witnesses_with_a_majority_quorum() {
+    let witness = |seed: u8, name: &str| proto::Witness {
+        name: name.into(),
+        ed25519: key(seed).verifying_key().to_bytes().to_vec(),
+    };
+    let cases: Vec<(Vec<proto::Witness>, u32, Option<&str>)> = vec![
+        (vec![], 0, None),
+        (vec![], 1, Some("INVALID_FIELD")),
+        (vec![witness(40, "w.example/a")], 0, Some("INVALID_FIELD")),
+        (vec![witness(40, "w.example/a")], 1, None),
+        (vec![witness(40, "w.example/a"), witness(41, "w.example/b")], 1, Some("INVALID_FIELD")),
+        (vec![witness(40, "w.example/a"), witness(41, "w.example/b")], 2, None),
+        (
+            vec![witness(40, "w.example/a"), witness(41, "w.example/b"), witness(42, "w.example/c")],
+            2,
+            None,
+        ),
+        (vec![witness(40, "w.example/a"), witness(40, "w.example/b")], 2, Some("INVALID_FIELD")),
+        (vec![witness(40, "w.example/a"), witness(41, "w.example/a")], 2, Some("INVALID_FIELD")),
+        (vec![witness(40, "has space")], 1, Some("INVALID_FIELD")),
+        (vec![witness(40, "a+b")], 1, Some("INVALID_FIELD")),
+        (vec![witness(40, "")], 1, Some("INVALID_FIELD")),
+    ];
+    for (witnesses, quorum, expected) in cases {
+        let mut w = World::empty();
+        let mut kind = w.genesis_kind(1);
+        if let Kind::Genesis(g) = &mut kind {
+            g.witnesses = witnesses.clone();
+            g.witness_quorum = quorum;
+        }
+        let admin = w.admin.clone();
+        match expected {
+            None => {
+                w.ok(kind, &[&admin]);
+                let l = w.state.ledger.as_ref().unwrap();
+                assert_eq!((l.witnesses.len(), l.witness_quorum), (witnesses.len(), quorum));
+            }
+            Some(reason) => {
+                w.rejects(kind, &[&admin], reason);
+            }
+        }
+    }
+}
+
 /// A body that decodes to one meaning for prost and another for a reader that keeps the last
 /// of a repeated sub-message (the page did: ¥600,000 to the node, ¥0 on the page) is refused,
 /// and so is any body or envelope whose bytes are not their canonical encoding.
