@@ -167,7 +167,9 @@ pub fn create_dev_ledger(data_dir: &Path, name: &str) -> anyhow::Result<DevKeys>
     let genesis = engine::create(data_dir, build::envelope(body, &[&admin]).encode_to_vec())?;
     let fingerprint = ledger_core::entry::ledger_fingerprint(&genesis);
     for w in &witnesses {
-        let dir = data_dir.join(LOCAL_WITNESSES_DIR).join(local_witness_dir(&w.name));
+        let dir = data_dir
+            .join(LOCAL_WITNESSES_DIR)
+            .join(local_witness_dir(&w.name));
         ledger_witness::witness::add_ledger(&dir, &fingerprint, &genesis)?;
     }
     println!(
@@ -202,7 +204,9 @@ fn make_local_witnesses(data_dir: &Path) -> anyhow::Result<Vec<WitnessKey>> {
         .iter()
         .map(|who| {
             let name = format!("demo-witness.sunshine-ledger.local/{who}");
-            let dir = data_dir.join(LOCAL_WITNESSES_DIR).join(local_witness_dir(&name));
+            let dir = data_dir
+                .join(LOCAL_WITNESSES_DIR)
+                .join(local_witness_dir(&name));
             ledger_witness::witness::init(&dir, &name)
         })
         .collect()

@@ -225,6 +225,30 @@ impl Shared {
         Ok(self.reader.read_at(offset)?)
     }
 
+    /// What a snapshot covers: the witnessed checkpoint's tree when there is one (so that an
+    /// honest snapshot is witnessed whole, and a verifier can refuse any entry the witnesses
+    /// did not see), else the head. Returns (size, checkpoint text, witnessed text or "", the
+    /// checkpoint key in force at that size).
+    pub fn snapshot_point(&self) -> (u64, String, String, VerifyingKey) {
+        let witnessed = self.witnessed.read().expect("witnessed lock").clone();
+        let (size, checkpoint, witnessed) = match witnessed {
+            Some(w) => (w.checkpoint.tree_size, w.text.clone(), w.text.clone()),
+            None => {
+                let head = self.head();
+                (head.size, head.checkpoint.clone(), String::new())
+            }
+        };
+        let key = self
+            .state
+            .read()
+            .expect("state lock")
+            .ledger
+            .as_ref()
+            .map(|l| l.checkpoint_key_at(size))
+            .unwrap_or(self.node_key);
+        (size, checkpoint, witnessed, key)
+    }
+
     /// The witnessed checkpoint's text, "" when there is none.
     pub fn witnessed_text(&self) -> String {
         self.witnessed

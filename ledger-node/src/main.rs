@@ -114,28 +114,27 @@ fn export(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
     let key = ledger_keys::read(&bootstrap::node_key_path(data_dir))?;
     let (shared, _writer, _) = engine::open(data_dir, key, false)?;
     ledger_node::witnessing::restore(&shared, data_dir);
-    let witnessed = shared.witnessed_text();
-    let head = shared.head();
+    let (size, checkpoint, witnessed, key) = shared.snapshot_point();
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(file).with_context(|| format!("cannot create {}", file.display()))?,
     );
     out.write_all(&ledger_core::snapshot::encode_header(
         &ledger_core::snapshot::Header {
             ledger_id: shared.ledger_id.clone(),
-            node_public_key: shared.node_key.to_bytes(),
-            entry_count: head.size,
+            node_public_key: key.to_bytes(),
+            entry_count: size,
             witnessed,
         },
     ))?;
     let mut buf = Vec::new();
-    for seq in 0..head.size {
+    for seq in 0..size {
         let (entry, _) = shared.read_entry(seq)?;
         buf.clear();
         ledger_core::snapshot::encode_entry_frame(&entry, &mut buf);
         out.write_all(&buf)?;
     }
-    out.write_all(&ledger_core::snapshot::encode_trailer(&head.checkpoint))?;
+    out.write_all(&ledger_core::snapshot::encode_trailer(&checkpoint))?;
     out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    println!("wrote {} entries to {}", head.size, file.display());
+    println!("wrote {size} entries to {}", file.display());
     Ok(())
 }

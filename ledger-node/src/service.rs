@@ -714,9 +714,7 @@ pub fn snapshot_chunks(
     stall: Duration,
     slot: Option<tokio::sync::OwnedSemaphorePermit>,
 ) -> FedStream<Vec<u8>, EngineError> {
-    // The witnessed checkpoint first: it is never for more entries than the head read after it.
-    let witnessed = shared.witnessed_text();
-    let head = shared.head();
+    let (size, checkpoint, witnessed, key) = shared.snapshot_point();
     let (tx, stream) = FedStream::new(16);
     // Cut short unless the last chunk is handed over.
     stream.end_with(EngineError::SnapshotCutShort);
@@ -725,11 +723,11 @@ pub fn snapshot_chunks(
         let _slot = slot;
         let mut chunk = snapshot::encode_header(&snapshot::Header {
             ledger_id: shared.ledger_id.clone(),
-            node_public_key: shared.node_key.to_bytes(),
-            entry_count: head.size,
+            node_public_key: key.to_bytes(),
+            entry_count: size,
             witnessed,
         });
-        for seq in 0..head.size {
+        for seq in 0..size {
             match shared.read_entry(seq) {
                 Ok((entry, _)) => snapshot::encode_entry_frame(&entry, &mut chunk),
                 Err(e) => {
@@ -747,7 +745,7 @@ pub fn snapshot_chunks(
                 return;
             }
         }
-        chunk.extend_from_slice(&snapshot::encode_trailer(&head.checkpoint));
+        chunk.extend_from_slice(&snapshot::encode_trailer(&checkpoint));
         if tx.send_timeout(Ok(chunk), stall).await.is_ok() {
             ending.lock().expect("ending lock").take();
         }
@@ -819,6 +817,13 @@ pub fn checkpoint_proto(shared: &Shared, head: &Head) -> pb::Checkpoint {
         node_public_key: shared.node_key.to_bytes().to_vec(),
         node_key_fingerprint: shared.node_key_fingerprint.clone(),
         witnessed_text: shared.witnessed_text(),
+        witness_quorum: shared
+            .state
+            .read()
+            .expect("state lock")
+            .ledger
+            .as_ref()
+            .map_or(0, |l| l.witness_quorum),
     }
 }
 

@@ -78,14 +78,31 @@ pub async fn run(shared: Arc<Shared>, data_dir: PathBuf, urls: Vec<String>, inte
     }
     let mut endpoints: Vec<Endpoint> = urls
         .into_iter()
-        .map(|url| Endpoint { url, held: 0, last_error: None })
+        .map(|url| Endpoint {
+            url,
+            held: 0,
+            last_error: None,
+        })
         .collect();
     let mut grown = shared.head_watch.subscribe();
     loop {
         let head = shared.head();
-        let witnessed = shared.witnessed.read().expect("witnessed lock").as_ref().map(|c| c.checkpoint.tree_size);
+        let witnessed = shared
+            .witnessed
+            .read()
+            .expect("witnessed lock")
+            .as_ref()
+            .map(|c| c.checkpoint.tree_size);
         if witnessed.is_none_or(|w| w < head.size) {
-            round(&shared, &data_dir, &mut endpoints, &head, &witnesses, quorum).await;
+            round(
+                &shared,
+                &data_dir,
+                &mut endpoints,
+                &head,
+                &witnesses,
+                quorum,
+            )
+            .await;
         }
         tokio::time::sleep(interval).await;
         if shared.head().size == head.size && witnessed.is_some_and(|w| w >= head.size) {
@@ -140,11 +157,17 @@ async fn round(
 
 /// The cosignature lines of `reply` that are valid cosignatures of a named witness on
 /// `checkpoint` (a witness's answer is not trusted: nothing else reaches the served text).
-fn only_valid_lines(checkpoint: &SignedCheckpoint, reply: &str, witnesses: &[WitnessKey]) -> String {
+fn only_valid_lines(
+    checkpoint: &SignedCheckpoint,
+    reply: &str,
+    witnesses: &[WitnessKey],
+) -> String {
     let mut out = String::new();
     for line in reply.lines().take(witnesses.len().max(1) * 2) {
         let line = format!("{line}\n");
-        let Ok(with) = checkpoint.with_lines(&line) else { continue };
+        let Ok(with) = checkpoint.with_lines(&line) else {
+            continue;
+        };
         let new_valid = witnesses.iter().any(|w| {
             with.verify_cosignature(w).is_ok() && checkpoint.verify_cosignature(w).is_err()
         });
@@ -166,10 +189,19 @@ async fn ask(shared: &Shared, endpoint: &mut Endpoint, head: &Head) -> Result<St
                 head.size
             ));
         }
-        let proof = merkle::consistency_proof(&*shared.merkle.read().expect("merkle lock"), old, head.size)
-            .map_err(|e| format!("{e:?}"))?
-            .map_err(|e| e.to_string())?;
-        match client::add_checkpoint(&endpoint.url, old, &proof, &head.checkpoint, WITNESS_TIMEOUT).await {
+        let proof =
+            merkle::consistency_proof(&*shared.merkle.read().expect("merkle lock"), old, head.size)
+                .map_err(|e| format!("{e:?}"))?
+                .map_err(|e| e.to_string())?;
+        match client::add_checkpoint(
+            &endpoint.url,
+            old,
+            &proof,
+            &head.checkpoint,
+            WITNESS_TIMEOUT,
+        )
+        .await
+        {
             Ok(Submitted::Cosigned(lines)) => {
                 endpoint.held = head.size;
                 return Ok(lines);

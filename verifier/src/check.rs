@@ -300,10 +300,15 @@ impl Fold {
 /// ledger whose genesis names witnesses must have one. Returns the witnesses that cosigned.
 fn check_witnessed(
     fold: &Fold,
+    trailer: &SignedCheckpoint,
     witnessed: Option<&SignedCheckpoint>,
     required: &[WitnessKey],
 ) -> Result<Vec<String>, Failure> {
-    let ledger = fold.state.ledger.as_ref().expect("checked: the ledger has a genesis");
+    let ledger = fold
+        .state
+        .ledger
+        .as_ref()
+        .expect("checked: the ledger has a genesis");
     let Some(w) = witnessed else {
         if ledger.witness_quorum > 0 || !required.is_empty() {
             return Err(Failure::new(
@@ -315,6 +320,18 @@ fn check_witnessed(
         return Ok(Vec::new());
     };
     let cp = &w.checkpoint;
+    let size = fold.tree.size();
+    if ledger.witness_quorum > 0 && cp.tree_size < size {
+        let tail = size - cp.tree_size;
+        return Err(Failure::new(
+            "NOT_WITNESSED",
+            Some(cp.tree_size),
+            format!(
+                "快照的最后 {tail} 条没有经见证方联署（只核对到第 {} 条）；节点提供的快照只含已见证的部分，这份快照可能是给你一个人看的。/ The last {tail} entries of this snapshot are not covered by the witnesses' checkpoint (which covers the first {}): a node's /snapshot holds only witnessed entries, so these may have been shown to you alone",
+                cp.tree_size, cp.tree_size
+            ),
+        ));
+    }
     let mismatch = |what: String| Failure::new("WITNESSED_CHECKPOINT_MISMATCH", None, what);
     if cp.origin != ledger.ledger_id {
         return Err(mismatch(format!(
@@ -341,8 +358,19 @@ fn check_witnessed(
                 "the witnessed checkpoint is not signed by the checkpoint key in force at its size: {e}"
             ))
         })?;
-    w.check_witnesses(&ledger.witnesses, ledger.witness_quorum, required)
-        .map_err(|e| Failure::new("WITNESS_QUORUM_NOT_MET", None, e.to_string()))
+    let by = w
+        .check_witnesses(&ledger.witnesses, ledger.witness_quorum, required)
+        .map_err(|e| Failure::new("WITNESS_QUORUM_NOT_MET", None, e.to_string()))?;
+    // A node's snapshot of a witnessed tree carries the same checkpoint twice; two versions of
+    // one checkpoint in one file mean it was edited.
+    if cp.tree_size == size && trailer.text != w.text {
+        return Err(Failure::new(
+            "SNAPSHOT_MALFORMED",
+            None,
+            "the snapshot holds two different texts of its witnessed checkpoint: it was edited",
+        ));
+    }
+    Ok(by)
 }
 
 fn malformed(e: SnapshotError) -> Failure {
@@ -523,7 +551,7 @@ pub fn verify_snapshot<R: Read>(
         outcome.checkpoint = Some(checkpoint.clone());
         fold.check_checkpoint(&checkpoint, &node_key)?;
         outcome.unwitnessed_entries = fold.tree.size();
-        let by = check_witnessed(&fold, witnessed.as_ref(), required_witnesses)?;
+        let by = check_witnessed(&fold, &checkpoint, witnessed.as_ref(), required_witnesses)?;
         if let Some(w) = witnessed {
             outcome.unwitnessed_entries = fold.tree.size() - w.checkpoint.tree_size;
             outcome.witnessed = Some(w);

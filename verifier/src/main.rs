@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ledger_core::amount::format_yuan_plain;
 use ledger_core::checkpoint::SignedCheckpoint;
+use ledger_core::checkpoint::{parse_witness_vkey, WitnessKey};
 use ledger_core::entry::Entry;
 use ledger_core::merkle::{self, CompactTree};
 use ledger_core::proto as pb;
@@ -20,7 +21,6 @@ use ledger_term::{out, outln, printable};
 use ledger_verifier::check::{self, Fold, Verified};
 use ledger_verifier::report::{csv_field, short_hash, utc, Report, BOM};
 use ledger_verifier::trust::Trust;
-use ledger_core::checkpoint::{parse_witness_vkey, WitnessKey};
 use prost::Message;
 
 #[derive(Parser)]

@@ -345,8 +345,13 @@ impl Report {
 
     /// Who may do what: the policy, the witnesses, every key and the node's checkpoint keys.
     fn human_governance(&self, w: &mut String) {
-        let (Some(l), Some(g)) = (&self.ledger, &self.governance) else { return };
-        let _ = writeln!(w, "\n治理 Governance (核对这些人与规则 / check these people and rules):");
+        let (Some(l), Some(g)) = (&self.ledger, &self.governance) else {
+            return;
+        };
+        let _ = writeln!(
+            w,
+            "\n治理 Governance (核对这些人与规则 / check these people and rules):"
+        );
         let _ = writeln!(
             w,
             "  审批门槛 Approval threshold: {} 元, {} 位居民代表批准 approvers needed",
@@ -360,11 +365,19 @@ impl Report {
             l.reserve_ratio_bp / 100,
             l.reserve_ratio_bp % 100
         );
-        let _ = writeln!(w, "  见证方 Witnesses: {} of {} needed", g.witness_quorum, g.witnesses.len());
+        let _ = writeln!(
+            w,
+            "  见证方 Witnesses: {} of {} needed",
+            g.witness_quorum,
+            g.witnesses.len()
+        );
         for wk in &g.witnesses {
             let _ = writeln!(w, "    {}", printable(&wk.vkey));
         }
-        let _ = writeln!(w, "  密钥 Keys (role, fingerprint, holder, registered at entry):");
+        let _ = writeln!(
+            w,
+            "  密钥 Keys (role, fingerprint, holder, registered at entry):"
+        );
         for k in &self.keys {
             let revoked = k
                 .revoked_at

@@ -63,6 +63,7 @@ export const messages = {
     { no: 4, name: "node_public_key", type: "bytes", repeated: false, ref: null, oneof: null },
     { no: 5, name: "node_key_fingerprint", type: "string", repeated: false, ref: null, oneof: null },
     { no: 6, name: "witnessed_text", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 7, name: "witness_quorum", type: "uint32", repeated: false, ref: null, oneof: null },
   ],
   "ledger.v1.GetInclusionProofRequest": [
     { no: 1, name: "sequence", type: "uint64", repeated: false, ref: null, oneof: null },

@@ -1026,6 +1026,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Snapshot(SnapshotCmd::Export { file }) => {
             let mut client = connect(&cli).await?;
+            let (witnessed, size) = client
+                .wait_witnessed(std::time::Duration::from_secs(30))
+                .await?;
+            if witnessed < size {
+                eprintln!(
+                    "注意：见证方只联署了前 {witnessed} 条（共 {size} 条），快照只含已见证的部分。/ Note: the witnesses have cosigned {witnessed} of {size} entries; the snapshot holds only those."
+                );
+            }
             let tmp = file.with_extension("partial");
             let mut out = std::io::BufWriter::new(
                 std::fs::File::create(&tmp)
@@ -1039,7 +1047,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             if cli.json {
                 outln!("{}", serde_json::json!({"file": file, "bytes": bytes}));
             } else {
-                outln!("wrote {} ({bytes} bytes); check it with: verifier verify {} --trust <node fingerprint>", file.display(), file.display());
+                outln!("已写入 wrote {} ({bytes} bytes); 核对 check it with: verifier verify {} --trust <公示栏上的账本指纹 ledger fingerprint from the notice board>", file.display(), file.display());
             }
             Ok(())
         }

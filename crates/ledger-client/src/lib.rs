@@ -272,6 +272,27 @@ impl LedgerClient {
     }
 
     /// Streams a snapshot into `out`; returns the bytes written.
+    /// Waits until the witnesses have cosigned the log as it is now (a snapshot covers only
+    /// what they cosigned), at most `timeout`. Returns (witnessed size, log size); immediately
+    /// when the ledger names no witnesses.
+    pub async fn wait_witnessed(&mut self, timeout: Duration) -> Result<(u64, u64), ClientError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let target = self.checkpoint().await?.tree_size;
+        loop {
+            let cp = self.checkpoint().await?;
+            if cp.witness_quorum == 0 {
+                return Ok((cp.tree_size, cp.tree_size));
+            }
+            let witnessed = ledger_core::checkpoint::SignedCheckpoint::parse(&cp.witnessed_text)
+                .map(|w| w.checkpoint.tree_size)
+                .unwrap_or(0);
+            if witnessed >= target || tokio::time::Instant::now() >= deadline {
+                return Ok((witnessed, cp.tree_size));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     pub async fn export_snapshot(
         &mut self,
         out: &mut (impl std::io::Write + Send),

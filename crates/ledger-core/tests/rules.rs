@@ -877,7 +877,11 @@ fn the_checkpoint_key_is_rotated_by_the_admin_quorum_only() {
     w.ok(rotate(&new_key), &[&admin]);
     let ledger = w.state.ledger.as_ref().unwrap();
     assert_eq!(ledger.checkpoint_key, new_key.verifying_key());
-    assert_eq!(ledger.checkpoint_key_at(at), old_key, "the tree without the rotation");
+    assert_eq!(
+        ledger.checkpoint_key_at(at),
+        old_key,
+        "the tree without the rotation"
+    );
     assert_eq!(ledger.checkpoint_key_at(at + 1), new_key.verifying_key());
     assert_eq!(ledger.checkpoint_key_at(0), old_key);
     // Back to the retired key: refused, as would be the current one.
@@ -897,15 +901,35 @@ fn a_genesis_names_witnesses_with_a_majority_quorum() {
         (vec![], 1, Some("INVALID_FIELD")),
         (vec![witness(40, "w.example/a")], 0, Some("INVALID_FIELD")),
         (vec![witness(40, "w.example/a")], 1, None),
-        (vec![witness(40, "w.example/a"), witness(41, "w.example/b")], 1, Some("INVALID_FIELD")),
-        (vec![witness(40, "w.example/a"), witness(41, "w.example/b")], 2, None),
         (
-            vec![witness(40, "w.example/a"), witness(41, "w.example/b"), witness(42, "w.example/c")],
+            vec![witness(40, "w.example/a"), witness(41, "w.example/b")],
+            1,
+            Some("INVALID_FIELD"),
+        ),
+        (
+            vec![witness(40, "w.example/a"), witness(41, "w.example/b")],
             2,
             None,
         ),
-        (vec![witness(40, "w.example/a"), witness(40, "w.example/b")], 2, Some("INVALID_FIELD")),
-        (vec![witness(40, "w.example/a"), witness(41, "w.example/a")], 2, Some("INVALID_FIELD")),
+        (
+            vec![
+                witness(40, "w.example/a"),
+                witness(41, "w.example/b"),
+                witness(42, "w.example/c"),
+            ],
+            2,
+            None,
+        ),
+        (
+            vec![witness(40, "w.example/a"), witness(40, "w.example/b")],
+            2,
+            Some("INVALID_FIELD"),
+        ),
+        (
+            vec![witness(40, "w.example/a"), witness(41, "w.example/a")],
+            2,
+            Some("INVALID_FIELD"),
+        ),
         (vec![witness(40, "has space")], 1, Some("INVALID_FIELD")),
         (vec![witness(40, "a+b")], 1, Some("INVALID_FIELD")),
         (vec![witness(40, "")], 1, Some("INVALID_FIELD")),
@@ -922,7 +946,10 @@ fn a_genesis_names_witnesses_with_a_majority_quorum() {
             None => {
                 w.ok(kind, &[&admin]);
                 let l = w.state.ledger.as_ref().unwrap();
-                assert_eq!((l.witnesses.len(), l.witness_quorum), (witnesses.len(), quorum));
+                assert_eq!(
+                    (l.witnesses.len(), l.witness_quorum),
+                    (witnesses.len(), quorum)
+                );
             }
             Some(reason) => {
                 w.rejects(kind, &[&admin], reason);
