@@ -701,4 +701,106 @@ async fn a_ledger_remade_with_the_real_node_key_fails_against_the_ledger_fingerp
     let (code, out) = verifier(&["consistency", &honest, &honest, "--trust", &published]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("ledger fingerprint"), "{out}");
+
+    // The re-made ledger served by a real node with the real node key: its receipts and a
+    // live audit fail against the published fingerprint; the honest node's pass.
+    let remade_dir = dir.path().join("remade");
+    std::fs::create_dir_all(&remade_dir).unwrap();
+    std::fs::copy(
+        f.node.data_dir.join("node.key"),
+        remade_dir.join("node.key"),
+    )
+    .unwrap();
+    let forger_path = dir.path().join("forger.key");
+    ledger_keys::write_new(&forger_path, &forger).unwrap();
+    let genesis_toml = dir.path().join("genesis.toml");
+    std::fs::write(
+        &genesis_toml,
+        format!(
+            "ledger_id = \"{ledger_id}\"\nname = \"幸福里社区共同缔造基金\"\napproval_threshold_yuan = \"10000\"\n\
+             approver_quorum = 1\nadmin_quorum = 1\nreserve_ratio_bp = 0\n[[admin]]\nname = \"admin\"\npublic_key = \"{}\"\n",
+            hex::encode(forger.verifying_key().as_bytes())
+        ),
+    )
+    .unwrap();
+    let status = std::process::Command::new(binary("ledger-node"))
+        .args([
+            "init",
+            "--genesis",
+            genesis_toml.to_str().unwrap(),
+            "--admin-key",
+        ])
+        .arg(&forger_path)
+        .arg("--data-dir")
+        .arg(&remade_dir)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let remade = Node::start(&remade_dir, &[]);
+    let mut remade_client = remade.client().await;
+    let signer = Signer::of(&mut remade_client).await;
+    let pool = Kind::AccountOpened(proto::AccountOpened {
+        account_id: "pool:fiscal".into(),
+        kind: proto::AccountKind::FundPool as i32,
+        source: FundSource::Fiscal.to_proto() as i32,
+        name: "财政".into(),
+    });
+    let receipt = submit(&mut remade_client, signer.envelope(pool, &[&forger]))
+        .await
+        .unwrap();
+    let receipt_file = write(dir.path(), "remade.receipt", &receipt.encode_to_vec());
+    let (code, out) = verifier(&["receipt", &receipt_file, "--trust", &published, "--json"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("LEDGER_NOT_TRUSTED"), "{out}");
+    let state = dir.path().join("audit-remade.json");
+    let (code, out) = verifier(&[
+        "audit",
+        "--node",
+        &format!("http://{}", remade.addr),
+        "--trust",
+        &published,
+        "--state",
+        state.to_str().unwrap(),
+        "--once",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("这不是公示栏上的账本"), "{out}");
+    // The honest node: a witnessed receipt and a live audit pass against the fingerprint.
+    let mut client = f.node.client().await;
+    let honest_receipt = client
+        .get_receipt(proto::GetReceiptRequest {
+            tx_id: {
+                let env = proto::SignedEnvelope::decode(entries[1].envelope.as_slice()).unwrap();
+                proto::TransactionBody::decode(env.body.as_slice())
+                    .unwrap()
+                    .tx_id
+            },
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let receipt_file = write(
+        dir.path(),
+        "honest.receipt",
+        &honest_receipt.encode_to_vec(),
+    );
+    let (code, out) = verifier(&["receipt", &receipt_file, "--trust", &published]);
+    assert_eq!(code, 0, "{out}");
+    let state = dir.path().join("audit-honest.json");
+    let (code, out) = verifier(&[
+        "audit",
+        "--node",
+        &format!("http://{}", f.node.addr),
+        "--trust",
+        &published,
+        "--state",
+        state.to_str().unwrap(),
+        "--once",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("witnessed up to"), "{out}");
 }

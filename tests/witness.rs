@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::SigningKey;
 use ledger_core::checkpoint::{cosign, witness_vkey, SignedCheckpoint, WitnessKey};
 use ledger_core::entry::Entry;
-use ledger_core::proto;
+use ledger_core::proto::{self, transaction_body::Kind};
 use ledger_core::snapshot::{self, SnapshotReader};
 use ledger_e2e::*;
 
@@ -505,4 +505,208 @@ async fn an_unknown_witness_cosignature_is_skipped_and_a_residents_own_witness_i
     let (ok, out) = verify(root.path(), "one-less.snapshot", &bytes, &fp, &[]);
     assert!(!ok);
     assert_eq!(failure_code(&out), "WITNESS_QUORUM_NOT_MET", "{out}");
+}
+
+/// Node key rotation by the admin quorum: the node signs with the new key from the tree that
+/// contains the rotation; old receipts and snapshots still verify; a checkpoint the retired key
+/// signs after the rotation does not; a witness follows once its operator trusts the new key;
+/// a rotation cut short by a crash is finished on the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_key_is_rotated_by_the_admins_and_the_retired_key_signs_nothing_after() {
+    use prost::Message;
+    let root = tempfile::tempdir().unwrap();
+    let (mut w1, key1) = make_witness(root.path(), "township.example/witness");
+    let data = root.path().join("a");
+    let fp = init_ledger(root.path(), &data, &[("township.example/witness", &key1)]);
+    let mut node = node_with(&data, &[&w1]);
+    let (ok, out) = run(
+        "ledger-witness",
+        &[
+            "follow",
+            "--dir",
+            w1.dir.to_str().unwrap(),
+            "--fingerprint",
+            &fp,
+            "--node",
+            &format!("http://{}", node.addr),
+        ],
+    );
+    assert!(ok, "{out}");
+    w1.serve();
+    let mut client = node.client().await;
+    let community = Community::setup(&node, &mut client).await;
+    let old_receipt = submit(&mut client, community.receipt(600_000))
+        .await
+        .unwrap();
+    let before = export(&mut client).await;
+    let old_key = node.node_public_key();
+    // The receipt proven against the witnessed checkpoint (what `ledger receipt` fetches).
+    let tx_id = {
+        let env =
+            proto::SignedEnvelope::decode(old_receipt.entry.as_ref().unwrap().envelope.as_slice())
+                .unwrap();
+        proto::TransactionBody::decode(env.body.as_slice())
+            .unwrap()
+            .tx_id
+    };
+    let unwitnessed_receipt = old_receipt;
+    let old_receipt = client
+        .get_receipt(proto::GetReceiptRequest { tx_id })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!SignedCheckpoint::parse(&old_receipt.checkpoint)
+        .unwrap()
+        .cosignatures
+        .is_empty());
+
+    // A rotation to a key the node does not hold is refused, and changes nothing.
+    let rotate = |key: &[u8]| {
+        Kind::CheckpointKeyRotated(proto::CheckpointKeyRotated {
+            new_key: key.to_vec(),
+            reason: "服务器更换 server replaced".into(),
+        })
+    };
+    let stranger = SigningKey::from_bytes(&random_seed());
+    let refused = submit(
+        &mut client,
+        community.signer.envelope(
+            rotate(stranger.verifying_key().as_bytes()),
+            &[&community.admin],
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused.message().contains("node.key.next"),
+        "{}",
+        refused.message()
+    );
+    // The operator makes the new key; the admins sign its rotation.
+    let next = data.join("node.key.next");
+    let (ok, out) = run("ledger-node", &["keygen", "--out", next.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let new_key = ledger_keys::read(&next).unwrap();
+    let rotation = submit(
+        &mut client,
+        community.signer.envelope(
+            rotate(new_key.verifying_key().as_bytes()),
+            &[&community.admin],
+        ),
+    )
+    .await
+    .unwrap();
+    let cp = checkpoint(&mut client).await;
+    assert_eq!(
+        cp.node_public_key,
+        new_key.verifying_key().to_bytes().to_vec()
+    );
+    let after_rotation = SignedCheckpoint::parse(&rotation.checkpoint).unwrap();
+    after_rotation
+        .verify("sunshine.example/xingfuli", &new_key.verifying_key())
+        .expect("the checkpoint that holds the rotation is signed by the new key");
+    assert!(data
+        .join(format!("node.key.retired-{}", rotation.sequence + 1))
+        .exists());
+    assert_eq!(node.node_public_key(), new_key.verifying_key());
+
+    // The witness knows the old key only: it refuses until its operator trusts the new one.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        SignedCheckpoint::parse(&checkpoint(&mut client).await.witnessed_text)
+            .unwrap()
+            .checkpoint
+            .tree_size
+            <= rotation.sequence
+    );
+    let (ok, out) = run(
+        "ledger-witness",
+        &[
+            "trust-key",
+            "--dir",
+            w1.dir.to_str().unwrap(),
+            "--fingerprint",
+            &fp,
+            "--key",
+            &hex::encode(new_key.verifying_key().as_bytes()),
+        ],
+    );
+    assert!(ok, "{out}");
+    w1.kill9();
+    w1.serve();
+    submit(&mut client, community.receipt(1)).await.unwrap();
+    let after = export(&mut client).await;
+    let (ok, out) = verify(root.path(), "after.snapshot", &after, &fp, &[]);
+    assert!(ok, "the rotated ledger verifies: {out}");
+    let start = out.find('{').unwrap();
+    let report: serde_json_value::Value = serde_json_value::from_str(&out[start..]).unwrap();
+    assert_eq!(
+        report["governance"]["checkpoint_keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{out}"
+    );
+    // What was published before the rotation still verifies, and so does the old receipt.
+    let (ok, out) = verify(root.path(), "before.snapshot", &before, &fp, &[]);
+    assert!(ok, "{out}");
+    let receipt_path = root.path().join("old.receipt");
+    std::fs::write(&receipt_path, old_receipt.encode_to_vec()).unwrap();
+    let (ok, out) = run(
+        "verifier",
+        &["receipt", receipt_path.to_str().unwrap(), "--trust", &fp],
+    );
+    assert!(ok, "the receipt from before the rotation verifies: {out}");
+    // The receipt Submit answered with is the node's word alone: not accepted against the
+    // ledger fingerprint, which needs the witnesses.
+    std::fs::write(&receipt_path, unwitnessed_receipt.encode_to_vec()).unwrap();
+    let (ok, out) = run(
+        "verifier",
+        &[
+            "receipt",
+            receipt_path.to_str().unwrap(),
+            "--trust",
+            &fp,
+            "--json",
+        ],
+    );
+    assert!(!ok && out.contains("NOT_WITNESSED"), "{out}");
+
+    // The retired key signs the whole tree after the rotation: refused.
+    let mut client = node.client().await;
+    let entries = read_entries(&mut client).await;
+    let leaves: Vec<[u8; 32]> = entries
+        .iter()
+        .map(ledger_core::merkle::entry_leaf_hash)
+        .collect();
+    let retired =
+        ledger_keys::read(&data.join(format!("node.key.retired-{}", rotation.sequence + 1)))
+            .unwrap();
+    assert_eq!(retired.verifying_key(), old_key);
+    let forged = ledger_core::checkpoint::Checkpoint {
+        origin: "sunshine.example/xingfuli".into(),
+        tree_size: entries.len() as u64,
+        root: ledger_core::merkle::root_of_leaves(&leaves),
+    }
+    .sign(&retired)
+    .text;
+    let bytes = snapshot_of(&entries, &forged, "", &old_key.to_bytes());
+    let (ok, out) = verify(root.path(), "retired.snapshot", &bytes, &fp, &[]);
+    assert!(!ok, "{out}");
+    assert_eq!(failure_code(&out), "NODE_KEY_NOT_TRUSTED", "{out}");
+
+    // A crash between keeping the old key and renaming the new one: the next start finishes.
+    assert!(node.terminate());
+    std::fs::rename(data.join("node.key"), data.join("node.key.next")).unwrap();
+    std::fs::copy(
+        data.join(format!("node.key.retired-{}", rotation.sequence + 1)),
+        data.join("node.key"),
+    )
+    .unwrap();
+    let node = node_with(&data, &[&w1]);
+    assert_eq!(node.node_public_key(), new_key.verifying_key());
+    let mut client = node.client().await;
+    submit(&mut client, community.receipt(2)).await.unwrap();
+    wait_witnessed(&mut client).await;
 }

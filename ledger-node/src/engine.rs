@@ -185,9 +185,8 @@ impl Default for Counters {
 /// What every request task reads.
 pub struct Shared {
     pub ledger_id: String,
-    pub node_key: VerifyingKey,
-    /// The node key's fingerprint, sent with every checkpoint.
-    pub node_key_fingerprint: String,
+    /// The key checkpoints are signed with now (replaced by a rotation).
+    current_key: RwLock<VerifyingKey>,
     pub state: RwLock<State>,
     pub keys: RwLock<HashMap<KeyId, VerifyingKey>>,
     head: RwLock<Arc<Head>>,
@@ -204,6 +203,15 @@ pub struct Shared {
 }
 
 impl Shared {
+    pub fn node_key(&self) -> VerifyingKey {
+        *self.current_key.read().expect("key lock")
+    }
+
+    /// The node key's fingerprint, sent with every checkpoint.
+    pub fn node_key_fingerprint(&self) -> String {
+        KeyId::of(&self.node_key()).fingerprint()
+    }
+
     pub fn head(&self) -> Arc<Head> {
         self.head.read().expect("head lock").clone()
     }
@@ -245,7 +253,7 @@ impl Shared {
             .ledger
             .as_ref()
             .map(|l| l.checkpoint_key_at(size))
-            .unwrap_or(self.node_key);
+            .unwrap_or_else(|| self.node_key());
         (size, checkpoint, witnessed, key)
     }
 
@@ -284,6 +292,7 @@ struct Writer {
     state: State,
     node_key: SigningKey,
     max_group: usize,
+    data_dir: PathBuf,
 }
 
 /// What opening found, for the operator.
@@ -438,8 +447,9 @@ pub fn open(
         index.clear()?;
     }
     let indexed = index.applied()?;
-    let mark =
-        crate::mark::load(data_dir, None, &node_key.verifying_key()).map_err(EngineError::Mark)?;
+    let mut candidates = crate::node_keys::all_public_keys(data_dir);
+    candidates.push(node_key.verifying_key());
+    let mark = crate::mark::load(data_dir, None, &candidates).map_err(EngineError::Mark)?;
     let marked = mark.as_ref().map_or(0, |m| m.checkpoint.tree_size);
     let replayed = replay(&log_path, &index, indexed, marked)?;
     if let Some(mark) = &mark {
@@ -470,12 +480,20 @@ pub fn open(
         .ledger
         .as_ref()
         .ok_or(EngineError::NoLedger)?;
-    if ledger.checkpoint_key != node_key.verifying_key() {
-        return Err(EngineError::WrongNodeKey {
+    let node_key = if ledger.checkpoint_key == node_key.verifying_key() {
+        node_key
+    } else {
+        crate::node_keys::finish_rotation(
+            data_dir,
+            &node_key,
+            &ledger.checkpoint_key,
+            replayed.report.entries,
+        )
+        .ok_or_else(|| EngineError::WrongNodeKey {
             have: KeyId::of(&node_key.verifying_key()).fingerprint(),
             named: KeyId::of(&ledger.checkpoint_key).fingerprint(),
-        });
-    }
+        })?
+    };
     let ledger_id = ledger.ledger_id.clone();
     let size = replayed.report.entries;
     let root = replayed.tree.root();
@@ -499,8 +517,7 @@ pub fn open(
     let (head_watch, _) = watch::channel(size);
     let shared = Arc::new(Shared {
         ledger_id,
-        node_key: node_key.verifying_key(),
-        node_key_fingerprint: KeyId::of(&node_key.verifying_key()).fingerprint(),
+        current_key: RwLock::new(node_key.verifying_key()),
         state: RwLock::new(replayed.state.clone()),
         keys: RwLock::new(keys),
         head: RwLock::new(Arc::new(Head {
@@ -531,6 +548,7 @@ pub fn open(
         state: replayed.state,
         node_key,
         max_group: 0,
+        data_dir: data_dir.to_path_buf(),
     };
     Ok((shared, WriterHandle { writer }, summary))
 }
@@ -683,6 +701,7 @@ impl Writer {
         let size = self.chain.next_sequence;
         assert_eq!(self.tree.size(), size, "Merkle tree and chain disagree");
         let root = self.tree.root();
+        self.adopt_rotated_key(size);
         let checkpoint = Checkpoint {
             origin: shared.ledger_id.clone(),
             tree_size: size,
@@ -731,6 +750,49 @@ impl Writer {
         });
     }
 
+    /// After a durable group that rotated the checkpoint key: sign from now on with the key
+    /// the ledger names (the one `apply_one` checked is in `node.key.next`).
+    fn adopt_rotated_key(&mut self, size: u64) {
+        let named = self
+            .state
+            .ledger
+            .as_ref()
+            .expect("a ledger after genesis")
+            .checkpoint_key;
+        if named == self.node_key.verifying_key() {
+            return;
+        }
+        let next = crate::node_keys::read_next(&self.data_dir)
+            .filter(|k| k.verifying_key() == named)
+            .expect("apply_one accepted the rotation only with this key in node.key.next");
+        if let Err(e) = crate::node_keys::adopt(&self.data_dir, &self.node_key, size) {
+            // The log names the new key; the next start finishes the files (finish_rotation).
+            tracing::error!(error = %e, "cannot rename the node key files after a rotation");
+        }
+        tracing::warn!(
+            from = %KeyId::of(&self.node_key.verifying_key()).fingerprint(),
+            to = %KeyId::of(&named).fingerprint(),
+            size,
+            "节点签名密钥已更换 the node's checkpoint key was rotated"
+        );
+        self.node_key = next;
+        *self.shared.current_key.write().expect("key lock") = named;
+    }
+
+    /// A rotation is accepted only when the node holds the new key, so it can sign with it.
+    fn check_rotation(&self, kind: &Kind) -> Result<(), Rejection> {
+        let Kind::CheckpointKeyRotated { new_key, .. } = kind else {
+            return Ok(());
+        };
+        match crate::node_keys::read_next(&self.data_dir) {
+            Some(k) if &k.verifying_key() == new_key => Ok(()),
+            _ => Err(Rejection::invalid(
+                "checkpoint_key_rotated.new_key",
+                "节点没有这个新密钥 the node does not hold this key: put its key file at <data>/node.key.next first (`ledger-node keygen --out <data>/node.key.next`), then submit the rotation",
+            )),
+        }
+    }
+
     fn apply_one(&mut self, item: &Item, applied: &mut Applied) -> Result<u64, Rejection> {
         let prepared = item.prepared.as_ref().map_err(Clone::clone)?;
         let signers = match &item.verified {
@@ -750,6 +812,7 @@ impl Writer {
             &prepared.body_hash,
             &signers,
         )?;
+        self.check_rotation(&prepared.tx.kind)?;
         let entry = Entry {
             sequence: ctx.sequence,
             prev_hash: self.chain.last_hash,

@@ -17,6 +17,7 @@ pub mod index;
 pub mod listen;
 pub mod log;
 pub mod mark;
+pub mod node_keys;
 pub mod server;
 pub mod service;
 pub mod witnessing;

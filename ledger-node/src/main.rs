@@ -38,6 +38,12 @@ enum Command {
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
     },
+    /// 生成新的节点签名密钥 Make a new node key file (for a rotation: --out <data>/node.key.next,
+    /// then the admins sign a checkpoint_key_rotated entry naming the public key printed here).
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Rebuild the whole index from the log (the node must be stopped).
     Rebuild {
         #[arg(long, default_value = "./data")]
@@ -68,6 +74,17 @@ fn main() -> anyhow::Result<()> {
             admin_keys,
             data_dir,
         }) => bootstrap::init_ledger(&data_dir, &genesis, &admin_keys),
+        Some(Command::Keygen { out }) => {
+            let key = ledger_keys::generate();
+            ledger_keys::write_new(&out, &key)?;
+            println!("已生成 wrote {}", out.display());
+            println!(
+                "  公钥 public key: {}",
+                hex::encode(key.verifying_key().as_bytes())
+            );
+            println!("  指纹 fingerprint: {}", ledger_keys::fingerprint(&key));
+            Ok(())
+        }
         Some(Command::Rebuild { data_dir }) => {
             let key = ledger_keys::read(&bootstrap::node_key_path(&data_dir))?;
             let (_, _, summary) = engine::open(&data_dir, key, true).context("rebuild failed")?;

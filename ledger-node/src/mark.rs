@@ -29,7 +29,7 @@ pub const KEEP_EVERY: Duration = Duration::from_secs(1);
 pub fn load(
     data_dir: &Path,
     ledger_id_hint: Option<&str>,
-    node_key: &VerifyingKey,
+    node_keys: &[VerifyingKey],
 ) -> Result<Option<SignedCheckpoint>, String> {
     let path = data_dir.join(MARK_FILE);
     let text = match std::fs::read_to_string(&path) {
@@ -46,9 +46,12 @@ pub fn load(
             path.display()
         ));
     }
-    signed
-        .verify(origin, node_key)
-        .map_err(|e| format!("{} is not signed by this node's key: {e}", path.display()))?;
+    if !node_keys.iter().any(|k| signed.verify(origin, k).is_ok()) {
+        return Err(format!(
+            "{} is not signed by this node's key (nor a retired or next one)",
+            path.display()
+        ));
+    }
     Ok(Some(signed))
 }
 

@@ -190,7 +190,7 @@ pub async fn serve(
         } else {
             "http"
         },
-        shared.node_key_fingerprint
+        shared.node_key_fingerprint()
     );
     tracing::info!(%addr, "serving");
     let mut builder = tonic::transport::Server::builder();

@@ -232,13 +232,26 @@ impl LedgerService {
         head: &Head,
         duplicate: bool,
     ) -> Result<pb::TxReceipt, Status> {
+        self.receipt_at(sequence, head.size, &head.checkpoint, duplicate)
+    }
+
+    /// The receipt of a durable entry, with its proofs (and the genesis's) against the
+    /// checkpoint `checkpoint` of `size` entries.
+    fn receipt_at(
+        &self,
+        sequence: u64,
+        size: u64,
+        checkpoint: &str,
+        duplicate: bool,
+    ) -> Result<pb::TxReceipt, Status> {
+        assert!(sequence < size);
         let (entry, hash) = self.shared.read_entry(sequence).map_err(engine_status)?;
         let (genesis, genesis_hash) = self.shared.read_entry(0).map_err(engine_status)?;
         let prove = |index| {
             merkle::inclusion_proof(
                 &*self.shared.merkle.read().expect("merkle lock"),
                 index,
-                head.size,
+                size,
             )
             .map_err(|e| engine_status(e.into()))?
             .map_err(|e| Status::internal(e.to_string()))
@@ -248,7 +261,7 @@ impl LedgerService {
         Ok(pb::TxReceipt {
             sequence,
             entry_hash: hash.to_vec(),
-            checkpoint: head.checkpoint.clone(),
+            checkpoint: checkpoint.to_string(),
             inclusion_proof: proof.iter().map(|h| h.to_vec()).collect(),
             entry: Some(entry_proto(&entry, &hash)),
             duplicate,
@@ -365,6 +378,47 @@ impl pb::ledger_server::Ledger for LedgerService {
             });
         }
         Ok(Response::new(pb::SubmitBatchResponse { results }))
+    }
+
+    async fn get_receipt(
+        &self,
+        request: Request<pb::GetReceiptRequest>,
+    ) -> Result<Response<pb::TxReceipt>, Status> {
+        let id: [u8; 16] = request
+            .into_inner()
+            .tx_id
+            .as_slice()
+            .try_into()
+            .map_err(|_| {
+                Status::invalid_argument("a transaction id is 16 bytes (32 hex digits)")
+            })?;
+        // The witnessed checkpoint first: the head read after it is never smaller.
+        let witnessed = self
+            .shared
+            .witnessed
+            .read()
+            .expect("witnessed lock")
+            .clone();
+        let head = self.shared.head();
+        let sequence = self
+            .shared
+            .index
+            .sequence_of(&TxId(id))
+            .map_err(|e| engine_status(e.into()))?
+            .filter(|s| *s < head.size)
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "账本中没有交易 no transaction {} in this ledger",
+                    hex::encode(id)
+                ))
+            })?;
+        let receipt = match witnessed {
+            Some(w) if sequence < w.checkpoint.tree_size => {
+                self.receipt_at(sequence, w.checkpoint.tree_size, &w.text, false)?
+            }
+            _ => self.receipt(sequence, &head, false)?,
+        };
+        Ok(Response::new(receipt))
     }
 
     async fn get_entry(
@@ -814,8 +868,8 @@ pub fn checkpoint_proto(shared: &Shared, head: &Head) -> pb::Checkpoint {
         text: head.checkpoint.clone(),
         tree_size: head.size,
         root_hash: head.root.to_vec(),
-        node_public_key: shared.node_key.to_bytes().to_vec(),
-        node_key_fingerprint: shared.node_key_fingerprint.clone(),
+        node_public_key: shared.node_key().to_bytes().to_vec(),
+        node_key_fingerprint: shared.node_key_fingerprint(),
         witnessed_text: shared.witnessed_text(),
         witness_quorum: shared
             .state

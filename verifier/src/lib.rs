@@ -6,5 +6,6 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+pub mod ledger_trust;
 pub mod report;
 pub mod trust;

@@ -19,6 +19,7 @@ use ledger_core::state::FundSource;
 use ledger_core::tx::Kind;
 use ledger_term::{out, outln, printable};
 use ledger_verifier::check::{self, Fold, Verified};
+use ledger_verifier::ledger_trust;
 use ledger_verifier::report::{csv_field, short_hash, utc, Report, BOM};
 use ledger_verifier::trust::Trust;
 use prost::Message;
@@ -59,9 +60,12 @@ enum Command {
     /// Check a receipt offline: the entry is in the log the node signed.
     Receipt {
         receipt: PathBuf,
-        /// The node's full public key (64 hex digits or a signed-note verifier key).
+        /// The ledger fingerprint from the notice board (or the node's full public key).
         #[arg(long)]
         trust: String,
+        /// A witness you require on top of the ledger's quorum (its vkey; repeatable).
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
         /// Your salt (64 hex digits), to prove the payment in this receipt is yours.
         #[arg(long, requires = "contributor")]
         salt: Option<String>,
@@ -113,16 +117,20 @@ fn main() -> ExitCode {
         Command::Receipt {
             receipt,
             trust,
+            witnesses,
             salt,
             contributor,
             json,
-        } => receipt_cmd(
-            &receipt,
-            &trust,
-            salt.as_deref(),
-            contributor.as_deref(),
-            json,
-        ),
+        } => parse_witnesses(&witnesses).and_then(|w| {
+            receipt_cmd(
+                &receipt,
+                &trust,
+                &w,
+                salt.as_deref(),
+                contributor.as_deref(),
+                json,
+            )
+        }),
         Command::Consistency {
             old,
             new,
@@ -421,11 +429,12 @@ fn full_key(trust: &Trust) -> anyhow::Result<ed25519_dalek::VerifyingKey> {
 fn receipt_cmd(
     path: &Path,
     trust: &str,
+    required_witnesses: &[WitnessKey],
     salt: Option<&str>,
     contributor: Option<&str>,
     json: bool,
 ) -> anyhow::Result<bool> {
-    let key = full_key(&parse_key_trust(trust)?)?;
+    let trust = parse_trust(trust)?;
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read receipt {}", path.display()))?;
     let receipt = pb::TxReceipt::decode(bytes.as_slice())
@@ -445,11 +454,34 @@ fn receipt_cmd(
             "the receipt's checkpoint is malformed".into(),
         );
     };
-    if let Err(e) = checkpoint.verify(&checkpoint.checkpoint.origin, &key) {
-        return fail(
-            "CHECKPOINT_SIGNATURE_INVALID",
-            format!("the receipt's checkpoint is not signed by the trusted node key: {e}"),
-        );
+    let mut vouched = Vec::new();
+    if let Trust::Ledger(fp) = &trust {
+        match ledger_trust::check(
+            &checkpoint,
+            receipt.genesis.as_ref(),
+            &receipt.genesis_inclusion_proof,
+            fp,
+            required_witnesses,
+        ) {
+            Ok(accepted) => {
+                vouched.push(format!("账本指纹 Ledger fingerprint {fp}: 与公示栏一致 the ledger on the notice board."));
+                if !accepted.witnessed_by.is_empty() {
+                    vouched.push(format!(
+                        "见证 Witnessed by: {}",
+                        accepted.witnessed_by.join(", ")
+                    ));
+                }
+            }
+            Err(r) => return fail(r.code, r.message),
+        }
+    } else {
+        let key = full_key(&trust)?;
+        if let Err(e) = checkpoint.verify(&checkpoint.checkpoint.origin, &key) {
+            return fail(
+                "CHECKPOINT_SIGNATURE_INVALID",
+                format!("the receipt's checkpoint is not signed by the trusted node key: {e}"),
+            );
+        }
     }
     let Some(e) = receipt.entry.as_ref() else {
         return fail("ENTRY_MISSING", "the receipt holds no entry".into());
@@ -512,6 +544,7 @@ fn receipt_cmd(
             prepared.tx.kind.name()
         ),
     ];
+    lines.extend(vouched);
     if let Kind::FundsReceived {
         source,
         amount,
@@ -777,7 +810,7 @@ fn save_state(path: &Path, state: &AuditState) -> anyhow::Result<()> {
 
 fn audit(node: &str, trust: &str, state_path: &Path, once: bool) -> anyhow::Result<bool> {
     use tokio_stream::StreamExt;
-    let trust = parse_key_trust(trust)?;
+    let trust = parse_trust(trust)?;
     let saved: Option<AuditState> = match std::fs::read_to_string(state_path) {
         Ok(text) => Some(
             serde_json::from_str(&text)
@@ -807,7 +840,14 @@ fn audit(node: &str, trust: &str, state_path: &Path, once: bool) -> anyhow::Resu
             match event.event {
                 Some(pb::subscribe_event::Event::Entry(e)) => {
                     let Ok(prev_hash) = e.prev_hash.as_slice().try_into() else { return fail(vec![format!("entry {} is malformed", e.sequence)]) };
-                    pending.push(Entry { sequence: e.sequence, prev_hash, timestamp_ms: e.timestamp_ms, envelope: e.envelope });
+                    let entry = Entry { sequence: e.sequence, prev_hash, timestamp_ms: e.timestamp_ms, envelope: e.envelope };
+                    if let (0, Trust::Ledger(trusted)) = (entry.sequence, &trust) {
+                        let found = ledger_core::entry::ledger_fingerprint(&entry);
+                        if &found != trusted {
+                            return Ok(print_result(false, false, "LEDGER_NOT_TRUSTED", &[format!("这不是公示栏上的账本：它的账本指纹是 {found}，不是 {trusted}。/ The node serves ledger {found}, not the ledger {trusted} you trust")], serde_json::json!({})));
+                        }
+                    }
+                    pending.push(entry);
                     if pending.len() >= 2048 {
                         if let Err(f) = feed(&mut fold, &mut pending, last_saved.as_ref(), &mut prefix_root) {
                             return fail(vec![format!("entry {}: {}", f.sequence.unwrap_or(0), f.message)]);
@@ -819,7 +859,12 @@ fn audit(node: &str, trust: &str, state_path: &Path, once: bool) -> anyhow::Resu
                         return fail(vec![format!("entry {}: {}", f.sequence.unwrap_or(0), f.message)]);
                     }
                     let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(cp.node_public_key.as_slice().try_into().unwrap_or(&[0; 32])) else { return fail(vec!["the node sent no valid public key".into()]) };
-                    if !trust.accepts(&key) {
+                    let accepted = match &trust {
+                        // The key the ledger names for this size (the genesis's, or rotated in).
+                        Trust::Ledger(_) => fold.state.ledger.as_ref().is_some_and(|l| l.checkpoint_key_at(fold.tree.size()) == key),
+                        other => other.accepts(&key),
+                    };
+                    if !accepted {
                         return fail(vec![format!("the node signs with key {}, not the key you trust", ledger_core::signing::KeyId::of(&key).fingerprint())]);
                     }
                     let signed = match SignedCheckpoint::parse(&cp.text) {
@@ -849,6 +894,13 @@ fn audit(node: &str, trust: &str, state_path: &Path, once: bool) -> anyhow::Resu
                             ]);
                         }
                     }
+                    if let Trust::Ledger(_) = &trust {
+                        match check_witnessed_live(&mut client, &fold, &signed).await {
+                            Ok(Some(size)) => outln!("见证 witnessed up to {size} entries"),
+                            Ok(None) => {}
+                            Err(why) => return Ok(print_result(false, false, "NOT_WITNESSED", &[why], serde_json::json!({}))),
+                        }
+                    }
                     let state = AuditState { ledger_id: signed.checkpoint.origin.clone(), tree_size: signed.checkpoint.tree_size, root: hex::encode(signed.checkpoint.root), checkpoint: signed.text.clone() };
                     save_state(state_path, &state)?;
                     outln!("verified {} entries of {} (root {})", state.tree_size, printable(&state.ledger_id), short_hash(&signed.checkpoint.root));
@@ -863,6 +915,54 @@ fn audit(node: &str, trust: &str, state_path: &Path, once: bool) -> anyhow::Resu
         }
         anyhow::bail!("the node closed the stream")
     })
+}
+
+/// When the ledger names witnesses: the node's witnessed checkpoint must carry their quorum, be
+/// signed by the key in force at its size, and be a prefix of the log just verified (a
+/// consistency proof to `current`). Returns its size; `None` when the ledger names none.
+async fn check_witnessed_live(
+    client: &mut pb::ledger_client::LedgerClient<tonic::transport::Channel>,
+    fold: &Fold,
+    current: &SignedCheckpoint,
+) -> Result<Option<u64>, String> {
+    let ledger = fold.state.ledger.as_ref().ok_or("no genesis yet")?;
+    if ledger.witness_quorum == 0 {
+        return Ok(None);
+    }
+    let cp = client
+        .get_checkpoint(pb::GetCheckpointRequest {})
+        .await
+        .map_err(|e| e.to_string())?
+        .into_inner();
+    let w = SignedCheckpoint::parse(&cp.witnessed_text).map_err(|e| {
+        format!("节点没有经见证的检查点 the node serves no witnessed checkpoint: {e}")
+    })?;
+    w.check_witnesses(&ledger.witnesses, ledger.witness_quorum, &[])
+        .map_err(|e| e.to_string())?;
+    let size = w.checkpoint.tree_size;
+    if size > current.checkpoint.tree_size {
+        return Ok(Some(size)); // Newer than what was verified: checked on the next round.
+    }
+    w.verify(&w.checkpoint.origin, &ledger.checkpoint_key_at(size))
+        .map_err(|e| format!("the witnessed checkpoint is not signed by the key in force: {e}"))?;
+    let proof = client
+        .get_consistency_proof(pb::GetConsistencyProofRequest {
+            old_size: size,
+            new_size: current.checkpoint.tree_size,
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .into_inner();
+    let hashes = merkle::hashes_from_bytes(&proof.hashes).map_err(|e| e.to_string())?;
+    merkle::verify_consistency(
+        size,
+        current.checkpoint.tree_size,
+        &w.checkpoint.root,
+        &current.checkpoint.root,
+        &hashes,
+    )
+    .map_err(|e| format!("见证方看到的账本与节点给你的不同 the witnesses saw another history than the node served you: {e}"))?;
+    Ok(Some(size))
 }
 
 /// Feeds pending entries, remembering the root at the size verified last time.

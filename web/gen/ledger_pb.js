@@ -46,6 +46,9 @@ export const messages = {
     { no: 4, name: "envelope", type: "bytes", repeated: false, ref: null, oneof: null },
     { no: 5, name: "entry_hash", type: "bytes", repeated: false, ref: null, oneof: null },
   ],
+  "ledger.v1.GetReceiptRequest": [
+    { no: 1, name: "tx_id", type: "bytes", repeated: false, ref: null, oneof: null },
+  ],
   "ledger.v1.GetEntryRequest": [
     { no: 1, name: "sequence", type: "uint64", repeated: false, ref: null, oneof: "by" },
     { no: 2, name: "tx_id", type: "bytes", repeated: false, ref: null, oneof: "by" },
@@ -332,6 +335,7 @@ export const services = {
     Submit: { input: "ledger.v1.SubmitRequest", output: "ledger.v1.SubmitResponse", serverStreaming: false, clientStreaming: false },
     SubmitBatch: { input: "ledger.v1.SubmitBatchRequest", output: "ledger.v1.SubmitBatchResponse", serverStreaming: false, clientStreaming: false },
     GetEntry: { input: "ledger.v1.GetEntryRequest", output: "ledger.v1.Entry", serverStreaming: false, clientStreaming: false },
+    GetReceipt: { input: "ledger.v1.GetReceiptRequest", output: "ledger.v1.TxReceipt", serverStreaming: false, clientStreaming: false },
     ReadEntries: { input: "ledger.v1.ReadEntriesRequest", output: "ledger.v1.Entry", serverStreaming: true, clientStreaming: false },
     GetCheckpoint: { input: "ledger.v1.GetCheckpointRequest", output: "ledger.v1.Checkpoint", serverStreaming: false, clientStreaming: false },
     GetInclusionProof: { input: "ledger.v1.GetInclusionProofRequest", output: "ledger.v1.InclusionProof", serverStreaming: false, clientStreaming: false },

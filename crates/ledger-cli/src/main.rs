@@ -96,6 +96,14 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: u64,
     },
+    /// 获取收据 The receipt of a posted transaction, proven against the witnessed checkpoint
+    /// (waits up to 30 s for the witnesses), for `verifier receipt`.
+    FetchReceipt {
+        /// The transaction id (32 hex digits, as printed when it was posted)
+        tx_id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The latest signed checkpoint.
     Checkpoint,
     /// An inclusion proof of entry SEQ in the latest checkpoint.
@@ -407,6 +415,26 @@ fn source_amounts(items: &[String]) -> anyhow::Result<Vec<pb::SourceAmount>> {
     Ok(out)
 }
 
+/// Waits (up to 30 s) for the witnesses, then writes the receipt of `tx_id` proven against
+/// the witnessed checkpoint. Returns whether it is witnessed (or the ledger names none).
+async fn write_witnessed_receipt(
+    client: &mut ledger_client::LedgerClient,
+    tx_id: [u8; 16],
+    path: &Path,
+) -> anyhow::Result<bool> {
+    client
+        .wait_witnessed(std::time::Duration::from_secs(30))
+        .await?;
+    let quorum = client.checkpoint().await?.witness_quorum;
+    let receipt = client.receipt(tx_id).await?;
+    std::fs::write(path, receipt.encode_to_vec())
+        .with_context(|| format!("cannot write the receipt to {}", path.display()))?;
+    let cosigned = ledger_core::checkpoint::SignedCheckpoint::parse(&receipt.checkpoint)
+        .map(|c| c.cosignatures.len() >= quorum as usize)
+        .unwrap_or(false);
+    Ok(cosigned)
+}
+
 fn tx_ref(text: &str) -> anyhow::Result<Vec<u8>> {
     hex::decode(text.trim())
         .ok()
@@ -673,10 +701,15 @@ async fn post(
     let tx_id = ledger_core::tx::Transaction::decode(&envelope.body)
         .map(|t| t.tx_id.to_string())
         .unwrap_or_default();
+    let raw_tx_id = ledger_core::tx::Transaction::decode(&envelope.body)
+        .map(|t| t.tx_id.0)
+        .ok();
     let receipt = client.submit(envelope).await?;
-    if let Some(path) = &cli.receipt_out {
-        std::fs::write(path, receipt.encode_to_vec())
-            .with_context(|| format!("cannot write the receipt to {}", path.display()))?;
+    if let (Some(path), Some(id)) = (&cli.receipt_out, raw_tx_id) {
+        let witnessed = write_witnessed_receipt(client, id, path).await?;
+        if !witnessed {
+            eprintln!("注意：收据尚未经见证方联署；稍后用 `ledger fetch-receipt {tx_id} --out {}` 重新获取。/ Note: the receipt is not witnessed yet; fetch it again later with `ledger fetch-receipt {tx_id} --out {}`", path.display(), path.display());
+        }
     }
     let size = ledger_core::checkpoint::SignedCheckpoint::parse(&receipt.checkpoint)
         .map(|c| c.checkpoint.tree_size)
@@ -1000,6 +1033,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                         KeyId::of(&k).fingerprint()
                     );
                 }
+            }
+            Ok(())
+        }
+        Command::FetchReceipt { tx_id, out } => {
+            let id: [u8; 16] = tx_ref(tx_id)?.try_into().expect("16 bytes");
+            let mut client = connect(&cli).await?;
+            let witnessed = write_witnessed_receipt(&mut client, id, out).await?;
+            if witnessed {
+                outln!("已写入经见证的收据 wrote the witnessed receipt to {}; 核对 check it with: verifier receipt {} --trust <公示栏上的账本指纹 ledger fingerprint>", out.display(), out.display());
+            } else {
+                outln!("已写入收据 wrote the receipt to {}, 但见证方尚未联署 but the witnesses have not cosigned it yet: run this again in a minute", out.display());
             }
             Ok(())
         }

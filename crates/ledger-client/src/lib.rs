@@ -226,6 +226,18 @@ impl LedgerClient {
             .map_err(ClientError::from_status)
     }
 
+    /// The receipt of a transaction in the log, proven against the witnessed checkpoint when
+    /// the witnesses have cosigned it.
+    pub async fn receipt(&mut self, tx_id: [u8; 16]) -> Result<pb::TxReceipt, ClientError> {
+        self.raw
+            .get_receipt(pb::GetReceiptRequest {
+                tx_id: tx_id.to_vec(),
+            })
+            .await
+            .map(|r| r.into_inner())
+            .map_err(ClientError::from_status)
+    }
+
     pub async fn entry(&mut self, sequence: u64) -> Result<pb::Entry, ClientError> {
         let by = Some(pb::get_entry_request::By::Sequence(sequence));
         self.raw

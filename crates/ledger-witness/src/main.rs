@@ -43,6 +43,18 @@ enum Command {
         #[arg(long)]
         node: String,
     },
+    /// 更换信任的节点密钥 After the ledger's admins rotated its checkpoint key (check the entry
+    /// first: `verifier verify` lists the checkpoint keys), accept only the new key. Restart
+    /// `serve` afterwards.
+    TrustKey {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        fingerprint: String,
+        /// The new checkpoint key, 64 hex digits
+        #[arg(long)]
+        key: String,
+    },
     /// 提供见证服务 Serve C2SP add-checkpoint and the latest cosigned checkpoints.
     Serve {
         #[arg(long)]
@@ -77,6 +89,18 @@ fn main() -> anyhow::Result<()> {
             fingerprint,
             node,
         } => runtime()?.block_on(follow(dir, fingerprint, node)),
+        Command::TrustKey {
+            dir,
+            fingerprint,
+            key,
+        } => {
+            let bytes = hex::decode(key.trim()).context("--key is not hex")?;
+            let key = ledger_core::signing::parse_public_key(&bytes)
+                .map_err(|e| anyhow::anyhow!("--key: {e}"))?;
+            witness::trust_key(&dir, &fingerprint, &key)?;
+            println!("见证方今后只接受该节点密钥 the witness now accepts checkpoints of {fingerprint} signed by this key only; restart `ledger-witness serve`");
+            Ok(())
+        }
         Command::Serve { dir, listen } => runtime()?.block_on(serve(dir, listen)),
     }
 }

@@ -9,6 +9,8 @@
 //! <dir>/witness.name                its C2SP key name, one line
 //! <dir>/ledgers/<fingerprint>/genesis    entry 0 of the ledger (its encoding, PROTOCOL.md §2)
 //! <dir>/ledgers/<fingerprint>/latest     the latest cosigned checkpoint, with its signatures
+//! <dir>/ledgers/<fingerprint>/node-key   the node key to accept instead of the genesis's, after
+//!                                        an admin-signed rotation (`ledger-witness trust-key`)
 //! <dir>/ledgers/<fingerprint>/evidence/  checkpoints refused as a fork, kept as proof
 //! ```
 //!
@@ -100,6 +102,21 @@ pub fn add_ledger(dir: &Path, fingerprint: &str, genesis: &Entry) -> anyhow::Res
     fs::create_dir_all(&ledger_dir)?;
     write_durably(&ledger_dir.join("genesis"), &genesis.encode())?;
     Ok(origin)
+}
+
+/// After a rotation of the ledger's checkpoint key (which its operator checked, e.g. in
+/// `verifier verify`'s governance list): accept checkpoints signed by `key` only, from now on.
+pub fn trust_key(dir: &Path, fingerprint: &str, key: &VerifyingKey) -> anyhow::Result<()> {
+    let ledger_dir = dir.join("ledgers").join(fingerprint.trim().to_uppercase());
+    anyhow::ensure!(
+        ledger_dir.join("genesis").exists(),
+        "这个见证方不见证账本 {fingerprint} / this witness does not follow ledger {fingerprint}"
+    );
+    write_durably(
+        &ledger_dir.join("node-key"),
+        hex::encode(key.as_bytes()).as_bytes(),
+    )?;
+    Ok(())
 }
 
 /// The origin and checkpoint key of a genesis, checked by the same rules the node applies.
@@ -278,11 +295,20 @@ impl Followed {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e.into()),
         };
+        let node_keys = match fs::read_to_string(dir.join("node-key")) {
+            Ok(text) => {
+                let bytes = hex::decode(text.trim()).unwrap_or_default();
+                let key = ledger_core::signing::parse_public_key(&bytes)
+                    .map_err(|e| anyhow::anyhow!("{}/node-key is damaged: {e}", dir.display()))?;
+                vec![key]
+            }
+            Err(_) => info.checkpoint_keys.iter().map(|(_, k)| *k).collect(),
+        };
         Ok(Followed {
             fingerprint,
             origin,
             ledger_name: info.name.clone(),
-            node_keys: info.checkpoint_keys.iter().map(|(_, k)| *k).collect(),
+            node_keys,
             dir: dir.to_path_buf(),
             latest: Mutex::new(latest),
         })
