@@ -154,6 +154,24 @@ async fn the_page_shows_the_ledger_and_follows_it_live() {
         );
     }
     assert_eq!(text(&browser, "#alarm"), "", "no alarm on an honest node");
+    // The witnessed checkpoint: cosigned by the genesis's two demo witnesses, remembered by
+    // this browser on its first visit and checked against on the next.
+    browser.wait_for(
+        "check-witnessed passing",
+        Duration::from_secs(15),
+        "return document.getElementById('check-witnessed')?.dataset.state === 'ok';",
+    );
+    browser.wait_for(
+        "the witnessed checkpoint remembered",
+        Duration::from_secs(10),
+        "return document.getElementById('check-remembered')?.dataset.state === 'first';",
+    );
+    assert!(
+        text(&browser, "#check-witnessed").contains("demo-witness.sunshine-ledger.local/township"),
+        "{}",
+        text(&browser, "#check-witnessed")
+    );
+    assert_eq!(text(&browser, "#witness-quorum"), "2 / 2 需联署");
     let shown = browser
         .run(
             "return document.querySelectorAll('#feed details').length;",
@@ -453,6 +471,32 @@ async fn the_page_shows_the_ledger_and_follows_it_live() {
     assert_eq!(overflow, json!(0), "horizontal overflow on a phone");
     let phone = browser.screenshot(&shots.join("dashboard-phone.png"));
     eprintln!("screenshots: {} and {}", desktop.display(), phone.display());
+
+    // The next visit: the witnessed checkpoint must extend the one this browser remembered.
+    browser.goto(&page);
+    browser.wait_for("the live ledger again", Duration::from_secs(30), LIVE);
+    browser.wait_for(
+        "the remembered witnessed checkpoint extended",
+        Duration::from_secs(15),
+        "return document.getElementById('check-remembered')?.dataset.state === 'ok';",
+    );
+    // A browser that remembers another tree of the same size (what a forked node would meet)
+    // raises the alarm instead.
+    browser.run(
+        "for (const k of Object.keys(localStorage)) {              if (k.startsWith('sunshine-ledger-witnessed:')) {                const v = JSON.parse(localStorage.getItem(k));                v.root = 'ab'.repeat(32); localStorage.setItem(k, JSON.stringify(v)); } }",
+        json!([]),
+    );
+    browser.goto(&page);
+    browser.wait_for(
+        "the alarm for a history that does not extend the remembered one",
+        Duration::from_secs(15),
+        "return document.getElementById('check-remembered')?.dataset.state === 'bad';",
+    );
+    assert!(
+        text(&browser, "#alarm").contains("上次核对过的见证检查点不一致"),
+        "{}",
+        text(&browser, "#alarm")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

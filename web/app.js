@@ -49,6 +49,7 @@ const view = {
   streamError: null,
   error: null,
   updatedAt: null,
+  genesis: null, // the decoded Genesis of entry 0
 };
 
 function when(ms) {
@@ -447,6 +448,7 @@ function renderVerify() {
     ),
     el("p", {}, el("a", { class: "download", href: "snapshot", download: snapshotName(), id: "snapshot-link" }, `⬇ ${t("download")}`)),
     watchdog.render(fp),
+    renderGovernance(),
     el(
       "ol",
       { class: "steps" },
@@ -455,6 +457,36 @@ function renderVerify() {
       el("li", {}, t("step2"), el("pre", {}, el("code", {}, `verifier verify ${snapshotName()} --trust ${t("trustFromBoard")}`))),
       el("li", {}, t("step3")),
     ),
+  );
+}
+
+/** Who may do what: the policy and witnesses of the genesis, and every key with its history. */
+function renderGovernance() {
+  const g = view.genesis;
+  if (!g) return null;
+  const p = g.policy || {};
+  const witnesses = g.witnesses || [];
+  const keys = [...view.keysById.values()].sort((a, b) => Number(BigInt(a.registered_at ?? 0) - BigInt(b.registered_at ?? 0)));
+  return el(
+    "details",
+    { class: "governance", id: "governance" },
+    el("summary", {}, t("governance")),
+    el(
+      "dl",
+      {},
+      el("dt", {}, t("approvalThreshold")), el("dd", {}, `${formatYuan(p.approval_threshold_fen ?? 0n)} · ${p.approver_quorum ?? 0} ${t("approversNeeded")}`),
+      el("dt", {}, t("adminQuorum")), el("dd", {}, String(p.admin_quorum ?? 0)),
+      el("dt", {}, t("reserveRatio")), el("dd", {}, `${(p.reserve_ratio_bp ?? 0) / 100}%`),
+      el("dt", {}, t("witnessesTitle")), el("dd", { id: "witness-quorum" }, `${g.witness_quorum ?? 0} / ${witnesses.length} ${t("witnessQuorum")}`),
+    ),
+    el("ul", { id: "witness-list" }, witnesses.map((w) => el("li", {}, el("code", {}, w.name), " ", fingerprintOfKey(w.ed25519)))),
+    el("h4", {}, t("keysTitle")),
+    el("ul", { id: "key-list" }, keys.map((k) => el(
+      "li",
+      {},
+      el("code", {}, k.fingerprint), " ", `${k.name} · ${roleName(k.role)} · ${t("registeredAt")} ${k.registered_at ?? 0}`,
+      k.revoked ? ` · ${t("revokedAt")} ${k.revoked_at}` : "",
+    ))),
   );
 }
 
@@ -586,6 +618,14 @@ async function start() {
         view.ledgerId = first.body.ledger_id;
         watchdog.ledgerId = view.ledgerId;
         view.ledgerName = first.body.kind === "genesis" ? first.body.genesis.ledger_name : first.body.ledger_id;
+        if (first.body.kind === "genesis") {
+          // The witnesses and their quorum come from entry 0, whose fingerprint the resident
+          // compares with the notice board: not from anything else the node says.
+          view.genesis = first.body.genesis;
+          watchdog.witnesses = first.body.genesis.witnesses || [];
+          watchdog.witnessQuorum = first.body.genesis.witness_quorum || 0;
+          watchdog.ledgerFingerprint = view.ledgerFingerprint;
+        }
       }
       break;
     } catch (e) {

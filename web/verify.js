@@ -175,14 +175,33 @@ export function parseCheckpoint(text) {
   const root = fromBase64(lines[2]);
   if (root.length !== 32) throw new VerifyError("the checkpoint's root is not 32 bytes");
   const signatures = [];
+  const cosignatures = [];
   for (const line of text.slice(split + 2, -1).split("\n")) {
     const m = /^— (\S+) (\S+)$/.exec(line);
     if (!m) throw new VerifyError("a signature line of the checkpoint is malformed");
     const raw = fromBase64(m[2]);
-    if (raw.length !== 68) continue; // not an Ed25519 signature: ignored, as signed-note says
-    signatures.push({ name: m[1], keyHash: raw.subarray(0, 4), signature: raw.subarray(4) });
+    if (raw.length === 68) {
+      signatures.push({ name: m[1], keyHash: raw.subarray(0, 4), signature: raw.subarray(4) });
+    } else if (raw.length === 76) {
+      // C2SP tlog-cosignature/v1: key hash, big-endian u64 timestamp, signature.
+      const time = new DataView(raw.buffer, raw.byteOffset + 4, 8).getBigUint64(0);
+      cosignatures.push({ name: m[1], keyHash: raw.subarray(0, 4), time, signature: raw.subarray(12) });
+    } // any other type is ignored, as signed-note says
   }
-  return { origin: lines[0], size: BigInt(lines[1]), root, body, signatures };
+  return { origin: lines[0], size: BigInt(lines[1]), root, body, signatures, cosignatures };
+}
+
+/**
+ * Whether `witness` ({ name, ed25519 }) validly cosigned the parsed checkpoint (C2SP
+ * tlog-cosignature/v1): a line with its name and key hash SHA-256(name || "\n" || 0x04 ||
+ * key)[0:4], signing "cosignature/v1\ntime <t>\n" followed by the note.
+ */
+export function verifyCosignature(parsed, witness) {
+  const enc = new TextEncoder();
+  const keyHash = sha256(concat(enc.encode(witness.name), Uint8Array.of(0x0a, 0x04), witness.ed25519)).subarray(0, 4);
+  return parsed.cosignatures.some((c) => c.name === witness.name && equalBytes(c.keyHash, keyHash)
+    && c.time < 2n ** 63n
+    && ed25519Verify(witness.ed25519, c.signature, enc.encode(`cosignature/v1\ntime ${c.time}\n${parsed.body}`)));
 }
 
 /**

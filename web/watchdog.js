@@ -6,8 +6,12 @@ import { el, hex } from "./dom.js";
 import { t } from "./i18n.js";
 import {
   entryHash, entryLeafHash, equalBytes, fingerprintOfKey, keyIdOf, parseCheckpoint,
-  verifyBodySignature, verifyCheckpointSignature, verifyConsistency, verifyInclusion,
+  verifyBodySignature, verifyCheckpointSignature, verifyConsistency, verifyCosignature,
+  verifyInclusion,
 } from "./verify.js";
+
+/** Where this browser remembers the last witnessed checkpoint it verified, per ledger. */
+const REMEMBERED_PREFIX = "sunshine-ledger-witnessed:";
 
 export class Watchdog {
   /**
@@ -26,7 +30,14 @@ export class Watchdog {
       signatures: { state: "pending", count: 0 },
       inclusion: { state: "pending" },
       consistency: { state: "pending", count: 0 },
+      witnessed: { state: "pending" },
+      remembered: { state: "pending" },
     };
+    // From the genesis (app.js): [{ name, ed25519 }], the quorum, and the ledger fingerprint
+    // that keys what this browser remembers.
+    this.witnesses = [];
+    this.witnessQuorum = 0;
+    this.ledgerFingerprint = "";
     this.alarms = [];
     this.trustedKey = null; // the node key of the first checkpoint seen
     this.lastChecked = null; // { size, root } of the last checkpoint checked
@@ -129,6 +140,8 @@ export class Watchdog {
     }
     this.lastChecked = { size, root: parsed.root };
 
+    await this.witnessedOf(parsed);
+
     // The stream sends a checkpoint after every entry it covers: one that covers more than
     // the page was sent means entries were held back from the live feed.
     if (feed.length && feed[0].entry.sequence + 1n < size) {
@@ -145,17 +158,86 @@ export class Watchdog {
     }
   }
 
+  /**
+   * The node's latest witnessed checkpoint (GetCheckpoint.witnessed_text): signed by the node
+   * key, cosigned by the genesis's witness quorum, a prefix of `head` (the checkpoint just
+   * checked), and an extension of the one this browser remembered from its last visit.
+   */
+  async witnessedOf(head) {
+    const c = this.checks;
+    if (this.witnessQuorum === 0) {
+      c.witnessed.state = "none";
+      c.remembered.state = "none";
+      return;
+    }
+    const cp = await this.api.call("GetCheckpoint", {});
+    let w;
+    try {
+      w = parseCheckpoint(cp.witnessed_text);
+    } catch (e) {
+      this.mark(c.witnessed, false, e.message, t("checkWitnessedBad"));
+      return;
+    }
+    const by = this.witnesses.filter((x) => verifyCosignature(w, x)).map((x) => x.name);
+    const signed = w.origin === this.ledgerId && verifyCheckpointSignature(w, this.trustedKey);
+    let extends_ = w.size <= head.size;
+    if (extends_ && w.size < head.size) {
+      const proof = await this.api.call("GetConsistencyProof", { old_size: w.size, new_size: head.size });
+      extends_ = verifyConsistency(w.size, head.size, proof.hashes, w.root, head.root);
+    } else if (extends_) {
+      extends_ = equalBytes(w.root, head.root);
+    }
+    const ok = signed && extends_ && by.length >= this.witnessQuorum;
+    this.mark(c.witnessed, ok, `${by.length}/${this.witnessQuorum}`, t("checkWitnessedBad"));
+    if (!ok) return;
+    c.witnessed.detail = `${w.size} · ${by.join(", ")}`;
+    await this.rememberedOf(w);
+  }
+
+  /** Compares with, then replaces, what this browser remembered for this ledger. */
+  async rememberedOf(w) {
+    const c = this.checks.remembered;
+    const storeKey = REMEMBERED_PREFIX + this.ledgerFingerprint;
+    let before = null;
+    try {
+      before = JSON.parse(localStorage.getItem(storeKey) || "null");
+    } catch (_) { /* storage off or damaged: treated as a first visit */ }
+    if (before && typeof before.size === "string" && typeof before.root === "string") {
+      const size = BigInt(before.size);
+      const root = Uint8Array.from(before.root.match(/../g) || [], (h) => parseInt(h, 16));
+      let ok = size <= w.size;
+      if (ok && size < w.size) {
+        const proof = await this.api.call("GetConsistencyProof", { old_size: size, new_size: w.size });
+        ok = verifyConsistency(size, w.size, proof.hashes, root, w.root);
+      } else if (ok) {
+        ok = equalBytes(root, w.root);
+      }
+      this.mark(c, ok, `${size} → ${w.size}`, t("checkRememberedBad"));
+      if (!ok) return; // keep the evidence of what was seen before
+      c.detail = `${size} → ${w.size}`;
+    } else {
+      c.state = "first";
+    }
+    try {
+      localStorage.setItem(storeKey, JSON.stringify({ size: String(w.size), root: hex(w.root) }));
+    } catch (_) { /* private browsing: nothing remembered */ }
+  }
+
   /** The "checked by this browser" list; `fingerprint` is the node key's, computed here. */
   render(fingerprint) {
     const c = this.checks;
     const line = (id, check, okText, badText, extra = "") => {
-      const mark = { ok: "✓", bad: "✗", pending: "…" }[check.state];
-      const text = { ok: okText, bad: badText, pending: t("checkPending") }[check.state];
+      const mark = { ok: "✓", bad: "✗", pending: "…", none: "⚠", first: "✓" }[check.state];
+      const text = {
+        ok: okText, bad: badText, pending: t("checkPending"),
+        none: t("checkWitnessedNone"), first: t("checkRememberedFirst"),
+      }[check.state];
       return el(
         "li",
         { id, class: `check ${check.state}`, "data-state": check.state },
         el("span", { class: "mark" }, mark), " ", text,
         extra && check.state === "ok" ? ` (${extra})` : "",
+        check.detail && check.state === "ok" && !extra ? ` (${check.detail})` : "",
         check.detail && check.state === "bad" ? ` — ${check.detail}` : "",
       );
     };
@@ -173,6 +255,8 @@ export class Watchdog {
         line("check-signatures", c.signatures, t("checkSignaturesOk"), t("checkSignaturesBad"), `${c.signatures.count} ${t("records")}`),
         line("check-inclusion", c.inclusion, t("checkInclusionOk"), t("checkInclusionBad"), c.inclusion.detail),
         line("check-consistency", c.consistency, t("checkConsistencyOk"), t("checkConsistencyBad"), `${c.consistency.count} ${t("checkpointsSeen")}`),
+        line("check-witnessed", c.witnessed, t("checkWitnessedOk"), t("checkWitnessedBad")),
+        c.witnessed.state === "none" ? null : line("check-remembered", c.remembered, t("checkRememberedOk"), t("checkRememberedBad")),
       ),
     );
   }
