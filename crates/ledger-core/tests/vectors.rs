@@ -5,7 +5,10 @@
 
 use ed25519_dalek::SigningKey;
 use ledger_core::build;
-use ledger_core::checkpoint::{key_hash, verifier_key_string, Checkpoint};
+use ledger_core::checkpoint::{
+    cosign, cosignature_key_hash, key_hash, verifier_key_string, witness_vkey, Checkpoint,
+    WitnessKey,
+};
 use ledger_core::entry::Entry;
 use ledger_core::hashing::contributor_commitment;
 use ledger_core::merkle::{
@@ -99,6 +102,20 @@ fn derive_vectors() -> Value {
     }
     .sign(&node);
 
+    // A witness's C2SP tlog-cosignature/v1 on that checkpoint, at a fixed time.
+    let witness_key = SigningKey::from_bytes(&[0x57; 32]);
+    let witness = WitnessKey {
+        name: "witness.example/township".into(),
+        key: witness_key.verifying_key(),
+    };
+    let cosignature = cosign(
+        checkpoint.note_text(),
+        &witness.name,
+        &witness_key,
+        1_800_000_000,
+    );
+    let cosigned = checkpoint.with_lines(&cosignature.line()).unwrap();
+
     let salt = [0x5A; 32];
     let keys: Vec<Value> = [admin.clone(), finance, node.clone()]
         .iter()
@@ -141,6 +158,17 @@ fn derive_vectors() -> Value {
             "verifier_key": verifier_key_string(ledger_id, &node.verifying_key()),
             "text": checkpoint.text,
         },
+        "cosigned_checkpoint": {
+            "witness_seed": h(witness_key.as_bytes()),
+            "witness_name": witness.name,
+            "witness_public_key": h(witness.key.as_bytes()),
+            "cosignature_key_hash": h(&cosignature_key_hash(&witness.name, &witness.key)),
+            "witness_vkey": witness_vkey(&witness),
+            "timestamp": 1_800_000_000u64,
+            "signed_message": format!("cosignature/v1\ntime 1800000000\n{}", checkpoint.note_text()),
+            "line": cosignature.line(),
+            "text": cosigned.text,
+        },
         "contributor_commitment": {"salt": h(&salt), "contributor": "王阿姨 3号楼 2单元", "commitment": h(&contributor_commitment(&salt, "王阿姨 3号楼 2单元"))},
     })
 }
@@ -177,6 +205,21 @@ fn vectors_verify_with_the_public_algorithms() {
             .unwrap();
     cp.verify(v["checkpoint"]["key_name"].as_str().unwrap(), &node_pk)
         .unwrap();
+    let c = &v["cosigned_checkpoint"];
+    let witness = ledger_core::checkpoint::parse_witness_vkey(c["witness_vkey"].as_str().unwrap())
+        .expect("the vkey parses");
+    let cosigned =
+        ledger_core::checkpoint::SignedCheckpoint::parse(c["text"].as_str().unwrap()).unwrap();
+    assert_eq!(cosigned.verify_cosignature(&witness), Ok(1_800_000_000));
+    let message = c["signed_message"].as_str().unwrap().as_bytes();
+    let line = c["line"].as_str().unwrap();
+    let blob = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        line.trim_end().rsplit(' ').next().unwrap(),
+    )
+    .unwrap();
+    let signature = ed25519_dalek::Signature::from_bytes(&blob[12..].try_into().unwrap());
+    witness.key.verify_strict(message, &signature).unwrap();
     let e1 = Entry::decode(&hex::decode(v["entries"][1]["encoding"].as_str().unwrap()).unwrap())
         .unwrap();
     assert_eq!(
