@@ -897,7 +897,8 @@ async fn over_plain_http_on_a_network_name_the_page_still_checks_everything_itse
         b.wait_for(
             "the checks",
             Duration::from_secs(10),
-            "return document.getElementById('check-inclusion')?.dataset.state === 'ok';",
+            "return document.getElementById('check-inclusion')?.dataset.state === 'ok' \
+             && document.getElementById('check-remembered')?.dataset.state === 'first';",
         );
         b.run(
             "return Object.fromEntries(Array.from(document.querySelectorAll('.check'))\
@@ -916,6 +917,8 @@ async fn over_plain_http_on_a_network_name_the_page_still_checks_everything_itse
             "check-signatures": "ok",
             "check-inclusion": "ok",
             "check-consistency": "ok",
+            "check-witnessed": "ok",
+            "check-remembered": "first",
         })
     );
 }
