@@ -516,23 +516,37 @@ async fn the_node_key_is_rotated_by_the_admins_and_the_retired_key_signs_nothing
     use prost::Message;
     let root = tempfile::tempdir().unwrap();
     let (mut w1, key1) = make_witness(root.path(), "township.example/witness");
+    // The committee's witness replays the whole log and its rules (and so follows rotations).
+    let (mut w2, key2) = make_witness(root.path(), "committee.example/witness");
     let data = root.path().join("a");
-    let fp = init_ledger(root.path(), &data, &[("township.example/witness", &key1)]);
-    let mut node = node_with(&data, &[&w1]);
-    let (ok, out) = run(
-        "ledger-witness",
+    let fp = init_ledger(
+        root.path(),
+        &data,
         &[
+            ("township.example/witness", &key1),
+            ("committee.example/witness", &key2),
+        ],
+    );
+    let mut node = node_with(&data, &[&w1, &w2]);
+    for (w, replay) in [(&mut w1, false), (&mut w2, true)] {
+        let node_url = format!("http://{}", node.addr);
+        let dir = w.dir.to_str().unwrap().to_string();
+        let mut args = vec![
             "follow",
             "--dir",
-            w1.dir.to_str().unwrap(),
+            &dir,
             "--fingerprint",
             &fp,
             "--node",
-            &format!("http://{}", node.addr),
-        ],
-    );
-    assert!(ok, "{out}");
-    w1.serve();
+            &node_url,
+        ];
+        if replay {
+            args.push("--replay");
+        }
+        let (ok, out) = run("ledger-witness", &args);
+        assert!(ok, "{out}");
+        w.serve();
+    }
     let mut client = node.client().await;
     let community = Community::setup(&node, &mut client).await;
     let old_receipt = submit(&mut client, community.receipt(600_000))
@@ -610,14 +624,29 @@ async fn the_node_key_is_rotated_by_the_admins_and_the_retired_key_signs_nothing
         .exists());
     assert_eq!(node.node_public_key(), new_key.verifying_key());
 
-    // The witness knows the old key only: it refuses until its operator trusts the new one.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The plain witness knows the old key only: it refuses until its operator trusts the new
+    // one. The replaying witness found the rotation in the log and cosigns at once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let witnessed = checkpoint(&mut client).await.witnessed_text;
     assert!(
-        SignedCheckpoint::parse(&checkpoint(&mut client).await.witnessed_text)
+        SignedCheckpoint::parse(&witnessed)
             .unwrap()
             .checkpoint
             .tree_size
             <= rotation.sequence
+    );
+    assert_eq!(
+        w2.held(&fp).0,
+        rotation.sequence + 1,
+        "the replaying witness follows the rotation"
+    );
+    assert!(w1.held(&fp).0 <= rotation.sequence);
+    // The replaying witness keeps the whole log.
+    assert!(
+        std::fs::metadata(w2.dir.join("ledgers").join(&fp).join("mirror"))
+            .unwrap()
+            .len()
+            > 0
     );
     let (ok, out) = run(
         "ledger-witness",
@@ -697,6 +726,7 @@ async fn the_node_key_is_rotated_by_the_admins_and_the_retired_key_signs_nothing
     assert_eq!(failure_code(&out), "NODE_KEY_NOT_TRUSTED", "{out}");
 
     // A crash between keeping the old key and renaming the new one: the next start finishes.
+    let node_addr = node.addr.clone();
     assert!(node.terminate());
     std::fs::rename(data.join("node.key"), data.join("node.key.next")).unwrap();
     std::fs::copy(
@@ -704,7 +734,14 @@ async fn the_node_key_is_rotated_by_the_admins_and_the_retired_key_signs_nothing
         data.join("node.key"),
     )
     .unwrap();
-    let node = node_with(&data, &[&w1]);
+    // Back on the same address: the replaying witness fetches entries from there.
+    let mut args = vec!["--witness-interval-ms".to_string(), "200".to_string()];
+    for w in [&w1, &w2] {
+        args.push("--witness-url".into());
+        args.push(w.url());
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let node = Node::start_at(&data, "serve", &node_addr, "127.0.0.1:0", &refs);
     assert_eq!(node.node_public_key(), new_key.verifying_key());
     let mut client = node.client().await;
     submit(&mut client, community.receipt(2)).await.unwrap();

@@ -9,12 +9,14 @@
 //!
 //! - [`protocol`]: the add-checkpoint request body.
 //! - [`witness`]: the durable per-ledger state and the cosigning rule.
+//! - [`mirror`]: the replaying mode: the whole log kept and its fund rules run before cosigning.
 //! - [`server`]: the HTTP interface.
 //! - [`client`]: what a log (the node) uses to ask for cosignatures.
 
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod mirror;
 pub mod protocol;
 pub mod server;
 pub mod witness;

@@ -42,6 +42,10 @@ enum Command {
         /// The node's gRPC address, e.g. http://127.0.0.1:50051
         #[arg(long)]
         node: String,
+        /// 重放模式 Keep the whole log (fetched from --node) and run the fund rules over it:
+        /// never cosign a checkpoint over entries the rules refuse; follows key rotations
+        #[arg(long)]
+        replay: bool,
     },
     /// 更换信任的节点密钥 After the ledger's admins rotated its checkpoint key (check the entry
     /// first: `verifier verify` lists the checkpoint keys), accept only the new key. Restart
@@ -88,7 +92,8 @@ fn main() -> anyhow::Result<()> {
             dir,
             fingerprint,
             node,
-        } => runtime()?.block_on(follow(dir, fingerprint, node)),
+            replay,
+        } => runtime()?.block_on(follow(dir, fingerprint, node, replay)),
         Command::TrustKey {
             dir,
             fingerprint,
@@ -111,7 +116,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-async fn follow(dir: PathBuf, fingerprint: String, node: String) -> anyhow::Result<()> {
+async fn follow(
+    dir: PathBuf,
+    fingerprint: String,
+    node: String,
+    replay: bool,
+) -> anyhow::Result<()> {
     Witness::open(&dir)?;
     let mut client = ledger_client::LedgerClient::connect(&node, None).await?;
     let e = client
@@ -133,6 +143,10 @@ async fn follow(dir: PathBuf, fingerprint: String, node: String) -> anyhow::Resu
         "the node answered with another entry than 0"
     );
     let origin = witness::add_ledger(&dir, &fingerprint, &genesis)?;
+    if replay {
+        witness::enable_replay(&dir, &fingerprint, &node)?;
+        println!("重放模式 replay mode: the witness keeps the whole log and runs its rules before it cosigns");
+    }
     println!("见证方现在见证账本 the witness now follows ledger {origin} ({fingerprint}); restart `ledger-witness serve` to serve it");
     Ok(())
 }

@@ -44,10 +44,10 @@ fn now_secs() -> u64 {
 }
 
 async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Response {
-    // The check and the fsync'd store happen on a blocking thread, under the ledger's lock.
-    let reply = tokio::task::spawn_blocking(move || witness.add_checkpoint(&body, now_secs()))
-        .await
-        .unwrap_or_else(|_| Reply::Refused(500, "the witness failed".into()));
+    // The check and the fsync'd store happen under the ledger's lock.
+    let reply = witness
+        .add_checkpoint_async(body.to_vec(), now_secs())
+        .await;
     match reply {
         Reply::Cosigned(lines) => (StatusCode::OK, lines).into_response(),
         Reply::SizeConflict(size) => (

@@ -32,6 +32,7 @@ use ledger_core::merkle::{empty_root, verify_consistency};
 use ledger_core::state::State;
 use ledger_core::Hash;
 
+use crate::mirror::{self, Mirror};
 use crate::protocol::AddCheckpoint;
 
 /// Evidence files kept per ledger; later forks are only logged.
@@ -53,10 +54,14 @@ pub struct Followed {
     pub fingerprint: String,
     pub origin: String,
     pub ledger_name: String,
-    /// Keys the witness accepts a checkpoint signature from.
+    /// Keys the witness accepts a checkpoint signature from (a replaying witness takes the
+    /// key in force at the checkpoint's size from its own fold instead).
     pub node_keys: Vec<VerifyingKey>,
     dir: PathBuf,
     latest: Mutex<Option<SignedCheckpoint>>,
+    /// In replay mode: the node to fetch entries from, and the replayed log. Its lock is taken
+    /// first and held for the whole request, so requests of a replayed ledger run one by one.
+    replay: Option<(String, tokio::sync::Mutex<Mirror>)>,
 }
 
 pub struct Witness {
@@ -87,6 +92,24 @@ pub fn init(dir: &Path, name: &str) -> anyhow::Result<WitnessKey> {
         name: name.to_string(),
         key: key.verifying_key(),
     })
+}
+
+/// Makes a followed ledger replayed: the witness keeps its whole log, fetched from `node_url`,
+/// and runs its rules before it cosigns.
+pub fn enable_replay(dir: &Path, fingerprint: &str, node_url: &str) -> anyhow::Result<()> {
+    let ledger_dir = dir.join("ledgers").join(fingerprint.trim().to_uppercase());
+    anyhow::ensure!(
+        ledger_dir.join("genesis").exists(),
+        "this witness does not follow {fingerprint}"
+    );
+    // Already replayed: only the node's address changes.
+    let moving = ledger_dir.join(mirror::REPLAY_NODE_FILE).exists();
+    anyhow::ensure!(
+        moving || !ledger_dir.join("latest").exists(),
+        "重放模式须在第一次联署前开启 replay mode must be chosen before the first cosignature (the mirror starts at entry 0)"
+    );
+    mirror::enable(&ledger_dir, node_url)?;
+    Ok(())
 }
 
 /// Adds a ledger to follow from its genesis entry, which must have `fingerprint` (as on the
@@ -184,6 +207,12 @@ impl Witness {
         let Some(ledger) = self.ledgers.get(&cp.origin) else {
             return Reply::Refused(404, format!("this witness does not follow {:?}", cp.origin));
         };
+        if ledger.replay.is_some() {
+            return Reply::Refused(
+                500,
+                "a replayed ledger is served by add_checkpoint_async".into(),
+            );
+        }
         if !ledger
             .node_keys
             .iter()
@@ -207,14 +236,91 @@ impl Witness {
         }
         if let Err(why) = extends(&request, held_root) {
             ledger.keep_evidence(&request, &why);
-            return match why {
-                Fork::SameSizeOtherRoot => Reply::SizeConflict(held_size),
-                Fork::Inconsistent(e) => {
-                    Reply::Refused(422, format!("the consistency proof does not verify: {e}"))
-                }
-            };
+            return why.reply(held_size);
         }
         self.cosign_and_store(ledger, &mut latest, &request.checkpoint, now)
+    }
+
+    /// add-checkpoint for any ledger: plain ones on a blocking thread, replayed ones with
+    /// their entries fetched from the node and run through the rules first.
+    pub async fn add_checkpoint_async(
+        self: &std::sync::Arc<Self>,
+        body: Vec<u8>,
+        now: u64,
+    ) -> Reply {
+        let origin = AddCheckpoint::parse(&body)
+            .ok()
+            .map(|r| r.checkpoint.checkpoint.origin);
+        let replayed = origin
+            .as_ref()
+            .and_then(|o| self.ledgers.get(o))
+            .is_some_and(|l| l.replay.is_some());
+        if !replayed {
+            let me = self.clone();
+            return tokio::task::spawn_blocking(move || me.add_checkpoint(&body, now))
+                .await
+                .unwrap_or_else(|_| Reply::Refused(500, "the witness failed".into()));
+        }
+        let request = AddCheckpoint::parse(&body).expect("parsed above");
+        let ledger = &self.ledgers[&request.checkpoint.checkpoint.origin];
+        self.add_replayed(ledger, &request, now).await
+    }
+
+    /// The replaying witness's add-checkpoint: the C2SP checks, then every entry up to the
+    /// checkpoint fetched, chained, signature-checked and run through the rules, their root
+    /// compared, and the node's signature checked with the key in force at that size.
+    async fn add_replayed(&self, ledger: &Followed, request: &AddCheckpoint, now: u64) -> Reply {
+        let cp = &request.checkpoint.checkpoint;
+        if request.old_size > cp.tree_size {
+            return Reply::Refused(400, "the old size is larger than the checkpoint's".into());
+        }
+        let (node_url, mirror) = ledger.replay.as_ref().expect("a replayed ledger");
+        let mut mirror = mirror.lock().await;
+        let (held_size, held_root) = ledger.held().unwrap_or((0, empty_root()));
+        if request.old_size != held_size {
+            return Reply::SizeConflict(held_size);
+        }
+        if let Err(why) = extends(request, held_root) {
+            ledger.keep_evidence(request, &why);
+            return why.reply(held_size);
+        }
+        assert_eq!(
+            mirror.size(),
+            held_size,
+            "the mirror holds exactly what was cosigned"
+        );
+        let Ok(saved) = mirror.save_point() else {
+            return Reply::Refused(503, "the witness cannot read its mirror".into());
+        };
+        let refusal = replay_to(&mut mirror, node_url, cp, held_size).await;
+        let refusal = refusal.or_else(|| {
+            let ledger_info = mirror.state.ledger.as_ref()?;
+            let key = ledger_info.checkpoint_key_at(cp.tree_size);
+            request.checkpoint.verify(&cp.origin, &key).err().map(|_| {
+                Reply::Refused(
+                    403,
+                    "the checkpoint is not signed by the checkpoint key in force at its size"
+                        .into(),
+                )
+            })
+        });
+        if let Some(reply) = refusal {
+            if let Err(e) = mirror.restore(saved) {
+                tracing::error!(error = %e, "cannot cut the mirror back; restart the witness");
+            }
+            if let Reply::Refused(422, why) = &reply {
+                ledger.keep_evidence(request, &Fork::RulesRefuse(why.clone()));
+            }
+            return reply;
+        }
+        let mut latest = ledger.latest.lock().unwrap_or_else(|p| p.into_inner());
+        let reply = tokio::task::block_in_place(|| {
+            self.cosign_and_store(ledger, &mut latest, &request.checkpoint, now)
+        });
+        if !matches!(reply, Reply::Cosigned(_)) {
+            let _ = mirror.restore(saved);
+        }
+        reply
     }
 
     fn cosign_and_store(
@@ -251,6 +357,50 @@ impl Witness {
 enum Fork {
     SameSizeOtherRoot,
     Inconsistent(ledger_core::merkle::ProofError),
+    /// A replaying witness: the entries are not this checkpoint's, or the rules refuse one.
+    RulesRefuse(String),
+}
+
+impl Fork {
+    /// C2SP's answer: 409 with the size held for another root at the same size, else 422.
+    fn reply(self, held_size: u64) -> Reply {
+        match self {
+            Fork::SameSizeOtherRoot => Reply::SizeConflict(held_size),
+            Fork::Inconsistent(e) => {
+                Reply::Refused(422, format!("the consistency proof does not verify: {e}"))
+            }
+            Fork::RulesRefuse(why) => Reply::Refused(422, why),
+        }
+    }
+}
+
+/// Fetches and folds the entries from `held` to the checkpoint's size; `None` when the
+/// replayed log then has the checkpoint's root, else the answer to give.
+async fn replay_to(
+    mirror: &mut Mirror,
+    node_url: &str,
+    cp: &ledger_core::checkpoint::Checkpoint,
+    held: u64,
+) -> Option<Reply> {
+    let fetched = mirror::fetch(node_url, held, cp.tree_size, |chunk| {
+        tokio::task::block_in_place(|| mirror.extend(&chunk))
+    })
+    .await;
+    if let Err(why) = fetched {
+        return Some(Reply::Refused(
+            422,
+            format!(
+                "见证方重放规则后拒绝 the witness replayed the ledger's rules and refuses: {why}"
+            ),
+        ));
+    }
+    if !mirror.matches(cp) {
+        return Some(Reply::Refused(
+            422,
+            "the node's entries do not have this checkpoint's root".into(),
+        ));
+    }
+    None
 }
 
 /// Whether the request's checkpoint extends the tree the witness holds (`held_root` at the
@@ -304,6 +454,17 @@ impl Followed {
             }
             Err(_) => info.checkpoint_keys.iter().map(|(_, k)| *k).collect(),
         };
+        let replay = match fs::read_to_string(dir.join(mirror::REPLAY_NODE_FILE)) {
+            Ok(url) => {
+                let (size, root) = latest
+                    .as_ref()
+                    .map(|c: &SignedCheckpoint| (c.checkpoint.tree_size, c.checkpoint.root))
+                    .unwrap_or((0, empty_root()));
+                let mirror = Mirror::open(dir, size, &root)?;
+                Some((url.trim().to_string(), tokio::sync::Mutex::new(mirror)))
+            }
+            Err(_) => None,
+        };
         Ok(Followed {
             fingerprint,
             origin,
@@ -311,6 +472,7 @@ impl Followed {
             node_keys,
             dir: dir.to_path_buf(),
             latest: Mutex::new(latest),
+            replay,
         })
     }
 
@@ -340,6 +502,7 @@ impl Followed {
         let what = match why {
             Fork::SameSizeOtherRoot => "same size, another root".to_string(),
             Fork::Inconsistent(e) => format!("consistency proof fails: {e}"),
+            Fork::RulesRefuse(why) => format!("replayed and refused: {why}"),
         };
         let text = format!(
             "# {what}\n{}",

@@ -219,3 +219,62 @@ fn a_genesis_with_another_fingerprint_is_not_followed() {
     );
     assert!(witness::init(tempfile::tempdir().unwrap().path(), "bad name").is_err());
 }
+
+/// The replaying witness's log: entries the rules refuse are never kept, a refused checkpoint's
+/// entries are cut back, and a restart keeps exactly what was cosigned.
+#[test]
+fn the_mirror_refuses_entries_the_rules_refuse_and_cuts_back_to_what_was_cosigned() {
+    use ledger_witness::mirror::Mirror;
+    let dir = tempfile::tempdir().unwrap();
+    let node = key(7);
+    let admin = key(1);
+    let g = genesis(&node);
+    let entry = |seq: u64, prev: [u8; 32], kind| {
+        let body = build::body(ORIGIN, [seq as u8 + 100; 16], 1_700_000_000_000, kind);
+        Entry {
+            sequence: seq,
+            prev_hash: prev,
+            timestamp_ms: 1_700_000_000_000,
+            envelope: prost::Message::encode_to_vec(&build::envelope(body, &[&admin])),
+        }
+    };
+    let open_pool = |id: &str| {
+        proto::transaction_body::Kind::AccountOpened(proto::AccountOpened {
+            account_id: id.into(),
+            kind: proto::AccountKind::FundPool as i32,
+            source: 1,
+            name: id.into(),
+        })
+    };
+    let e1 = entry(1, g.hash(), open_pool("pool:fiscal"));
+    // The same account opened twice: ACCOUNT_EXISTS.
+    let bad = entry(2, e1.hash(), open_pool("pool:fiscal"));
+    let good = entry(2, e1.hash(), open_pool("pool:crowd"));
+
+    let mut mirror = Mirror::open(dir.path(), 0, &[0; 32]).unwrap();
+    mirror.extend(&[g.clone(), e1.clone()]).unwrap();
+    let cosigned_root = mirror.root();
+    let saved = mirror.save_point().unwrap();
+    let err = mirror.extend(&[bad]).unwrap_err();
+    assert!(err.contains("ACCOUNT_EXISTS"), "{err}");
+    mirror.restore(saved).unwrap();
+    assert_eq!(mirror.size(), 2);
+    // Entries of a checkpoint that was then refused (the root did not match) are cut back.
+    let saved = mirror.save_point().unwrap();
+    mirror.extend(std::slice::from_ref(&good)).unwrap();
+    assert_eq!(mirror.size(), 3);
+    mirror.restore(saved).unwrap();
+    drop(mirror);
+    let reopened = Mirror::open(dir.path(), 2, &cosigned_root).unwrap();
+    assert_eq!((reopened.size(), reopened.root()), (2, cosigned_root));
+    // A mirror that ran ahead of the cosigned size (a crash before the cosignature was stored)
+    // is cut back to it on start.
+    let mut ahead = reopened;
+    ahead.extend(&[good]).unwrap();
+    drop(ahead);
+    let reopened = Mirror::open(dir.path(), 2, &cosigned_root).unwrap();
+    assert_eq!(reopened.size(), 2);
+    // One that holds fewer entries than were cosigned, or another root, refuses to start.
+    assert!(Mirror::open(dir.path(), 3, &cosigned_root).is_err());
+    assert!(Mirror::open(dir.path(), 2, &[9; 32]).is_err());
+}
