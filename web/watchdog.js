@@ -10,6 +10,9 @@ import {
   verifyInclusion,
 } from "./verify.js";
 
+/** How long the witnesses may trail the node before the page raises the alarm. */
+const WITNESS_GRACE_MS = 60000;
+
 /** Where this browser remembers the last witnessed checkpoint it verified, per ledger. */
 const REMEMBERED_PREFIX = "sunshine-ledger-witnessed:";
 
@@ -192,6 +195,33 @@ export class Watchdog {
     if (!ok) return;
     c.witnessed.detail = `${w.size} · ${by.join(", ")}`;
     await this.rememberedOf(w);
+    this.behind(w, head);
+  }
+
+  /**
+   * Witnesses trail the node by a second or so; entries they never see may be a history shown
+   * to this browser alone (a forked node keeps an old witnessed checkpoint). Behind for longer
+   * than WITNESS_GRACE_MS: the alarm.
+   */
+  behind(w, head) {
+    const c = this.checks.witnessed;
+    if (w.size >= head.size) {
+      this.behindSince = null;
+      return;
+    }
+    this.behindSince ??= Date.now();
+    const missing = head.size - w.size;
+    if (Date.now() - this.behindSince > WITNESS_GRACE_MS) {
+      this.mark(c, false, `${missing} ${t("records")}`, t("checkWitnessedBehind"));
+      return;
+    }
+    if (c.state !== "bad") c.state = "pending";
+    if (!this.recheck) {
+      this.recheck = setTimeout(() => {
+        this.recheck = null;
+        this.enqueue(() => this.witnessedOf(head));
+      }, 3000);
+    }
   }
 
   /** Compares with, then replaces, what this browser remembered for this ledger. */

@@ -190,6 +190,11 @@ pub fn create_dev_ledger(data_dir: &Path, name: &str) -> anyhow::Result<DevKeys>
         key_dir.join("admin.key").display(),
         ledger_keys::fingerprint(&admin)
     );
+    println!(
+        "  演示见证方 demo witnesses: {} in {} (此节点自己运行，不证明任何事 / run by this node: they show how witnessing works and prove nothing)",
+        witnesses.len(),
+        data_dir.join(LOCAL_WITNESSES_DIR).display()
+    );
     Ok(DevKeys {
         admin,
         dir: key_dir,

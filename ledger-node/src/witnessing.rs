@@ -45,6 +45,16 @@ pub fn restore(shared: &Shared, data_dir: &Path) {
 
 fn check_stored(shared: &Shared, text: &str) -> Result<SignedCheckpoint, String> {
     let cp = SignedCheckpoint::parse(text).map_err(|e| e.to_string())?;
+    if cp.checkpoint.origin != shared.ledger_id {
+        return Err(format!("it is a checkpoint of {:?}", cp.checkpoint.origin));
+    }
+    let key = {
+        let state = shared.state.read().expect("state lock");
+        let ledger = state.ledger.as_ref().expect("an open ledger has a genesis");
+        ledger.checkpoint_key_at(cp.checkpoint.tree_size)
+    };
+    cp.verify(&shared.ledger_id, &key)
+        .map_err(|e| format!("it is not signed by the key in force at its size: {e}"))?;
     let (witnesses, quorum) = witness_policy(shared);
     cp.check_witnesses(&witnesses, quorum, &[])
         .map_err(|e| e.to_string())?;

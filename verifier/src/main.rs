@@ -99,6 +99,10 @@ enum Command {
         /// Stop once caught up with the node instead of following it.
         #[arg(long)]
         once: bool,
+        /// Seconds the witnesses may trail the node before its newest entries count as not
+        /// witnessed (with a ledger fingerprint as --trust)
+        #[arg(long, default_value_t = 30)]
+        witness_grace_secs: u64,
     },
 }
 
@@ -143,7 +147,14 @@ fn main() -> ExitCode {
             trust,
             state,
             once,
-        } => audit(&node, &trust, &state, once),
+            witness_grace_secs,
+        } => audit(
+            &node,
+            &trust,
+            &state,
+            once,
+            std::time::Duration::from_secs(witness_grace_secs),
+        ),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -808,7 +819,13 @@ fn save_state(path: &Path, state: &AuditState) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn audit(node: &str, trust: &str, state_path: &Path, once: bool) -> anyhow::Result<bool> {
+fn audit(
+    node: &str,
+    trust: &str,
+    state_path: &Path,
+    once: bool,
+    grace: std::time::Duration,
+) -> anyhow::Result<bool> {
     use tokio_stream::StreamExt;
     let trust = parse_trust(trust)?;
     let saved: Option<AuditState> = match std::fs::read_to_string(state_path) {
@@ -895,7 +912,7 @@ fn audit(node: &str, trust: &str, state_path: &Path, once: bool) -> anyhow::Resu
                         }
                     }
                     if let Trust::Ledger(_) = &trust {
-                        match check_witnessed_live(&mut client, &fold, &signed).await {
+                        match wait_witnessed_live(&mut client, &fold, &signed, grace).await {
                             Ok(Some(size)) => outln!("见证 witnessed up to {size} entries"),
                             Ok(None) => {}
                             Err(why) => return Ok(print_result(false, false, "NOT_WITNESSED", &[why], serde_json::json!({}))),
@@ -915,6 +932,35 @@ fn audit(node: &str, trust: &str, state_path: &Path, once: bool) -> anyhow::Resu
         }
         anyhow::bail!("the node closed the stream")
     })
+}
+
+/// The witnessed checkpoint must reach the size just verified within `grace`: entries
+/// the witnesses never see may be a history shown to this auditor alone (found by the
+/// adversary review: a forked node kept an old witnessed checkpoint and served a private tail).
+async fn wait_witnessed_live(
+    client: &mut pb::ledger_client::LedgerClient<tonic::transport::Channel>,
+    fold: &Fold,
+    current: &SignedCheckpoint,
+    grace: std::time::Duration,
+) -> Result<Option<u64>, String> {
+    let deadline = std::time::Instant::now() + grace;
+    loop {
+        match check_witnessed_live(client, fold, current).await? {
+            Some(size) if size < current.checkpoint.tree_size => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(format!(
+                        "节点给出的后 {} 条在 {} 秒内没有经见证方联署，可能只给你一个人看。/ The last {} entries the node served were not cosigned by the witnesses within {} s: they may be a history shown to you alone",
+                        current.checkpoint.tree_size - size,
+                        grace.as_secs(),
+                        current.checkpoint.tree_size - size,
+                        grace.as_secs()
+                    ));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            other => return Ok(other),
+        }
+    }
 }
 
 /// When the ledger names witnesses: the node's witnessed checkpoint must carry their quorum, be
@@ -937,6 +983,12 @@ async fn check_witnessed_live(
     let w = SignedCheckpoint::parse(&cp.witnessed_text).map_err(|e| {
         format!("节点没有经见证的检查点 the node serves no witnessed checkpoint: {e}")
     })?;
+    if w.checkpoint.origin != ledger.ledger_id {
+        return Err(format!(
+            "见证检查点属于另一个账本 the witnessed checkpoint is of {:?}, not {:?}",
+            w.checkpoint.origin, ledger.ledger_id
+        ));
+    }
     w.check_witnesses(&ledger.witnesses, ledger.witness_quorum, &[])
         .map_err(|e| e.to_string())?;
     let size = w.checkpoint.tree_size;

@@ -209,6 +209,15 @@ enum KeyCmd {
         #[arg(long)]
         reason: String,
     },
+    /// 更换节点签名密钥 Replace the node's checkpoint key (admin quorum): the operator first
+    /// puts the new key at <data>/node.key.next with `ledger-node keygen`, which prints it.
+    RotateNode {
+        /// The new checkpoint key's public key (64 hex digits)
+        #[arg(long)]
+        public: String,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand, Clone)]
@@ -492,6 +501,12 @@ fn build_kind(kind: &TxKind, notes: &mut Notes) -> anyhow::Result<Kind> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             Kind::KeyRevoked(pb::KeyRevoked {
                 key_id: KeyId::of(&key).0.to_vec(),
+                reason: reason.clone(),
+            })
+        }
+        TxKind::Key(KeyCmd::RotateNode { public, reason }) => {
+            Kind::CheckpointKeyRotated(pb::CheckpointKeyRotated {
+                new_key: public_key(public)?,
                 reason: reason.clone(),
             })
         }

@@ -121,10 +121,48 @@ pub fn add_ledger(dir: &Path, fingerprint: &str, genesis: &Entry) -> anyhow::Res
         "账本指纹不符 the genesis has ledger fingerprint {found}, not {fingerprint}: this is not the ledger on the notice board"
     );
     let (origin, _) = genesis_info(genesis)?;
+    // A witness's state is per origin (C2SP): a second ledger with the same origin would make
+    // it forget the first one's history, and cosign a fork of it.
+    for other in followed_dirs(dir)? {
+        let Ok(bytes) = fs::read(other.join("genesis")) else {
+            continue;
+        };
+        let Ok(entry) = Entry::decode(&bytes) else {
+            continue;
+        };
+        if ledger_fingerprint(&entry) == found {
+            continue;
+        }
+        if genesis_info(&entry).is_ok_and(|(o, _)| o == origin) {
+            anyhow::bail!(
+                "本见证方已见证另一个同名账本 {origin}（账本指纹 {}）；同一名称只能见证一个账本，否则可能为分叉联署。/ This witness already follows another ledger with origin {origin} (fingerprint {}); one origin is one ledger, or it could be made to cosign a fork",
+                ledger_fingerprint(&entry),
+                ledger_fingerprint(&entry)
+            );
+        }
+    }
     let ledger_dir = dir.join("ledgers").join(&found);
     fs::create_dir_all(&ledger_dir)?;
     write_durably(&ledger_dir.join("genesis"), &genesis.encode())?;
     Ok(origin)
+}
+
+/// The ledger directories under `<dir>/ledgers`: those holding a genesis (anything else there,
+/// a stray file or an empty directory, is skipped with a warning).
+fn followed_dirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let ledgers = dir.join("ledgers");
+    fs::create_dir_all(&ledgers)?;
+    let mut out = Vec::new();
+    for item in fs::read_dir(&ledgers)? {
+        let path = item?.path();
+        if path.join("genesis").is_file() {
+            out.push(path);
+        } else {
+            tracing::warn!(path = %path.display(), "not a followed ledger (no genesis): skipped");
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// After a rotation of the ledger's checkpoint key (which its operator checked, e.g. in
@@ -167,10 +205,16 @@ impl Witness {
             "witness.name is not a valid key name"
         );
         let mut ledgers = HashMap::new();
-        let ledgers_dir = dir.join("ledgers");
-        fs::create_dir_all(&ledgers_dir)?;
-        for item in fs::read_dir(&ledgers_dir)? {
-            let followed = Followed::open(&item?.path())?;
+        for path in followed_dirs(dir)? {
+            let followed = Followed::open(&path)?;
+            if let Some(other) = ledgers.get(&followed.origin) {
+                let other: &Followed = other;
+                anyhow::bail!(
+                    "两个账本同名 {}（{} 与 {}）：见证方拒绝启动，请移除其中一个。/ Two followed ledgers have the same origin {} ({} and {}): remove one; a witness keeps one history per origin",
+                    followed.origin, other.fingerprint, followed.fingerprint,
+                    followed.origin, other.fingerprint, followed.fingerprint
+                );
+            }
             ledgers.insert(followed.origin.clone(), followed);
         }
         Ok(Witness {

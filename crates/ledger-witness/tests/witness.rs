@@ -278,3 +278,23 @@ fn the_mirror_refuses_entries_the_rules_refuse_and_cuts_back_to_what_was_cosigne
     assert!(Mirror::open(dir.path(), 3, &cosigned_root).is_err());
     assert!(Mirror::open(dir.path(), 2, &[9; 32]).is_err());
 }
+
+/// Found by the adversary review: a second ledger with the same origin (the operator's
+/// re-made ledger, "same village id") made the witness forget the first one's history, so it
+/// cosigned a fork of it. One origin is one ledger; a stray file in `ledgers/` is skipped.
+#[test]
+fn a_second_ledger_with_the_same_origin_is_refused() {
+    let (dir, _) = set_up();
+    let other = genesis(&key(8));
+    let err = witness::add_ledger(dir.path(), &ledger_fingerprint(&other), &other).unwrap_err();
+    assert!(err.to_string().contains("同名账本"), "{err}");
+    // Placed by hand instead: the witness refuses to start rather than pick one.
+    let sneaked = dir.path().join("ledgers").join(ledger_fingerprint(&other));
+    std::fs::create_dir_all(&sneaked).unwrap();
+    std::fs::write(sneaked.join("genesis"), other.encode()).unwrap();
+    assert!(Witness::open(dir.path()).is_err());
+    std::fs::remove_dir_all(&sneaked).unwrap();
+    std::fs::write(dir.path().join("ledgers").join("notes.txt"), "hello").unwrap();
+    let w = Witness::open(dir.path()).unwrap();
+    assert_eq!(w.ledgers().count(), 1);
+}
