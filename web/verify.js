@@ -65,13 +65,13 @@ export function entryEncoding(entry) {
 
 /**
  * The ledger fingerprint (PROTOCOL.md §2.1), computed here from entry 0 (the genesis): the first
- * 12 bytes of derive("sunshine-ledger v2 ledger fingerprint", encoding(entry 0)), six groups of
+ * 16 bytes of derive("sunshine-ledger v2 ledger fingerprint", encoding(entry 0)), eight groups of
  * four upper-case hex digits. A resident compares it with the notice board.
  */
 export function ledgerFingerprint(genesis) {
-  const h = deriveKey("sunshine-ledger v2 ledger fingerprint", entryEncoding(genesis)).subarray(0, 12);
+  const h = deriveKey("sunshine-ledger v2 ledger fingerprint", entryEncoding(genesis)).subarray(0, 16);
   const hex = Array.from(h, (b) => b.toString(16).padStart(2, "0")).join("").toUpperCase();
-  return [0, 4, 8, 12, 16, 20].map((i) => hex.slice(i, i + 4)).join("-");
+  return [0, 4, 8, 12, 16, 20, 24, 28].map((i) => hex.slice(i, i + 4)).join("-");
 }
 
 /** entry_hash = derive(entry context, encoding(entry)). */

@@ -265,7 +265,7 @@ impl Fold {
                 "CHECKPOINT_WRONG_LEDGER",
                 None,
                 format!(
-                    "the checkpoint is for ledger {:?}, the entries are of ledger {ledger_id:?}",
+                    "检查点属于另一个账本。/ The checkpoint is for ledger {:?}, the entries are of ledger {ledger_id:?}",
                     cp.origin
                 ),
             ));
@@ -332,7 +332,13 @@ fn check_witnessed(
             ),
         ));
     }
-    let mismatch = |what: String| Failure::new("WITNESSED_CHECKPOINT_MISMATCH", None, what);
+    let mismatch = |what: String| {
+        Failure::new(
+            "WITNESSED_CHECKPOINT_MISMATCH",
+            None,
+            format!("见证方联署的检查点与这份快照的账本不符。/ {what}"),
+        )
+    };
     if cp.origin != ledger.ledger_id {
         return Err(mismatch(format!(
             "the witnessed checkpoint is for ledger {:?}, not {:?}",
@@ -360,7 +366,13 @@ fn check_witnessed(
         })?;
     let by = w
         .check_witnesses(&ledger.witnesses, ledger.witness_quorum, required)
-        .map_err(|e| Failure::new("WITNESS_QUORUM_NOT_MET", None, e.to_string()))?;
+        .map_err(|e| {
+            Failure::new(
+                "WITNESS_QUORUM_NOT_MET",
+                None,
+                format!("检查点没有足够的见证方联署，不能排除有人给不同的人看不同的账本。/ {e}"),
+            )
+        })?;
     // A node's snapshot of a witnessed tree carries the same checkpoint twice; two versions of
     // one checkpoint in one file mean it was edited.
     if cp.tree_size == size && trailer.text != w.text {

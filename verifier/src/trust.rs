@@ -1,4 +1,4 @@
-//! What the resident trusts: the ledger fingerprint from the notice board (six groups of four
+//! What the resident trusts: the ledger fingerprint from the notice board (eight groups of four
 //! hex digits, derived from the ledger's genesis: it identifies the ledger whatever key signs
 //! it), or, where a command cannot yet check a genesis, the node's public key (in full, as a
 //! signed-note verifier key `name+hash+base64`, or as its five-group fingerprint).
@@ -45,7 +45,7 @@ impl Trust {
         let hex_groups = groups
             .iter()
             .all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_hexdigit()));
-        if groups.len() == 6 && hex_groups {
+        if groups.len() == 8 && hex_groups {
             return Ok(Trust::Ledger(fp));
         }
         if groups.len() == 5
@@ -56,7 +56,7 @@ impl Trust {
             return Ok(Trust::Fingerprint(fp));
         }
         Err(format!(
-            "{text:?} 不是账本指纹：请填写公示栏上的账本指纹（六组，例如 3F2A-9C01-77B4-E0D2-5A18-0B6C） / {text:?} is not a ledger fingerprint: give the one from the notice board (six groups, like 3F2A-9C01-77B4-E0D2-5A18-0B6C)"
+            "{text:?} 不是账本指纹：请填写公示栏上的账本指纹（八组，例如 3F2A-9C01-77B4-E0D2-5A18-0B6C-D4E1-7F03） / {text:?} is not a ledger fingerprint: give the one from the notice board (eight groups, like 3F2A-9C01-77B4-E0D2-5A18-0B6C-D4E1-7F03)"
         ))
     }
 
@@ -91,8 +91,8 @@ mod tests {
         assert!(Trust::parse("hello").unwrap_err().contains("fingerprint"));
         // Six groups: a ledger fingerprint, whatever the case or spaces around it.
         assert_eq!(
-            Trust::parse(" 3f2a-9c01-77b4-e0d2-5a18-0b6c ").unwrap(),
-            Trust::Ledger("3F2A-9C01-77B4-E0D2-5A18-0B6C".into())
+            Trust::parse(" 3f2a-9c01-77b4-e0d2-5a18-0b6c-d4e1-7f03 ").unwrap(),
+            Trust::Ledger("3F2A-9C01-77B4-E0D2-5A18-0B6C-D4E1-7F03".into())
         );
     }
 }

@@ -99,12 +99,13 @@ impl Entry {
 /// The ledger fingerprint: what a community prints on its notice board and every `--trust`
 /// takes. It is derived from the genesis entry (entry 0: the ledger id, name, admin keys,
 /// policy and the node's checkpoint key), so a ledger made anew with another genesis, even
-/// with the community's real node key and ledger id, has another fingerprint. Six groups of
-/// four hex digits (96 bits), so it is never mistaken for a key fingerprint (five groups).
+/// with the community's real node key and ledger id, has another fingerprint. Eight groups of
+/// four hex digits (128 bits: two geneses with one fingerprint take about 2^64 tries, out of an
+/// operator's reach; 96 bits, 2^48, were not), never mistaken for a key fingerprint (five groups).
 pub fn ledger_fingerprint(genesis: &Entry) -> String {
     let h = crate::hashing::derive(LEDGER_FINGERPRINT_CONTEXT, &[&genesis.encode()]);
-    let hex = hex::encode_upper(&h[..12]);
-    (0..6)
+    let hex = hex::encode_upper(&h[..16]);
+    (0..8)
         .map(|i| &hex[i * 4..i * 4 + 4])
         .collect::<Vec<_>>()
         .join("-")

@@ -140,6 +140,7 @@ fn derive_vectors() -> Value {
             {"name": "funds_received", "body": h(&receipt_body), "pae": h(&pae(PAYLOAD_TYPE, &receipt_body)), "envelope": h(&receipt_env)},
         ],
         "entries": entries,
+        "ledger_fingerprint": ledger_core::entry::ledger_fingerprint(&e0),
         "merkle": {
             "leaf_data": leaf_data.iter().map(|x| h(x)).collect::<Vec<_>>(),
             "leaf_hashes": leaves.iter().map(|x| h(x)).collect::<Vec<_>>(),

@@ -245,11 +245,17 @@ impl Witness {
     pub fn add_checkpoint(&self, body: &[u8], now: u64) -> Reply {
         let request = match AddCheckpoint::parse(body) {
             Ok(r) => r,
-            Err(e) => return Reply::Refused(400, e.to_string()),
+            Err(e) => return Reply::Refused(400, format!("请求格式错误 malformed request: {e}")),
         };
         let cp = &request.checkpoint.checkpoint;
         let Some(ledger) = self.ledgers.get(&cp.origin) else {
-            return Reply::Refused(404, format!("this witness does not follow {:?}", cp.origin));
+            return Reply::Refused(
+                404,
+                format!(
+                    "本见证方不见证这个账本 this witness does not follow {:?}",
+                    cp.origin
+                ),
+            );
         };
         if ledger.replay.is_some() {
             return Reply::Refused(
@@ -264,11 +270,14 @@ impl Witness {
         {
             return Reply::Refused(
                 403,
-                "the checkpoint is not signed by the ledger's checkpoint key".into(),
+                "检查点不是账本的节点密钥签的 the checkpoint is not signed by the ledger's checkpoint key".into(),
             );
         }
         if request.old_size > cp.tree_size {
-            return Reply::Refused(400, "the old size is larger than the checkpoint's".into());
+            return Reply::Refused(
+                400,
+                "旧大小大于检查点大小 the old size is larger than the checkpoint's".into(),
+            );
         }
         let mut latest = ledger.latest.lock().unwrap_or_else(|p| p.into_inner());
         let (held_size, held_root) = latest
@@ -316,7 +325,10 @@ impl Witness {
     async fn add_replayed(&self, ledger: &Followed, request: &AddCheckpoint, now: u64) -> Reply {
         let cp = &request.checkpoint.checkpoint;
         if request.old_size > cp.tree_size {
-            return Reply::Refused(400, "the old size is larger than the checkpoint's".into());
+            return Reply::Refused(
+                400,
+                "旧大小大于检查点大小 the old size is larger than the checkpoint's".into(),
+            );
         }
         let (node_url, mirror) = ledger.replay.as_ref().expect("a replayed ledger");
         let mut mirror = mirror.lock().await;
@@ -343,7 +355,7 @@ impl Witness {
             request.checkpoint.verify(&cp.origin, &key).err().map(|_| {
                 Reply::Refused(
                     403,
-                    "the checkpoint is not signed by the checkpoint key in force at its size"
+                    "检查点不是该大小时有效的节点密钥签的 the checkpoint is not signed by the checkpoint key in force at its size"
                         .into(),
                 )
             })
@@ -382,7 +394,10 @@ impl Witness {
         };
         if let Err(e) = write_durably(&ledger.dir.join("latest"), stored.text.as_bytes()) {
             tracing::error!(error = %e, "cannot store the cosigned checkpoint");
-            return Reply::Refused(503, "the witness cannot store its state".into());
+            return Reply::Refused(
+                503,
+                "见证方无法保存状态 the witness cannot store its state".into(),
+            );
         }
         *latest = Some(stored);
         Reply::Cosigned(line)
@@ -410,9 +425,10 @@ impl Fork {
     fn reply(self, held_size: u64) -> Reply {
         match self {
             Fork::SameSizeOtherRoot => Reply::SizeConflict(held_size),
-            Fork::Inconsistent(e) => {
-                Reply::Refused(422, format!("the consistency proof does not verify: {e}"))
-            }
+            Fork::Inconsistent(e) => Reply::Refused(
+                422,
+                format!("一致性证明不成立 the consistency proof does not verify: {e}"),
+            ),
             Fork::RulesRefuse(why) => Reply::Refused(422, why),
         }
     }
@@ -441,7 +457,8 @@ async fn replay_to(
     if !mirror.matches(cp) {
         return Some(Reply::Refused(
             422,
-            "the node's entries do not have this checkpoint's root".into(),
+            "节点的记录与检查点的根不符 the node's entries do not have this checkpoint's root"
+                .into(),
         ));
     }
     None
