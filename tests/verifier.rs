@@ -657,6 +657,21 @@ async fn a_ledger_remade_with_the_real_node_key_fails_against_the_ledger_fingerp
     assert_eq!(code, 0, "{out}");
     let v: serde_json_value::Value = serde_json_value::from_str(&out).unwrap();
     assert_eq!(v["ledger_fingerprint"], published.as_str());
+    // Governance: who registered each key, as the resident must be able to judge.
+    let admin_fp = ledger_keys::fingerprint(&f.community.admin);
+    let finance = v["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["role"] == "finance")
+        .expect("the finance key is listed");
+    assert_eq!(
+        finance["registered_by"],
+        serde_json_value::json!([admin_fp]),
+        "{out}"
+    );
+    assert_eq!(v["governance"]["witness_quorum"], 2, "{out}");
+    assert_eq!(v["witnessing"]["unwitnessed_entries"], 0, "{out}");
     // The forger's genesis: their admin key, the real ledger id and the real checkpoint key.
     let forger = SigningKey::from_bytes(&random_seed());
     let genesis = Kind::Genesis(proto::Genesis {

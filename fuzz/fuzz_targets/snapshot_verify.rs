@@ -15,5 +15,5 @@ fuzz_target!(|data: &[u8]| {
         Some(k) => Trust::Key(k),
         None => Trust::Fingerprint("0000-0000-0000-0000-0000".into()),
     };
-    let _ = verify_snapshot(data, &trust, 1, |_| {}, |_, _| {});
+    let _ = verify_snapshot(data, &trust, &[], 1, |_| {}, |_, _| {});
 });

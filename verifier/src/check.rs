@@ -94,6 +94,7 @@ pub struct Outcome {
     pub witnessed_by: Vec<String>,
     /// Entries after the witnessed checkpoint (all of them when there is none).
     pub unwitnessed_entries: u64,
+    pub key_history: HashMap<KeyId, KeyHistory>,
     pub failure: Option<Failure>,
 }
 
@@ -115,6 +116,15 @@ pub struct Fold {
     /// The tree size whose root to keep while folding (a witnessed checkpoint's), and the root.
     pub capture_at: Option<u64>,
     pub captured_root: Option<Hash>,
+    /// Who signed each key's registration and revocation, for the governance report.
+    pub key_history: HashMap<KeyId, KeyHistory>,
+}
+
+/// The signers of a key's registration (the genesis for the first admins) and revocation.
+#[derive(Clone, Debug, Default)]
+pub struct KeyHistory {
+    pub registered_by: Vec<KeyId>,
+    pub revoked_by: Vec<KeyId>,
 }
 
 impl Fold {
@@ -128,6 +138,7 @@ impl Fold {
             threads: threads.max(1),
             capture_at: None,
             captured_root: None,
+            key_history: HashMap::new(),
         }
     }
 
@@ -187,6 +198,7 @@ impl Fold {
                 &signers,
             )
             .map_err(refused)?;
+            self.record_key_history(&effects, &signers);
             self.state.commit(effects.clone(), entry.timestamp_ms);
             self.tree.append(entry_leaf_hash(entry), |_, _, _| {});
             if self.capture_at == Some(self.tree.size()) {
@@ -204,6 +216,20 @@ impl Fold {
             });
         }
         Ok(())
+    }
+
+    fn record_key_history(&mut self, effects: &Effects, signers: &[KeyId]) {
+        for change in &effects.changes {
+            match change {
+                ledger_core::state::Change::KeyRegistered(k) => {
+                    self.key_history.entry(k.key_id).or_default().registered_by = signers.to_vec();
+                }
+                ledger_core::state::Change::KeyRevoked { key_id, .. } => {
+                    self.key_history.entry(*key_id).or_default().revoked_by = signers.to_vec();
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Decodes every entry and verifies the signatures whose keys are in `keys`, on `threads`
@@ -419,6 +445,7 @@ pub fn verify_snapshot<R: Read>(
         witnessed: None,
         witnessed_by: Vec::new(),
         unwitnessed_entries: 0,
+        key_history: HashMap::new(),
         failure: None,
     };
     let result = (|| -> Result<(), Failure> {
@@ -576,6 +603,7 @@ pub fn verify_snapshot<R: Read>(
     outcome.first_timestamp_ms = fold.first_timestamp_ms;
     outcome.root = fold.tree.root();
     outcome.kinds = std::mem::take(&mut fold.kinds);
+    outcome.key_history = std::mem::take(&mut fold.key_history);
     outcome.state = fold.state;
     outcome
 }

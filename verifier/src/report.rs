@@ -93,7 +93,11 @@ pub struct KeySummary {
     pub role: &'static str,
     pub name: String,
     pub registered_at: u64,
+    /// Fingerprints of the keys that signed its registration (for the genesis admins, the
+    /// genesis's signers).
+    pub registered_by: Vec<String>,
     pub revoked_at: Option<u64>,
+    pub revoked_by: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -289,7 +293,13 @@ impl Report {
                     role: k.role.name(),
                     name: k.name.clone(),
                     registered_at: k.registered_at,
+                    registered_by: fingerprints(
+                        outcome.key_history.get(&k.key_id).map(|h| &h.registered_by),
+                    ),
                     revoked_at: k.revoked_at,
+                    revoked_by: fingerprints(
+                        outcome.key_history.get(&k.key_id).map(|h| &h.revoked_by),
+                    ),
                 })
                 .collect(),
             governance: state.ledger.as_ref().map(|l| Governance {
@@ -525,6 +535,11 @@ impl Report {
         }
         out
     }
+}
+
+fn fingerprints(ids: Option<&Vec<KeyId>>) -> Vec<String> {
+    ids.map(|v| v.iter().map(|k| k.fingerprint()).collect())
+        .unwrap_or_default()
 }
 
 /// Yuan of a sum of amounts, checked: the amounts come from a file nobody vouches for yet.
