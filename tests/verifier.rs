@@ -711,11 +711,32 @@ async fn a_ledger_remade_with_the_real_node_key_fails_against_the_ledger_fingerp
     let (code, out) = verifier(&["verify", &forged, "--trust", &node_fp]);
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains(&published), "{out}");
-    // The commands that cannot see a genesis yet refuse a ledger fingerprint instead of
-    // accepting any node key.
+    // `consistency` against the fingerprint: two snapshots, each verified whole; a checkpoint
+    // file, which carries no genesis, is a usage error that says so.
     let (code, out) = verifier(&["consistency", &honest, &honest, "--trust", &published]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = verifier(&[
+        "consistency",
+        &honest,
+        &forged,
+        "--trust",
+        &published,
+        "--json",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("LEDGER_NOT_TRUSTED"), "{out}");
+    let cp_file = write(
+        dir.path(),
+        "cp.txt",
+        SnapshotReader::open(f.snapshot.as_slice())
+            .unwrap()
+            .header()
+            .witnessed
+            .as_bytes(),
+    );
+    let (code, out) = verifier(&["consistency", &cp_file, &honest, "--trust", &published]);
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("ledger fingerprint"), "{out}");
+    assert!(out.contains("snapshot files"), "{out}");
 
     // The re-made ledger served by a real node with the real node key: its receipts and a
     // live audit fail against the published fingerprint; the honest node's pass.

@@ -170,21 +170,6 @@ fn parse_trust(text: &str) -> anyhow::Result<Trust> {
     Trust::parse(text).map_err(|e| anyhow::anyhow!("--trust: {e}"))
 }
 
-/// For the commands that do not see the ledger's genesis yet (receipt, consistency, audit):
-/// the node key, never a ledger fingerprint, which they could not check.
-fn parse_key_trust(text: &str) -> anyhow::Result<Trust> {
-    match parse_trust(text)? {
-        Trust::Ledger(_) => anyhow::bail!(
-            "--trust：此命令目前核对节点密钥，不能核对账本指纹（它看不到创世记录）；请提供节点密钥\
-             （`ledger checkpoint` 会显示），账本指纹请用 `verifier verify` 核对快照。 / --trust: this \
-             command checks the node's key, not the ledger fingerprint, for now (it does not see \
-             the ledger's genesis): give the node key (`ledger checkpoint` prints it); check the \
-             ledger fingerprint with `verifier verify` on a snapshot"
-        ),
-        trust => Ok(trust),
-    }
-}
-
 /// `--witness` values: C2SP vkeys of cosigners (type 0x04).
 fn parse_witnesses(vkeys: &[String]) -> anyhow::Result<Vec<WitnessKey>> {
     vkeys
@@ -648,6 +633,45 @@ fn snapshot_roots(path: &Path, size: u64) -> anyhow::Result<([u8; 32], [u8; 32])
     Ok((prefix, tree.root()))
 }
 
+/// With a ledger fingerprint, a side of `consistency` must be a snapshot that verifies whole;
+/// `Some(printed result)` when it does not.
+fn verify_side_against_ledger(
+    path: &Path,
+    trust: &Trust,
+    json: bool,
+) -> anyhow::Result<Option<bool>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut magic = [0u8; 28];
+    let is_snapshot = std::io::Read::read_exact(&mut reader, &mut magic).is_ok()
+        && &magic == ledger_core::snapshot::MAGIC;
+    if !is_snapshot {
+        anyhow::bail!(
+            "{}：用账本指纹核对时，两边都须是快照文件（检查点文件不含创世记录）。/ With a ledger fingerprint both sides must be snapshot files: a checkpoint file does not carry the genesis to check it by",
+            path.display()
+        );
+    }
+    let file = std::fs::File::open(path)?;
+    let outcome = check::verify_snapshot(
+        std::io::BufReader::new(file),
+        trust,
+        &[],
+        threads(None),
+        |_| {},
+        |_, _| {},
+    );
+    Ok(outcome.failure.map(|f| {
+        print_result(
+            json,
+            false,
+            f.code,
+            &[format!("{}: {}", path.display(), f.message)],
+            serde_json::json!({}),
+        )
+    }))
+}
+
 fn consistency(
     old: &Path,
     new: &Path,
@@ -655,11 +679,20 @@ fn consistency(
     node: Option<&str>,
     json: bool,
 ) -> anyhow::Result<bool> {
-    let trust = parse_key_trust(trust)?;
+    let trust = parse_trust(trust)?;
     let key = match trust {
-        Trust::Key(k) => k,
-        Trust::Ledger(_) => unreachable!("parse_key_trust refuses a ledger fingerprint"),
-        Trust::Fingerprint(_) => {
+        Trust::Key(k) => Some(k),
+        Trust::Ledger(_) => {
+            // Against the notice board: both sides must be snapshots, each verified whole
+            // (genesis, rules, witnesses); then the proof below ties the two together.
+            for path in [old, new] {
+                if let Some(refused) = verify_side_against_ledger(path, &trust, json)? {
+                    return Ok(refused);
+                }
+            }
+            None
+        }
+        Trust::Fingerprint(_) => Some({
             // A snapshot carries the node key; use it if its fingerprint is the trusted one.
             let from_snapshot = [old, new].iter().find_map(|p| {
                 let bytes = std::fs::read(p).ok()?;
@@ -670,7 +703,7 @@ fn consistency(
                 Some(k) if trust.accepts(&k) => k,
                 _ => full_key(&trust)?,
             }
-        }
+        }),
     };
     let (a, b) = (load_side(old)?, load_side(new)?);
     let fail = |code: &str, lines: Vec<String>| {
@@ -682,10 +715,11 @@ fn consistency(
             serde_json::json!({ "old": a.checkpoint.text, "new": b.checkpoint.text }),
         ))
     };
-    for side in [&a, &b] {
+    for side in key.iter().flat_map(|k| [(&a, k), (&b, k)]) {
+        let (side, key) = side;
         if let Err(e) = side
             .checkpoint
-            .verify(&side.checkpoint.checkpoint.origin, &key)
+            .verify(&side.checkpoint.checkpoint.origin, key)
         {
             return fail(
                 "CHECKPOINT_SIGNATURE_INVALID",
