@@ -675,7 +675,7 @@ async fn check_the_pages_verification_code(
            const parsed = v.parseCheckpoint(text); \
            out.size = String(parsed.size); \
            out.signature = v.verifyCheckpointSignature(parsed, unhex(key)); \
-           const altered = v.parseCheckpoint(text.replace('\\n2\\n', '\\n3\\n')); \
+           const altered = v.parseCheckpoint(text.replace('\\n4\\n', '\\n5\\n')); \
            out.altered_size = v.verifyCheckpointSignature(altered, unhex(key)); \
            const other = unhex(key); other[0] ^= 1; \
            out.other_key = v.verifyCheckpointSignature(parsed, other); \
@@ -691,7 +691,7 @@ async fn check_the_pages_verification_code(
     assert_eq!(
         results,
         json!({
-            "fingerprints": true, "size": "2", "signature": true, "altered_size": false,
+            "fingerprints": true, "size": "4", "signature": true, "altered_size": false,
             "other_key": false,
             "garbage": ["VerifyError", "VerifyError", "VerifyError", "VerifyError"],
         })

@@ -73,6 +73,7 @@ fn heavy_genesis(ledger_id: &str) -> proto::SignedEnvelope {
             approver_quorum: 1,
             admin_quorum: 16,
             reserve_ratio_bp: 0,
+            approval_window_days: 30,
         }),
         checkpoint_key: admins[0].verifying_key().to_bytes().to_vec(),
         witnesses: vec![],
@@ -88,7 +89,9 @@ fn heavy_genesis(ledger_id: &str) -> proto::SignedEnvelope {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_refused_genesis_batches_does_not_stall_others() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(dir.path(), &[]);
+    // Witnessing rounds (two demo witnesses, each with an fsync) are kept apart from the
+    // latency this test bounds.
+    let node = Node::start(dir.path(), &["--witness-interval-ms", "5000"]);
     let mut client = node.client().await;
     let c = Community::setup(&node, &mut client).await;
     let limit = bound(unloaded(&mut client, &c).await);
@@ -218,7 +221,9 @@ fn cpu_ticks(pid: u32) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_file_descriptors_the_accept_loops_back_off() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(dir.path(), &[]);
+    // Witnessing rounds (two demo witnesses, each with an fsync) are kept apart from the
+    // latency this test bounds.
+    let node = Node::start(dir.path(), &["--witness-interval-ms", "5000"]);
     let mut client = node.client().await;
     let c = Community::setup(&node, &mut client).await;
     submit(&mut client, c.receipt(5)).await.unwrap();

@@ -687,6 +687,7 @@ async fn a_ledger_remade_with_the_real_node_key_fails_against_the_ledger_fingerp
             approver_quorum: 1,
             admin_quorum: 1,
             reserve_ratio_bp: 0,
+            approval_window_days: 30,
         }),
         checkpoint_key: f.node_key.verifying_key().to_bytes().to_vec(),
         witnesses: vec![],

@@ -474,7 +474,7 @@ function renderGovernance() {
     el(
       "dl",
       {},
-      el("dt", {}, t("approvalThreshold")), el("dd", {}, `${formatYuan(p.approval_threshold_fen ?? 0n)} · ${p.approver_quorum ?? 0} ${t("approversNeeded")}`),
+      el("dt", {}, t("approvalThreshold")), el("dd", {}, `${formatYuan(p.approval_threshold_fen ?? 0n)} / ${p.approval_window_days ?? 0} ${t("windowDays")} · ${p.approver_quorum ?? 0} ${t("approversNeeded")}`),
       el("dt", {}, t("adminQuorum")), el("dd", {}, String(p.admin_quorum ?? 0)),
       el("dt", {}, t("reserveRatio")), el("dd", {}, `${(p.reserve_ratio_bp ?? 0) / 100}%`),
       el("dt", {}, t("witnessesTitle")), el("dd", { id: "witness-quorum" }, `${g.witness_quorum ?? 0} / ${witnesses.length} ${t("witnessQuorum")}`),

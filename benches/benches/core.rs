@@ -106,6 +106,7 @@ fn decoding_and_rules(c: &mut Criterion) {
                 approver_quorum: 1,
                 admin_quorum: 1,
                 reserve_ratio_bp: 1000,
+                approval_window_days: 30,
             }),
             checkpoint_key: admin.verifying_key().to_bytes().to_vec(),
             witnesses: vec![],

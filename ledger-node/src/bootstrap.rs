@@ -122,6 +122,7 @@ fn default_policy() -> proto::Policy {
         approver_quorum: 2,
         admin_quorum: 1,
         reserve_ratio_bp: 1000,
+        approval_window_days: 30,
     }
 }
 
@@ -231,6 +232,8 @@ pub struct GenesisFile {
     pub approver_quorum: u32,
     pub admin_quorum: u32,
     pub reserve_ratio_bp: u32,
+    /// Days over which payments without approval are added up per payee [default: 30].
+    pub approval_window_days: Option<u32>,
     pub admin: Vec<GenesisAdmin>,
     /// Witnesses whose cosignatures checkpoints need (none: nothing stops a split view).
     #[serde(default)]
@@ -319,6 +322,7 @@ pub fn init_ledger(
             approver_quorum: g.approver_quorum,
             admin_quorum: g.admin_quorum,
             reserve_ratio_bp: g.reserve_ratio_bp,
+            approval_window_days: g.approval_window_days.unwrap_or(30),
         }),
         checkpoint_key: node_key.verifying_key().to_bytes().to_vec(),
         witnesses,

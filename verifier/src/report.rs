@@ -36,6 +36,8 @@ pub struct LedgerSummary {
     pub name: String,
     pub currency: String,
     pub approval_threshold_fen: u64,
+    /// Days over which unapproved payments per payee are added up.
+    pub approval_window_days: u32,
     pub approver_quorum: u32,
     pub admin_quorum: u32,
     pub reserve_ratio_bp: u32,
@@ -234,6 +236,7 @@ impl Report {
                 name: l.name.clone(),
                 currency: l.currency.clone(),
                 approval_threshold_fen: l.policy.approval_threshold_fen,
+                approval_window_days: l.policy.approval_window_days,
                 approver_quorum: l.policy.approver_quorum,
                 admin_quorum: l.policy.admin_quorum,
                 reserve_ratio_bp: l.policy.reserve_ratio_bp,
@@ -364,8 +367,10 @@ impl Report {
         );
         let _ = writeln!(
             w,
-            "  审批门槛 Approval threshold: {} 元, {} 位居民代表批准 approvers needed",
+            "  审批门槛 Approval threshold: {} 元 (每个收款方 {} 天内未经批准的累计 / unapproved per payee within {} days; 财务自开的收款方合并计算 / payees finance opened count as one), {} 位居民代表批准 approvers needed",
             format_yuan(l.approval_threshold_fen),
+            l.approval_window_days,
+            l.approval_window_days,
             l.approver_quorum
         );
         let _ = writeln!(

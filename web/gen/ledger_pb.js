@@ -190,6 +190,7 @@ export const messages = {
     { no: 2, name: "approver_quorum", type: "uint32", repeated: false, ref: null, oneof: null },
     { no: 3, name: "admin_quorum", type: "uint32", repeated: false, ref: null, oneof: null },
     { no: 4, name: "reserve_ratio_bp", type: "uint32", repeated: false, ref: null, oneof: null },
+    { no: 5, name: "approval_window_days", type: "uint32", repeated: false, ref: null, oneof: null },
   ],
   "ledger.v1.PublicKey": [
     { no: 1, name: "ed25519", type: "bytes", repeated: false, ref: null, oneof: null },

@@ -20,6 +20,8 @@ pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 /// A client timestamp may be at most this old when the node sequences it. Long enough for a
 /// disbursement to be signed offline by several approvers on different machines.
 pub const MAX_TX_AGE_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// The longest approval window: a year (and a day).
+pub const MAX_APPROVAL_WINDOW_DAYS: u32 = 366;
 /// The largest ratio of a receipt that can go to the risk reserve, in basis points.
 pub const MAX_RESERVE_RATIO_BP: u32 = 5_000;
 /// Lines of a checkpoint note and its signatures.

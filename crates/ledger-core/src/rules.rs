@@ -133,6 +133,15 @@ pub enum Rejection {
     NotPending { tx_id: String, state: &'static str },
     #[error("key {key} already approved disbursement {tx_id}")]
     AlreadyApproved { key: String, tx_id: String },
+    #[error("{payee} received {} yuan without approval in the last {days} days; with this {} yuan it would reach the approval threshold of {} yuan: residents' representatives must approve disbursement {tx_id} (approvals at the quorum execute it)", format_yuan(*.paid), format_yuan(*.requested), format_yuan(*.threshold))]
+    UnapprovedLimit {
+        payee: String,
+        days: u32,
+        paid: u64,
+        requested: u64,
+        threshold: u64,
+        tx_id: String,
+    },
     #[error("disbursement {tx_id} is at or above the approval threshold: it executes by itself once {needed} residents' representatives approve (it has {have})")]
     NeedsApproval {
         tx_id: String,
@@ -149,7 +158,7 @@ pub enum Rejection {
 }
 
 /// Every reason code, for documentation and for the test that each one is exercised.
-pub const ALL_REASONS: [&str; 39] = [
+pub const ALL_REASONS: [&str; 40] = [
     "MALFORMED",
     "NON_CANONICAL",
     "TOO_LARGE",
@@ -187,6 +196,7 @@ pub const ALL_REASONS: [&str; 39] = [
     "NOT_PENDING",
     "ALREADY_APPROVED",
     "NEEDS_APPROVAL",
+    "UNAPPROVED_LIMIT",
     "NOT_REVERSIBLE",
     "ALREADY_REVERSED",
 ];
@@ -240,6 +250,7 @@ impl Rejection {
             NotPending { .. } => "NOT_PENDING",
             AlreadyApproved { .. } => "ALREADY_APPROVED",
             NeedsApproval { .. } => "NEEDS_APPROVAL",
+            UnapprovedLimit { .. } => "UNAPPROVED_LIMIT",
             NotReversible { .. } => "NOT_REVERSIBLE",
             AlreadyReversed { .. } => "ALREADY_REVERSED",
         }
@@ -615,6 +626,10 @@ pub fn apply(
                 signers.require(kind_name, Role::Finance)?;
             }
             check_new_account_id(state, account_id)?;
+            let by_admin = signers.keys.iter().any(|k| k.role == Role::Admin);
+            if *kind == NewAccountKind::Payee && !by_admin {
+                changes.push(Change::PayeeOpenedByFinance(account_id.clone()));
+            }
             let kind = match kind {
                 NewAccountKind::FundPool(s) => AccountKind::FundPool(*s),
                 NewAccountKind::Payee => AccountKind::Payee,
@@ -887,6 +902,7 @@ pub fn apply(
                     needed: policy.approver_quorum,
                 });
             }
+            changes.push(unapproved_payment(state, &policy, &d, ctx.timestamp_ms)?);
             execute(&mut d, &mut changes);
             changes.push(Change::DisbursementSet(d));
             Reversible::NotReversible
@@ -1001,6 +1017,41 @@ pub fn apply(
         tx_id: tx.tx_id,
         record: record(reversible),
         changes,
+    })
+}
+
+/// A payment without the approver quorum: allowed only while what its payee (all payees opened
+/// by finance alone counting as one) received that way within the approval window stays below
+/// the threshold, so neither splitting nor rotating payees routes around the representatives.
+fn unapproved_payment(
+    state: &State,
+    policy: &Policy,
+    d: &Disbursement,
+    now_ms: i64,
+) -> Result<Change, Rejection> {
+    let bucket = state.unapproved_bucket(&d.payee_account);
+    let window_ms = policy.approval_window_ms();
+    let paid = state.unapproved_in_window(&bucket, now_ms, window_ms);
+    let after = paid.checked_add(d.total).ok_or(Rejection::AmountOverflow)?;
+    if after >= policy.approval_threshold_fen {
+        return Err(Rejection::UnapprovedLimit {
+            payee: if bucket == crate::state::FINANCE_OPENED_PAYEES {
+                "payees opened by finance keys (together)".to_string()
+            } else {
+                format!("payee {:?}", d.payee_account)
+            },
+            days: policy.approval_window_days,
+            paid,
+            requested: d.total,
+            threshold: policy.approval_threshold_fen,
+            tx_id: d.proposal.to_string(),
+        });
+    }
+    Ok(Change::UnapprovedPaid {
+        bucket,
+        at_ms: now_ms,
+        total: d.total,
+        window_ms,
     })
 }
 

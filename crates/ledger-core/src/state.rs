@@ -2,7 +2,7 @@
 //! changes it, with the [`Effects`] that [`crate::rules::apply`] computed and checked, so the
 //! node and the verifier can never diverge on what an entry did.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use ed25519_dalek::VerifyingKey;
 
@@ -195,7 +195,19 @@ pub struct Policy {
     pub approver_quorum: u32,
     pub admin_quorum: u32,
     pub reserve_ratio_bp: u32,
+    /// Days over which unapproved payments to a payee are added up (rules.rs, PROTOCOL §5).
+    pub approval_window_days: u32,
 }
+
+impl Policy {
+    pub fn approval_window_ms(&self) -> i64 {
+        i64::from(self.approval_window_days) * 24 * 60 * 60 * 1000
+    }
+}
+
+/// The payee that all payees opened by finance keys alone count as, for unapproved payments:
+/// opening many payees does not multiply what may be paid without the representatives.
+pub const FINANCE_OPENED_PAYEES: &str = "*payees opened by finance*";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LedgerInfo {
@@ -414,6 +426,15 @@ pub enum Change {
         target: TxId,
         by: TxId,
     },
+    /// A payee opened by finance keys alone.
+    PayeeOpenedByFinance(String),
+    /// A payment made without the approver quorum, counted against `bucket`'s window.
+    UnapprovedPaid {
+        bucket: String,
+        at_ms: i64,
+        total: u64,
+        window_ms: i64,
+    },
 }
 
 /// What one accepted transaction does to the state.
@@ -447,6 +468,11 @@ pub struct State {
     pub next_sequence: u64,
     /// Node timestamp of the last entry.
     pub last_timestamp_ms: i64,
+    /// Payees opened without an admin's signature (they share one unapproved-payment window).
+    pub finance_opened_payees: BTreeSet<String>,
+    /// Per payee (or `FINANCE_OPENED_PAYEES`): the (node time, total) of each payment made
+    /// without the approver quorum within the approval window, oldest first.
+    pub unapproved_paid: BTreeMap<String, VecDeque<(i64, u64)>>,
 }
 
 pub fn external_account(source: FundSource) -> String {
@@ -456,6 +482,28 @@ pub fn external_account(source: FundSource) -> String {
 impl State {
     pub fn new() -> State {
         State::default()
+    }
+
+    /// Which window an unapproved payment to `payee` counts in.
+    pub fn unapproved_bucket(&self, payee: &str) -> String {
+        if self.finance_opened_payees.contains(payee) {
+            FINANCE_OPENED_PAYEES.to_string()
+        } else {
+            payee.to_string()
+        }
+    }
+
+    /// What `bucket` received without the approver quorum in the window ending at `now_ms`.
+    pub fn unapproved_in_window(&self, bucket: &str, now_ms: i64, window_ms: i64) -> u64 {
+        self.unapproved_paid
+            .get(bucket)
+            .map(|paid| {
+                paid.iter()
+                    .filter(|(t, _)| *t > now_ms - window_ms)
+                    .map(|(_, fen)| *fen)
+                    .fold(0u64, u64::saturating_add)
+            })
+            .unwrap_or(0)
     }
 
     /// Public key of a registered key that may sign at sequence `at` (not revoked before it).
@@ -587,6 +635,22 @@ impl State {
                 Change::LedgerCreated(info) => {
                     assert!(self.ledger.is_none());
                     self.ledger = Some(info);
+                }
+                Change::PayeeOpenedByFinance(id) => {
+                    self.finance_opened_payees.insert(id);
+                }
+                Change::UnapprovedPaid {
+                    bucket,
+                    at_ms,
+                    total,
+                    window_ms,
+                } => {
+                    let paid = self.unapproved_paid.entry(bucket).or_default();
+                    paid.push_back((at_ms, total));
+                    // Only payments still inside the window matter: memory stays bounded.
+                    while paid.front().is_some_and(|(t, _)| *t <= at_ms - window_ms) {
+                        paid.pop_front();
+                    }
                 }
                 Change::CheckpointKeyRotated { key, from_size } => {
                     let ledger = self.ledger.as_mut().expect("rotation after genesis");

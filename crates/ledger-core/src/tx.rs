@@ -373,7 +373,14 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
                 approver_quorum: policy.approver_quorum,
                 admin_quorum: policy.admin_quorum,
                 reserve_ratio_bp: policy.reserve_ratio_bp,
+                approval_window_days: policy.approval_window_days,
             };
+            if !(1..=MAX_APPROVAL_WINDOW_DAYS).contains(&policy.approval_window_days) {
+                return Err(Rejection::invalid(
+                    "genesis.policy.approval_window_days",
+                    &format!("1 to {MAX_APPROVAL_WINDOW_DAYS} days (e.g. 30): payments without approval are added up over this window"),
+                ));
+            }
             if policy.approval_threshold_fen > MAX_AMOUNT_FEN {
                 return Err(Rejection::invalid(
                     "genesis.policy.approval_threshold_fen",

@@ -95,3 +95,65 @@ proptest! {
         prop_assert_eq!(&full.state, &w.state);
     }
 }
+
+#[derive(Clone, Debug)]
+enum Spend {
+    /// Open a payee, by finance alone (true) or by an admin.
+    OpenPayee(bool),
+    /// Propose and directly execute a payment to payee i.
+    Pay(usize, u64),
+    /// Let time pass (hours).
+    Wait(u32),
+}
+
+fn spend() -> impl Strategy<Value = Spend> {
+    prop_oneof![
+        any::<bool>().prop_map(Spend::OpenPayee),
+        (0usize..8, 1u64..12_000 * YUAN).prop_map(|(i, f)| Spend::Pay(i, f)),
+        (1u32..24 * 40).prop_map(Spend::Wait),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Issue 14's property: whatever finance and admin keys do alone (open payees, split, rotate,
+    /// wait), the money paid to a payee without the approver quorum within any approval window
+    /// stays below the threshold; payees opened by finance alone count together.
+    #[test]
+    fn without_the_approvers_no_payee_gets_the_threshold_in_a_window(steps in proptest::collection::vec(spend(), 1..80)) {
+        let mut w = World::started();
+        let (f, admin) = (w.finance.clone(), w.admin.clone());
+        w.ok(w.receipt(FundSource::Fiscal, "pool:fiscal", 1_000_000 * YUAN), &[&f]);
+        w.ok(w.allocation("pool:fiscal", "elevator", &[(FundSource::Fiscal, 600_000 * YUAN)]), &[&f]);
+        let policy = *w.state.policy().unwrap();
+        let (threshold, window) = (policy.approval_threshold_fen, policy.approval_window_ms());
+        let mut payees: Vec<(String, bool)> = vec![("payee:builder".into(), false)];
+        let mut paid: Vec<(i64, String, u64)> = Vec::new();
+        for step in steps {
+            match step {
+                Spend::OpenPayee(by_finance) => {
+                    let id = format!("payee:p{}", payees.len());
+                    let kind = Kind::AccountOpened(proto::AccountOpened { account_id: id.clone(), kind: proto::AccountKind::Payee as i32, source: 0, name: id.clone() });
+                    w.ok(kind, &[if by_finance { &f } else { &admin }]);
+                    payees.push((id, by_finance));
+                }
+                Spend::Pay(i, fen) => {
+                    let (payee, _) = payees[i % payees.len()].clone();
+                    let Ok(p) = w.submit(w.proposal("elevator", &payee, &[(FundSource::Fiscal, fen)]), &[&f]) else { continue };
+                    let exec = Kind::DisbursementExecuted(proto::DisbursementExecuted { proposal_tx_id: p.tx_id.0.to_vec() });
+                    if w.submit(exec, &[&f]).is_ok() {
+                        paid.push((w.now, payee, fen));
+                    }
+                }
+                Spend::Wait(hours) => w.now += i64::from(hours) * 3600 * 1000,
+            }
+        }
+        let group = |payee: &str| payees.iter().find(|(p, _)| p == payee).map(|(p, by_finance)| if *by_finance { "*finance*".to_string() } else { p.clone() }).unwrap();
+        for (t, payee, _) in &paid {
+            let bucket = group(payee);
+            let in_window: u64 = paid.iter().filter(|(t2, p2, _)| group(p2) == bucket && *t2 > t - window && t2 <= t).map(|(_, _, f)| f).sum();
+            prop_assert!(in_window < threshold, "{bucket} got {in_window} fen unapproved within a window ending at {t}");
+        }
+    }
+}

@@ -1206,3 +1206,112 @@ fn status_classes_follow_the_protocol() {
     );
     assert_eq!(Rejection::WeakKey.status(), StatusClass::InvalidArgument);
 }
+
+// ---------- co-management: unapproved payments add up over a window (issue 14) ----------
+
+fn open_payee(w: &mut World, id: &str, signer: &ed25519_dalek::SigningKey) {
+    w.ok(
+        Kind::AccountOpened(proto::AccountOpened {
+            account_id: id.into(),
+            kind: proto::AccountKind::Payee as i32,
+            source: 0,
+            name: id.into(),
+        }),
+        &[signer],
+    );
+}
+
+fn pay_directly(w: &mut World, payee: &str, fen: u64) -> Result<(), Rejection> {
+    let f = w.finance.clone();
+    let p = w.ok(w.proposal("elevator", payee, &[(Fiscal, fen)]), &[&f]);
+    let kind = Kind::DisbursementExecuted(proto::DisbursementExecuted {
+        proposal_tx_id: tx_ref(&p),
+    });
+    w.submit(kind, &[&f]).map(|_| ())
+}
+
+/// The review's attack: 9,999.99 five times under a 10,000.00 threshold, to a payee the
+/// finance office opened itself. The second payment would bring the payee's unapproved total in
+/// the 30-day window to the threshold: refused; approvers can still approve it.
+#[test]
+fn splitting_a_payment_under_the_threshold_does_not_escape_the_approvers() {
+    let mut w = funded();
+    let (f, a1, a2) = (w.finance.clone(), w.approver1.clone(), w.approver2.clone());
+    open_payee(&mut w, "payee:friend", &f);
+    pay_directly(&mut w, "payee:friend", 9_999 * YUAN + 99).unwrap();
+    let p = w.ok(
+        w.proposal("elevator", "payee:friend", &[(Fiscal, 9_999 * YUAN + 99)]),
+        &[&f],
+    );
+    let refused = w.rejects(
+        Kind::DisbursementExecuted(proto::DisbursementExecuted {
+            proposal_tx_id: tx_ref(&p),
+        }),
+        &[&f],
+        "UNAPPROVED_LIMIT",
+    );
+    assert!(refused.to_string().contains("30 days"), "{refused}");
+    // The representatives approve it: at the quorum it executes.
+    for a in [&a1, &a2] {
+        w.ok(
+            Kind::DisbursementApproved(proto::DisbursementApproved {
+                proposal_tx_id: tx_ref(&p),
+            }),
+            &[a],
+        );
+    }
+    assert_eq!(w.balance("payee:friend", Fiscal), 2 * (9_999 * YUAN + 99));
+}
+
+/// Rotating between payees the finance office opened itself: they count as one payee.
+#[test]
+fn rotating_between_payees_opened_by_finance_does_not_escape_either() {
+    let mut w = funded();
+    let f = w.finance.clone();
+    for i in 0..3 {
+        open_payee(&mut w, &format!("payee:shell{i}"), &f);
+    }
+    pay_directly(&mut w, "payee:shell0", 6_000 * YUAN).unwrap();
+    let refused = pay_directly(&mut w, "payee:shell1", 6_000 * YUAN).unwrap_err();
+    assert_eq!(refused.reason(), "UNAPPROVED_LIMIT");
+    assert!(
+        refused.to_string().contains("payees opened by finance"),
+        "{refused}"
+    );
+    // A payee an admin opened is its own: the builder can still be paid below the threshold.
+    pay_directly(&mut w, "payee:builder", 6_000 * YUAN).unwrap();
+}
+
+/// Outside the window the earlier payments no longer count.
+#[test]
+fn the_window_slides() {
+    let mut w = funded();
+    pay_directly(&mut w, "payee:builder", 9_000 * YUAN).unwrap();
+    assert_eq!(
+        pay_directly(&mut w, "payee:builder", 2_000 * YUAN)
+            .unwrap_err()
+            .reason(),
+        "UNAPPROVED_LIMIT"
+    );
+    w.now += 30 * 24 * 3600 * 1000;
+    // The proposal made inside the window was refused; a new one now passes.
+    pay_directly(&mut w, "payee:builder", 2_000 * YUAN).unwrap();
+}
+
+/// A genesis names a window of 1 to 366 days.
+#[test]
+fn a_genesis_names_an_approval_window() {
+    for (days, ok) in [(0, false), (1, true), (366, true), (367, false)] {
+        let mut w = World::empty();
+        let mut kind = w.genesis_kind(1);
+        if let Kind::Genesis(g) = &mut kind {
+            g.policy.as_mut().unwrap().approval_window_days = days;
+        }
+        let admin = w.admin.clone();
+        if ok {
+            w.ok(kind, &[&admin]);
+        } else {
+            w.rejects(kind, &[&admin], "INVALID_FIELD");
+        }
+    }
+}

@@ -44,6 +44,7 @@ fn derive_vectors() -> Value {
                 approver_quorum: 2,
                 admin_quorum: 1,
                 reserve_ratio_bp: 1000,
+                approval_window_days: 30,
             }),
             checkpoint_key: node.verifying_key().to_bytes().to_vec(),
             witnesses: vec![],

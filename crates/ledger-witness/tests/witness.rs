@@ -30,6 +30,7 @@ fn genesis(node: &SigningKey) -> Entry {
             approver_quorum: 1,
             admin_quorum: 1,
             reserve_ratio_bp: 0,
+            approval_window_days: 30,
         }),
         checkpoint_key: node.verifying_key().to_bytes().to_vec(),
         witnesses: vec![],

@@ -61,6 +61,7 @@ impl World {
                 approver_quorum: 2,
                 admin_quorum,
                 reserve_ratio_bp: 1_000,
+                approval_window_days: 30,
             }),
             checkpoint_key: key(7).verifying_key().to_bytes().to_vec(),
             witnesses: vec![],
