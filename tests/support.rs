@@ -532,6 +532,11 @@ pub async fn wait_witnessed(client: &mut LedgerClient<Channel>) -> proto::Checkp
 /// A snapshot of the node's log, exported once the witnesses have cosigned all of it.
 pub async fn export(client: &mut LedgerClient<Channel>) -> Vec<u8> {
     wait_witnessed(client).await;
+    export_now(client).await
+}
+
+/// A snapshot of the node's log as ExportSnapshot gives it now, without waiting for witnesses.
+pub async fn export_now(client: &mut LedgerClient<Channel>) -> Vec<u8> {
     let mut out = Vec::new();
     let mut stream = client
         .export_snapshot(proto::ExportSnapshotRequest {})

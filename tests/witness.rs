@@ -448,22 +448,6 @@ async fn a_fork_made_with_the_real_node_key_is_never_witnessed_and_never_verifie
     a.kill9();
 }
 
-/// ExportSnapshot without waiting for witnesses.
-async fn export_now(
-    client: &mut proto::ledger_client::LedgerClient<tonic::transport::Channel>,
-) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut stream = client
-        .export_snapshot(proto::ExportSnapshotRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    while let Some(chunk) = tokio_stream::StreamExt::next(&mut stream).await {
-        out.extend(chunk.unwrap().data);
-    }
-    out
-}
-
 /// C2SP signed-note: signature lines of unknown keys are skipped. A standard cosignature by a
 /// witness nobody named changes nothing; a resident may require it (or another) with
 /// `--witness`.

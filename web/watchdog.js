@@ -183,13 +183,7 @@ export class Watchdog {
     }
     const by = this.witnesses.filter((x) => verifyCosignature(w, x)).map((x) => x.name);
     const signed = w.origin === this.ledgerId && verifyCheckpointSignature(w, this.trustedKey);
-    let extends_ = w.size <= head.size;
-    if (extends_ && w.size < head.size) {
-      const proof = await this.api.call("GetConsistencyProof", { old_size: w.size, new_size: head.size });
-      extends_ = verifyConsistency(w.size, head.size, proof.hashes, w.root, head.root);
-    } else if (extends_) {
-      extends_ = equalBytes(w.root, head.root);
-    }
+    const extends_ = await this.extendsTree(w.size, w.root, head.size, head.root);
     const ok = signed && extends_ && by.length >= this.witnessQuorum;
     this.mark(c.witnessed, ok, `${by.length}/${this.witnessQuorum}`, t("checkWitnessedBad"));
     if (!ok) return;
@@ -224,6 +218,14 @@ export class Watchdog {
     }
   }
 
+  /** Whether the tree (newSize, newRoot) extends (oldSize, oldRoot), by the node's proof. */
+  async extendsTree(oldSize, oldRoot, newSize, newRoot) {
+    if (oldSize > newSize) return false;
+    if (oldSize === newSize) return equalBytes(oldRoot, newRoot);
+    const proof = await this.api.call("GetConsistencyProof", { old_size: oldSize, new_size: newSize });
+    return verifyConsistency(oldSize, newSize, proof.hashes, oldRoot, newRoot);
+  }
+
   /** Compares with, then replaces, what this browser remembered for this ledger. */
   async rememberedOf(w) {
     const c = this.checks.remembered;
@@ -235,13 +237,7 @@ export class Watchdog {
     if (before && typeof before.size === "string" && typeof before.root === "string") {
       const size = BigInt(before.size);
       const root = Uint8Array.from(before.root.match(/../g) || [], (h) => parseInt(h, 16));
-      let ok = size <= w.size;
-      if (ok && size < w.size) {
-        const proof = await this.api.call("GetConsistencyProof", { old_size: size, new_size: w.size });
-        ok = verifyConsistency(size, w.size, proof.hashes, root, w.root);
-      } else if (ok) {
-        ok = equalBytes(root, w.root);
-      }
+      const ok = await this.extendsTree(size, root, w.size, w.root);
       this.mark(c, ok, `${size} → ${w.size}`, t("checkRememberedBad"));
       if (!ok) return; // keep the evidence of what was seen before
       c.detail = `${size} → ${w.size}`;

@@ -225,6 +225,21 @@ impl LedgerService {
         }
     }
 
+    /// Where transaction `id` is in the log up to `head`, or NOT_FOUND.
+    fn sequence_of_tx(&self, id: [u8; 16], head: &Head) -> Result<u64, Status> {
+        self.shared
+            .index
+            .sequence_of(&TxId(id))
+            .map_err(|e| engine_status(e.into()))?
+            .filter(|s| *s < head.size)
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "账本中没有交易 no transaction {} in this ledger",
+                    hex::encode(id)
+                ))
+            })
+    }
+
     /// The receipt of a durable entry, with its proof against `head`.
     fn receipt(
         &self,
@@ -400,18 +415,7 @@ impl pb::ledger_server::Ledger for LedgerService {
             .expect("witnessed lock")
             .clone();
         let head = self.shared.head();
-        let sequence = self
-            .shared
-            .index
-            .sequence_of(&TxId(id))
-            .map_err(|e| engine_status(e.into()))?
-            .filter(|s| *s < head.size)
-            .ok_or_else(|| {
-                Status::not_found(format!(
-                    "账本中没有交易 no transaction {} in this ledger",
-                    hex::encode(id)
-                ))
-            })?;
+        let sequence = self.sequence_of_tx(id, &head)?;
         let receipt = match witnessed {
             Some(w) if sequence < w.checkpoint.tree_size => {
                 self.receipt_at(sequence, w.checkpoint.tree_size, &w.text, false)?
@@ -433,17 +437,7 @@ impl pb::ledger_server::Ledger for LedgerService {
                     .as_slice()
                     .try_into()
                     .map_err(|_| Status::invalid_argument("a transaction id is 16 bytes"))?;
-                self.shared
-                    .index
-                    .sequence_of(&TxId(id))
-                    .map_err(|e| engine_status(e.into()))?
-                    .filter(|s| *s < head.size)
-                    .ok_or_else(|| {
-                        Status::not_found(format!(
-                            "no transaction {} in this ledger",
-                            hex::encode(id)
-                        ))
-                    })?
+                self.sequence_of_tx(id, &head)?
             }
             None => {
                 return Err(Status::invalid_argument(

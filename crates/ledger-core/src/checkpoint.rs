@@ -106,24 +106,24 @@ pub enum CheckpointError {
     RequiredWitnessMissing { name: String },
 }
 
-/// First four bytes of `SHA-256(name || "\n" || 0x01 || public key)`.
-pub fn key_hash(key_name: &str, key: &VerifyingKey) -> [u8; 4] {
+/// First four bytes of `SHA-256(name || "\n" || type || public key)`: signed-note's key hash.
+fn typed_key_hash(key_name: &str, signature_type: u8, key: &VerifyingKey) -> [u8; 4] {
     let mut sha = Sha256::new();
     sha.update(key_name.as_bytes());
     sha.update(b"\n");
-    sha.update([ED25519_TYPE]);
+    sha.update([signature_type]);
     sha.update(key.as_bytes());
     sha.finalize()[..4].try_into().expect("4 bytes")
 }
 
+/// First four bytes of `SHA-256(name || "\n" || 0x01 || public key)`.
+pub fn key_hash(key_name: &str, key: &VerifyingKey) -> [u8; 4] {
+    typed_key_hash(key_name, ED25519_TYPE, key)
+}
+
 /// First four bytes of `SHA-256(name || "\n" || 0x04 || public key)`: a cosigner's key hash.
 pub fn cosignature_key_hash(key_name: &str, key: &VerifyingKey) -> [u8; 4] {
-    let mut sha = Sha256::new();
-    sha.update(key_name.as_bytes());
-    sha.update(b"\n");
-    sha.update([COSIGNATURE_TYPE]);
-    sha.update(key.as_bytes());
-    sha.finalize()[..4].try_into().expect("4 bytes")
+    typed_key_hash(key_name, COSIGNATURE_TYPE, key)
 }
 
 /// A signed-note key name: 1 to `MAX_ID_BYTES` bytes, no whitespace, no `+`, no control
