@@ -467,69 +467,7 @@ pub fn apply(
     }
 
     let ledger = match (&state.ledger, &tx.kind) {
-        (
-            None,
-            Kind::Genesis {
-                ledger_name,
-                currency,
-                admin_keys,
-                policy,
-                checkpoint_key,
-                witnesses,
-                witness_quorum,
-            },
-        ) => {
-            assert_eq!(ctx.sequence, state.next_sequence);
-            if ctx.sequence != 0 {
-                return Err(Rejection::GenesisNotFirst);
-            }
-            // Genesis signers were verified against the genesis keys themselves.
-            let admins = signer_ids
-                .iter()
-                .filter(|id| admin_keys.iter().any(|k| k.key_id == **id))
-                .count() as u32;
-            if admins < policy.admin_quorum {
-                return Err(Rejection::QuorumNotMet {
-                    kind: kind_name,
-                    role: "admin",
-                    needed: policy.admin_quorum,
-                    got: admins,
-                });
-            }
-            let mut changes = vec![Change::LedgerCreated(LedgerInfo {
-                ledger_id: tx.ledger_id.clone(),
-                name: ledger_name.clone(),
-                currency: currency.clone(),
-                policy: *policy,
-                created_ms: ctx.timestamp_ms,
-                checkpoint_key: *checkpoint_key,
-                checkpoint_keys: vec![(0, *checkpoint_key)],
-                witnesses: witnesses.clone(),
-                witness_quorum: *witness_quorum,
-            })];
-            for k in admin_keys {
-                changes.push(Change::KeyRegistered(KeyRecord {
-                    key_id: k.key_id,
-                    public_key: k.public_key,
-                    role: k.role,
-                    name: k.name.clone(),
-                    registered_at: 0,
-                    revoked_at: None,
-                }));
-            }
-            changes.push(Change::AccountOpened(Account {
-                id: RESERVE_ACCOUNT.to_string(),
-                kind: AccountKind::Reserve,
-                name: "风险准备金 risk reserve".to_string(),
-                balance: Amounts::ZERO,
-                held: Amounts::ZERO,
-            }));
-            return Ok(Effects {
-                tx_id: tx.tx_id,
-                record: record(Reversible::NotReversible),
-                changes,
-            });
-        }
+        (None, Kind::Genesis { .. }) => return genesis(state, ctx, tx, signer_ids, record),
         (None, _) => return Err(Rejection::NoGenesis),
         (Some(_), Kind::Genesis { .. }) => return Err(Rejection::GenesisNotFirst),
         (Some(ledger), _) => ledger,
@@ -562,462 +500,746 @@ pub fn apply(
     }
     let signers = Signers { keys };
 
+    let cx = Op {
+        state,
+        ctx,
+        tx,
+        signers: &signers,
+        policy,
+        kind_name,
+        ledger,
+        signer_ids,
+    };
     let mut changes = Vec::new();
     let reversible = match &tx.kind {
         Kind::Genesis { .. } => unreachable!("handled above"),
-        Kind::KeyRegistered(k) => {
-            signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
-            if state.keys.contains_key(&k.key_id) {
-                return Err(Rejection::KeyExists {
-                    key: k.key_id.fingerprint(),
-                });
-            }
-            changes.push(Change::KeyRegistered(KeyRecord {
-                key_id: k.key_id,
-                public_key: k.public_key,
-                role: k.role,
-                name: k.name.clone(),
-                registered_at: ctx.sequence,
-                revoked_at: None,
-            }));
-            Reversible::NotReversible
-        }
-        Kind::CheckpointKeyRotated { new_key, .. } => {
-            signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
-            if ledger.checkpoint_keys.iter().any(|(_, k)| k == new_key) {
-                return Err(Rejection::CheckpointKeyReused {
-                    key: KeyId::of(new_key).fingerprint(),
-                });
-            }
-            changes.push(Change::CheckpointKeyRotated {
-                key: *new_key,
-                from_size: ctx.sequence + 1,
-            });
-            Reversible::NotReversible
-        }
-        Kind::KeyRevoked { key_id, .. } => {
-            signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
-            let key = state.keys.get(key_id).ok_or(Rejection::NoSuchKey {
-                key: key_id.fingerprint(),
-            })?;
-            if key.revoked_at.is_some() {
-                return Err(Rejection::AlreadyRevoked {
-                    key: key_id.fingerprint(),
-                });
-            }
-            if key.role == Role::Admin && state.active_admins() <= policy.admin_quorum as usize {
-                return Err(Rejection::WouldLockOut {
-                    key: key_id.fingerprint(),
-                    quorum: policy.admin_quorum,
-                });
-            }
-            changes.push(Change::KeyRevoked {
-                key_id: *key_id,
-                at: ctx.sequence,
-            });
-            Reversible::NotReversible
-        }
-        Kind::AccountOpened {
-            account_id,
-            kind,
-            name,
-        } => {
-            if signers.require(kind_name, Role::Admin).is_err() {
-                signers.require(kind_name, Role::Finance)?;
-            }
-            check_new_account_id(state, account_id)?;
-            let by_admin = signers.keys.iter().any(|k| k.role == Role::Admin);
-            if *kind == NewAccountKind::Payee && !by_admin {
-                changes.push(Change::PayeeOpenedByFinance(account_id.clone()));
-            }
-            let kind = match kind {
-                NewAccountKind::FundPool(s) => AccountKind::FundPool(*s),
-                NewAccountKind::Payee => AccountKind::Payee,
-            };
-            changes.push(Change::AccountOpened(Account {
-                id: account_id.clone(),
-                kind,
-                name: name.clone(),
-                balance: Amounts::ZERO,
-                held: Amounts::ZERO,
-            }));
-            Reversible::NotReversible
-        }
-        Kind::ProjectCreated {
-            project_id,
-            name,
-            description,
-            budget,
-        } => {
-            signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
-            check_new_account_id(state, project_id)?;
-            budget.checked_total().ok_or(Rejection::AmountOverflow)?;
-            changes.push(Change::ProjectCreated(Project {
-                id: project_id.clone(),
-                name: name.clone(),
-                description: description.clone(),
-                budget: *budget,
-                allocated: Amounts::ZERO,
-                spent: Amounts::ZERO,
-            }));
-            changes.push(Change::AccountOpened(Account {
-                id: project_id.clone(),
-                kind: AccountKind::Project,
-                name: name.clone(),
-                balance: Amounts::ZERO,
-                held: Amounts::ZERO,
-            }));
-            Reversible::NotReversible
-        }
-        Kind::FundsReceived {
-            source,
-            to_account,
-            amount,
-            ..
-        } => {
-            signers.require(kind_name, Role::Finance)?;
-            let pool = state
-                .accounts
-                .get(to_account)
-                .ok_or_else(|| Rejection::UnknownAccount {
-                    id: to_account.clone(),
-                })?;
-            if pool.kind != AccountKind::FundPool(*source) {
-                return Err(Rejection::WrongAccount {
-                    id: to_account.clone(),
-                    found: pool.kind.name(),
-                    needed: format!("the fund pool of source {}", source.slug()),
-                });
-            }
-            let to_reserve = ((*amount as u128 * policy.reserve_ratio_bp as u128) / 10_000) as u64;
-            let to_pool = amount - to_reserve;
-            state
-                .received
-                .checked_add(&Amounts::single(*source, *amount))
-                .ok_or(Rejection::AmountOverflow)?;
-            let external = external_account(*source);
-            if to_pool > 0 {
-                changes.push(Change::Moved(Movement {
-                    from: external.clone(),
-                    to: to_account.clone(),
-                    source: *source,
-                    amount: to_pool,
-                }));
-            }
-            if to_reserve > 0 {
-                changes.push(Change::Moved(Movement {
-                    from: external,
-                    to: RESERVE_ACCOUNT.to_string(),
-                    source: *source,
-                    amount: to_reserve,
-                }));
-            }
-            Reversible::Receipt {
-                source: *source,
-                pool: to_account.clone(),
-                to_pool,
-                to_reserve,
-            }
-        }
-        Kind::FundsAllocated {
-            from_account,
-            project_id,
-            amounts,
-            ..
-        } => {
-            signers.require(kind_name, Role::Finance)?;
-            let from =
-                state
-                    .accounts
-                    .get(from_account)
-                    .ok_or_else(|| Rejection::UnknownAccount {
-                        id: from_account.clone(),
-                    })?;
-            match from.kind {
-                AccountKind::FundPool(source) => {
-                    if let Some((other, _)) = amounts.iter().find(|(s, _)| *s != source) {
-                        return Err(Rejection::WrongAccount {
-                            id: from_account.clone(),
-                            found: "fund_pool",
-                            needed: format!(
-                                "a fund pool of source {} (this pool holds {})",
-                                other.slug(),
-                                source.slug()
-                            ),
-                        });
-                    }
-                }
-                AccountKind::Reserve => {
-                    // The risk reserve is for emergencies: residents' representatives co-sign.
-                    signers.require_quorum(kind_name, Role::Approver, policy.approver_quorum)?;
-                }
-                other => {
-                    return Err(Rejection::WrongAccount {
-                        id: from_account.clone(),
-                        found: other.name(),
-                        needed: "a fund pool or the reserve".to_string(),
-                    })
-                }
-            }
-            let project =
-                state
-                    .projects
-                    .get(project_id)
-                    .ok_or_else(|| Rejection::UnknownProject {
-                        id: project_id.clone(),
-                    })?;
-            let after = project
-                .allocated
-                .checked_add(amounts)
-                .ok_or(Rejection::AmountOverflow)?;
-            for (source, requested) in amounts.iter() {
-                if after.get(source) > project.budget.get(source) {
-                    return Err(Rejection::OverBudget {
-                        project: project_id.clone(),
-                        source_name: source.slug(),
-                        budget: format_yuan(project.budget.get(source)),
-                        allocated: format_yuan(project.allocated.get(source)),
-                        requested: format_yuan(requested),
-                    });
-                }
-            }
-            require_available(from, amounts)?;
-            for (source, amount) in amounts.iter() {
-                changes.push(Change::Moved(Movement {
-                    from: from_account.clone(),
-                    to: project_id.clone(),
-                    source,
-                    amount,
-                }));
-            }
-            Reversible::Allocation {
-                from_account: from_account.clone(),
-                project_id: project_id.clone(),
-                amounts: *amounts,
-            }
-        }
-        Kind::DisbursementProposed {
-            project_id,
-            payee_account,
-            amounts,
-            contract_hash,
-            invoice_hash,
-            memo,
-        } => {
-            signers.require(kind_name, Role::Finance)?;
-            let project = state
-                .accounts
-                .get(project_id)
-                .filter(|a| a.kind == AccountKind::Project)
-                .ok_or_else(|| Rejection::UnknownProject {
-                    id: project_id.clone(),
-                })?;
-            let payee =
-                state
-                    .accounts
-                    .get(payee_account)
-                    .ok_or_else(|| Rejection::UnknownAccount {
-                        id: payee_account.clone(),
-                    })?;
-            if payee.kind != AccountKind::Payee {
-                return Err(Rejection::WrongAccount {
-                    id: payee_account.clone(),
-                    found: payee.kind.name(),
-                    needed: "a payee".to_string(),
-                });
-            }
-            let total = amounts.checked_total().ok_or(Rejection::AmountOverflow)?;
-            payee
-                .balance
-                .checked_add(amounts)
-                .ok_or(Rejection::AmountOverflow)?;
-            require_available(project, amounts)?;
-            changes.push(Change::Held {
-                account: project_id.clone(),
-                amounts: *amounts,
-            });
-            changes.push(Change::DisbursementSet(Disbursement {
-                proposal: tx.tx_id,
-                proposed_at: ctx.sequence,
-                proposer: signer_ids.iter().copied().collect(),
-                project_id: project_id.clone(),
-                payee_account: payee_account.clone(),
-                amounts: *amounts,
-                total,
-                contract_hash: *contract_hash,
-                invoice_hash: *invoice_hash,
-                memo: memo.clone(),
-                approvals: BTreeSet::new(),
-                state: DisbursementState::Pending,
-                needs_quorum: total >= policy.approval_threshold_fen,
-            }));
-            Reversible::Disbursement
-        }
-        Kind::DisbursementApproved { proposal } => {
-            signers.require_only(kind_name, Role::Approver)?;
-            let mut d = pending_disbursement(state, proposal)?.clone();
-            for key in &signers.keys {
-                if d.proposer.contains(&key.key_id) {
-                    return Err(Rejection::SelfApproval {
-                        key: key.key_id.fingerprint(),
-                    });
-                }
-                if !d.approvals.insert(key.key_id) {
-                    return Err(Rejection::AlreadyApproved {
-                        key: key.key_id.fingerprint(),
-                        tx_id: proposal.to_string(),
-                    });
-                }
-            }
-            if d.approvals.len() as u32 >= policy.approver_quorum {
-                execute(&mut d, &mut changes);
-            }
-            changes.push(Change::DisbursementSet(d));
-            Reversible::NotReversible
-        }
-        Kind::DisbursementRejected { proposal, .. } => {
-            signers.require_only(kind_name, Role::Approver)?;
-            let mut d = pending_disbursement(state, proposal)?.clone();
-            if let Some(key) = signers.keys.iter().find(|k| d.proposer.contains(&k.key_id)) {
-                return Err(Rejection::SelfApproval {
-                    key: key.key_id.fingerprint(),
-                });
-            }
-            changes.push(Change::Released {
-                account: d.project_id.clone(),
-                amounts: d.amounts,
-            });
-            d.state = DisbursementState::Rejected;
-            changes.push(Change::DisbursementSet(d));
-            Reversible::NotReversible
-        }
-        Kind::DisbursementExecuted { proposal } => {
-            signers.require(kind_name, Role::Finance)?;
-            let mut d = pending_disbursement(state, proposal)?.clone();
-            let have = d.approvals.len() as u32;
-            if d.needs_quorum && have < policy.approver_quorum {
-                return Err(Rejection::NeedsApproval {
-                    tx_id: proposal.to_string(),
-                    have,
-                    needed: policy.approver_quorum,
-                });
-            }
-            changes.push(unapproved_payment(state, &policy, &d, ctx.timestamp_ms)?);
-            execute(&mut d, &mut changes);
-            changes.push(Change::DisbursementSet(d));
-            Reversible::NotReversible
-        }
-        Kind::DisbursementVoided { proposal, .. } => {
-            signers.require(kind_name, Role::Finance)?;
-            let mut d = pending_disbursement(state, proposal)?.clone();
-            changes.push(Change::Released {
-                account: d.project_id.clone(),
-                amounts: d.amounts,
-            });
-            d.state = DisbursementState::Voided;
-            changes.push(Change::DisbursementSet(d));
-            Reversible::NotReversible
-        }
-        Kind::EntryReversed { target, .. } => {
-            signers.require(kind_name, Role::Finance)?;
-            let original = state
-                .txs
-                .get(target)
-                .ok_or_else(|| Rejection::UnknownTransaction {
-                    tx_id: target.to_string(),
-                })?;
-            if let Some(by) = original.reversed_by {
-                return Err(Rejection::AlreadyReversed {
-                    tx_id: target.to_string(),
-                    by: by.to_string(),
-                });
-            }
-            match &original.reversible {
-                Reversible::Receipt {
-                    source,
-                    pool,
-                    to_pool,
-                    to_reserve,
-                } => {
-                    let external = external_account(*source);
-                    for (account, amount) in [
-                        (pool, *to_pool),
-                        (&RESERVE_ACCOUNT.to_string(), *to_reserve),
-                    ] {
-                        if amount > 0 {
-                            require_available(
-                                &state.accounts[account],
-                                &Amounts::single(*source, amount),
-                            )?;
-                            changes.push(Change::Moved(Movement {
-                                from: account.clone(),
-                                to: external.clone(),
-                                source: *source,
-                                amount,
-                            }));
-                        }
-                    }
-                }
-                Reversible::Allocation {
-                    from_account,
-                    project_id,
-                    amounts,
-                } => {
-                    require_available(&state.accounts[project_id], amounts)?;
-                    for (source, amount) in amounts.iter() {
-                        changes.push(Change::Moved(Movement {
-                            from: project_id.clone(),
-                            to: from_account.clone(),
-                            source,
-                            amount,
-                        }));
-                    }
-                }
-                Reversible::Disbursement => {
-                    let mut d = state.disbursements[target].clone();
-                    if d.state != DisbursementState::Executed {
-                        return Err(Rejection::NotReversible {
-                            kind: "disbursement_proposed",
-                            hint: " until it is executed; void a pending disbursement instead",
-                        });
-                    }
-                    require_available(&state.accounts[&d.payee_account], &d.amounts)?;
-                    for (source, amount) in d.amounts.iter() {
-                        changes.push(Change::Moved(Movement {
-                            from: d.payee_account.clone(),
-                            to: d.project_id.clone(),
-                            source,
-                            amount,
-                        }));
-                    }
-                    d.state = DisbursementState::Reversed;
-                    changes.push(Change::DisbursementSet(d));
-                }
-                Reversible::NotReversible => {
-                    return Err(Rejection::NotReversible { kind: original.kind, hint: ": only receipts, allocations and executed disbursements can be reversed" });
-                }
-            }
-            changes.push(Change::Reversed {
-                target: *target,
-                by: tx.tx_id,
-            });
-            Reversible::NotReversible
-        }
-        Kind::EntryAnnotated { target, .. } => {
-            signers.require(kind_name, Role::Auditor)?;
-            if !state.txs.contains_key(target) {
-                return Err(Rejection::UnknownTransaction {
-                    tx_id: target.to_string(),
-                });
-            }
-            Reversible::NotReversible
-        }
+        Kind::KeyRegistered(_) => key_registered(&cx, &mut changes)?,
+        Kind::CheckpointKeyRotated { .. } => checkpoint_key_rotated(&cx, &mut changes)?,
+        Kind::KeyRevoked { .. } => key_revoked(&cx, &mut changes)?,
+        Kind::AccountOpened { .. } => account_opened(&cx, &mut changes)?,
+        Kind::ProjectCreated { .. } => project_created(&cx, &mut changes)?,
+        Kind::FundsReceived { .. } => funds_received(&cx, &mut changes)?,
+        Kind::FundsAllocated { .. } => funds_allocated(&cx, &mut changes)?,
+        Kind::DisbursementProposed { .. } => disbursement_proposed(&cx, &mut changes)?,
+        Kind::DisbursementApproved { .. } => disbursement_approved(&cx, &mut changes)?,
+        Kind::DisbursementRejected { .. } => disbursement_rejected(&cx, &mut changes)?,
+        Kind::DisbursementExecuted { .. } => disbursement_executed(&cx, &mut changes)?,
+        Kind::DisbursementVoided { .. } => disbursement_voided(&cx, &mut changes)?,
+        Kind::EntryReversed { .. } => entry_reversed(&cx, &mut changes)?,
+        Kind::EntryAnnotated { .. } => entry_annotated(&cx)?,
     };
     Ok(Effects {
         tx_id: tx.tx_id,
         record: record(reversible),
         changes,
     })
+}
+
+/// Entry 0: the ledger, its admin keys (signed by at least `admin_quorum` of them, each
+/// verified against the genesis's own keys), and the reserve account.
+fn genesis(
+    state: &State,
+    ctx: &EntryContext,
+    tx: &Transaction,
+    signer_ids: &[KeyId],
+    record: impl Fn(Reversible) -> TxRecord,
+) -> Result<Effects, Rejection> {
+    let kind_name = tx.kind.name();
+    let Kind::Genesis {
+        ledger_name,
+        currency,
+        admin_keys,
+        policy,
+        checkpoint_key,
+        witnesses,
+        witness_quorum,
+    } = &tx.kind
+    else {
+        unreachable!("dispatched by kind")
+    };
+    assert_eq!(ctx.sequence, state.next_sequence);
+    if ctx.sequence != 0 {
+        return Err(Rejection::GenesisNotFirst);
+    }
+    // Genesis signers were verified against the genesis keys themselves.
+    let admins = signer_ids
+        .iter()
+        .filter(|id| admin_keys.iter().any(|k| k.key_id == **id))
+        .count() as u32;
+    if admins < policy.admin_quorum {
+        return Err(Rejection::QuorumNotMet {
+            kind: kind_name,
+            role: "admin",
+            needed: policy.admin_quorum,
+            got: admins,
+        });
+    }
+    let mut changes = vec![Change::LedgerCreated(LedgerInfo {
+        ledger_id: tx.ledger_id.clone(),
+        name: ledger_name.clone(),
+        currency: currency.clone(),
+        policy: *policy,
+        created_ms: ctx.timestamp_ms,
+        checkpoint_key: *checkpoint_key,
+        checkpoint_keys: vec![(0, *checkpoint_key)],
+        witnesses: witnesses.clone(),
+        witness_quorum: *witness_quorum,
+    })];
+    for k in admin_keys {
+        changes.push(Change::KeyRegistered(KeyRecord {
+            key_id: k.key_id,
+            public_key: k.public_key,
+            role: k.role,
+            name: k.name.clone(),
+            registered_at: 0,
+            revoked_at: None,
+        }));
+    }
+    changes.push(Change::AccountOpened(Account {
+        id: RESERVE_ACCOUNT.to_string(),
+        kind: AccountKind::Reserve,
+        name: "风险准备金 risk reserve".to_string(),
+        balance: Amounts::ZERO,
+        held: Amounts::ZERO,
+    }));
+    Ok(Effects {
+        tx_id: tx.tx_id,
+        record: record(Reversible::NotReversible),
+        changes,
+    })
+}
+
+/// What every operation reads: the state before the entry, where the entry is, the transaction,
+/// its signers and the ledger's policy. One function per kind below, each returning what can
+/// undo it, and pushing its changes.
+#[derive(Clone, Copy)]
+struct Op<'a> {
+    state: &'a State,
+    ctx: &'a EntryContext,
+    tx: &'a Transaction,
+    signers: &'a Signers<'a>,
+    policy: Policy,
+    kind_name: &'static str,
+    ledger: &'a LedgerInfo,
+    signer_ids: &'a [KeyId],
+}
+
+fn key_registered(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rejection> {
+    let Op {
+        state,
+        ctx,
+        signers,
+        policy,
+        kind_name,
+        tx,
+        ..
+    } = *cx;
+    let Kind::KeyRegistered(k) = &tx.kind else {
+        unreachable!("dispatched by kind")
+    };
+    signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
+    if state.keys.contains_key(&k.key_id) {
+        return Err(Rejection::KeyExists {
+            key: k.key_id.fingerprint(),
+        });
+    }
+    changes.push(Change::KeyRegistered(KeyRecord {
+        key_id: k.key_id,
+        public_key: k.public_key,
+        role: k.role,
+        name: k.name.clone(),
+        registered_at: ctx.sequence,
+        revoked_at: None,
+    }));
+    Ok(Reversible::NotReversible)
+}
+
+fn checkpoint_key_rotated(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rejection> {
+    let Op {
+        ctx,
+        signers,
+        policy,
+        kind_name,
+        ledger,
+        tx,
+        ..
+    } = *cx;
+    let Kind::CheckpointKeyRotated { new_key, .. } = &tx.kind else {
+        unreachable!("dispatched by kind")
+    };
+    signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
+    if ledger.checkpoint_keys.iter().any(|(_, k)| k == new_key) {
+        return Err(Rejection::CheckpointKeyReused {
+            key: KeyId::of(new_key).fingerprint(),
+        });
+    }
+    changes.push(Change::CheckpointKeyRotated {
+        key: *new_key,
+        from_size: ctx.sequence + 1,
+    });
+    Ok(Reversible::NotReversible)
+}
+
+fn key_revoked(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rejection> {
+    let Op {
+        state,
+        ctx,
+        signers,
+        policy,
+        kind_name,
+        tx,
+        ..
+    } = *cx;
+    let Kind::KeyRevoked { key_id, .. } = &tx.kind else {
+        unreachable!("dispatched by kind")
+    };
+    signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
+    let key = state.keys.get(key_id).ok_or(Rejection::NoSuchKey {
+        key: key_id.fingerprint(),
+    })?;
+    if key.revoked_at.is_some() {
+        return Err(Rejection::AlreadyRevoked {
+            key: key_id.fingerprint(),
+        });
+    }
+    if key.role == Role::Admin && state.active_admins() <= policy.admin_quorum as usize {
+        return Err(Rejection::WouldLockOut {
+            key: key_id.fingerprint(),
+            quorum: policy.admin_quorum,
+        });
+    }
+    changes.push(Change::KeyRevoked {
+        key_id: *key_id,
+        at: ctx.sequence,
+    });
+    Ok(Reversible::NotReversible)
+}
+
+fn account_opened(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rejection> {
+    let Op {
+        state,
+        signers,
+        kind_name,
+        tx,
+        ..
+    } = *cx;
+    let Kind::AccountOpened {
+        account_id,
+        kind,
+        name,
+    } = &tx.kind
+    else {
+        unreachable!("dispatched by kind")
+    };
+    if signers.require(kind_name, Role::Admin).is_err() {
+        signers.require(kind_name, Role::Finance)?;
+    }
+    check_new_account_id(state, account_id)?;
+    let by_admin = signers.keys.iter().any(|k| k.role == Role::Admin);
+    if *kind == NewAccountKind::Payee && !by_admin {
+        changes.push(Change::PayeeOpenedByFinance(account_id.clone()));
+    }
+    let kind = match kind {
+        NewAccountKind::FundPool(s) => AccountKind::FundPool(*s),
+        NewAccountKind::Payee => AccountKind::Payee,
+    };
+    changes.push(Change::AccountOpened(Account {
+        id: account_id.clone(),
+        kind,
+        name: name.clone(),
+        balance: Amounts::ZERO,
+        held: Amounts::ZERO,
+    }));
+    Ok(Reversible::NotReversible)
+}
+
+fn project_created(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rejection> {
+    let Op {
+        state,
+        signers,
+        policy,
+        kind_name,
+        tx,
+        ..
+    } = *cx;
+    let Kind::ProjectCreated {
+        project_id,
+        name,
+        description,
+        budget,
+    } = &tx.kind
+    else {
+        unreachable!("dispatched by kind")
+    };
+    signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
+    check_new_account_id(state, project_id)?;
+    budget.checked_total().ok_or(Rejection::AmountOverflow)?;
+    changes.push(Change::ProjectCreated(Project {
+        id: project_id.clone(),
+        name: name.clone(),
+        description: description.clone(),
+        budget: *budget,
+        allocated: Amounts::ZERO,
+        spent: Amounts::ZERO,
+    }));
+    changes.push(Change::AccountOpened(Account {
+        id: project_id.clone(),
+        kind: AccountKind::Project,
+        name: name.clone(),
+        balance: Amounts::ZERO,
+        held: Amounts::ZERO,
+    }));
+    Ok(Reversible::NotReversible)
+}
+
+fn funds_received(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rejection> {
+    let Op {
+        state,
+        signers,
+        policy,
+        kind_name,
+        tx,
+        ..
+    } = *cx;
+    let Kind::FundsReceived {
+        source,
+        to_account,
+        amount,
+        ..
+    } = &tx.kind
+    else {
+        unreachable!("dispatched by kind")
+    };
+    signers.require(kind_name, Role::Finance)?;
+    let pool = state
+        .accounts
+        .get(to_account)
+        .ok_or_else(|| Rejection::UnknownAccount {
+            id: to_account.clone(),
+        })?;
+    if pool.kind != AccountKind::FundPool(*source) {
+        return Err(Rejection::WrongAccount {
+            id: to_account.clone(),
+            found: pool.kind.name(),
+            needed: format!("the fund pool of source {}", source.slug()),
+        });
+    }
+    let to_reserve = ((*amount as u128 * policy.reserve_ratio_bp as u128) / 10_000) as u64;
+    let to_pool = amount - to_reserve;
+    state
+        .received
+        .checked_add(&Amounts::single(*source, *amount))
+        .ok_or(Rejection::AmountOverflow)?;
+    let external = external_account(*source);
+    if to_pool > 0 {
+        changes.push(Change::Moved(Movement {
+            from: external.clone(),
+            to: to_account.clone(),
+            source: *source,
+            amount: to_pool,
+        }));
+    }
+    if to_reserve > 0 {
+        changes.push(Change::Moved(Movement {
+            from: external,
+            to: RESERVE_ACCOUNT.to_string(),
+            source: *source,
+            amount: to_reserve,
+        }));
+    }
+    Ok(Reversible::Receipt {
+        source: *source,
+        pool: to_account.clone(),
+        to_pool,
+        to_reserve,
+    })
+}
+
+fn funds_allocated(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rejection> {
+    let Op {
+        state,
+        signers,
+        policy,
+        kind_name,
+        tx,
+        ..
+    } = *cx;
+    let Kind::FundsAllocated {
+        from_account,
+        project_id,
+        amounts,
+        ..
+    } = &tx.kind
+    else {
+        unreachable!("dispatched by kind")
+    };
+    signers.require(kind_name, Role::Finance)?;
+    let from = state
+        .accounts
+        .get(from_account)
+        .ok_or_else(|| Rejection::UnknownAccount {
+            id: from_account.clone(),
+        })?;
+    match from.kind {
+        AccountKind::FundPool(source) => {
+            if let Some((other, _)) = amounts.iter().find(|(s, _)| *s != source) {
+                return Err(Rejection::WrongAccount {
+                    id: from_account.clone(),
+                    found: "fund_pool",
+                    needed: format!(
+                        "a fund pool of source {} (this pool holds {})",
+                        other.slug(),
+                        source.slug()
+                    ),
+                });
+            }
+        }
+        AccountKind::Reserve => {
+            // The risk reserve is for emergencies: residents' representatives co-sign.
+            signers.require_quorum(kind_name, Role::Approver, policy.approver_quorum)?;
+        }
+        other => {
+            return Err(Rejection::WrongAccount {
+                id: from_account.clone(),
+                found: other.name(),
+                needed: "a fund pool or the reserve".to_string(),
+            })
+        }
+    }
+    let project = state
+        .projects
+        .get(project_id)
+        .ok_or_else(|| Rejection::UnknownProject {
+            id: project_id.clone(),
+        })?;
+    let after = project
+        .allocated
+        .checked_add(amounts)
+        .ok_or(Rejection::AmountOverflow)?;
+    for (source, requested) in amounts.iter() {
+        if after.get(source) > project.budget.get(source) {
+            return Err(Rejection::OverBudget {
+                project: project_id.clone(),
+                source_name: source.slug(),
+                budget: format_yuan(project.budget.get(source)),
+                allocated: format_yuan(project.allocated.get(source)),
+                requested: format_yuan(requested),
+            });
+        }
+    }
+    require_available(from, amounts)?;
+    for (source, amount) in amounts.iter() {
+        changes.push(Change::Moved(Movement {
+            from: from_account.clone(),
+            to: project_id.clone(),
+            source,
+            amount,
+        }));
+    }
+    Ok(Reversible::Allocation {
+        from_account: from_account.clone(),
+        project_id: project_id.clone(),
+        amounts: *amounts,
+    })
+}
+
+fn disbursement_proposed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rejection> {
+    let Op {
+        state,
+        ctx,
+        tx,
+        signers,
+        policy,
+        kind_name,
+        signer_ids,
+        ..
+    } = *cx;
+    let Kind::DisbursementProposed {
+        project_id,
+        payee_account,
+        amounts,
+        contract_hash,
+        invoice_hash,
+        memo,
+    } = &tx.kind
+    else {
+        unreachable!("dispatched by kind")
+    };
+    signers.require(kind_name, Role::Finance)?;
+    let project = state
+        .accounts
+        .get(project_id)
+        .filter(|a| a.kind == AccountKind::Project)
+        .ok_or_else(|| Rejection::UnknownProject {
+            id: project_id.clone(),
+        })?;
+    let payee = state
+        .accounts
+        .get(payee_account)
+        .ok_or_else(|| Rejection::UnknownAccount {
+            id: payee_account.clone(),
+        })?;
+    if payee.kind != AccountKind::Payee {
+        return Err(Rejection::WrongAccount {
+            id: payee_account.clone(),
+            found: payee.kind.name(),
+            needed: "a payee".to_string(),
+        });
+    }
+    let total = amounts.checked_total().ok_or(Rejection::AmountOverflow)?;
+    payee
+        .balance
+        .checked_add(amounts)
+        .ok_or(Rejection::AmountOverflow)?;
+    require_available(project, amounts)?;
+    changes.push(Change::Held {
+        account: project_id.clone(),
+        amounts: *amounts,
+    });
+    changes.push(Change::DisbursementSet(Disbursement {
+        proposal: tx.tx_id,
+        proposed_at: ctx.sequence,
+        proposer: signer_ids.iter().copied().collect(),
+        project_id: project_id.clone(),
+        payee_account: payee_account.clone(),
+        amounts: *amounts,
+        total,
+        contract_hash: *contract_hash,
+        invoice_hash: *invoice_hash,
+        memo: memo.clone(),
+        approvals: BTreeSet::new(),
+        state: DisbursementState::Pending,
+        needs_quorum: total >= policy.approval_threshold_fen,
+    }));
+    Ok(Reversible::Disbursement)
+}
+
+fn disbursement_approved(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rejection> {
+    let Op {
+        state,
+        signers,
+        policy,
+        kind_name,
+        tx,
+        ..
+    } = *cx;
+    let Kind::DisbursementApproved { proposal } = &tx.kind else {
+        unreachable!("dispatched by kind")
+    };
+    signers.require_only(kind_name, Role::Approver)?;
+    let mut d = pending_disbursement(state, proposal)?.clone();
+    for key in &signers.keys {
+        if d.proposer.contains(&key.key_id) {
+            return Err(Rejection::SelfApproval {
+                key: key.key_id.fingerprint(),
+            });
+        }
+        if !d.approvals.insert(key.key_id) {
+            return Err(Rejection::AlreadyApproved {
+                key: key.key_id.fingerprint(),
+                tx_id: proposal.to_string(),
+            });
+        }
+    }
+    if d.approvals.len() as u32 >= policy.approver_quorum {
+        execute(&mut d, changes);
+    }
+    changes.push(Change::DisbursementSet(d));
+    Ok(Reversible::NotReversible)
+}
+
+fn disbursement_rejected(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rejection> {
+    let Op {
+        state,
+        signers,
+        kind_name,
+        tx,
+        ..
+    } = *cx;
+    let Kind::DisbursementRejected { proposal, .. } = &tx.kind else {
+        unreachable!("dispatched by kind")
+    };
+    signers.require_only(kind_name, Role::Approver)?;
+    let mut d = pending_disbursement(state, proposal)?.clone();
+    if let Some(key) = signers.keys.iter().find(|k| d.proposer.contains(&k.key_id)) {
+        return Err(Rejection::SelfApproval {
+            key: key.key_id.fingerprint(),
+        });
+    }
+    changes.push(Change::Released {
+        account: d.project_id.clone(),
+        amounts: d.amounts,
+    });
+    d.state = DisbursementState::Rejected;
+    changes.push(Change::DisbursementSet(d));
+    Ok(Reversible::NotReversible)
+}
+
+fn disbursement_executed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rejection> {
+    let Op {
+        state,
+        ctx,
+        signers,
+        policy,
+        kind_name,
+        tx,
+        ..
+    } = *cx;
+    let Kind::DisbursementExecuted { proposal } = &tx.kind else {
+        unreachable!("dispatched by kind")
+    };
+    signers.require(kind_name, Role::Finance)?;
+    let mut d = pending_disbursement(state, proposal)?.clone();
+    let have = d.approvals.len() as u32;
+    if d.needs_quorum && have < policy.approver_quorum {
+        return Err(Rejection::NeedsApproval {
+            tx_id: proposal.to_string(),
+            have,
+            needed: policy.approver_quorum,
+        });
+    }
+    changes.push(unapproved_payment(state, &policy, &d, ctx.timestamp_ms)?);
+    execute(&mut d, changes);
+    changes.push(Change::DisbursementSet(d));
+    Ok(Reversible::NotReversible)
+}
+
+fn disbursement_voided(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rejection> {
+    let Op {
+        state,
+        signers,
+        kind_name,
+        tx,
+        ..
+    } = *cx;
+    let Kind::DisbursementVoided { proposal, .. } = &tx.kind else {
+        unreachable!("dispatched by kind")
+    };
+    signers.require(kind_name, Role::Finance)?;
+    let mut d = pending_disbursement(state, proposal)?.clone();
+    changes.push(Change::Released {
+        account: d.project_id.clone(),
+        amounts: d.amounts,
+    });
+    d.state = DisbursementState::Voided;
+    changes.push(Change::DisbursementSet(d));
+    Ok(Reversible::NotReversible)
+}
+
+fn entry_reversed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rejection> {
+    let Op {
+        state,
+        tx,
+        signers,
+        kind_name,
+        ..
+    } = *cx;
+    let Kind::EntryReversed { target, .. } = &tx.kind else {
+        unreachable!("dispatched by kind")
+    };
+    signers.require(kind_name, Role::Finance)?;
+    let original = state
+        .txs
+        .get(target)
+        .ok_or_else(|| Rejection::UnknownTransaction {
+            tx_id: target.to_string(),
+        })?;
+    if let Some(by) = original.reversed_by {
+        return Err(Rejection::AlreadyReversed {
+            tx_id: target.to_string(),
+            by: by.to_string(),
+        });
+    }
+    match &original.reversible {
+        Reversible::Receipt {
+            source,
+            pool,
+            to_pool,
+            to_reserve,
+        } => {
+            let external = external_account(*source);
+            for (account, amount) in [
+                (pool, *to_pool),
+                (&RESERVE_ACCOUNT.to_string(), *to_reserve),
+            ] {
+                if amount > 0 {
+                    require_available(&state.accounts[account], &Amounts::single(*source, amount))?;
+                    changes.push(Change::Moved(Movement {
+                        from: account.clone(),
+                        to: external.clone(),
+                        source: *source,
+                        amount,
+                    }));
+                }
+            }
+        }
+        Reversible::Allocation {
+            from_account,
+            project_id,
+            amounts,
+        } => {
+            require_available(&state.accounts[project_id], amounts)?;
+            for (source, amount) in amounts.iter() {
+                changes.push(Change::Moved(Movement {
+                    from: project_id.clone(),
+                    to: from_account.clone(),
+                    source,
+                    amount,
+                }));
+            }
+        }
+        Reversible::Disbursement => {
+            let mut d = state.disbursements[target].clone();
+            if d.state != DisbursementState::Executed {
+                return Err(Rejection::NotReversible {
+                    kind: "disbursement_proposed",
+                    hint: " until it is executed; void a pending disbursement instead",
+                });
+            }
+            require_available(&state.accounts[&d.payee_account], &d.amounts)?;
+            for (source, amount) in d.amounts.iter() {
+                changes.push(Change::Moved(Movement {
+                    from: d.payee_account.clone(),
+                    to: d.project_id.clone(),
+                    source,
+                    amount,
+                }));
+            }
+            d.state = DisbursementState::Reversed;
+            changes.push(Change::DisbursementSet(d));
+        }
+        Reversible::NotReversible => {
+            return Err(Rejection::NotReversible {
+                kind: original.kind,
+                hint: ": only receipts, allocations and executed disbursements can be reversed",
+            });
+        }
+    }
+    changes.push(Change::Reversed {
+        target: *target,
+        by: tx.tx_id,
+    });
+    Ok(Reversible::NotReversible)
+}
+
+fn entry_annotated(cx: &Op<'_>) -> Result<Reversible, Rejection> {
+    let Op {
+        state,
+        signers,
+        kind_name,
+        tx,
+        ..
+    } = *cx;
+    let Kind::EntryAnnotated { target, .. } = &tx.kind else {
+        unreachable!("dispatched by kind")
+    };
+    signers.require(kind_name, Role::Auditor)?;
+    if !state.txs.contains_key(target) {
+        return Err(Rejection::UnknownTransaction {
+            tx_id: target.to_string(),
+        });
+    }
+    Ok(Reversible::NotReversible)
 }
 
 /// A payment without the approver quorum: allowed only while what its payee (all payees opened
