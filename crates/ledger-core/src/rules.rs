@@ -638,6 +638,9 @@ fn key_registered(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, 
         unreachable!("dispatched by kind")
     };
     signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
+    if k.role == Role::Approver {
+        approvers_co_sign(state, signers, kind_name, &policy)?;
+    }
     if state.keys.contains_key(&k.key_id) {
         return Err(Rejection::KeyExists {
             key: k.key_id.fingerprint(),
@@ -697,6 +700,9 @@ fn key_revoked(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rej
     let key = state.keys.get(key_id).ok_or(Rejection::NoSuchKey {
         key: key_id.fingerprint(),
     })?;
+    if key.role == Role::Approver {
+        approvers_co_sign(state, signers, kind_name, &policy)?;
+    }
     if key.revoked_at.is_some() {
         return Err(Rejection::AlreadyRevoked {
             key: key_id.fingerprint(),
@@ -1275,6 +1281,21 @@ fn unapproved_payment(
         total: d.total,
         window_ms,
     })
+}
+
+/// Residents' representatives are registered and revoked by the admin quorum *and*, once there
+/// are enough of them to form their own quorum, by that quorum: admins alone cannot pack or
+/// purge the people who approve spending.
+fn approvers_co_sign(
+    state: &State,
+    signers: &Signers<'_>,
+    kind_name: &'static str,
+    policy: &Policy,
+) -> Result<(), Rejection> {
+    if state.active_with_role(Role::Approver) >= policy.approver_quorum as usize {
+        signers.require_quorum(kind_name, Role::Approver, policy.approver_quorum)?;
+    }
+    Ok(())
 }
 
 fn check_new_account_id(state: &State, id: &str) -> Result<(), Rejection> {

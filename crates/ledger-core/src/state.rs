@@ -618,9 +618,14 @@ impl State {
     }
 
     pub fn active_admins(&self) -> usize {
+        self.active_with_role(Role::Admin)
+    }
+
+    /// Registered, unrevoked keys of `role`.
+    pub fn active_with_role(&self, role: Role) -> usize {
         self.keys
             .values()
-            .filter(|k| k.role == Role::Admin && k.revoked_at.is_none())
+            .filter(|k| k.role == role && k.revoked_at.is_none())
             .count()
     }
 

@@ -1315,3 +1315,33 @@ fn a_genesis_names_an_approval_window() {
         }
     }
 }
+
+/// Admins alone cannot pack the residents' representatives: once there are enough approvers to
+/// form their quorum, registering or revoking one needs that quorum's signatures too.
+#[test]
+fn admins_alone_cannot_register_or_revoke_approvers_once_they_can_form_a_quorum() {
+    let mut w = World::started();
+    let (admin, a1, a2) = (w.admin.clone(), w.approver1.clone(), w.approver2.clone());
+    let newcomer = key(40);
+    let register = Kind::KeyRegistered(proto::KeyRegistered {
+        key: Some(build::public_key(&newcomer, Role::Approver, "居民代表 三")),
+    });
+    w.rejects(register.clone(), &[&admin], "ROLE_NOT_ALLOWED");
+    w.rejects(register.clone(), &[&admin, &a1], "QUORUM_NOT_MET");
+    w.ok(register, &[&admin, &a1, &a2]);
+    let revoke = |k: &ed25519_dalek::SigningKey| {
+        Kind::KeyRevoked(proto::KeyRevoked {
+            key_id: KeyId::of(&k.verifying_key()).0.to_vec(),
+            reason: "任期届满".into(),
+        })
+    };
+    w.rejects(revoke(&a2), &[&admin], "ROLE_NOT_ALLOWED");
+    w.ok(revoke(&a2), &[&admin, &a1, &newcomer]);
+    // Other roles stay the admins' business.
+    w.ok(
+        Kind::KeyRegistered(proto::KeyRegistered {
+            key: Some(build::public_key(&key(41), Role::Auditor, "审计 二")),
+        }),
+        &[&admin],
+    );
+}
