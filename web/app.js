@@ -293,7 +293,10 @@ function describe(body) {
     case "disbursement_voided": return { text: `${refersTo(k.proposal_tx_id)} ${k.reason}` };
     case "entry_reversed": return { text: `${refersTo(k.target_tx_id)} ${k.reason}` };
     case "entry_annotated": return { text: `${refersTo(k.target_tx_id)} ${k.note}` };
-    default: return { text: "" };
+    case "checkpoint_key_rotated": return { text: `${fingerprintOfKey(k.new_key)} ${k.reason}` };
+    case "policy_changed": return { text: `${formatYuan(k.policy ? k.policy.approval_threshold_fen : 0n)} / ${k.policy ? k.policy.approval_window_days : 0} ${t("windowDays")} · ${k.reason}` };
+    // A kind this page does not know yet still shows, with its name, never as nothing.
+    default: return { text: body.kind || "" };
   }
 }
 

@@ -114,6 +114,7 @@ const WORDS = {
       entry_reversed: "冲正",
       entry_annotated: "审计批注",
       checkpoint_key_rotated: "更换节点签名密钥",
+      policy_changed: "更改规则",
     },
     roles: {
       ROLE_ADMIN: "管理员",
@@ -244,6 +245,7 @@ const WORDS = {
       entry_reversed: "Correction",
       entry_annotated: "Auditor's note",
       checkpoint_key_rotated: "Node signing key replaced",
+      policy_changed: "Policy changed",
     },
     roles: {
       ROLE_ADMIN: "admin",

@@ -273,11 +273,16 @@ fn memo_of(kind: &Kind) -> &str {
         Kind::DisbursementRejected { reason, .. }
         | Kind::DisbursementVoided { reason, .. }
         | Kind::EntryReversed { reason, .. }
-        | Kind::KeyRevoked { reason, .. } => reason,
+        | Kind::KeyRevoked { reason, .. }
+        | Kind::CheckpointKeyRotated { reason, .. }
+        | Kind::PolicyChanged { reason, .. } => reason,
         Kind::EntryAnnotated { note, .. } => note,
         Kind::ProjectCreated { name, .. } | Kind::AccountOpened { name, .. } => name,
         Kind::Genesis { ledger_name, .. } => ledger_name,
-        _ => "",
+        // Listed, not `_`: a new kind must be placed here, or this does not compile.
+        Kind::KeyRegistered(_)
+        | Kind::DisbursementApproved { .. }
+        | Kind::DisbursementExecuted { .. } => "",
     }
 }
 

@@ -210,6 +210,10 @@ export const messages = {
     { no: 1, name: "name", type: "string", repeated: false, ref: null, oneof: null },
     { no: 2, name: "ed25519", type: "bytes", repeated: false, ref: null, oneof: null },
   ],
+  "ledger.v1.PolicyChanged": [
+    { no: 1, name: "policy", type: "message", repeated: false, ref: "ledger.v1.Policy", oneof: null },
+    { no: 2, name: "reason", type: "string", repeated: false, ref: null, oneof: null },
+  ],
   "ledger.v1.CheckpointKeyRotated": [
     { no: 1, name: "new_key", type: "bytes", repeated: false, ref: null, oneof: null },
     { no: 2, name: "reason", type: "string", repeated: false, ref: null, oneof: null },
@@ -297,6 +301,7 @@ export const messages = {
     { no: 22, name: "entry_reversed", type: "message", repeated: false, ref: "ledger.v1.EntryReversed", oneof: "kind" },
     { no: 23, name: "entry_annotated", type: "message", repeated: false, ref: "ledger.v1.EntryAnnotated", oneof: "kind" },
     { no: 24, name: "checkpoint_key_rotated", type: "message", repeated: false, ref: "ledger.v1.CheckpointKeyRotated", oneof: "kind" },
+    { no: 25, name: "policy_changed", type: "message", repeated: false, ref: "ledger.v1.PolicyChanged", oneof: "kind" },
   ],
 };
 

@@ -29,6 +29,15 @@ pub fn describe(tx: &Transaction) -> String {
             k.name
         ),
         Kind::KeyRevoked { key_id, reason } => format!("revoke key {key_id} ({reason})"),
+        Kind::PolicyChanged { policy, reason } => format!(
+            "更改规则 change the policy: threshold {} 元 over {} days, {} approvers, {} admins, reserve {}.{:02}% ({reason})",
+            format_yuan(policy.approval_threshold_fen),
+            policy.approval_window_days,
+            policy.approver_quorum,
+            policy.admin_quorum,
+            policy.reserve_ratio_bp / 100,
+            policy.reserve_ratio_bp % 100
+        ),
         Kind::CheckpointKeyRotated { new_key, reason } => format!(
             "更换节点签名密钥 replace the node's checkpoint key with {} ({reason})",
             ledger_core::signing::KeyId::of(new_key).fingerprint()
@@ -159,6 +168,10 @@ pub fn fields(tx: &Transaction) -> Vec<(&'static str, String)> {
         }
         Kind::KeyRevoked { key_id, reason } => {
             add("key", key_id.fingerprint());
+            add("reason", reason.clone());
+        }
+        Kind::PolicyChanged { policy, reason } => {
+            add("new policy 新规则", format!("{policy:?}"));
             add("reason", reason.clone());
         }
         Kind::CheckpointKeyRotated { new_key, reason } => {

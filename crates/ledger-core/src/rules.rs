@@ -515,6 +515,7 @@ pub fn apply(
         Kind::Genesis { .. } => unreachable!("handled above"),
         Kind::KeyRegistered(_) => key_registered(&cx, &mut changes)?,
         Kind::CheckpointKeyRotated { .. } => checkpoint_key_rotated(&cx, &mut changes)?,
+        Kind::PolicyChanged { .. } => policy_changed(&cx, &mut changes)?,
         Kind::KeyRevoked { .. } => key_revoked(&cx, &mut changes)?,
         Kind::AccountOpened { .. } => account_opened(&cx, &mut changes)?,
         Kind::ProjectCreated { .. } => project_created(&cx, &mut changes)?,
@@ -680,6 +681,32 @@ fn checkpoint_key_rotated(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reve
         key: *new_key,
         from_size: ctx.sequence + 1,
     });
+    Ok(Reversible::NotReversible)
+}
+
+/// Co-managed: the admin quorum and the approver quorum of the policy in force, and an admin
+/// quorum the active admins can still reach.
+fn policy_changed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rejection> {
+    let Op {
+        state,
+        signers,
+        policy,
+        kind_name,
+        tx,
+        ..
+    } = *cx;
+    let Kind::PolicyChanged { policy: new, .. } = &tx.kind else {
+        unreachable!("dispatched by kind")
+    };
+    signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
+    signers.require_quorum(kind_name, Role::Approver, policy.approver_quorum)?;
+    if new.admin_quorum as usize > state.active_admins() {
+        return Err(Rejection::invalid(
+            "policy.admin_quorum",
+            "more than the active admin keys: nobody could sign as admins any more",
+        ));
+    }
+    changes.push(Change::PolicyChanged(*new));
     Ok(Reversible::NotReversible)
 }
 
@@ -1279,7 +1306,8 @@ fn unapproved_payment(
         bucket,
         at_ms: now_ms,
         total: d.total,
-        window_ms,
+        // Kept for the longest window a policy change could set, not just this one.
+        window_ms: i64::from(crate::limits::MAX_APPROVAL_WINDOW_DAYS) * 24 * 60 * 60 * 1000,
     })
 }
 

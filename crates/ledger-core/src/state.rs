@@ -428,6 +428,8 @@ pub enum Change {
     },
     /// A payee opened by finance keys alone.
     PayeeOpenedByFinance(String),
+    /// The ledger's policy from now on.
+    PolicyChanged(Policy),
     /// A payment made without the approver quorum, counted against `bucket`'s window.
     UnapprovedPaid {
         bucket: String,
@@ -580,7 +582,8 @@ impl State {
             Kind::Genesis { .. }
             | Kind::KeyRegistered(_)
             | Kind::KeyRevoked { .. }
-            | Kind::CheckpointKeyRotated { .. } => vec![],
+            | Kind::CheckpointKeyRotated { .. }
+            | Kind::PolicyChanged { .. } => vec![],
             Kind::AccountOpened { account_id, .. } => vec![account_id.clone()],
             Kind::ProjectCreated { project_id, .. } => vec![project_id.clone()],
             Kind::FundsReceived { to_account, .. } => {
@@ -640,6 +643,9 @@ impl State {
                 Change::LedgerCreated(info) => {
                     assert!(self.ledger.is_none());
                     self.ledger = Some(info);
+                }
+                Change::PolicyChanged(policy) => {
+                    self.ledger.as_mut().expect("a policy after genesis").policy = policy;
                 }
                 Change::PayeeOpenedByFinance(id) => {
                     self.finance_opened_payees.insert(id);

@@ -179,6 +179,11 @@ pub enum Kind {
         new_key: VerifyingKey,
         reason: String,
     },
+    /// A new policy; the admin quorum and the approver quorum (of the policy in force) sign it.
+    PolicyChanged {
+        policy: Policy,
+        reason: String,
+    },
     KeyRegistered(NewKey),
     KeyRevoked {
         key_id: KeyId,
@@ -248,6 +253,7 @@ impl Kind {
         match self {
             Kind::Genesis { .. } => "genesis",
             Kind::CheckpointKeyRotated { .. } => "checkpoint_key_rotated",
+            Kind::PolicyChanged { .. } => "policy_changed",
             Kind::KeyRegistered(_) => "key_registered",
             Kind::KeyRevoked { .. } => "key_revoked",
             Kind::AccountOpened { .. } => "account_opened",
@@ -265,7 +271,7 @@ impl Kind {
     }
 
     /// Every kind name, for validating filters.
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 16] = [
         "genesis",
         "key_registered",
         "key_revoked",
@@ -281,6 +287,7 @@ impl Kind {
         "entry_reversed",
         "entry_annotated",
         "checkpoint_key_rotated",
+        "policy_changed",
     ];
 }
 
@@ -365,46 +372,7 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
                     "the ledger keeps CNY (fen); write \"CNY\"",
                 ));
             }
-            let policy = g
-                .policy
-                .ok_or_else(|| Rejection::invalid("genesis.policy", "a ledger needs a policy"))?;
-            let policy = Policy {
-                approval_threshold_fen: policy.approval_threshold_fen,
-                approver_quorum: policy.approver_quorum,
-                admin_quorum: policy.admin_quorum,
-                reserve_ratio_bp: policy.reserve_ratio_bp,
-                approval_window_days: policy.approval_window_days,
-            };
-            if !(1..=MAX_APPROVAL_WINDOW_DAYS).contains(&policy.approval_window_days) {
-                return Err(Rejection::invalid(
-                    "genesis.policy.approval_window_days",
-                    &format!("1 to {MAX_APPROVAL_WINDOW_DAYS} days (e.g. 30): payments without approval are added up over this window"),
-                ));
-            }
-            if policy.approval_threshold_fen > MAX_AMOUNT_FEN {
-                return Err(Rejection::invalid(
-                    "genesis.policy.approval_threshold_fen",
-                    "the threshold is over the largest amount a transaction may name",
-                ));
-            }
-            if policy.approver_quorum == 0 || policy.approver_quorum as usize > MAX_SIGNATURES {
-                return Err(Rejection::invalid(
-                    "genesis.policy.approver_quorum",
-                    &format!("between 1 and {MAX_SIGNATURES}"),
-                ));
-            }
-            if policy.admin_quorum == 0 || policy.admin_quorum as usize > admin_keys.len() {
-                return Err(Rejection::invalid(
-                    "genesis.policy.admin_quorum",
-                    "between 1 and the number of admin keys",
-                ));
-            }
-            if policy.reserve_ratio_bp > MAX_RESERVE_RATIO_BP {
-                return Err(Rejection::invalid(
-                    "genesis.policy.reserve_ratio_bp",
-                    &format!("at most {MAX_RESERVE_RATIO_BP} (50%)"),
-                ));
-            }
+            let policy = policy(g.policy, admin_keys.len())?;
             let checkpoint_key = public_key("genesis.checkpoint_key", &g.checkpoint_key)?;
             let witnesses = witnesses(g.witnesses)?;
             check_witness_quorum(witnesses.len(), g.witness_quorum)?;
@@ -418,6 +386,11 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
                 witness_quorum: g.witness_quorum,
             }
         }
+        // The admin quorum's bound against the admins there are is the rules' business.
+        K::PolicyChanged(p) => Kind::PolicyChanged {
+            policy: policy(p.policy, MAX_SIGNATURES)?,
+            reason: text("policy_changed.reason", p.reason)?,
+        },
         K::CheckpointKeyRotated(r) => Kind::CheckpointKeyRotated {
             new_key: public_key("checkpoint_key_rotated.new_key", &r.new_key)?,
             reason: text("checkpoint_key_rotated.reason", r.reason)?,
@@ -522,6 +495,50 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
             document_hash: optional_hash("entry_annotated.document_hash", a.document_hash)?,
         },
     })
+}
+
+/// A policy (the genesis's, or a change of it), each field within its bound; the admin quorum
+/// at most `admins` (the admin keys there are).
+fn policy(raw: Option<proto::Policy>, admins: usize) -> Result<Policy, Rejection> {
+    let raw = raw.ok_or_else(|| Rejection::invalid("policy", "a ledger needs a policy"))?;
+    let policy = Policy {
+        approval_threshold_fen: raw.approval_threshold_fen,
+        approver_quorum: raw.approver_quorum,
+        admin_quorum: raw.admin_quorum,
+        reserve_ratio_bp: raw.reserve_ratio_bp,
+        approval_window_days: raw.approval_window_days,
+    };
+    if !(1..=MAX_APPROVAL_WINDOW_DAYS).contains(&policy.approval_window_days) {
+        return Err(Rejection::invalid(
+            "policy.approval_window_days",
+            &format!("1 to {MAX_APPROVAL_WINDOW_DAYS} days (e.g. 30): payments without approval are added up over this window"),
+        ));
+    }
+    if policy.approval_threshold_fen > MAX_AMOUNT_FEN {
+        return Err(Rejection::invalid(
+            "policy.approval_threshold_fen",
+            "the threshold is over the largest amount a transaction may name",
+        ));
+    }
+    if policy.approver_quorum == 0 || policy.approver_quorum as usize > MAX_SIGNATURES {
+        return Err(Rejection::invalid(
+            "policy.approver_quorum",
+            &format!("between 1 and {MAX_SIGNATURES}"),
+        ));
+    }
+    if policy.admin_quorum == 0 || policy.admin_quorum as usize > admins {
+        return Err(Rejection::invalid(
+            "policy.admin_quorum",
+            "between 1 and the number of admin keys",
+        ));
+    }
+    if policy.reserve_ratio_bp > MAX_RESERVE_RATIO_BP {
+        return Err(Rejection::invalid(
+            "policy.reserve_ratio_bp",
+            &format!("at most {MAX_RESERVE_RATIO_BP} (50%)"),
+        ));
+    }
+    Ok(policy)
 }
 
 fn public_key(field: &'static str, bytes: &[u8]) -> Result<VerifyingKey, Rejection> {

@@ -1345,3 +1345,50 @@ fn admins_alone_cannot_register_or_revoke_approvers_once_they_can_form_a_quorum(
         &[&admin],
     );
 }
+
+/// Changing the rules is co-managed: the admin quorum and the approver quorum of the policy in
+/// force; the new policy applies from the next entry on.
+#[test]
+fn a_policy_change_needs_the_admins_and_the_approvers() {
+    let mut w = funded();
+    let (admin, a1, a2, f) = (
+        w.admin.clone(),
+        w.approver1.clone(),
+        w.approver2.clone(),
+        w.finance.clone(),
+    );
+    let change = |threshold_yuan: u64, admin_quorum: u32| {
+        Kind::PolicyChanged(proto::PolicyChanged {
+            policy: Some(proto::Policy {
+                approval_threshold_fen: threshold_yuan * YUAN,
+                approver_quorum: 2,
+                admin_quorum,
+                reserve_ratio_bp: 1_000,
+                approval_window_days: 30,
+            }),
+            reason: "居民代表大会决议".into(),
+        })
+    };
+    w.rejects(change(1_000_000, 1), &[&admin], "ROLE_NOT_ALLOWED");
+    w.rejects(change(1_000_000, 1), &[&admin, &a1], "QUORUM_NOT_MET");
+    w.rejects(change(1_000_000, 1), &[&f, &a1, &a2], "ROLE_NOT_ALLOWED");
+    // An admin quorum larger than the admins there are would lock everyone out.
+    w.rejects(change(5_000, 3), &[&admin, &a1, &a2], "INVALID_FIELD");
+    w.ok(change(5_000, 1), &[&admin, &a1, &a2]);
+    assert_eq!(
+        w.state.policy().unwrap().approval_threshold_fen,
+        5_000 * YUAN
+    );
+    // From now on 6,000 needs the representatives.
+    let p = w.ok(
+        w.proposal("elevator", "payee:builder", &[(Fiscal, 6_000 * YUAN)]),
+        &[&f],
+    );
+    w.rejects(
+        Kind::DisbursementExecuted(proto::DisbursementExecuted {
+            proposal_tx_id: tx_ref(&p),
+        }),
+        &[&f],
+        "NEEDS_APPROVAL",
+    );
+}
