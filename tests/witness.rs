@@ -461,12 +461,27 @@ fn idle_half_sent_requests_do_not_take_a_witness_away() {
     let (mut w, _) = make_witness(root.path(), "township.example/witness");
     w.serve();
     let mut idle = Vec::new();
+    let first_sent = Instant::now();
     for _ in 0..400 {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", w.port)).unwrap();
         s.write_all(b"POST /add-checkpoint HTTP/1.1\r\nHost: x\r\n")
             .unwrap();
         idle.push(s);
     }
+    // The witness itself closes a connection that never finished its headers, after its 10 s
+    // deadline (hyper's own default would be 30 s; with none it would stay open).
+    use std::io::Read;
+    let mut first = idle.swap_remove(0);
+    first
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = first.read_to_end(&mut rest);
+    assert!(
+        first_sent.elapsed() < Duration::from_secs(20),
+        "an idle half-sent request was kept open for {:?}",
+        first_sent.elapsed()
+    );
     let started = Instant::now();
     let answer = http_get(w.port, "/ledgers");
     assert!(answer.contains("\"ledgers\""), "{answer}");
