@@ -143,7 +143,7 @@ export class Watchdog {
     }
     this.lastChecked = { size, root: parsed.root };
 
-    await this.witnessedOf(parsed);
+    await this.witnessedOf(parsed, cp.witnessed_text);
 
     // The stream sends a checkpoint after every entry it covers: one that covers more than
     // the page was sent means entries were held back from the live feed.
@@ -162,21 +162,27 @@ export class Watchdog {
   }
 
   /**
-   * The node's latest witnessed checkpoint (GetCheckpoint.witnessed_text): signed by the node
+   * The node's latest witnessed checkpoint (`witnessedText`, as the checkpoint event carries it;
+   * fetched anew when a recheck has none): signed by the node
    * key, cosigned by the genesis's witness quorum, a prefix of `head` (the checkpoint just
    * checked), and an extension of the one this browser remembered from its last visit.
    */
-  async witnessedOf(head) {
+  async witnessedOf(head, witnessedText) {
     const c = this.checks;
     if (this.witnessQuorum === 0) {
       c.witnessed.state = "none";
       c.remembered.state = "none";
       return;
     }
-    const cp = await this.api.call("GetCheckpoint", {});
+    const text = witnessedText ?? (await this.api.call("GetCheckpoint", {})).witnessed_text;
+    if (!text) {
+      // Nothing cosigned yet (the first round trails the node): behind by the whole tree.
+      this.behind({ size: 0n }, head);
+      return;
+    }
     let w;
     try {
-      w = parseCheckpoint(cp.witnessed_text);
+      w = parseCheckpoint(text);
     } catch (e) {
       this.mark(c.witnessed, false, e.message, t("checkWitnessedBad"));
       return;

@@ -200,6 +200,8 @@ pub struct Shared {
     pub log_path: PathBuf,
     /// The latest checkpoint that reached the genesis's witness quorum (`witnessing.rs`).
     pub witnessed: RwLock<Option<Arc<ledger_core::checkpoint::SignedCheckpoint>>>,
+    /// Entry 0, which never changes, read once (every receipt carries it).
+    genesis: std::sync::OnceLock<(Entry, Hash)>,
 }
 
 impl Shared {
@@ -255,6 +257,15 @@ impl Shared {
             .map(|l| l.checkpoint_key_at(size))
             .unwrap_or_else(|| self.node_key());
         (size, checkpoint, witnessed, key)
+    }
+
+    /// Entry 0 and its hash, read from the log the first time.
+    pub fn genesis(&self) -> Result<(Entry, Hash), EngineError> {
+        if let Some(g) = self.genesis.get() {
+            return Ok(g.clone());
+        }
+        let read = self.read_entry(0)?;
+        Ok(self.genesis.get_or_init(|| read).clone())
     }
 
     /// The witnessed checkpoint's text, "" when there is none.
@@ -534,6 +545,7 @@ pub fn open(
         counters: Counters::default(),
         log_path,
         witnessed: RwLock::new(None),
+        genesis: std::sync::OnceLock::new(),
     });
     let summary = OpenSummary {
         entries: size,

@@ -261,7 +261,7 @@ impl LedgerService {
     ) -> Result<pb::TxReceipt, Status> {
         assert!(sequence < size);
         let (entry, hash) = self.shared.read_entry(sequence).map_err(engine_status)?;
-        let (genesis, genesis_hash) = self.shared.read_entry(0).map_err(engine_status)?;
+        let (genesis, genesis_hash) = self.shared.genesis().map_err(engine_status)?;
         let prove = |index| {
             merkle::inclusion_proof(
                 &*self.shared.merkle.read().expect("merkle lock"),

@@ -233,33 +233,31 @@ impl Checkpoint {
     }
 }
 
+/// `— <name> <base64 of the parts>` with its newline: a signed-note signature line.
+fn signature_line(key_name: &str, parts: &[&[u8]]) -> String {
+    format!(
+        "{SIGNATURE_PREFIX}{key_name} {}\n",
+        BASE64.encode(parts.concat())
+    )
+}
+
 impl Cosignature {
     /// `— <name> base64(key hash || timestamp || signature)` with its newline.
     pub fn line(&self) -> String {
-        let mut blob = Vec::with_capacity(76);
-        blob.extend_from_slice(&self.key_hash);
-        blob.extend_from_slice(&self.timestamp.to_be_bytes());
-        blob.extend_from_slice(&self.signature);
-        format!(
-            "{}{} {}\n",
-            SIGNATURE_PREFIX,
-            self.key_name,
-            BASE64.encode(blob)
+        signature_line(
+            &self.key_name,
+            &[
+                &self.key_hash,
+                &self.timestamp.to_be_bytes(),
+                &self.signature,
+            ],
         )
     }
 }
 
 impl NoteSignature {
     fn line(&self) -> String {
-        let mut blob = Vec::with_capacity(68);
-        blob.extend_from_slice(&self.key_hash);
-        blob.extend_from_slice(&self.signature);
-        format!(
-            "{}{} {}\n",
-            SIGNATURE_PREFIX,
-            self.key_name,
-            BASE64.encode(blob)
-        )
+        signature_line(&self.key_name, &[&self.key_hash, &self.signature])
     }
 }
 

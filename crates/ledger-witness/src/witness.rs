@@ -243,10 +243,14 @@ impl Witness {
     /// C2SP tlog-witness add-checkpoint. `now` is seconds since the epoch (the cosignature's
     /// time). Checking the old size and storing the new checkpoint happen under one lock.
     pub fn add_checkpoint(&self, body: &[u8], now: u64) -> Reply {
-        let request = match AddCheckpoint::parse(body) {
-            Ok(r) => r,
-            Err(e) => return Reply::Refused(400, format!("请求格式错误 malformed request: {e}")),
-        };
+        match parse_request(body) {
+            Ok(request) => self.add_parsed(&request, now),
+            Err(reply) => reply,
+        }
+    }
+
+    /// add-checkpoint for a parsed request of a plain (not replayed) ledger.
+    fn add_parsed(&self, request: &AddCheckpoint, now: u64) -> Reply {
         let cp = &request.checkpoint.checkpoint;
         let Some(ledger) = self.ledgers.get(&cp.origin) else {
             return Reply::Refused(
@@ -284,12 +288,8 @@ impl Witness {
             .as_ref()
             .map(|l| (l.checkpoint.tree_size, l.checkpoint.root))
             .unwrap_or((0, empty_root()));
-        if request.old_size != held_size {
-            return Reply::SizeConflict(held_size);
-        }
-        if let Err(why) = extends(&request, held_root) {
-            ledger.keep_evidence(&request, &why);
-            return why.reply(held_size);
+        if let Err(reply) = ledger.check_held(request, held_size, held_root) {
+            return reply;
         }
         self.cosign_and_store(ledger, &mut latest, &request.checkpoint, now)
     }
@@ -301,22 +301,23 @@ impl Witness {
         body: Vec<u8>,
         now: u64,
     ) -> Reply {
-        let origin = AddCheckpoint::parse(&body)
-            .ok()
-            .map(|r| r.checkpoint.checkpoint.origin);
-        let replayed = origin
-            .as_ref()
-            .and_then(|o| self.ledgers.get(o))
-            .is_some_and(|l| l.replay.is_some());
-        if !replayed {
-            let me = self.clone();
-            return tokio::task::spawn_blocking(move || me.add_checkpoint(&body, now))
-                .await
-                .unwrap_or_else(|_| Reply::Refused(500, "the witness failed".into()));
+        let request = match parse_request(&body) {
+            Ok(r) => r,
+            Err(reply) => return reply,
+        };
+        let replayed = self
+            .ledgers
+            .get(&request.checkpoint.checkpoint.origin)
+            .filter(|l| l.replay.is_some());
+        match replayed {
+            Some(ledger) => self.add_replayed(ledger, &request, now).await,
+            None => {
+                let me = self.clone();
+                tokio::task::spawn_blocking(move || me.add_parsed(&request, now))
+                    .await
+                    .unwrap_or_else(|_| Reply::Refused(500, "the witness failed".into()))
+            }
         }
-        let request = AddCheckpoint::parse(&body).expect("parsed above");
-        let ledger = &self.ledgers[&request.checkpoint.checkpoint.origin];
-        self.add_replayed(ledger, &request, now).await
     }
 
     /// The replaying witness's add-checkpoint: the C2SP checks, then every entry up to the
@@ -333,12 +334,8 @@ impl Witness {
         let (node_url, mirror) = ledger.replay.as_ref().expect("a replayed ledger");
         let mut mirror = mirror.lock().await;
         let (held_size, held_root) = ledger.held().unwrap_or((0, empty_root()));
-        if request.old_size != held_size {
-            return Reply::SizeConflict(held_size);
-        }
-        if let Err(why) = extends(request, held_root) {
-            ledger.keep_evidence(request, &why);
-            return why.reply(held_size);
+        if let Err(reply) = ledger.check_held(request, held_size, held_root) {
+            return reply;
         }
         assert_eq!(
             mirror.size(),
@@ -411,6 +408,11 @@ impl Witness {
             .and_then(|l| l.latest.lock().unwrap_or_else(|p| p.into_inner()).clone())
             .map(|c| c.text)
     }
+}
+
+fn parse_request(body: &[u8]) -> Result<AddCheckpoint, Reply> {
+    AddCheckpoint::parse(body)
+        .map_err(|e| Reply::Refused(400, format!("请求格式错误 malformed request: {e}")))
 }
 
 enum Fork {
@@ -544,6 +546,23 @@ impl Followed {
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
             .map(|c| (c.checkpoint.tree_size, c.checkpoint.root))
+    }
+
+    /// C2SP's checks against what the witness holds: the request's old size is the size held
+    /// (else 409 with it), and the checkpoint extends the tree held (else evidence, 409 or 422).
+    fn check_held(
+        &self,
+        request: &AddCheckpoint,
+        held_size: u64,
+        held_root: Hash,
+    ) -> Result<(), Reply> {
+        if request.old_size != held_size {
+            return Err(Reply::SizeConflict(held_size));
+        }
+        extends(request, held_root).map_err(|why| {
+            self.keep_evidence(request, &why);
+            why.reply(held_size)
+        })
     }
 
     /// Keeps a checkpoint that is signed by the ledger's key but does not extend what the
