@@ -177,7 +177,14 @@ async fn slow_http_clients_are_cut_off_and_capped() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(
         dir.path(),
-        &["--max-connections", "64", "--header-timeout-secs", "2"],
+        &[
+            "--witness-interval-ms",
+            "5000",
+            "--max-connections",
+            "64",
+            "--header-timeout-secs",
+            "2",
+        ],
     );
     let mut client = node.client().await;
     let c = Community::setup(&node, &mut client).await;
@@ -396,6 +403,8 @@ async fn connections_that_send_nothing_do_not_keep_their_slots() {
     let node = Node::start(
         dir.path(),
         &[
+            "--witness-interval-ms",
+            "5000",
             "--max-connections",
             "8",
             "--header-timeout-secs",
