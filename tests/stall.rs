@@ -74,6 +74,8 @@ fn heavy_genesis(ledger_id: &str) -> proto::SignedEnvelope {
             admin_quorum: 16,
             reserve_ratio_bp: 0,
             approval_window_days: 30,
+            notice_days: 0,
+            objection_response_days: 0,
         }),
         checkpoint_key: admins[0].verifying_key().to_bytes().to_vec(),
         witnesses: vec![],

@@ -688,6 +688,8 @@ async fn a_ledger_remade_with_the_real_node_key_fails_against_the_ledger_fingerp
             admin_quorum: 1,
             reserve_ratio_bp: 0,
             approval_window_days: 30,
+            notice_days: 0,
+            objection_response_days: 0,
         }),
         checkpoint_key: f.node_key.verifying_key().to_bytes().to_vec(),
         witnesses: vec![],

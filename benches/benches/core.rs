@@ -107,6 +107,8 @@ fn decoding_and_rules(c: &mut Criterion) {
                 admin_quorum: 1,
                 reserve_ratio_bp: 1000,
                 approval_window_days: 30,
+                notice_days: 0,
+                objection_response_days: 0,
             }),
             checkpoint_key: admin.verifying_key().to_bytes().to_vec(),
             witnesses: vec![],

@@ -123,6 +123,8 @@ fn default_policy() -> proto::Policy {
         admin_quorum: 1,
         reserve_ratio_bp: 1000,
         approval_window_days: 30,
+        notice_days: 7,
+        objection_response_days: 10,
     }
 }
 
@@ -234,6 +236,11 @@ pub struct GenesisFile {
     pub reserve_ratio_bp: u32,
     /// Days over which payments without approval are added up per payee [default: 30].
     pub approval_window_days: Option<u32>,
+    /// Days an approved disbursement at or above the threshold stays on public notice (公示)
+    /// before it can be executed; 0 for none [default: 7].
+    pub notice_days: Option<u32>,
+    /// Days the finance office has to answer an objection (异议) [default: 10].
+    pub objection_response_days: Option<u32>,
     pub admin: Vec<GenesisAdmin>,
     /// Witnesses whose cosignatures checkpoints need (none: nothing stops a split view).
     #[serde(default)]
@@ -323,6 +330,8 @@ pub fn init_ledger(
             admin_quorum: g.admin_quorum,
             reserve_ratio_bp: g.reserve_ratio_bp,
             approval_window_days: g.approval_window_days.unwrap_or(30),
+            notice_days: g.notice_days.unwrap_or(7),
+            objection_response_days: g.objection_response_days.unwrap_or(10),
         }),
         checkpoint_key: node_key.verifying_key().to_bytes().to_vec(),
         witnesses,

@@ -277,6 +277,12 @@ fn memo_of(kind: &Kind) -> &str {
         | Kind::CheckpointKeyRotated { reason, .. }
         | Kind::PolicyChanged { reason, .. } => reason,
         Kind::EntryAnnotated { note, .. } => note,
+        Kind::ObjectionFiled { text, .. } | Kind::ObjectionAnswered { text, .. } => text,
+        Kind::ObjectionResolved { reason, .. } => reason,
+        Kind::ProjectEvaluated { comment, .. } => comment,
+        Kind::ProjectCompleted { memo, .. }
+        | Kind::ProjectAccepted { memo, .. }
+        | Kind::ProjectClosed { memo, .. } => memo,
         Kind::ProjectCreated { name, .. } | Kind::AccountOpened { name, .. } => name,
         Kind::Genesis { ledger_name, .. } => ledger_name,
         // Listed, not `_`: a new kind must be placed here, or this does not compile.

@@ -30,13 +30,15 @@ pub fn describe(tx: &Transaction) -> String {
         ),
         Kind::KeyRevoked { key_id, reason } => format!("revoke key {key_id} ({reason})"),
         Kind::PolicyChanged { policy, reason } => format!(
-            "更改规则 change the policy: threshold {} 元 over {} days, {} approvers, {} admins, reserve {}.{:02}% ({reason})",
+            "更改规则 change the policy: threshold {} 元 over {} days, {} approvers, {} admins, reserve {}.{:02}%, notice {} days, answers within {} days ({reason})",
             format_yuan(policy.approval_threshold_fen),
             policy.approval_window_days,
             policy.approver_quorum,
             policy.admin_quorum,
             policy.reserve_ratio_bp / 100,
-            policy.reserve_ratio_bp % 100
+            policy.reserve_ratio_bp % 100,
+            policy.notice_days,
+            policy.objection_response_days
         ),
         Kind::CheckpointKeyRotated { new_key, reason } => format!(
             "更换节点签名密钥 replace the node's checkpoint key with {} ({reason})",
@@ -106,6 +108,46 @@ pub fn describe(tx: &Transaction) -> String {
         Kind::EntryAnnotated { target, note, .. } => {
             format!("annotate transaction {target}: {note}")
         }
+        Kind::ObjectionFiled { proposal, text, .. } => {
+            format!("提出异议 object to disbursement {proposal}: {text}")
+        }
+        Kind::ObjectionAnswered {
+            objection, text, ..
+        } => format!("答复异议 answer objection {objection}: {text}"),
+        Kind::ObjectionResolved {
+            objection,
+            upheld,
+            reason,
+        } => format!(
+            "{} objection {objection} ({reason})",
+            if *upheld {
+                "异议成立 uphold"
+            } else {
+                "驳回异议 dismiss"
+            }
+        ),
+        Kind::ProjectCompleted { project_id, memo, .. } => {
+            format!("项目竣工 complete project {project_id} ({memo})")
+        }
+        Kind::ProjectEvaluated {
+            project_id,
+            satisfied,
+            comment,
+            ..
+        } => format!(
+            "评价项目 evaluate project {project_id}: {} ({comment})",
+            if *satisfied {
+                "满意/合格 satisfied"
+            } else {
+                "不满意/不合格 not satisfied"
+            }
+        ),
+        Kind::ProjectAccepted { project_id, memo } => {
+            format!("项目验收 accept project {project_id} ({memo})")
+        }
+        Kind::ProjectClosed { project_id, memo } => format!(
+            "项目结项 close project {project_id}, remainder back to its pools ({memo})"
+        ),
     }
 }
 
@@ -266,6 +308,67 @@ pub fn fields(tx: &Transaction) -> Vec<(&'static str, String)> {
             add("target", target.to_string());
             add("note", note.clone());
             add("document hash", optional(document_hash));
+        }
+        Kind::ObjectionFiled {
+            proposal,
+            text,
+            document_hash,
+        } => {
+            add("disbursement 支出", proposal.to_string());
+            add("objection 异议", text.clone());
+            add("document hash", optional(document_hash));
+        }
+        Kind::ObjectionAnswered {
+            objection,
+            text,
+            document_hashes,
+        } => {
+            add("objection 异议", objection.to_string());
+            add("answer 答复", text.clone());
+            for h in document_hashes {
+                add("document hash", hash_hex(h));
+            }
+        }
+        Kind::ObjectionResolved {
+            objection,
+            upheld,
+            reason,
+        } => {
+            add("objection 异议", objection.to_string());
+            add(
+                "decision 决定",
+                if *upheld {
+                    "upheld 成立"
+                } else {
+                    "dismissed 驳回"
+                }
+                .into(),
+            );
+            add("reason", reason.clone());
+        }
+        Kind::ProjectCompleted {
+            project_id,
+            memo,
+            document_hash,
+        } => {
+            add("project", project_id.clone());
+            add("memo", memo.clone());
+            add("document hash", optional(document_hash));
+        }
+        Kind::ProjectEvaluated {
+            project_id,
+            satisfied,
+            comment,
+            report_hash,
+        } => {
+            add("project", project_id.clone());
+            add("satisfied 满意/合格", satisfied.to_string());
+            add("comment", comment.clone());
+            add("report hash", optional(report_hash));
+        }
+        Kind::ProjectAccepted { project_id, memo } | Kind::ProjectClosed { project_id, memo } => {
+            add("project", project_id.clone());
+            add("memo", memo.clone());
         }
     }
     out

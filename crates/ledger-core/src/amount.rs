@@ -1,7 +1,7 @@
 //! Money as people type and read it (yuan, `1,234.56`) and as the ledger keeps it (integer
 //! fen, 1 yuan = 100 fen). Parsing is exact: no floating point is ever involved.
 
-use crate::state::FundSource;
+use crate::types::FundSource;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {

@@ -8,7 +8,7 @@ use prost::Message;
 
 use crate::proto::{self, transaction_body::Kind};
 use crate::signing::{sign_body, KeyId};
-use crate::state::{Amounts, FundSource, Role};
+use crate::types::{Amounts, FundSource, Role};
 
 /// Serializes a transaction body.
 pub fn body(ledger_id: &str, tx_id: [u8; 16], timestamp_ms: i64, kind: Kind) -> Vec<u8> {

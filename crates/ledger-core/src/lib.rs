@@ -30,6 +30,7 @@ pub mod signing;
 pub mod snapshot;
 pub mod state;
 pub mod tx;
+pub mod types;
 
 pub use ledger_proto::v1 as proto;
 

@@ -23,6 +23,11 @@ pub const MAX_TX_AGE_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 /// The longest approval window: a year (and a day).
 pub const MAX_APPROVAL_WINDOW_DAYS: u32 = 366;
 /// The largest ratio of a receipt that can go to the risk reserve, in basis points.
+/// Longest public-notice period (公示) and objection response time a policy may set, in days.
+pub const MAX_NOTICE_DAYS: u32 = 90;
+pub const MAX_RESPONSE_DAYS: u32 = 90;
+/// Documents an answer to an objection may name.
+pub const MAX_ANSWER_DOCUMENTS: usize = 8;
 pub const MAX_RESERVE_RATIO_BP: u32 = 5_000;
 /// Lines of a checkpoint note and its signatures.
 pub const MAX_CHECKPOINT_BYTES: usize = 8 * 1024;

@@ -6,204 +6,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use ed25519_dalek::VerifyingKey;
 
-use crate::limits::MAX_TOTAL_FEN;
-use crate::proto;
 use crate::signing::KeyId;
 use crate::tx::TxId;
+pub use crate::types::{Amounts, FundSource, Policy, Role};
 use crate::Hash;
-
-/// Where money comes from. Every fen in the ledger stays tagged with its source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum FundSource {
-    Fiscal,
-    SocialCapital,
-    Resident,
-    Crowdfunding,
-    Donation,
-    Loan,
-    Other,
-}
-
-impl FundSource {
-    pub const ALL: [FundSource; 7] = [
-        FundSource::Fiscal,
-        FundSource::SocialCapital,
-        FundSource::Resident,
-        FundSource::Crowdfunding,
-        FundSource::Donation,
-        FundSource::Loan,
-        FundSource::Other,
-    ];
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    pub fn from_proto(value: i32) -> Option<FundSource> {
-        match proto::FundSource::try_from(value).ok()? {
-            proto::FundSource::Unspecified => None,
-            proto::FundSource::Fiscal => Some(FundSource::Fiscal),
-            proto::FundSource::SocialCapital => Some(FundSource::SocialCapital),
-            proto::FundSource::Resident => Some(FundSource::Resident),
-            proto::FundSource::Crowdfunding => Some(FundSource::Crowdfunding),
-            proto::FundSource::Donation => Some(FundSource::Donation),
-            proto::FundSource::Loan => Some(FundSource::Loan),
-            proto::FundSource::Other => Some(FundSource::Other),
-        }
-    }
-
-    pub fn to_proto(self) -> proto::FundSource {
-        match self {
-            FundSource::Fiscal => proto::FundSource::Fiscal,
-            FundSource::SocialCapital => proto::FundSource::SocialCapital,
-            FundSource::Resident => proto::FundSource::Resident,
-            FundSource::Crowdfunding => proto::FundSource::Crowdfunding,
-            FundSource::Donation => proto::FundSource::Donation,
-            FundSource::Loan => proto::FundSource::Loan,
-            FundSource::Other => proto::FundSource::Other,
-        }
-    }
-
-    /// English identifier, as typed on the command line and used in reports.
-    pub fn slug(self) -> &'static str {
-        match self {
-            FundSource::Fiscal => "fiscal",
-            FundSource::SocialCapital => "social_capital",
-            FundSource::Resident => "resident",
-            FundSource::Crowdfunding => "crowdfunding",
-            FundSource::Donation => "donation",
-            FundSource::Loan => "loan",
-            FundSource::Other => "other",
-        }
-    }
-
-    pub fn chinese_name(self) -> &'static str {
-        match self {
-            FundSource::Fiscal => "财政",
-            FundSource::SocialCapital => "社会资本",
-            FundSource::Resident => "居民自筹",
-            FundSource::Crowdfunding => "众筹",
-            FundSource::Donation => "慈善捐赠",
-            FundSource::Loan => "银行贷款",
-            FundSource::Other => "其他",
-        }
-    }
-}
-
-/// One amount in fen per fund source.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Amounts([u64; 7]);
-
-impl Amounts {
-    pub const ZERO: Amounts = Amounts([0; 7]);
-
-    pub fn get(&self, source: FundSource) -> u64 {
-        self.0[source.index()]
-    }
-
-    pub fn set(&mut self, source: FundSource, fen: u64) {
-        self.0[source.index()] = fen;
-    }
-
-    pub fn single(source: FundSource, fen: u64) -> Amounts {
-        let mut a = Amounts::ZERO;
-        a.set(source, fen);
-        a
-    }
-
-    /// Non-zero entries in source order.
-    pub fn iter(&self) -> impl Iterator<Item = (FundSource, u64)> + '_ {
-        FundSource::ALL
-            .into_iter()
-            .map(|s| (s, self.get(s)))
-            .filter(|(_, v)| *v != 0)
-    }
-
-    pub fn is_zero(&self) -> bool {
-        self.0.iter().all(|v| *v == 0)
-    }
-
-    /// The sum over sources, or `None` above [`MAX_TOTAL_FEN`].
-    pub fn checked_total(&self) -> Option<u64> {
-        self.0
-            .iter()
-            .try_fold(0u64, |acc, v| acc.checked_add(*v))
-            .filter(|t| *t <= MAX_TOTAL_FEN)
-    }
-
-    /// The sum per source, or `None` when any source's total would pass [`MAX_TOTAL_FEN`]: the
-    /// one bound every balance, hold and project figure is kept under.
-    pub fn checked_add(&self, other: &Amounts) -> Option<Amounts> {
-        let mut out = *self;
-        for i in 0..7 {
-            out.0[i] = out.0[i]
-                .checked_add(other.0[i])
-                .filter(|t| *t <= MAX_TOTAL_FEN)?;
-        }
-        Some(out)
-    }
-
-    pub fn checked_sub(&self, other: &Amounts) -> Option<Amounts> {
-        let mut out = *self;
-        for i in 0..7 {
-            out.0[i] = out.0[i].checked_sub(other.0[i])?;
-        }
-        Some(out)
-    }
-
-    pub fn to_proto(&self) -> Vec<proto::SourceAmount> {
-        self.iter()
-            .map(|(s, fen)| proto::SourceAmount {
-                source: s.to_proto() as i32,
-                amount_fen: fen,
-            })
-            .collect()
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    Admin,
-    Finance,
-    Approver,
-    Auditor,
-}
-
-impl Role {
-    pub fn to_proto(self) -> proto::Role {
-        match self {
-            Role::Admin => proto::Role::Admin,
-            Role::Finance => proto::Role::Finance,
-            Role::Approver => proto::Role::Approver,
-            Role::Auditor => proto::Role::Auditor,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Finance => "finance",
-            Role::Approver => "approver",
-            Role::Auditor => "auditor",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Policy {
-    pub approval_threshold_fen: u64,
-    pub approver_quorum: u32,
-    pub admin_quorum: u32,
-    pub reserve_ratio_bp: u32,
-    /// Days over which unapproved payments to a payee are added up (rules.rs, PROTOCOL §5).
-    pub approval_window_days: u32,
-}
-
-impl Policy {
-    pub fn approval_window_ms(&self) -> i64 {
-        i64::from(self.approval_window_days) * 24 * 60 * 60 * 1000
-    }
-}
 
 /// The payee that all payees opened by finance keys alone count as, for unapproved payments:
 /// opening many payees does not multiply what may be paid without the representatives.
@@ -305,6 +111,142 @@ pub struct Project {
     pub budget: Amounts,
     pub allocated: Amounts,
     pub spent: Amounts,
+    pub stage: ProjectStage,
+    /// Net allocations per account the money came from (a fund pool or the reserve): where the
+    /// remainder goes back when the project closes.
+    pub funded_by: BTreeMap<String, Amounts>,
+    /// What went back to the pools at closing, per source.
+    pub returned: Amounts,
+    /// The latest evaluation by each key (an auditor's inspection, a representative's verdict).
+    pub evaluations: BTreeMap<KeyId, Evaluation>,
+}
+
+/// Where a project is in its life: 建设中 → 竣工 → 验收 → 结项.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProjectStage {
+    InProgress,
+    Completed,
+    Accepted,
+    Closed,
+}
+
+impl ProjectStage {
+    pub const ALL: [ProjectStage; 4] = [
+        ProjectStage::InProgress,
+        ProjectStage::Completed,
+        ProjectStage::Accepted,
+        ProjectStage::Closed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ProjectStage::InProgress => "in_progress",
+            ProjectStage::Completed => "completed",
+            ProjectStage::Accepted => "accepted",
+            ProjectStage::Closed => "closed",
+        }
+    }
+
+    pub fn chinese_name(self) -> &'static str {
+        match self {
+            ProjectStage::InProgress => "建设中",
+            ProjectStage::Completed => "已竣工",
+            ProjectStage::Accepted => "已验收",
+            ProjectStage::Closed => "已结项",
+        }
+    }
+}
+
+/// One key's evaluation of a completed project (效果共评).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evaluation {
+    pub key_id: KeyId,
+    pub role: Role,
+    pub satisfied: bool,
+    pub comment: String,
+    pub report_hash: Option<Hash>,
+    /// Sequence of the entry that made it.
+    pub at: u64,
+}
+
+/// An objection (异议) to a disbursement on public notice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Objection {
+    pub id: TxId,
+    pub proposal: TxId,
+    pub filed_by: KeyId,
+    pub filed_role: Role,
+    pub filed_at: u64,
+    pub filed_ms: i64,
+    pub text: String,
+    pub document_hash: Option<Hash>,
+    /// Node time by which the finance office should answer (the policy when it was filed).
+    pub response_due_ms: i64,
+    pub answer: Option<ObjectionAnswer>,
+    pub resolution: Option<ObjectionResolution>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectionAnswer {
+    pub at: u64,
+    pub at_ms: i64,
+    pub text: String,
+    pub document_hashes: Vec<Hash>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectionResolution {
+    pub at: u64,
+    pub at_ms: i64,
+    pub upheld: bool,
+    pub reason: String,
+    pub by: BTreeSet<KeyId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectionState {
+    /// Filed, not yet answered by the finance office.
+    Open,
+    /// Answered, waiting for the representatives' decision.
+    Answered,
+    Upheld,
+    Dismissed,
+}
+
+impl ObjectionState {
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectionState::Open => "open",
+            ObjectionState::Answered => "answered",
+            ObjectionState::Upheld => "upheld",
+            ObjectionState::Dismissed => "dismissed",
+        }
+    }
+
+    /// Whether it still blocks its disbursement.
+    pub fn is_unresolved(self) -> bool {
+        matches!(self, ObjectionState::Open | ObjectionState::Answered)
+    }
+}
+
+impl Objection {
+    pub fn state(&self) -> ObjectionState {
+        match (&self.answer, &self.resolution) {
+            (_, Some(r)) if r.upheld => ObjectionState::Upheld,
+            (_, Some(_)) => ObjectionState::Dismissed,
+            (Some(_), None) => ObjectionState::Answered,
+            (None, None) => ObjectionState::Open,
+        }
+    }
+
+    /// Unanswered past its response deadline at node time `now_ms`.
+    pub fn answer_overdue(&self, now_ms: i64) -> bool {
+        let answered_ms = self.answer.as_ref().map(|a| a.at_ms);
+        match answered_ms {
+            Some(at) => at > self.response_due_ms,
+            None => self.resolution.is_none() && now_ms > self.response_due_ms,
+        }
+    }
 }
 
 /// One project's money from one fund source, as the node and the verifier publish it.
@@ -357,6 +299,11 @@ pub struct Disbursement {
     pub state: DisbursementState,
     /// Whether approver quorum is needed (total at or above the policy threshold).
     pub needs_quorum: bool,
+    /// When the approver quorum approved it under a policy with a notice period: the node
+    /// time its public notice (公示) ends; it cannot be executed before.
+    pub notice_ends_ms: Option<i64>,
+    /// Objections filed against it, in order.
+    pub objections: Vec<TxId>,
 }
 
 /// What a reversal of an entry must undo.
@@ -430,6 +377,20 @@ pub enum Change {
     PayeeOpenedByFinance(String),
     /// The ledger's policy from now on.
     PolicyChanged(Policy),
+    ProjectStageSet {
+        project_id: String,
+        stage: ProjectStage,
+    },
+    ProjectEvaluated {
+        project_id: String,
+        evaluation: Evaluation,
+    },
+    /// What a closing project gave back to the pools (the movements are separate changes).
+    ProjectReturned {
+        project_id: String,
+        returned: Amounts,
+    },
+    ObjectionSet(Objection),
     /// A payment made without the approver quorum, counted against `bucket`'s window.
     UnapprovedPaid {
         bucket: String,
@@ -463,6 +424,7 @@ pub struct State {
     pub accounts: BTreeMap<String, Account>,
     pub projects: BTreeMap<String, Project>,
     pub disbursements: HashMap<TxId, Disbursement>,
+    pub objections: BTreeMap<TxId, Objection>,
     pub txs: HashMap<TxId, TxRecord>,
     /// Money that entered the ledger per source (receipts less reversed receipts).
     pub received: Amounts,
@@ -603,6 +565,23 @@ impl State {
             | Kind::DisbursementRejected { proposal, .. }
             | Kind::DisbursementExecuted { proposal }
             | Kind::DisbursementVoided { proposal, .. } => disbursement(proposal),
+            Kind::ObjectionFiled { proposal, .. } => disbursement(proposal),
+            Kind::ObjectionAnswered { objection, .. }
+            | Kind::ObjectionResolved { objection, .. } => self
+                .objections
+                .get(objection)
+                .map(|o| disbursement(&o.proposal))
+                .unwrap_or_default(),
+            Kind::ProjectCompleted { project_id, .. }
+            | Kind::ProjectEvaluated { project_id, .. }
+            | Kind::ProjectAccepted { project_id, .. } => vec![project_id.clone()],
+            Kind::ProjectClosed { project_id, .. } => {
+                let mut touched = vec![project_id.clone()];
+                if let Some(p) = self.projects.get(project_id) {
+                    touched.extend(p.funded_by.keys().cloned());
+                }
+                touched
+            }
             Kind::EntryReversed { target, .. } | Kind::EntryAnnotated { target, .. } => {
                 match self.txs.get(target).map(|r| &r.reversible) {
                     Some(Reversible::Receipt { pool, .. }) => {
@@ -705,6 +684,30 @@ impl State {
                         .expect("released account exists");
                     a.held = a.held.checked_sub(&amounts).expect("release checked");
                 }
+                Change::ProjectStageSet { project_id, stage } => {
+                    let p = self.projects.get_mut(&project_id).expect("staged project");
+                    p.stage = stage;
+                }
+                Change::ProjectEvaluated {
+                    project_id,
+                    evaluation,
+                } => {
+                    let p = self
+                        .projects
+                        .get_mut(&project_id)
+                        .expect("evaluated project");
+                    p.evaluations.insert(evaluation.key_id, evaluation);
+                }
+                Change::ProjectReturned {
+                    project_id,
+                    returned,
+                } => {
+                    let p = self.projects.get_mut(&project_id).expect("closed project");
+                    p.returned = p.returned.checked_add(&returned).expect("return checked");
+                }
+                Change::ObjectionSet(o) => {
+                    self.objections.insert(o.id, o);
+                }
                 Change::DisbursementSet(d) => {
                     self.disbursements.insert(d.proposal, d);
                 }
@@ -769,6 +772,8 @@ impl State {
                     .expect("reversal of spending checked");
             } else {
                 p.allocated = p.allocated.checked_add(&one).expect("allocation checked");
+                let funded = p.funded_by.entry(m.from.clone()).or_default();
+                *funded = funded.checked_add(&one).expect("allocation checked");
             }
         }
         if from_kind == AccountKind::Project {
@@ -780,6 +785,13 @@ impl State {
                     .allocated
                     .checked_sub(&one)
                     .expect("reversal of allocation checked");
+                let funded = p
+                    .funded_by
+                    .get_mut(&m.to)
+                    .expect("returned where it came from");
+                *funded = funded
+                    .checked_sub(&one)
+                    .expect("a project returns at most what an account gave it");
             }
         }
     }

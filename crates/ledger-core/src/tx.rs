@@ -13,7 +13,7 @@ use crate::limits::*;
 use crate::proto;
 use crate::rules::Rejection;
 use crate::signing::{self, KeyId};
-use crate::state::{Amounts, FundSource, Policy, Role};
+use crate::types::{Amounts, FundSource, Policy, Role};
 use crate::Hash;
 
 /// A client-chosen 128-bit transaction id.
@@ -245,6 +245,40 @@ pub enum Kind {
         note: String,
         document_hash: Option<Hash>,
     },
+    ObjectionFiled {
+        proposal: TxId,
+        text: String,
+        document_hash: Option<Hash>,
+    },
+    ObjectionAnswered {
+        objection: TxId,
+        text: String,
+        document_hashes: Vec<Hash>,
+    },
+    ObjectionResolved {
+        objection: TxId,
+        upheld: bool,
+        reason: String,
+    },
+    ProjectCompleted {
+        project_id: String,
+        memo: String,
+        document_hash: Option<Hash>,
+    },
+    ProjectEvaluated {
+        project_id: String,
+        satisfied: bool,
+        comment: String,
+        report_hash: Option<Hash>,
+    },
+    ProjectAccepted {
+        project_id: String,
+        memo: String,
+    },
+    ProjectClosed {
+        project_id: String,
+        memo: String,
+    },
 }
 
 impl Kind {
@@ -267,11 +301,19 @@ impl Kind {
             Kind::DisbursementVoided { .. } => "disbursement_voided",
             Kind::EntryReversed { .. } => "entry_reversed",
             Kind::EntryAnnotated { .. } => "entry_annotated",
+            Kind::ObjectionFiled { .. } => "objection_filed",
+            Kind::ObjectionAnswered { .. } => "objection_answered",
+            Kind::ObjectionResolved { .. } => "objection_resolved",
+            Kind::ProjectCompleted { .. } => "project_completed",
+            Kind::ProjectEvaluated { .. } => "project_evaluated",
+            Kind::ProjectAccepted { .. } => "project_accepted",
+            Kind::ProjectClosed { .. } => "project_closed",
         }
     }
 
-    /// Every kind name, for validating filters.
-    pub const NAMES: [&'static str; 16] = [
+    /// Every kind name: the one list that filters, reports, the page and the tests that each
+    /// kind is described are checked against.
+    pub const NAMES: [&'static str; 23] = [
         "genesis",
         "key_registered",
         "key_revoked",
@@ -288,6 +330,13 @@ impl Kind {
         "entry_annotated",
         "checkpoint_key_rotated",
         "policy_changed",
+        "objection_filed",
+        "objection_answered",
+        "objection_resolved",
+        "project_completed",
+        "project_evaluated",
+        "project_accepted",
+        "project_closed",
     ];
 }
 
@@ -494,6 +543,60 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
             note: text("entry_annotated.note", a.note)?,
             document_hash: optional_hash("entry_annotated.document_hash", a.document_hash)?,
         },
+        K::ObjectionFiled(o) => Kind::ObjectionFiled {
+            proposal: tx_ref("objection_filed.proposal_tx_id", &o.proposal_tx_id)?,
+            text: required_text("objection_filed.text", o.text)?,
+            document_hash: optional_hash("objection_filed.document_hash", o.document_hash)?,
+        },
+        K::ObjectionAnswered(a) => {
+            if a.document_hashes.len() > MAX_ANSWER_DOCUMENTS {
+                return Err(Rejection::invalid(
+                    "objection_answered.document_hashes",
+                    &format!("at most {MAX_ANSWER_DOCUMENTS} documents"),
+                ));
+            }
+            let document_hashes = a
+                .document_hashes
+                .into_iter()
+                .map(|h| {
+                    optional_hash("objection_answered.document_hashes", h)?.ok_or_else(|| {
+                        Rejection::invalid(
+                            "objection_answered.document_hashes",
+                            "a hash is 32 bytes",
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Kind::ObjectionAnswered {
+                objection: tx_ref("objection_answered.objection_tx_id", &a.objection_tx_id)?,
+                text: required_text("objection_answered.text", a.text)?,
+                document_hashes,
+            }
+        }
+        K::ObjectionResolved(r) => Kind::ObjectionResolved {
+            objection: tx_ref("objection_resolved.objection_tx_id", &r.objection_tx_id)?,
+            upheld: r.upheld,
+            reason: required_text("objection_resolved.reason", r.reason)?,
+        },
+        K::ProjectCompleted(p) => Kind::ProjectCompleted {
+            project_id: identifier("project_completed.project_id", p.project_id)?,
+            memo: text("project_completed.memo", p.memo)?,
+            document_hash: optional_hash("project_completed.document_hash", p.document_hash)?,
+        },
+        K::ProjectEvaluated(e) => Kind::ProjectEvaluated {
+            project_id: identifier("project_evaluated.project_id", e.project_id)?,
+            satisfied: e.satisfied,
+            comment: text("project_evaluated.comment", e.comment)?,
+            report_hash: optional_hash("project_evaluated.report_hash", e.report_hash)?,
+        },
+        K::ProjectAccepted(a) => Kind::ProjectAccepted {
+            project_id: identifier("project_accepted.project_id", a.project_id)?,
+            memo: text("project_accepted.memo", a.memo)?,
+        },
+        K::ProjectClosed(c) => Kind::ProjectClosed {
+            project_id: identifier("project_closed.project_id", c.project_id)?,
+            memo: text("project_closed.memo", c.memo)?,
+        },
     })
 }
 
@@ -507,7 +610,26 @@ fn policy(raw: Option<proto::Policy>, admins: usize) -> Result<Policy, Rejection
         admin_quorum: raw.admin_quorum,
         reserve_ratio_bp: raw.reserve_ratio_bp,
         approval_window_days: raw.approval_window_days,
+        notice_days: raw.notice_days,
+        objection_response_days: raw.objection_response_days,
     };
+    if policy.notice_days > MAX_NOTICE_DAYS {
+        return Err(Rejection::invalid(
+            "policy.notice_days",
+            &format!("0 to {MAX_NOTICE_DAYS} days (e.g. 7): how long an approved large disbursement stays on public notice"),
+        ));
+    }
+    let response_ok = if policy.notice_days == 0 {
+        policy.objection_response_days <= MAX_RESPONSE_DAYS
+    } else {
+        (1..=MAX_RESPONSE_DAYS).contains(&policy.objection_response_days)
+    };
+    if !response_ok {
+        return Err(Rejection::invalid(
+            "policy.objection_response_days",
+            &format!("1 to {MAX_RESPONSE_DAYS} days (e.g. 10): how long the finance office has to answer an objection"),
+        ));
+    }
     if !(1..=MAX_APPROVAL_WINDOW_DAYS).contains(&policy.approval_window_days) {
         return Err(Rejection::invalid(
             "policy.approval_window_days",
@@ -603,10 +725,11 @@ fn new_key(k: proto::PublicKey) -> Result<NewKey, Rejection> {
         Ok(proto::Role::Finance) => Role::Finance,
         Ok(proto::Role::Approver) => Role::Approver,
         Ok(proto::Role::Auditor) => Role::Auditor,
+        Ok(proto::Role::Resident) => Role::Resident,
         _ => {
             return Err(Rejection::invalid(
                 "key.role",
-                "admin, finance, approver or auditor",
+                "admin, finance, approver, auditor or resident",
             ))
         }
     };
@@ -655,6 +778,17 @@ fn text(field: &'static str, value: String) -> Result<String, Rejection> {
         ));
     }
     Ok(value)
+}
+
+/// Text a person must actually write (an objection, its answer, a decision's reason).
+fn required_text(field: &'static str, value: String) -> Result<String, Rejection> {
+    if value.trim().is_empty() {
+        return Err(Rejection::invalid(
+            field,
+            "write the text: it cannot be empty",
+        ));
+    }
+    text(field, value)
 }
 
 fn optional_hash(field: &'static str, value: Vec<u8>) -> Result<Option<Hash>, Rejection> {

@@ -1173,7 +1173,7 @@ fn a_transaction_id_is_used_once() {
 
 #[test]
 fn every_rejection_reason_is_exercised_by_a_test_here() {
-    let source = include_str!("rules.rs");
+    let source = [include_str!("rules.rs"), include_str!("co_management.rs")].concat();
     for reason in ALL_REASONS {
         assert!(
             source.contains(&format!("\"{reason}\"")),
@@ -1365,6 +1365,8 @@ fn a_policy_change_needs_the_admins_and_the_approvers() {
                 admin_quorum,
                 reserve_ratio_bp: 1_000,
                 approval_window_days: 30,
+                notice_days: 0,
+                objection_response_days: 0,
             }),
             reason: "居民代表大会决议".into(),
         })

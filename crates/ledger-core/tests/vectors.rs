@@ -45,6 +45,8 @@ fn derive_vectors() -> Value {
                 admin_quorum: 1,
                 reserve_ratio_bp: 1000,
                 approval_window_days: 30,
+                notice_days: 0,
+                objection_response_days: 0,
             }),
             checkpoint_key: node.verifying_key().to_bytes().to_vec(),
             witnesses: vec![],
@@ -304,7 +306,8 @@ fn negative_cases(
         }),
     );
     let mut unknown_field = receipt(0xB4, 100);
-    unknown_field.extend_from_slice(&[0xF8, 0x01, 0x00]);
+    // Field 100, varint 0: no field of the body has that number.
+    unknown_field.extend_from_slice(&[0xA0, 0x06, 0x00]);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
             "signature_by_another_key",

@@ -31,6 +31,8 @@ fn genesis(node: &SigningKey) -> Entry {
             admin_quorum: 1,
             reserve_ratio_bp: 0,
             approval_window_days: 30,
+            notice_days: 0,
+            objection_response_days: 0,
         }),
         checkpoint_key: node.verifying_key().to_bytes().to_vec(),
         witnesses: vec![],

@@ -28,6 +28,8 @@ pub struct World {
     pub approver1: SigningKey,
     pub approver2: SigningKey,
     pub auditor: SigningKey,
+    /// A household's key; not registered by `started`.
+    pub resident: SigningKey,
     pub prev_hash: [u8; 32],
 }
 
@@ -44,6 +46,7 @@ impl World {
             approver1: key(4),
             approver2: key(5),
             auditor: key(6),
+            resident: key(8),
             prev_hash: [0; 32],
         }
     }
@@ -62,6 +65,8 @@ impl World {
                 admin_quorum,
                 reserve_ratio_bp: 1_000,
                 approval_window_days: 30,
+                notice_days: 0,
+                objection_response_days: 0,
             }),
             checkpoint_key: key(7).verifying_key().to_bytes().to_vec(),
             witnesses: vec![],
@@ -72,9 +77,17 @@ impl World {
     /// Genesis, keys for every role, fund pools for fiscal and crowdfunding, a payee and an
     /// elevator project with a budget.
     pub fn started() -> World {
+        World::started_with(|_| {})
+    }
+
+    /// As [`World::started`], with the genesis policy changed by `policy` first.
+    pub fn started_with(policy: impl FnOnce(&mut proto::Policy)) -> World {
         let mut w = World::empty();
         let admin = w.admin.clone();
-        let genesis = w.genesis_kind(1);
+        let mut genesis = w.genesis_kind(1);
+        if let Kind::Genesis(g) = &mut genesis {
+            policy(g.policy.as_mut().expect("the genesis has a policy"));
+        }
         w.ok(genesis, &[&admin]);
         for (k, role, name) in [
             (w.finance.clone(), Role::Finance, "街道财政所"),
@@ -213,6 +226,11 @@ impl World {
     pub fn rejects(&mut self, kind: Kind, signers: &[&SigningKey], reason: &str) -> Rejection {
         let env = self.envelope(kind, signers);
         self.rejects_bytes(env, reason)
+    }
+
+    /// Lets node time pass (the next entry is stamped `ms` later than it would have been).
+    pub fn advance(&mut self, ms: i64) {
+        self.now += ms;
     }
 
     pub fn balance(&self, account: &str, source: FundSource) -> u64 {

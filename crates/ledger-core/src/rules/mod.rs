@@ -15,270 +15,11 @@ use crate::state::*;
 use crate::tx::{Envelope, Kind, NewAccountKind, Transaction, TxId};
 use crate::Hash;
 
-/// The gRPC status a rejection maps to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StatusClass {
-    InvalidArgument,
-    Unauthenticated,
-    PermissionDenied,
-    FailedPrecondition,
-    AlreadyExists,
-}
+mod notice;
+mod project;
+mod rejection;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Rejection {
-    #[error("the {what} could not be decoded: {detail}")]
-    Malformed { what: &'static str, detail: String },
-    #[error("the {what} is not in its canonical protobuf encoding (a field repeated, out of order, an unknown field, or a default value written out), so two readers could decode different meanings; encode it again with a standard protobuf library")]
-    NonCanonical { what: &'static str },
-    #[error("the {what} is {size} bytes, over the limit of {limit}")]
-    TooLarge {
-        what: &'static str,
-        size: usize,
-        limit: usize,
-    },
-    #[error("{count} {what} is more than the limit of {limit}")]
-    TooMany {
-        what: &'static str,
-        count: usize,
-        limit: usize,
-    },
-    #[error("field {field} is invalid: {why}")]
-    Invalid { field: &'static str, why: String },
-    #[error("the envelope is not signed: every transaction needs at least one signature")]
-    NoSignature,
-    #[error("key {key} signed the envelope twice")]
-    DuplicateSigner { key: String },
-    #[error(
-        "the public key is a weak (small-order) point; generate a new key with `ledger keygen`"
-    )]
-    WeakKey,
-    #[error("the signature by key {key} does not verify: the body was changed after signing, or it was signed by another key")]
-    BadSignature { key: String },
-    #[error("key {key} is not registered in this ledger; an admin must register it first")]
-    UnknownKey { key: String },
-    #[error("key {key} was revoked at entry {revoked_at} and can sign nothing after it")]
-    KeyRevoked { key: String, revoked_at: u64 },
-    #[error("{kind} must be signed by a key with role {needed}; the signers hold {held}")]
-    RoleNotAllowed {
-        kind: &'static str,
-        needed: &'static str,
-        held: String,
-    },
-    #[error("{kind} needs {needed} distinct {role} signatures, it has {got}")]
-    QuorumNotMet {
-        kind: &'static str,
-        role: &'static str,
-        needed: u32,
-        got: u32,
-    },
-    #[error("key {key} signed the proposal and cannot approve or reject it: another residents' representative must")]
-    SelfApproval { key: String },
-    #[error("this transaction is for ledger {found:?}, but this ledger is {expected:?}")]
-    WrongLedger { expected: String, found: String },
-    #[error("the transaction's timestamp {tx_ms} ms is too far from the ledger clock {entry_ms} ms (at most 5 minutes ahead or 30 days behind); check the signing computer's clock")]
-    TimestampOutOfRange { tx_ms: i64, entry_ms: i64 },
-    #[error("transaction id {tx_id} was already used, at entry {sequence}, for a different transaction; choose a new id")]
-    TxIdConflict { tx_id: String, sequence: u64 },
-    #[error("transaction {tx_id} is already in the ledger at entry {sequence}")]
-    Duplicate { tx_id: String, sequence: u64 },
-    #[error("the ledger has no genesis yet: the first transaction must be genesis")]
-    NoGenesis,
-    #[error("genesis can only be the first entry; this ledger already has one")]
-    GenesisNotFirst,
-    #[error("key {key} is already registered")]
-    KeyExists { key: String },
-    #[error("key {key} has already been this ledger's checkpoint key; a rotation needs a new key (`ledger-node keygen`)")]
-    CheckpointKeyReused { key: String },
-    #[error("key {key} is not registered, so it cannot be revoked")]
-    NoSuchKey { key: String },
-    #[error("key {key} is already revoked")]
-    AlreadyRevoked { key: String },
-    #[error("revoking key {key} would leave fewer active admin keys than the admin quorum of {quorum}; register another admin first")]
-    WouldLockOut { key: String, quorum: u32 },
-    #[error("account or project id {id:?} is already taken")]
-    AccountExists { id: String },
-    #[error("there is no account {id:?}; open it first")]
-    UnknownAccount { id: String },
-    #[error("account {id:?} is a {found} account, but this needs {needed}")]
-    WrongAccount {
-        id: String,
-        found: &'static str,
-        needed: String,
-    },
-    #[error("there is no project {id:?}")]
-    UnknownProject { id: String },
-    #[error("account {account:?} has {available} yuan of {source_name} available, {requested} yuan is needed")]
-    InsufficientFunds {
-        account: String,
-        source_name: &'static str,
-        available: String,
-        requested: String,
-    },
-    #[error("project {project:?} has a {source_name} budget of {budget} yuan with {allocated} yuan allocated; {requested} yuan more is over budget")]
-    OverBudget {
-        project: String,
-        source_name: &'static str,
-        budget: String,
-        allocated: String,
-        requested: String,
-    },
-    #[error("the amounts add up to more than the ledger can count")]
-    AmountOverflow,
-    #[error("there is no transaction {tx_id} in this ledger")]
-    UnknownTransaction { tx_id: String },
-    #[error("transaction {tx_id} is not a disbursement proposal")]
-    UnknownDisbursement { tx_id: String },
-    #[error("disbursement {tx_id} is {state}, not pending")]
-    NotPending { tx_id: String, state: &'static str },
-    #[error("key {key} already approved disbursement {tx_id}")]
-    AlreadyApproved { key: String, tx_id: String },
-    #[error("{payee} received {} yuan without approval in the last {days} days; with this {} yuan it would reach the approval threshold of {} yuan: residents' representatives must approve disbursement {tx_id} (approvals at the quorum execute it)", format_yuan(*.paid), format_yuan(*.requested), format_yuan(*.threshold))]
-    UnapprovedLimit {
-        payee: String,
-        days: u32,
-        paid: u64,
-        requested: u64,
-        threshold: u64,
-        tx_id: String,
-    },
-    #[error("disbursement {tx_id} is at or above the approval threshold: it executes by itself once {needed} residents' representatives approve (it has {have})")]
-    NeedsApproval {
-        tx_id: String,
-        have: u32,
-        needed: u32,
-    },
-    #[error("a {kind} entry cannot be reversed{hint}")]
-    NotReversible {
-        kind: &'static str,
-        hint: &'static str,
-    },
-    #[error("transaction {tx_id} was already reversed by {by}")]
-    AlreadyReversed { tx_id: String, by: String },
-}
-
-/// Every reason code, for documentation and for the test that each one is exercised.
-pub const ALL_REASONS: [&str; 40] = [
-    "MALFORMED",
-    "NON_CANONICAL",
-    "TOO_LARGE",
-    "TOO_MANY",
-    "INVALID_FIELD",
-    "NO_SIGNATURE",
-    "DUPLICATE_SIGNER",
-    "WEAK_KEY",
-    "BAD_SIGNATURE",
-    "UNKNOWN_KEY",
-    "KEY_REVOKED",
-    "ROLE_NOT_ALLOWED",
-    "QUORUM_NOT_MET",
-    "SELF_APPROVAL",
-    "WRONG_LEDGER",
-    "TIMESTAMP_OUT_OF_RANGE",
-    "TX_ID_CONFLICT",
-    "DUPLICATE",
-    "NO_GENESIS",
-    "GENESIS_NOT_FIRST",
-    "KEY_EXISTS",
-    "CHECKPOINT_KEY_REUSED",
-    "NO_SUCH_KEY",
-    "ALREADY_REVOKED",
-    "WOULD_LOCK_OUT",
-    "ACCOUNT_EXISTS",
-    "UNKNOWN_ACCOUNT",
-    "WRONG_ACCOUNT",
-    "UNKNOWN_PROJECT",
-    "INSUFFICIENT_FUNDS",
-    "OVER_BUDGET",
-    "AMOUNT_OVERFLOW",
-    "UNKNOWN_TRANSACTION",
-    "UNKNOWN_DISBURSEMENT",
-    "NOT_PENDING",
-    "ALREADY_APPROVED",
-    "NEEDS_APPROVAL",
-    "UNAPPROVED_LIMIT",
-    "NOT_REVERSIBLE",
-    "ALREADY_REVERSED",
-];
-
-impl Rejection {
-    pub fn invalid(field: &'static str, why: &str) -> Rejection {
-        Rejection::Invalid {
-            field,
-            why: why.to_string(),
-        }
-    }
-
-    /// Stable machine-readable reason; listed in PROTOCOL.md. Never renamed.
-    pub fn reason(&self) -> &'static str {
-        use Rejection::*;
-        match self {
-            Malformed { .. } => "MALFORMED",
-            NonCanonical { .. } => "NON_CANONICAL",
-            TooLarge { .. } => "TOO_LARGE",
-            TooMany { .. } => "TOO_MANY",
-            Invalid { .. } => "INVALID_FIELD",
-            NoSignature => "NO_SIGNATURE",
-            DuplicateSigner { .. } => "DUPLICATE_SIGNER",
-            WeakKey => "WEAK_KEY",
-            BadSignature { .. } => "BAD_SIGNATURE",
-            UnknownKey { .. } => "UNKNOWN_KEY",
-            KeyRevoked { .. } => "KEY_REVOKED",
-            RoleNotAllowed { .. } => "ROLE_NOT_ALLOWED",
-            QuorumNotMet { .. } => "QUORUM_NOT_MET",
-            SelfApproval { .. } => "SELF_APPROVAL",
-            WrongLedger { .. } => "WRONG_LEDGER",
-            TimestampOutOfRange { .. } => "TIMESTAMP_OUT_OF_RANGE",
-            TxIdConflict { .. } => "TX_ID_CONFLICT",
-            Duplicate { .. } => "DUPLICATE",
-            NoGenesis => "NO_GENESIS",
-            GenesisNotFirst => "GENESIS_NOT_FIRST",
-            KeyExists { .. } => "KEY_EXISTS",
-            CheckpointKeyReused { .. } => "CHECKPOINT_KEY_REUSED",
-            NoSuchKey { .. } => "NO_SUCH_KEY",
-            AlreadyRevoked { .. } => "ALREADY_REVOKED",
-            WouldLockOut { .. } => "WOULD_LOCK_OUT",
-            AccountExists { .. } => "ACCOUNT_EXISTS",
-            UnknownAccount { .. } => "UNKNOWN_ACCOUNT",
-            WrongAccount { .. } => "WRONG_ACCOUNT",
-            UnknownProject { .. } => "UNKNOWN_PROJECT",
-            InsufficientFunds { .. } => "INSUFFICIENT_FUNDS",
-            OverBudget { .. } => "OVER_BUDGET",
-            AmountOverflow => "AMOUNT_OVERFLOW",
-            UnknownTransaction { .. } => "UNKNOWN_TRANSACTION",
-            UnknownDisbursement { .. } => "UNKNOWN_DISBURSEMENT",
-            NotPending { .. } => "NOT_PENDING",
-            AlreadyApproved { .. } => "ALREADY_APPROVED",
-            NeedsApproval { .. } => "NEEDS_APPROVAL",
-            UnapprovedLimit { .. } => "UNAPPROVED_LIMIT",
-            NotReversible { .. } => "NOT_REVERSIBLE",
-            AlreadyReversed { .. } => "ALREADY_REVERSED",
-        }
-    }
-
-    pub fn status(&self) -> StatusClass {
-        use Rejection::*;
-        match self {
-            Malformed { .. }
-            | NonCanonical { .. }
-            | TooLarge { .. }
-            | TooMany { .. }
-            | Invalid { .. }
-            | DuplicateSigner { .. }
-            | WeakKey
-            | WrongLedger { .. }
-            | TimestampOutOfRange { .. } => StatusClass::InvalidArgument,
-            NoSignature | BadSignature { .. } => StatusClass::Unauthenticated,
-            UnknownKey { .. }
-            | KeyRevoked { .. }
-            | RoleNotAllowed { .. }
-            | QuorumNotMet { .. }
-            | SelfApproval { .. } => StatusClass::PermissionDenied,
-            TxIdConflict { .. } | Duplicate { .. } => StatusClass::AlreadyExists,
-            _ => StatusClass::FailedPrecondition,
-        }
-    }
-}
+pub use rejection::{Rejection, StatusClass, ALL_REASONS};
 
 /// Where in the log a transaction is being applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -411,6 +152,42 @@ impl<'a> Signers<'a> {
         }
     }
 
+    /// Every signer holds one of `roles` (`needed` names them for the message).
+    fn require_only_any(
+        &self,
+        kind: &'static str,
+        roles: &[Role],
+        needed: &'static str,
+    ) -> Result<(), Rejection> {
+        if !self.keys.is_empty() && self.keys.iter().all(|k| roles.contains(&k.role)) {
+            Ok(())
+        } else {
+            Err(Rejection::RoleNotAllowed {
+                kind,
+                needed,
+                held: self.roles(),
+            })
+        }
+    }
+
+    /// At least one signer holds one of `roles`.
+    fn require_any(
+        &self,
+        kind: &'static str,
+        roles: &[Role],
+        needed: &'static str,
+    ) -> Result<(), Rejection> {
+        if self.keys.iter().any(|k| roles.contains(&k.role)) {
+            Ok(())
+        } else {
+            Err(Rejection::RoleNotAllowed {
+                kind,
+                needed,
+                held: self.roles(),
+            })
+        }
+    }
+
     fn require_quorum(&self, kind: &'static str, role: Role, needed: u32) -> Result<(), Rejection> {
         self.require(kind, role)?;
         let got = self.with_role(role).len() as u32;
@@ -528,6 +305,13 @@ pub fn apply(
         Kind::DisbursementVoided { .. } => disbursement_voided(&cx, &mut changes)?,
         Kind::EntryReversed { .. } => entry_reversed(&cx, &mut changes)?,
         Kind::EntryAnnotated { .. } => entry_annotated(&cx)?,
+        Kind::ObjectionFiled { .. } => notice::objection_filed(&cx, &mut changes)?,
+        Kind::ObjectionAnswered { .. } => notice::objection_answered(&cx, &mut changes)?,
+        Kind::ObjectionResolved { .. } => notice::objection_resolved(&cx, &mut changes)?,
+        Kind::ProjectCompleted { .. } => project::project_completed(&cx, &mut changes)?,
+        Kind::ProjectEvaluated { .. } => project::project_evaluated(&cx, &mut changes)?,
+        Kind::ProjectAccepted { .. } => project::project_accepted(&cx, &mut changes)?,
+        Kind::ProjectClosed { .. } => project::project_closed(&cx, &mut changes)?,
     };
     Ok(Effects {
         tx_id: tx.tx_id,
@@ -638,10 +422,7 @@ fn key_registered(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, 
     let Kind::KeyRegistered(k) = &tx.kind else {
         unreachable!("dispatched by kind")
     };
-    signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
-    if k.role == Role::Approver {
-        approvers_co_sign(state, signers, kind_name, &policy)?;
-    }
+    key_change_signers(state, signers, kind_name, &policy, k.role)?;
     if state.keys.contains_key(&k.key_id) {
         return Err(Rejection::KeyExists {
             key: k.key_id.fingerprint(),
@@ -723,13 +504,10 @@ fn key_revoked(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rej
     let Kind::KeyRevoked { key_id, .. } = &tx.kind else {
         unreachable!("dispatched by kind")
     };
-    signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
     let key = state.keys.get(key_id).ok_or(Rejection::NoSuchKey {
         key: key_id.fingerprint(),
     })?;
-    if key.role == Role::Approver {
-        approvers_co_sign(state, signers, kind_name, &policy)?;
-    }
+    key_change_signers(state, signers, kind_name, &policy, key.role)?;
     if key.revoked_at.is_some() {
         return Err(Rejection::AlreadyRevoked {
             key: key_id.fingerprint(),
@@ -814,6 +592,10 @@ fn project_created(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible,
         budget: *budget,
         allocated: Amounts::ZERO,
         spent: Amounts::ZERO,
+        stage: ProjectStage::InProgress,
+        funded_by: Default::default(),
+        returned: Amounts::ZERO,
+        evaluations: Default::default(),
     }));
     changes.push(Change::AccountOpened(Account {
         id: project_id.clone(),
@@ -945,6 +727,7 @@ fn funds_allocated(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible,
         .ok_or_else(|| Rejection::UnknownProject {
             id: project_id.clone(),
         })?;
+    project::require_open(state, project_id, "nothing more can be allocated to it")?;
     let after = project
         .allocated
         .checked_add(amounts)
@@ -1006,6 +789,7 @@ fn disbursement_proposed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Rever
         .ok_or_else(|| Rejection::UnknownProject {
             id: project_id.clone(),
         })?;
+    project::require_open(state, project_id, "nothing more can be spent from it")?;
     let payee = state
         .accounts
         .get(payee_account)
@@ -1043,6 +827,8 @@ fn disbursement_proposed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Rever
         approvals: BTreeSet::new(),
         state: DisbursementState::Pending,
         needs_quorum: total >= policy.approval_threshold_fen,
+        notice_ends_ms: None,
+        objections: Vec::new(),
     }));
     Ok(Reversible::Disbursement)
 }
@@ -1056,6 +842,7 @@ fn disbursement_approved(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Rever
         tx,
         ..
     } = *cx;
+    let ctx = cx.ctx;
     let Kind::DisbursementApproved { proposal } = &tx.kind else {
         unreachable!("dispatched by kind")
     };
@@ -1074,8 +861,13 @@ fn disbursement_approved(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Rever
             });
         }
     }
-    if d.approvals.len() as u32 >= policy.approver_quorum {
-        execute(&mut d, changes);
+    if d.approvals.len() as u32 >= policy.approver_quorum && d.notice_ends_ms.is_none() {
+        if d.needs_quorum && policy.notice_days > 0 {
+            // 公示: the money moves only after the notice, by a separate execution.
+            d.notice_ends_ms = Some(ctx.timestamp_ms.saturating_add(policy.notice_ms()));
+        } else {
+            execute(&mut d, changes);
+        }
     }
     changes.push(Change::DisbursementSet(d));
     Ok(Reversible::NotReversible)
@@ -1094,6 +886,15 @@ fn disbursement_rejected(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Rever
     };
     signers.require_only(kind_name, Role::Approver)?;
     let mut d = pending_disbursement(state, proposal)?.clone();
+    if let Some(ends) = d.notice_ends_ms {
+        // Once the quorum approved, one representative alone cannot undo it: an objection,
+        // decided by the quorum, is the way.
+        return Err(Rejection::InNotice {
+            tx_id: proposal.to_string(),
+            left_ms: ends.saturating_sub(cx.ctx.timestamp_ms),
+            action: "rejected by one representative (file an objection instead)",
+        });
+    }
     if let Some(key) = signers.keys.iter().find(|k| d.proposer.contains(&k.key_id)) {
         return Err(Rejection::SelfApproval {
             key: key.key_id.fingerprint(),
@@ -1124,14 +925,18 @@ fn disbursement_executed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Rever
     signers.require(kind_name, Role::Finance)?;
     let mut d = pending_disbursement(state, proposal)?.clone();
     let have = d.approvals.len() as u32;
-    if d.needs_quorum && have < policy.approver_quorum {
+    let approved = have >= policy.approver_quorum;
+    if d.needs_quorum && !approved {
         return Err(Rejection::NeedsApproval {
             tx_id: proposal.to_string(),
             have,
             needed: policy.approver_quorum,
         });
     }
-    changes.push(unapproved_payment(state, &policy, &d, ctx.timestamp_ms)?);
+    notice::check_notice_over(state, &d, ctx.timestamp_ms)?;
+    if !approved {
+        changes.push(unapproved_payment(state, &policy, &d, ctx.timestamp_ms)?);
+    }
     execute(&mut d, changes);
     changes.push(Change::DisbursementSet(d));
     Ok(Reversible::NotReversible)
@@ -1229,6 +1034,11 @@ fn entry_reversed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, 
                     hint: " until it is executed; void a pending disbursement instead",
                 });
             }
+            project::require_open(
+                state,
+                &d.project_id,
+                "a payment back would land in a closed project; receive it as new money instead",
+            )?;
             require_available(&state.accounts[&d.payee_account], &d.amounts)?;
             for (source, amount) in d.amounts.iter() {
                 changes.push(Change::Moved(Movement {
@@ -1266,7 +1076,11 @@ fn entry_annotated(cx: &Op<'_>) -> Result<Reversible, Rejection> {
     let Kind::EntryAnnotated { target, .. } = &tx.kind else {
         unreachable!("dispatched by kind")
     };
-    signers.require(kind_name, Role::Auditor)?;
+    signers.require_only_any(
+        kind_name,
+        &[Role::Auditor, Role::Approver, Role::Resident],
+        "auditor, approver or resident",
+    )?;
     if !state.txs.contains_key(target) {
         return Err(Rejection::UnknownTransaction {
             tx_id: target.to_string(),
@@ -1309,6 +1123,30 @@ fn unapproved_payment(
         // Kept for the longest window a policy change could set, not just this one.
         window_ms: i64::from(crate::limits::MAX_APPROVAL_WINDOW_DAYS) * 24 * 60 * 60 * 1000,
     })
+}
+
+/// Who registers or revokes a key of `role`: a household's key one admin or representative
+/// (community staff sign households up at the door); every other key the admin quorum, and
+/// representatives their own quorum too ([`approvers_co_sign`]).
+fn key_change_signers(
+    state: &State,
+    signers: &Signers<'_>,
+    kind_name: &'static str,
+    policy: &Policy,
+    role: Role,
+) -> Result<(), Rejection> {
+    if role == Role::Resident {
+        return signers.require_any(
+            kind_name,
+            &[Role::Admin, Role::Approver],
+            "admin or approver",
+        );
+    }
+    signers.require_quorum(kind_name, Role::Admin, policy.admin_quorum)?;
+    if role == Role::Approver {
+        approvers_co_sign(state, signers, kind_name, policy)?;
+    }
+    Ok(())
 }
 
 /// Residents' representatives are registered and revoked by the admin quorum *and*, once there
