@@ -117,6 +117,67 @@ async fn every_kind_is_posted_and_each_receipt_proves_inclusion() {
             .unwrap(),
         );
     }
+    // The development ledger puts approved large disbursements on 7 days' public notice (公示).
+    let execute_big = Kind::DisbursementExecuted(proto::DisbursementExecuted {
+        proposal_tx_id: tx(&big),
+    });
+    expect_refused(
+        &mut client,
+        "execution during the notice",
+        s.envelope(execute_big, &[&c.finance]),
+        Code::FailedPrecondition,
+        "IN_NOTICE",
+    )
+    .await;
+    // A household objects; the office answers; the representatives uphold it: the money stays.
+    let household = ed25519_dalek::SigningKey::from_bytes(&random_seed());
+    receipts.push(
+        submit(
+            &mut client,
+            s.envelope(
+                Kind::KeyRegistered(proto::KeyRegistered {
+                    key: Some(build::public_key(&household, Role::Resident, "3-1-101 户")),
+                }),
+                &[&c.approver1],
+            ),
+        )
+        .await
+        .unwrap(),
+    );
+    let objection = submit(
+        &mut client,
+        s.envelope(
+            Kind::ObjectionFiled(proto::ObjectionFiled {
+                proposal_tx_id: tx(&big),
+                text: "报价偏高".into(),
+                document_hash: vec![],
+            }),
+            &[&household],
+        ),
+    )
+    .await
+    .unwrap();
+    receipts.push(objection.clone());
+    for (kind, signers) in [
+        (
+            Kind::ObjectionAnswered(proto::ObjectionAnswered {
+                objection_tx_id: tx(&objection),
+                text: "已重新询价".into(),
+                document_hashes: vec![vec![3; 32]],
+            }),
+            vec![&c.finance],
+        ),
+        (
+            Kind::ObjectionResolved(proto::ObjectionResolved {
+                objection_tx_id: tx(&objection),
+                upheld: true,
+                reason: "重新招标".into(),
+            }),
+            vec![&c.approver1, &c.approver2],
+        ),
+    ] {
+        receipts.push(submit(&mut client, s.envelope(kind, &signers)).await.unwrap());
+    }
     let rejected = submit(&mut client, s.envelope(propose(50_000), &[&c.finance]))
         .await
         .unwrap();
@@ -196,6 +257,64 @@ async fn every_kind_is_posted_and_each_receipt_proves_inclusion() {
         .await
         .unwrap(),
     );
+    // 效果共评: completed, evaluated by the auditor and both representatives, accepted, closed.
+    let project = |kind: &str| {
+        let project_id = "elevator".to_string();
+        match kind {
+            "complete" => Kind::ProjectCompleted(proto::ProjectCompleted {
+                project_id,
+                memo: "竣工".into(),
+                document_hash: vec![],
+            }),
+            "accept" => Kind::ProjectAccepted(proto::ProjectAccepted {
+                project_id,
+                memo: String::new(),
+            }),
+            _ => Kind::ProjectClosed(proto::ProjectClosed {
+                project_id,
+                memo: String::new(),
+            }),
+        }
+    };
+    let evaluate = |report: Vec<u8>| {
+        Kind::ProjectEvaluated(proto::ProjectEvaluated {
+            project_id: "elevator".into(),
+            satisfied: true,
+            comment: "合格".into(),
+            report_hash: report,
+        })
+    };
+    receipts.push(submit(&mut client, s.envelope(project("complete"), &[&c.finance])).await.unwrap());
+    for (kind, signers) in [
+        (evaluate(vec![4; 32]), vec![&c.auditor]),
+        (evaluate(vec![]), vec![&c.approver1, &c.approver2]),
+        (project("accept"), vec![&c.finance]),
+        (project("close"), vec![&c.finance]),
+    ] {
+        receipts.push(submit(&mut client, s.envelope(kind, &signers)).await.unwrap());
+    }
+    receipts.push(
+        submit(
+            &mut client,
+            s.envelope(
+                Kind::PolicyChanged(proto::PolicyChanged {
+                    policy: Some(proto::Policy {
+                        approval_threshold_fen: 5_000 * YUAN,
+                        approver_quorum: 2,
+                        admin_quorum: 1,
+                        reserve_ratio_bp: 1_000,
+                        approval_window_days: 30,
+                        notice_days: 5,
+                        objection_response_days: 10,
+                    }),
+                    reason: "居民代表大会决议".into(),
+                }),
+                &[&c.admin, &c.approver1, &c.approver2],
+            ),
+        )
+        .await
+        .unwrap(),
+    );
     let auditor_id = ledger_core::signing::KeyId::of(&c.auditor.verifying_key());
     receipts.push(
         submit(
@@ -234,12 +353,16 @@ async fn every_kind_is_posted_and_each_receipt_proves_inclusion() {
             fiscal.spent_fen,
             fiscal.held_fen
         ),
-        (600_000 * YUAN, 500_000 * YUAN, 205_000 * YUAN, 0)
+        (600_000 * YUAN, 5_000 * YUAN, 5_000 * YUAN, 0)
     );
-    assert_eq!(fiscal.remaining_fen, 295_000 * YUAN);
+    // Closed: what was not spent went back to the fiscal pool.
+    assert_eq!(fiscal.remaining_fen, 0);
+    assert_eq!(projects.projects[0].stage, "closed");
+    assert_eq!(projects.projects[0].evaluations.len(), 3);
+    assert_eq!(projects.projects[0].returned[0].amount_fen, 495_000 * YUAN);
     assert_eq!(
         replayed.projects["elevator"].spent.get(FundSource::Fiscal),
-        205_000 * YUAN
+        5_000 * YUAN
     );
     let balances = client
         .get_balances(proto::GetBalancesRequest { as_of_tree_size: 0 })
@@ -271,7 +394,39 @@ async fn every_kind_is_posted_and_each_receipt_proves_inclusion() {
         .iter()
         .map(|d| d.state.as_str())
         .collect();
-    assert_eq!(states, ["executed", "rejected", "executed", "voided"]);
+    assert_eq!(states, ["voided", "rejected", "executed", "voided"]);
+    let objections = &disbursements.disbursements[0].objections;
+    assert_eq!(objections.len(), 1);
+    assert_eq!(
+        (objections[0].state.as_str(), objections[0].text.as_str()),
+        ("upheld", "报价偏高")
+    );
+    assert!(disbursements.disbursements[0].notice_ends_ms > 0);
+    // Every kind the ledger knows was posted.
+    let mut kinds = std::collections::BTreeSet::new();
+    for r in &receipts {
+        let entry = client
+            .get_entry(proto::GetEntryRequest {
+                by: Some(proto::get_entry_request::By::Sequence(r.sequence)),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let envelope = ledger_core::tx::Envelope::decode(&entry.envelope).unwrap();
+        kinds.insert(ledger_core::tx::Transaction::decode(&envelope.body).unwrap().kind.name());
+    }
+    // Posted by the node's bootstrap and `Community::setup`, or in the rotation tests.
+    let elsewhere = [
+        "genesis",
+        "account_opened",
+        "project_created",
+        "checkpoint_key_rotated",
+    ];
+    let missing: Vec<_> = ledger_core::tx::Kind::NAMES
+        .iter()
+        .filter(|k| !kinds.contains(**k) && !elsewhere.contains(k))
+        .collect();
+    assert!(missing.is_empty(), "kinds never posted here: {missing:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -639,6 +639,20 @@ impl pb::ledger_server::Ledger for LedgerService {
                     name: p.name.clone(),
                     description: p.description.clone(),
                     figures,
+                    stage: p.stage.name().to_string(),
+                    evaluations: p
+                        .evaluations
+                        .values()
+                        .map(|e| pb::Evaluation {
+                            key: e.key_id.fingerprint(),
+                            role: e.role.to_proto() as i32,
+                            satisfied: e.satisfied,
+                            comment: e.comment.clone(),
+                            report_hash: e.report_hash.map(|h| h.to_vec()).unwrap_or_default(),
+                            at: e.at,
+                        })
+                        .collect(),
+                    returned: p.returned.to_proto(),
                 }
             })
             .collect();
@@ -690,12 +704,19 @@ impl pb::ledger_server::Ledger for LedgerService {
                 approvals_needed: if d.needs_quorum { quorum } else { 0 },
                 proposed_at: d.proposed_at,
                 memo: d.memo.clone(),
+                notice_ends_ms: d.notice_ends_ms.unwrap_or(0),
+                objections: d
+                    .objections
+                    .iter()
+                    .map(|id| objection_info(&state.objections[id]))
+                    .collect(),
             })
             .collect();
         Ok(Response::new(pb::Disbursements { disbursements }))
     }
 
     type SubscribeStream = BoxStream<pb::SubscribeEvent>;
+
 
     async fn subscribe(
         &self,
@@ -1064,5 +1085,24 @@ async fn follow(
                 break;
             }
         }
+    }
+}
+
+fn objection_info(o: &ledger_core::state::Objection) -> pb::ObjectionInfo {
+    pb::ObjectionInfo {
+        objection_tx_id: o.id.0.to_vec(),
+        filed_by: o.filed_by.fingerprint(),
+        filed_role: o.filed_role.to_proto() as i32,
+        filed_ms: o.filed_ms,
+        text: o.text.clone(),
+        state: o.state().name().to_string(),
+        response_due_ms: o.response_due_ms,
+        answer: o.answer.as_ref().map(|a| a.text.clone()).unwrap_or_default(),
+        answered_ms: o.answer.as_ref().map(|a| a.at_ms).unwrap_or(0),
+        resolution_reason: o
+            .resolution
+            .as_ref()
+            .map(|r| r.reason.clone())
+            .unwrap_or_default(),
     }
 }

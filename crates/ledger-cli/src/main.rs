@@ -179,7 +179,44 @@ enum TxKind {
         #[arg(long)]
         reason: String,
     },
-    /// Attach an auditor's note or document to a transaction.
+    /// 提出异议 Object to a disbursement on public notice (a representative, auditor or
+    /// household key; one signer).
+    Object {
+        /// The disbursement's proposal (transaction id).
+        #[arg(long)]
+        disbursement: String,
+        #[arg(long)]
+        text: String,
+        /// A document (a photo, a letter) whose hash is recorded.
+        #[arg(long)]
+        document: Option<PathBuf>,
+    },
+    /// 答复异议 Answer an objection (finance office).
+    Answer {
+        #[arg(long)]
+        objection: String,
+        #[arg(long)]
+        text: String,
+        /// Documents the answer rests on (repeatable, at most 8); their hashes are recorded.
+        #[arg(long = "document")]
+        documents: Vec<PathBuf>,
+    },
+    /// 处理异议 Decide an answered objection (the representatives' quorum signs):
+    /// --uphold voids the disbursement, --dismiss lets it go ahead.
+    Resolve {
+        #[arg(long)]
+        objection: String,
+        #[arg(long, conflicts_with = "dismiss", required_unless_present = "dismiss")]
+        uphold: bool,
+        #[arg(long)]
+        dismiss: bool,
+        #[arg(long)]
+        reason: String,
+    },
+    /// 更改规则 Replace the ledger's policy (the admin quorum and the approver quorum sign).
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+    /// Attach a note or document to a transaction (auditor, representative or household).
     Annotate {
         #[arg(long)]
         target: String,
@@ -191,12 +228,40 @@ enum TxKind {
 }
 
 #[derive(Subcommand, Clone)]
+enum PolicyCmd {
+    /// The whole new policy: every value is given, none is left as it was by accident.
+    Change {
+        /// Yuan: disbursements at or above it need the representatives' quorum.
+        #[arg(long)]
+        threshold: String,
+        /// Days over which unapproved payments to a payee are added up (1-366).
+        #[arg(long)]
+        window_days: u32,
+        #[arg(long)]
+        approver_quorum: u32,
+        #[arg(long)]
+        admin_quorum: u32,
+        /// Share of each receipt held in the risk reserve, basis points (1000 = 10%).
+        #[arg(long)]
+        reserve_bp: u32,
+        /// Days of public notice (公示) before an approved large disbursement is paid (0-90).
+        #[arg(long)]
+        notice_days: u32,
+        /// Days the finance office has to answer an objection (1-90; 0 only without notice).
+        #[arg(long)]
+        response_days: u32,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand, Clone)]
 enum KeyCmd {
     Register {
         /// The key's public key (64 hex digits), as `ledger keygen` printed it.
         #[arg(long)]
         public: String,
-        /// admin, finance, approver or auditor.
+        /// admin, finance, approver, auditor or resident (a household: objects and comments).
         #[arg(long)]
         role: String,
         #[arg(long)]
@@ -248,6 +313,45 @@ enum ProjectCmd {
         /// SOURCE=YUAN (repeatable).
         #[arg(long = "budget", required = true)]
         budget: Vec<String>,
+    },
+    /// 竣工 The works are finished (finance); evaluation can begin.
+    Complete {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "")]
+        memo: String,
+        /// The completion report (its hash is recorded).
+        #[arg(long)]
+        document: Option<PathBuf>,
+    },
+    /// 效果评价 Evaluate a completed project: an auditor with --report, or a representative.
+    Evaluate {
+        #[arg(long)]
+        id: String,
+        #[arg(long, conflicts_with = "not_satisfied", required_unless_present = "not_satisfied")]
+        satisfied: bool,
+        #[arg(long)]
+        not_satisfied: bool,
+        #[arg(long, default_value = "")]
+        comment: String,
+        /// The inspection report (required of an auditor; its hash is recorded).
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+    /// 验收 Accept a completed project once an auditor passed it and the representatives'
+    /// quorum is satisfied (finance).
+    Accept {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "")]
+        memo: String,
+    },
+    /// 结项 Close an accepted project: its remainder goes back to the accounts that funded it.
+    Close {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "")]
+        memo: String,
     },
 }
 
@@ -460,13 +564,20 @@ fn file_hash(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(document_hash(&bytes).to_vec())
 }
 
+fn optional_file_hash(path: &Option<PathBuf>) -> anyhow::Result<Vec<u8>> {
+    Ok(path.as_deref().map(file_hash).transpose()?.unwrap_or_default())
+}
+
 fn role(text: &str) -> anyhow::Result<Role> {
     Ok(match text.to_ascii_lowercase().as_str() {
         "admin" => Role::Admin,
         "finance" => Role::Finance,
         "approver" => Role::Approver,
         "auditor" => Role::Auditor,
-        other => anyhow::bail!("unknown role {other:?}: admin, finance, approver or auditor"),
+        "resident" | "household" => Role::Resident,
+        other => anyhow::bail!(
+            "unknown role {other:?}: admin, finance, approver, auditor or resident"
+        ),
     })
 }
 
@@ -636,6 +747,89 @@ fn build_kind(kind: &TxKind, notes: &mut Notes) -> anyhow::Result<Kind> {
             target_tx_id: tx_ref(target)?,
             reason: reason.clone(),
         }),
+        TxKind::Object {
+            disbursement,
+            text,
+            document,
+        } => Kind::ObjectionFiled(pb::ObjectionFiled {
+            proposal_tx_id: tx_ref(disbursement)?,
+            text: text.clone(),
+            document_hash: optional_file_hash(document)?,
+        }),
+        TxKind::Answer {
+            objection,
+            text,
+            documents,
+        } => Kind::ObjectionAnswered(pb::ObjectionAnswered {
+            objection_tx_id: tx_ref(objection)?,
+            text: text.clone(),
+            document_hashes: documents
+                .iter()
+                .map(|p| file_hash(p))
+                .collect::<anyhow::Result<_>>()?,
+        }),
+        TxKind::Resolve {
+            objection,
+            uphold,
+            reason,
+            ..
+        } => Kind::ObjectionResolved(pb::ObjectionResolved {
+            objection_tx_id: tx_ref(objection)?,
+            upheld: *uphold,
+            reason: reason.clone(),
+        }),
+        TxKind::Policy(PolicyCmd::Change {
+            threshold,
+            window_days,
+            approver_quorum,
+            admin_quorum,
+            reserve_bp,
+            notice_days,
+            response_days,
+            reason,
+        }) => Kind::PolicyChanged(pb::PolicyChanged {
+            policy: Some(pb::Policy {
+                approval_threshold_fen: parse_yuan(threshold)?,
+                approver_quorum: *approver_quorum,
+                admin_quorum: *admin_quorum,
+                reserve_ratio_bp: *reserve_bp,
+                approval_window_days: *window_days,
+                notice_days: *notice_days,
+                objection_response_days: *response_days,
+            }),
+            reason: reason.clone(),
+        }),
+        TxKind::Project(ProjectCmd::Complete { id, memo, document }) => {
+            Kind::ProjectCompleted(pb::ProjectCompleted {
+                project_id: id.clone(),
+                memo: memo.clone(),
+                document_hash: optional_file_hash(document)?,
+            })
+        }
+        TxKind::Project(ProjectCmd::Evaluate {
+            id,
+            satisfied,
+            comment,
+            report,
+            ..
+        }) => Kind::ProjectEvaluated(pb::ProjectEvaluated {
+            project_id: id.clone(),
+            satisfied: *satisfied,
+            comment: comment.clone(),
+            report_hash: optional_file_hash(report)?,
+        }),
+        TxKind::Project(ProjectCmd::Accept { id, memo }) => {
+            Kind::ProjectAccepted(pb::ProjectAccepted {
+                project_id: id.clone(),
+                memo: memo.clone(),
+            })
+        }
+        TxKind::Project(ProjectCmd::Close { id, memo }) => {
+            Kind::ProjectClosed(pb::ProjectClosed {
+                project_id: id.clone(),
+                memo: memo.clone(),
+            })
+        }
         TxKind::Annotate {
             target,
             note,
