@@ -176,7 +176,11 @@ async fn every_kind_is_posted_and_each_receipt_proves_inclusion() {
             vec![&c.approver1, &c.approver2],
         ),
     ] {
-        receipts.push(submit(&mut client, s.envelope(kind, &signers)).await.unwrap());
+        receipts.push(
+            submit(&mut client, s.envelope(kind, &signers))
+                .await
+                .unwrap(),
+        );
     }
     let rejected = submit(&mut client, s.envelope(propose(50_000), &[&c.finance]))
         .await
@@ -284,14 +288,22 @@ async fn every_kind_is_posted_and_each_receipt_proves_inclusion() {
             report_hash: report,
         })
     };
-    receipts.push(submit(&mut client, s.envelope(project("complete"), &[&c.finance])).await.unwrap());
+    receipts.push(
+        submit(&mut client, s.envelope(project("complete"), &[&c.finance]))
+            .await
+            .unwrap(),
+    );
     for (kind, signers) in [
         (evaluate(vec![4; 32]), vec![&c.auditor]),
         (evaluate(vec![]), vec![&c.approver1, &c.approver2]),
         (project("accept"), vec![&c.finance]),
         (project("close"), vec![&c.finance]),
     ] {
-        receipts.push(submit(&mut client, s.envelope(kind, &signers)).await.unwrap());
+        receipts.push(
+            submit(&mut client, s.envelope(kind, &signers))
+                .await
+                .unwrap(),
+        );
     }
     receipts.push(
         submit(
@@ -413,7 +425,12 @@ async fn every_kind_is_posted_and_each_receipt_proves_inclusion() {
             .unwrap()
             .into_inner();
         let envelope = ledger_core::tx::Envelope::decode(&entry.envelope).unwrap();
-        kinds.insert(ledger_core::tx::Transaction::decode(&envelope.body).unwrap().kind.name());
+        kinds.insert(
+            ledger_core::tx::Transaction::decode(&envelope.body)
+                .unwrap()
+                .kind
+                .name(),
+        );
     }
     // Posted by the node's bootstrap and `Community::setup`, or in the rotation tests.
     let elsewhere = [

@@ -78,7 +78,20 @@ impl Node {
         http: &str,
         extra: &[&str],
     ) -> Node {
+        Node::start_with_env(data_dir, command, listen, http, extra, &[])
+    }
+
+    /// As [`Node::start_at`], with extra environment variables (e.g. libfaketime's).
+    pub fn start_with_env(
+        data_dir: &Path,
+        command: &str,
+        listen: &str,
+        http: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Node {
         let mut child = Command::new(binary("ledger-node"))
+            .envs(env.iter().copied())
             .arg(command)
             .arg("--data-dir")
             .arg(data_dir)
@@ -192,6 +205,79 @@ pub fn random_tx_id() -> [u8; 16] {
     let mut id = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut id);
     id
+}
+
+/// What a lying node could publish: any (node time, envelope) entries, chained, Merkle-rooted
+/// and signed by `node_key` exactly as a correct node would.
+pub fn forge_snapshot(
+    ledger_id: &str,
+    node_key: &SigningKey,
+    entries: Vec<(i64, Vec<u8>)>,
+) -> Vec<u8> {
+    use ledger_core::entry::{Entry, GENESIS_PREV_HASH};
+    use ledger_core::merkle::{entry_leaf_hash, CompactTree};
+    use ledger_core::snapshot;
+    let mut out = snapshot::encode_header(&snapshot::Header {
+        ledger_id: ledger_id.into(),
+        node_public_key: node_key.verifying_key().to_bytes(),
+        entry_count: entries.len() as u64,
+        witnessed: String::new(),
+    });
+    let mut prev = GENESIS_PREV_HASH;
+    let mut tree = CompactTree::new();
+    for (i, (timestamp_ms, envelope)) in entries.into_iter().enumerate() {
+        let entry = Entry {
+            sequence: i as u64,
+            prev_hash: prev,
+            timestamp_ms,
+            envelope,
+        };
+        prev = entry.hash();
+        tree.append(entry_leaf_hash(&entry), |_, _, _| {});
+        snapshot::encode_entry_frame(&entry, &mut out);
+    }
+    let cp = ledger_core::checkpoint::Checkpoint {
+        origin: ledger_id.into(),
+        tree_size: tree.size(),
+        root: tree.root(),
+    }
+    .sign(node_key);
+    out.extend(snapshot::encode_trailer(&cp.text));
+    out
+}
+
+/// Debian's libfaketime, installed with apt-get when missing (as CI runs as root): the node's
+/// clock moved forward by days, so notice periods can end inside a test. Returns the library.
+pub fn ensure_faketime() -> &'static str {
+    const LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+    static INSTALL: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut done = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if !*done && !Path::new(LIB).exists() {
+        eprintln!("installing libfaketime with apt-get (once per machine)");
+        let apt = |args: &[&str]| {
+            Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false)
+        };
+        let installed = apt(&["update", "-qq"])
+            && apt(&[
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "faketime",
+            ]);
+        assert!(
+            installed && Path::new(LIB).exists(),
+            "this test moves the node's clock with libfaketime: run `apt-get install faketime` \
+             as root (this test tried and failed)"
+        );
+    }
+    *done = true;
+    LIB
 }
 
 pub fn now_ms() -> i64 {
@@ -547,4 +633,60 @@ pub async fn export_now(client: &mut LedgerClient<Channel>) -> Vec<u8> {
         out.extend(chunk.unwrap().data);
     }
     out
+}
+
+/// The `ledger` command line, run against a node from a working directory (where key files are).
+pub struct Cli<'a> {
+    pub node: String,
+    pub dir: &'a Path,
+}
+
+impl Cli<'_> {
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(binary("ledger"))
+            .args(args)
+            .env("LEDGER_NODE", &self.node)
+            .current_dir(self.dir)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.run(args);
+        assert_eq!(code, 0, "ledger {args:?} failed:\n{out}\n{err}");
+        out
+    }
+
+    /// Posts with --json and returns the transaction id.
+    pub fn post(&self, args: &[&str]) -> String {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.ok(&all);
+        let v: serde_json_value::Value =
+            serde_json_value::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+        v["tx_id"].as_str().unwrap().to_string()
+    }
+
+    /// Expects the ledger to refuse: exit code 1 and `reason` in what it says.
+    pub fn refused(&self, args: &[&str], reason: &str) -> String {
+        let (code, out, err) = self.run(args);
+        assert_eq!(code, 1, "ledger {args:?} should be refused:\n{out}\n{err}");
+        assert!(
+            err.contains(reason) || out.contains(reason),
+            "ledger {args:?} should say {reason}:\n{out}\n{err}"
+        );
+        err
+    }
+
+    pub fn keygen(&self, name: &str) -> String {
+        let out = self.ok(&["keygen", "--out", name, "--json"]);
+        let v: serde_json_value::Value = serde_json_value::from_str(out.trim()).unwrap();
+        v["public_key"].as_str().unwrap().to_string()
+    }
 }

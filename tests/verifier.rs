@@ -7,8 +7,7 @@ use std::process::Command;
 use ed25519_dalek::SigningKey;
 use ledger_core::build;
 use ledger_core::checkpoint::Checkpoint;
-use ledger_core::entry::{Entry, GENESIS_PREV_HASH};
-use ledger_core::merkle::{entry_leaf_hash, CompactTree};
+use ledger_core::entry::Entry;
 use ledger_core::proto::{self, transaction_body::Kind};
 use ledger_core::snapshot::{self, SnapshotReader};
 use ledger_core::state::FundSource;
@@ -94,34 +93,12 @@ fn envelopes_of(bytes: &[u8]) -> (String, Vec<Entry>) {
 /// What a lying node could publish: any envelopes, chained, Merkle-rooted and signed by
 /// `node_key` exactly as a correct node would.
 fn forge(ledger_id: &str, node_key: &SigningKey, envelopes: Vec<Vec<u8>>) -> Vec<u8> {
-    let mut out = snapshot::encode_header(&snapshot::Header {
-        ledger_id: ledger_id.into(),
-        node_public_key: node_key.verifying_key().to_bytes(),
-        entry_count: envelopes.len() as u64,
-        witnessed: String::new(),
-    });
-    let mut prev = GENESIS_PREV_HASH;
-    let mut tree = CompactTree::new();
     let ts = now_ms();
-    for (i, envelope) in envelopes.into_iter().enumerate() {
-        let entry = Entry {
-            sequence: i as u64,
-            prev_hash: prev,
-            timestamp_ms: ts,
-            envelope,
-        };
-        prev = entry.hash();
-        tree.append(entry_leaf_hash(&entry), |_, _, _| {});
-        snapshot::encode_entry_frame(&entry, &mut out);
-    }
-    let cp = Checkpoint {
-        origin: ledger_id.into(),
-        tree_size: tree.size(),
-        root: tree.root(),
-    }
-    .sign(node_key);
-    out.extend(snapshot::encode_trailer(&cp.text));
-    out
+    forge_snapshot(
+        ledger_id,
+        node_key,
+        envelopes.into_iter().map(|e| (ts, e)).collect(),
+    )
 }
 
 fn expect_refused(

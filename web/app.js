@@ -11,7 +11,7 @@ import { el, fingerprint, hex, replace } from "./dom.js";
 import { fingerprintOfKey, ledgerFingerprint } from "./verify.js";
 import { Watchdog } from "./watchdog.js";
 import {
-  SOURCE_COLORS, SOURCE_ORDER, kindName, language, roleName, setLanguage, sourceName, t,
+  SOURCE_COLORS, SOURCE_ORDER, kindName, language, objectionStateName, roleName, setLanguage, sourceName, stageName, t,
 } from "./i18n.js";
 
 // Explicit limits: the feed keeps the latest entries only; the page starts this far back.
@@ -198,6 +198,18 @@ function figureCells(f) {
   );
 }
 
+function evaluationList(p) {
+  if (!p.evaluations || p.evaluations.length === 0) return null;
+  return el(
+    "ul",
+    { class: "evaluations" },
+    el("li", { class: "muted" }, t("evaluations")),
+    p.evaluations.map((e) =>
+      el("li", { "data-satisfied": e.satisfied }, e.satisfied ? "✓ " : "✗ ", `${roleName(e.role)} ${approverName(e.key)}: ${t(e.satisfied ? "satisfied" : "notSatisfied")}${e.comment ? ` · ${e.comment}` : ""}`),
+    ),
+  );
+}
+
 function renderProjects() {
   replace("projects-title", t("projects"));
   if (view.projects.length === 0) {
@@ -225,8 +237,12 @@ function renderProjects() {
     return el(
       "article",
       { class: "project", "data-project": p.project_id },
-      el("h3", {}, p.name || p.project_id),
+      el("h3", {}, p.name || p.project_id, " ", el("span", { class: `stage stage-${p.stage}`, "data-stage": p.stage }, stageName(p.stage))),
       p.description ? el("p", { class: "muted" }, p.description) : null,
+      evaluationList(p),
+      p.returned && p.returned.length > 0
+        ? el("div", { class: "returned" }, `${t("returned")}: `, el("span", { class: "amount", "data-fen": total(p.returned) }, formatYuan(total(p.returned))))
+        : null,
       el("div", { class: "project-total" }, figureCells(whole)),
       figures.map((f) =>
         el("div", { class: "project-source", "data-source": f.source }, el("div", { class: "source-name" }, sourceChip(f.source)), projectBar(f), figureCells(f)),
@@ -268,8 +284,42 @@ function renderPending() {
           el("span", { class: "count" }, `${t("approvals")} ${d.approvals.length} / ${d.approvals_needed}`),
           el("ul", {}, d.approvals.map((fp) => el("li", {}, "✓ ", approverName(fp)))),
         ),
+        noticeLine(d),
+        objectionList(d),
       ),
     ),
+  );
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** 公示: days left by the browser's clock against the node's notice end. */
+function noticeLine(d) {
+  const ends = Number(d.notice_ends_ms || 0n);
+  if (ends === 0) return null;
+  const left = ends - Date.now();
+  const text = left > 0 ? `${t("onNotice")} ${Math.ceil(left / DAY_MS)} ${t("days")}` : t("noticeOver");
+  return el("div", { class: `notice${left > 0 ? " running" : ""}`, "data-notice-ends": ends }, text);
+}
+
+function objectionList(d) {
+  if (!d.objections || d.objections.length === 0) return null;
+  return el(
+    "ul",
+    { class: "objections" },
+    el("li", { class: "muted" }, t("objections")),
+    d.objections.map((o) => {
+      const due = Number(o.response_due_ms || 0n);
+      const answered = Number(o.answered_ms || 0n);
+      const overdue = answered > 0 ? answered > due : o.state === "open" && Date.now() > due;
+      return el(
+        "li",
+        { class: `objection ${o.state}${overdue ? " overdue" : ""}`, "data-state": o.state, "data-overdue": overdue },
+        `${roleName(o.filed_role)}: ${o.text} — ${objectionStateName(o.state)}`,
+        overdue ? el("strong", { class: "bad" }, ` · ${t("overdue")}`) : el("span", { class: "muted" }, ` · ${t("answerDue")} ${when(due)}`),
+        o.answer ? el("div", { class: "muted" }, `${t("answer")}: ${o.answer}`) : null,
+      );
+    }),
   );
 }
 
@@ -294,7 +344,14 @@ function describe(body) {
     case "entry_reversed": return { text: `${refersTo(k.target_tx_id)} ${k.reason}` };
     case "entry_annotated": return { text: `${refersTo(k.target_tx_id)} ${k.note}` };
     case "checkpoint_key_rotated": return { text: `${fingerprintOfKey(k.new_key)} ${k.reason}` };
-    case "policy_changed": return { text: `${formatYuan(k.policy ? k.policy.approval_threshold_fen : 0n)} / ${k.policy ? k.policy.approval_window_days : 0} ${t("windowDays")} · ${k.reason}` };
+    case "policy_changed": return { text: `${formatYuan(k.policy ? k.policy.approval_threshold_fen : 0n)} / ${k.policy ? k.policy.approval_window_days : 0} ${t("windowDays")} · ${t("noticeDays")} ${k.policy ? k.policy.notice_days : 0} · ${k.reason}` };
+    case "objection_filed": return { text: `${refersTo(k.proposal_tx_id)} ${k.text}` };
+    case "objection_answered": return { text: `${refersTo(k.objection_tx_id)} ${k.text}` };
+    case "objection_resolved": return { text: `${refersTo(k.objection_tx_id)} ${objectionStateName(k.upheld ? "upheld" : "dismissed")} · ${k.reason}` };
+    case "project_completed":
+    case "project_accepted":
+    case "project_closed": return { text: `${projectName(k.project_id)}${k.memo ? ` · ${k.memo}` : ""}` };
+    case "project_evaluated": return { text: `${projectName(k.project_id)} ${t(k.satisfied ? "satisfied" : "notSatisfied")}${k.comment ? ` · ${k.comment}` : ""}` };
     // A kind this page does not know yet still shows, with its name, never as nothing.
     default: return { text: body.kind || "" };
   }

@@ -24,8 +24,8 @@ const WORDS = {
     remaining: "余额",
     held: "待支付",
     unfunded: "预算未到位",
-    pending: "待审批的支出",
-    pendingNote: "需要居民代表批准后才能执行",
+    pending: "待审批和公示中的支出",
+    pendingNote: "大额支出需居民代表批准，并经公示期满、异议处理完毕后才能执行",
     approvals: "批准",
     payee: "收款方",
     proposedAt: "申请于第",
@@ -115,13 +115,46 @@ const WORDS = {
       entry_annotated: "审计批注",
       checkpoint_key_rotated: "更换节点签名密钥",
       policy_changed: "更改规则",
+      objection_filed: "提出异议",
+      objection_answered: "答复异议",
+      objection_resolved: "处理异议",
+      project_completed: "项目竣工",
+      project_evaluated: "项目评价",
+      project_accepted: "项目验收",
+      project_closed: "项目结项",
     },
     roles: {
       ROLE_ADMIN: "管理员",
       ROLE_FINANCE: "财务",
       ROLE_APPROVER: "居民代表",
       ROLE_AUDITOR: "审计",
+      ROLE_RESIDENT: "居民户",
     },
+    stages: {
+      in_progress: "建设中",
+      completed: "已竣工，待验收",
+      accepted: "已验收",
+      closed: "已结项",
+    },
+    objectionStates: {
+      open: "待答复",
+      answered: "已答复，待居民代表处理",
+      upheld: "异议成立（支出作废）",
+      dismissed: "已驳回",
+    },
+    onNotice: "公示中，还剩",
+    days: "天",
+    noticeOver: "公示期满",
+    objections: "异议",
+    answerDue: "答复期限",
+    overdue: "答复已逾期",
+    answer: "答复",
+    evaluations: "评价",
+    satisfied: "满意/合格",
+    notSatisfied: "不满意/不合格",
+    returned: "结项退回",
+    noticeDays: "公示期（天）",
+    responseDays: "异议答复期限（天）",
     sources: {
       FUND_SOURCE_FISCAL: "财政",
       FUND_SOURCE_SOCIAL_CAPITAL: "社会资本",
@@ -155,8 +188,8 @@ const WORDS = {
     remaining: "Remaining",
     held: "Awaiting payment",
     unfunded: "Budget not yet funded",
-    pending: "Disbursements awaiting approval",
-    pendingNote: "Residents' representatives must approve before money moves",
+    pending: "Disbursements awaiting approval or on public notice",
+    pendingNote: "Large disbursements need the representatives' approval, then wait out the public notice with every objection decided",
     approvals: "Approvals",
     payee: "Payee",
     proposedAt: "Proposed at entry",
@@ -246,13 +279,46 @@ const WORDS = {
       entry_annotated: "Auditor's note",
       checkpoint_key_rotated: "Node signing key replaced",
       policy_changed: "Policy changed",
+      objection_filed: "Objection filed",
+      objection_answered: "Objection answered",
+      objection_resolved: "Objection decided",
+      project_completed: "Project completed",
+      project_evaluated: "Project evaluated",
+      project_accepted: "Project accepted",
+      project_closed: "Project closed",
     },
     roles: {
       ROLE_ADMIN: "admin",
       ROLE_FINANCE: "finance",
       ROLE_APPROVER: "residents' representative",
       ROLE_AUDITOR: "auditor",
+      ROLE_RESIDENT: "household",
     },
+    stages: {
+      in_progress: "In progress",
+      completed: "Completed, awaiting acceptance",
+      accepted: "Accepted",
+      closed: "Closed",
+    },
+    objectionStates: {
+      open: "awaiting the office's answer",
+      answered: "answered, awaiting the representatives' decision",
+      upheld: "upheld (disbursement voided)",
+      dismissed: "dismissed",
+    },
+    onNotice: "On public notice,",
+    days: "days left",
+    noticeOver: "Notice period over",
+    objections: "Objections",
+    answerDue: "answer due",
+    overdue: "answer overdue",
+    answer: "Answer",
+    evaluations: "Evaluations",
+    satisfied: "satisfied",
+    notSatisfied: "not satisfied",
+    returned: "Returned at closing",
+    noticeDays: "Public notice (days)",
+    responseDays: "Objections answered within (days)",
     sources: {
       FUND_SOURCE_FISCAL: "Fiscal",
       FUND_SOURCE_SOCIAL_CAPITAL: "Social capital",
@@ -310,6 +376,14 @@ export function sourceName(source) {
 
 export function kindName(kind) {
   return WORDS[current].kinds[kind] ?? kind;
+}
+
+export function stageName(stage) {
+  return WORDS[current].stages[stage] ?? String(stage);
+}
+
+export function objectionStateName(state) {
+  return WORDS[current].objectionStates[state] ?? String(state);
 }
 
 export function roleName(role) {

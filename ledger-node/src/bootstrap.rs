@@ -384,8 +384,13 @@ pub fn demo_transactions(
         };
         role_keys.push(key);
     }
-    let [finance, rep_li, rep_wang, auditor] =
-        [&role_keys[0], &role_keys[1], &role_keys[2], &role_keys[3]];
+    let [finance, rep_li, rep_wang, auditor, household] = [
+        &role_keys[0],
+        &role_keys[1],
+        &role_keys[2],
+        &role_keys[3],
+        &role_keys[4],
+    ];
     let admin = &keys.admin;
     let now = engine::now_ms();
     let mut out = Vec::new();
@@ -596,6 +601,15 @@ pub fn demo_transactions(
         }),
         &[rep_wang],
     );
+    // Approved, so on public notice (公示) for 7 days; a household objects during it.
+    tx(
+        Kind::ObjectionFiled(proto::ObjectionFiled {
+            proposal_tx_id: first.to_vec(),
+            text: "电梯品牌与居民会议议定的不一致，请财务说明".into(),
+            document_hash: vec![],
+        }),
+        &[household],
+    );
     let design = tx(
         proposal(
             "payee:design",
@@ -633,9 +647,14 @@ pub fn demo_transactions(
 }
 
 /// Key files of the demo's people, their roles and names.
-pub const DEMO_KEYS: [(&str, Role, &str); 4] = [
+pub const DEMO_KEYS: [(&str, Role, &str); 5] = [
     ("finance.key", Role::Finance, "街道财政所 会计"),
     ("approver-li.key", Role::Approver, "居民代表 李"),
     ("approver-wang.key", Role::Approver, "居民代表 王"),
     ("auditor.key", Role::Auditor, "第三方审计"),
+    (
+        "household-3-1-101.key",
+        Role::Resident,
+        "3号楼1单元101 住户",
+    ),
 ];

@@ -717,7 +717,6 @@ impl pb::ledger_server::Ledger for LedgerService {
 
     type SubscribeStream = BoxStream<pb::SubscribeEvent>;
 
-
     async fn subscribe(
         &self,
         request: Request<pb::SubscribeRequest>,
@@ -1097,7 +1096,11 @@ fn objection_info(o: &ledger_core::state::Objection) -> pb::ObjectionInfo {
         text: o.text.clone(),
         state: o.state().name().to_string(),
         response_due_ms: o.response_due_ms,
-        answer: o.answer.as_ref().map(|a| a.text.clone()).unwrap_or_default(),
+        answer: o
+            .answer
+            .as_ref()
+            .map(|a| a.text.clone())
+            .unwrap_or_default(),
         answered_ms: o.answer.as_ref().map(|a| a.at_ms).unwrap_or(0),
         resolution_reason: o
             .resolution

@@ -95,6 +95,7 @@ pub struct Outcome {
     /// Entries after the witnessed checkpoint (all of them when there is none).
     pub unwitnessed_entries: u64,
     pub key_history: HashMap<KeyId, KeyHistory>,
+    pub policy_history: Vec<PolicyRecord>,
     pub failure: Option<Failure>,
 }
 
@@ -118,6 +119,18 @@ pub struct Fold {
     pub captured_root: Option<Hash>,
     /// Who signed each key's registration and revocation, for the governance report.
     pub key_history: HashMap<KeyId, KeyHistory>,
+    /// Every policy the ledger has had, oldest first.
+    pub policy_history: Vec<PolicyRecord>,
+}
+
+/// A policy in force from `sequence` on (the genesis's, then each change), with its signers.
+#[derive(Clone, Debug)]
+pub struct PolicyRecord {
+    pub sequence: u64,
+    pub timestamp_ms: i64,
+    pub policy: ledger_core::state::Policy,
+    pub reason: String,
+    pub signers: Vec<KeyId>,
 }
 
 /// The signers of a key's registration (the genesis for the first admins) and revocation.
@@ -139,6 +152,7 @@ impl Fold {
             capture_at: None,
             captured_root: None,
             key_history: HashMap::new(),
+            policy_history: Vec::new(),
         }
     }
 
@@ -198,7 +212,7 @@ impl Fold {
                 &signers,
             )
             .map_err(refused)?;
-            self.record_key_history(&effects, &signers);
+            self.record_governance(&effects, &signers, &prepared.tx.kind, entry);
             self.state.commit(effects.clone(), entry.timestamp_ms);
             self.tree.append(entry_leaf_hash(entry), |_, _, _| {});
             if self.capture_at == Some(self.tree.size()) {
@@ -218,8 +232,32 @@ impl Fold {
         Ok(())
     }
 
-    fn record_key_history(&mut self, effects: &Effects, signers: &[KeyId]) {
+    fn record_governance(
+        &mut self,
+        effects: &Effects,
+        signers: &[KeyId],
+        kind: &ledger_core::tx::Kind,
+        entry: &Entry,
+    ) {
+        let reason = match kind {
+            ledger_core::tx::Kind::PolicyChanged { reason, .. } => reason.clone(),
+            _ => String::new(),
+        };
         for change in &effects.changes {
+            let policy = match change {
+                ledger_core::state::Change::LedgerCreated(info) => Some(info.policy),
+                ledger_core::state::Change::PolicyChanged(p) => Some(*p),
+                _ => None,
+            };
+            if let Some(policy) = policy {
+                self.policy_history.push(PolicyRecord {
+                    sequence: entry.sequence,
+                    timestamp_ms: entry.timestamp_ms,
+                    policy,
+                    reason: reason.clone(),
+                    signers: signers.to_vec(),
+                });
+            }
             match change {
                 ledger_core::state::Change::KeyRegistered(k) => {
                     self.key_history.entry(k.key_id).or_default().registered_by = signers.to_vec();
@@ -446,6 +484,7 @@ pub fn verify_snapshot<R: Read>(
         witnessed_by: Vec::new(),
         unwitnessed_entries: 0,
         key_history: HashMap::new(),
+        policy_history: Vec::new(),
         failure: None,
     };
     let result = (|| -> Result<(), Failure> {
@@ -604,6 +643,7 @@ pub fn verify_snapshot<R: Read>(
     outcome.root = fold.tree.root();
     outcome.kinds = std::mem::take(&mut fold.kinds);
     outcome.key_history = std::mem::take(&mut fold.key_history);
+    outcome.policy_history = std::mem::take(&mut fold.policy_history);
     outcome.state = fold.state;
     outcome
 }

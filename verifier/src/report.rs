@@ -41,6 +41,55 @@ pub struct LedgerSummary {
     pub approver_quorum: u32,
     pub admin_quorum: u32,
     pub reserve_ratio_bp: u32,
+    /// Days of public notice (公示) before an approved large disbursement is paid.
+    pub notice_days: u32,
+    /// Days the finance office has to answer an objection.
+    pub objection_response_days: u32,
+}
+
+/// A policy in force from `sequence` on, with who signed it (the genesis for the first).
+#[derive(Serialize)]
+pub struct PolicySummary {
+    pub sequence: u64,
+    pub time: String,
+    pub approval_threshold_fen: u64,
+    pub approval_window_days: u32,
+    pub approver_quorum: u32,
+    pub admin_quorum: u32,
+    pub reserve_ratio_bp: u32,
+    pub notice_days: u32,
+    pub objection_response_days: u32,
+    pub reason: String,
+    pub signed_by: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct EvaluationSummary {
+    pub key: String,
+    pub role: &'static str,
+    pub satisfied: bool,
+    pub comment: String,
+    pub report_hash: Option<String>,
+    pub at: u64,
+}
+
+/// An objection (异议) and where it stands at the snapshot's last entry.
+#[derive(Serialize)]
+pub struct ObjectionSummary {
+    pub objection_tx_id: String,
+    pub disbursement: String,
+    pub filed_by: String,
+    pub filed_role: &'static str,
+    pub filed_at: u64,
+    pub filed_time: String,
+    pub text: String,
+    pub state: &'static str,
+    pub response_due: String,
+    /// Unanswered past the deadline at the last entry's time, or answered after it.
+    pub answer_overdue: bool,
+    pub answer: Option<String>,
+    pub decision_reason: Option<String>,
+    pub decided_by: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -66,6 +115,12 @@ pub struct ProjectSummary {
     pub id: String,
     pub name: String,
     pub figures: Vec<ProjectFigure>,
+    /// "in_progress", "completed", "accepted", "closed".
+    pub stage: &'static str,
+    pub stage_zh: &'static str,
+    pub evaluations: Vec<EvaluationSummary>,
+    /// What went back to the pools at closing.
+    pub returned: Vec<SourceFigure>,
 }
 
 #[derive(Serialize)]
@@ -87,6 +142,9 @@ pub struct PendingSummary {
     pub approvals: Vec<String>,
     pub approvals_needed: u32,
     pub memo: String,
+    /// When its public notice ends (node time), if the quorum put it on notice.
+    pub notice_ends: Option<String>,
+    pub objections: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -152,6 +210,8 @@ pub struct Report {
     pub accounts: Vec<AccountSummary>,
     pub kinds: std::collections::BTreeMap<&'static str, u64>,
     pub keys: Vec<KeySummary>,
+    pub policy_history: Vec<PolicySummary>,
+    pub objections: Vec<ObjectionSummary>,
     pub governance: Option<Governance>,
     pub witnessing: Witnessing,
 }
@@ -208,6 +268,21 @@ pub fn project_figures(state: &State) -> Vec<ProjectSummary> {
                 id: p.id.clone(),
                 name: p.name.clone(),
                 figures,
+                stage: p.stage.name(),
+                stage_zh: p.stage.chinese_name(),
+                evaluations: p
+                    .evaluations
+                    .values()
+                    .map(|e| EvaluationSummary {
+                        key: e.key_id.fingerprint(),
+                        role: e.role.name(),
+                        satisfied: e.satisfied,
+                        comment: e.comment.clone(),
+                        report_hash: e.report_hash.map(hex::encode),
+                        at: e.at,
+                    })
+                    .collect(),
+                returned: self::figures(&p.returned),
             }
         })
         .collect()
@@ -240,6 +315,8 @@ impl Report {
                 approver_quorum: l.policy.approver_quorum,
                 admin_quorum: l.policy.admin_quorum,
                 reserve_ratio_bp: l.policy.reserve_ratio_bp,
+                notice_days: l.policy.notice_days,
+                objection_response_days: l.policy.objection_response_days,
             }),
             ledger_fingerprint: outcome.ledger_fingerprint.clone(),
             node_key_fingerprint: outcome
@@ -274,7 +351,15 @@ impl Report {
                     approvals: d.approvals.iter().map(|k| k.fingerprint()).collect(),
                     approvals_needed: if d.needs_quorum { quorum } else { 0 },
                     memo: d.memo.clone(),
+                    notice_ends: d.notice_ends_ms.map(utc),
+                    objections: d.objections.iter().map(|o| o.to_string()).collect(),
                 })
+                .collect(),
+            policy_history: outcome.policy_history.iter().map(policy_summary).collect(),
+            objections: state
+                .objections
+                .values()
+                .map(|o| objection_summary(o, outcome.last_timestamp_ms.unwrap_or(0)))
                 .collect(),
             accounts: state
                 .accounts
@@ -382,6 +467,32 @@ impl Report {
         );
         let _ = writeln!(
             w,
+            "  公示期 Public notice: {} 天 days; 异议答复期限 objections answered within {} 天 days",
+            l.notice_days, l.objection_response_days
+        );
+        for p in &self.policy_history {
+            let _ = writeln!(
+                w,
+                "  规则 Policy from entry {} ({}): threshold {} 元, window {} d, {} approvers, {} admins, reserve {} bp, notice {} d, answers {} d — signed by {}{}",
+                p.sequence,
+                p.time,
+                format_yuan(p.approval_threshold_fen),
+                p.approval_window_days,
+                p.approver_quorum,
+                p.admin_quorum,
+                p.reserve_ratio_bp,
+                p.notice_days,
+                p.objection_response_days,
+                p.signed_by.join(", "),
+                if p.reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", printable(&p.reason))
+                }
+            );
+        }
+        let _ = writeln!(
+            w,
             "  见证方 Witnesses: {} of {} needed",
             g.witness_quorum,
             g.witnesses.len()
@@ -396,15 +507,21 @@ impl Report {
         for k in &self.keys {
             let revoked = k
                 .revoked_at
-                .map(|r| format!(", 已撤销 revoked at entry {r}"))
+                .map(|r| {
+                    format!(
+                        ", 已撤销 revoked at entry {r} by {}",
+                        k.revoked_by.join(", ")
+                    )
+                })
                 .unwrap_or_default();
             let _ = writeln!(
                 w,
-                "    {:<8} {} {} (entry {}{revoked})",
+                "    {:<8} {} {} (entry {}, signed by {}{revoked})",
                 k.role,
                 k.fingerprint,
                 printable(&k.name),
-                k.registered_at
+                k.registered_at,
+                k.registered_by.join(", ")
             );
         }
         for c in &g.checkpoint_keys {
@@ -490,10 +607,31 @@ impl Report {
         for p in &self.projects {
             let _ = writeln!(
                 w,
-                "\n项目 Project: {} ({})",
+                "\n项目 Project: {} ({}) — {} {}",
                 printable(&p.name),
-                printable(&p.id)
+                printable(&p.id),
+                p.stage_zh,
+                p.stage
             );
+            for e in &p.evaluations {
+                let _ = writeln!(
+                    w,
+                    "  评价 Evaluation by {} {} (entry {}): {} {}",
+                    e.role,
+                    e.key,
+                    e.at,
+                    if e.satisfied {
+                        "满意/合格 satisfied"
+                    } else {
+                        "不满意/不合格 NOT satisfied"
+                    },
+                    printable(&e.comment)
+                );
+            }
+            if !p.returned.is_empty() {
+                let back = fen_total(p.returned.iter().map(|f| f.fen));
+                let _ = writeln!(w, "  结项退回 Returned to its pools at closing: {back} 元");
+            }
             let _ = writeln!(
                 w,
                 "  {:<15} {:>16} {:>16} {:>16} {:>16}",
@@ -525,6 +663,30 @@ impl Report {
                     d.approvals.len(),
                     d.approvals_needed
                 );
+                if let Some(ends) = &d.notice_ends {
+                    let _ = writeln!(w, "    公示中 on public notice until {ends}");
+                }
+            }
+        }
+        if !self.objections.is_empty() {
+            let _ = writeln!(w, "\n异议 Objections:");
+            for o in &self.objections {
+                let _ = writeln!(
+                    w,
+                    "  {} by {} {} on disbursement {} ({}): {} — {}{}",
+                    o.objection_tx_id,
+                    o.filed_role,
+                    o.filed_by,
+                    o.disbursement,
+                    o.filed_time,
+                    printable(&o.text),
+                    o.state,
+                    if o.answer_overdue {
+                        format!(" — 答复逾期 answer overdue (due {})", o.response_due)
+                    } else {
+                        String::new()
+                    }
+                );
             }
         }
         if let Some(c) = &self.checkpoint {
@@ -539,6 +701,45 @@ impl Report {
             let _ = writeln!(w, "节点密钥 Node key:  {fp}");
         }
         out
+    }
+}
+
+fn policy_summary(r: &crate::check::PolicyRecord) -> PolicySummary {
+    let p = &r.policy;
+    PolicySummary {
+        sequence: r.sequence,
+        time: utc(r.timestamp_ms),
+        approval_threshold_fen: p.approval_threshold_fen,
+        approval_window_days: p.approval_window_days,
+        approver_quorum: p.approver_quorum,
+        admin_quorum: p.admin_quorum,
+        reserve_ratio_bp: p.reserve_ratio_bp,
+        notice_days: p.notice_days,
+        objection_response_days: p.objection_response_days,
+        reason: r.reason.clone(),
+        signed_by: r.signers.iter().map(|k| k.fingerprint()).collect(),
+    }
+}
+
+fn objection_summary(o: &ledger_core::state::Objection, now_ms: i64) -> ObjectionSummary {
+    ObjectionSummary {
+        objection_tx_id: o.id.to_string(),
+        disbursement: o.proposal.to_string(),
+        filed_by: o.filed_by.fingerprint(),
+        filed_role: o.filed_role.name(),
+        filed_at: o.filed_at,
+        filed_time: utc(o.filed_ms),
+        text: o.text.clone(),
+        state: o.state().name(),
+        response_due: utc(o.response_due_ms),
+        answer_overdue: o.answer_overdue(now_ms),
+        answer: o.answer.as_ref().map(|a| a.text.clone()),
+        decision_reason: o.resolution.as_ref().map(|r| r.reason.clone()),
+        decided_by: o
+            .resolution
+            .as_ref()
+            .map(|r| r.by.iter().map(|k| k.fingerprint()).collect())
+            .unwrap_or_default(),
     }
 }
 

@@ -117,6 +117,17 @@ export const messages = {
     { no: 2, name: "name", type: "string", repeated: false, ref: null, oneof: null },
     { no: 3, name: "description", type: "string", repeated: false, ref: null, oneof: null },
     { no: 4, name: "figures", type: "message", repeated: true, ref: "ledger.v1.ProjectSourceFigures", oneof: null },
+    { no: 5, name: "stage", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 6, name: "evaluations", type: "message", repeated: true, ref: "ledger.v1.Evaluation", oneof: null },
+    { no: 7, name: "returned", type: "message", repeated: true, ref: "ledger.v1.SourceAmount", oneof: null },
+  ],
+  "ledger.v1.Evaluation": [
+    { no: 1, name: "key", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 2, name: "role", type: "enum", repeated: false, ref: "ledger.v1.Role", oneof: null },
+    { no: 3, name: "satisfied", type: "bool", repeated: false, ref: null, oneof: null },
+    { no: 4, name: "comment", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 5, name: "report_hash", type: "bytes", repeated: false, ref: null, oneof: null },
+    { no: 6, name: "at", type: "uint64", repeated: false, ref: null, oneof: null },
   ],
   "ledger.v1.Projects": [
     { no: 1, name: "tree_size", type: "uint64", repeated: false, ref: null, oneof: null },
@@ -149,6 +160,20 @@ export const messages = {
     { no: 7, name: "approvals_needed", type: "uint32", repeated: false, ref: null, oneof: null },
     { no: 8, name: "proposed_at", type: "uint64", repeated: false, ref: null, oneof: null },
     { no: 9, name: "memo", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 10, name: "notice_ends_ms", type: "int64", repeated: false, ref: null, oneof: null },
+    { no: 11, name: "objections", type: "message", repeated: true, ref: "ledger.v1.ObjectionInfo", oneof: null },
+  ],
+  "ledger.v1.ObjectionInfo": [
+    { no: 1, name: "objection_tx_id", type: "bytes", repeated: false, ref: null, oneof: null },
+    { no: 2, name: "filed_by", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 3, name: "filed_role", type: "enum", repeated: false, ref: "ledger.v1.Role", oneof: null },
+    { no: 4, name: "filed_ms", type: "int64", repeated: false, ref: null, oneof: null },
+    { no: 5, name: "text", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 6, name: "state", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 7, name: "response_due_ms", type: "int64", repeated: false, ref: null, oneof: null },
+    { no: 8, name: "answer", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 9, name: "answered_ms", type: "int64", repeated: false, ref: null, oneof: null },
+    { no: 10, name: "resolution_reason", type: "string", repeated: false, ref: null, oneof: null },
   ],
   "ledger.v1.Disbursements": [
     { no: 1, name: "disbursements", type: "message", repeated: true, ref: "ledger.v1.DisbursementInfo", oneof: null },
@@ -191,6 +216,8 @@ export const messages = {
     { no: 3, name: "admin_quorum", type: "uint32", repeated: false, ref: null, oneof: null },
     { no: 4, name: "reserve_ratio_bp", type: "uint32", repeated: false, ref: null, oneof: null },
     { no: 5, name: "approval_window_days", type: "uint32", repeated: false, ref: null, oneof: null },
+    { no: 6, name: "notice_days", type: "uint32", repeated: false, ref: null, oneof: null },
+    { no: 7, name: "objection_response_days", type: "uint32", repeated: false, ref: null, oneof: null },
   ],
   "ledger.v1.PublicKey": [
     { no: 1, name: "ed25519", type: "bytes", repeated: false, ref: null, oneof: null },
@@ -282,6 +309,40 @@ export const messages = {
     { no: 2, name: "note", type: "string", repeated: false, ref: null, oneof: null },
     { no: 3, name: "document_hash", type: "bytes", repeated: false, ref: null, oneof: null },
   ],
+  "ledger.v1.ObjectionFiled": [
+    { no: 1, name: "proposal_tx_id", type: "bytes", repeated: false, ref: null, oneof: null },
+    { no: 2, name: "text", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 3, name: "document_hash", type: "bytes", repeated: false, ref: null, oneof: null },
+  ],
+  "ledger.v1.ObjectionAnswered": [
+    { no: 1, name: "objection_tx_id", type: "bytes", repeated: false, ref: null, oneof: null },
+    { no: 2, name: "text", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 3, name: "document_hashes", type: "bytes", repeated: true, ref: null, oneof: null },
+  ],
+  "ledger.v1.ObjectionResolved": [
+    { no: 1, name: "objection_tx_id", type: "bytes", repeated: false, ref: null, oneof: null },
+    { no: 2, name: "upheld", type: "bool", repeated: false, ref: null, oneof: null },
+    { no: 3, name: "reason", type: "string", repeated: false, ref: null, oneof: null },
+  ],
+  "ledger.v1.ProjectCompleted": [
+    { no: 1, name: "project_id", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 2, name: "memo", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 3, name: "document_hash", type: "bytes", repeated: false, ref: null, oneof: null },
+  ],
+  "ledger.v1.ProjectEvaluated": [
+    { no: 1, name: "project_id", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 2, name: "satisfied", type: "bool", repeated: false, ref: null, oneof: null },
+    { no: 3, name: "comment", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 4, name: "report_hash", type: "bytes", repeated: false, ref: null, oneof: null },
+  ],
+  "ledger.v1.ProjectAccepted": [
+    { no: 1, name: "project_id", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 2, name: "memo", type: "string", repeated: false, ref: null, oneof: null },
+  ],
+  "ledger.v1.ProjectClosed": [
+    { no: 1, name: "project_id", type: "string", repeated: false, ref: null, oneof: null },
+    { no: 2, name: "memo", type: "string", repeated: false, ref: null, oneof: null },
+  ],
   "ledger.v1.TransactionBody": [
     { no: 1, name: "ledger_id", type: "string", repeated: false, ref: null, oneof: null },
     { no: 2, name: "tx_id", type: "bytes", repeated: false, ref: null, oneof: null },
@@ -302,6 +363,13 @@ export const messages = {
     { no: 23, name: "entry_annotated", type: "message", repeated: false, ref: "ledger.v1.EntryAnnotated", oneof: "kind" },
     { no: 24, name: "checkpoint_key_rotated", type: "message", repeated: false, ref: "ledger.v1.CheckpointKeyRotated", oneof: "kind" },
     { no: 25, name: "policy_changed", type: "message", repeated: false, ref: "ledger.v1.PolicyChanged", oneof: "kind" },
+    { no: 26, name: "objection_filed", type: "message", repeated: false, ref: "ledger.v1.ObjectionFiled", oneof: "kind" },
+    { no: 27, name: "objection_answered", type: "message", repeated: false, ref: "ledger.v1.ObjectionAnswered", oneof: "kind" },
+    { no: 28, name: "objection_resolved", type: "message", repeated: false, ref: "ledger.v1.ObjectionResolved", oneof: "kind" },
+    { no: 29, name: "project_completed", type: "message", repeated: false, ref: "ledger.v1.ProjectCompleted", oneof: "kind" },
+    { no: 30, name: "project_evaluated", type: "message", repeated: false, ref: "ledger.v1.ProjectEvaluated", oneof: "kind" },
+    { no: 31, name: "project_accepted", type: "message", repeated: false, ref: "ledger.v1.ProjectAccepted", oneof: "kind" },
+    { no: 32, name: "project_closed", type: "message", repeated: false, ref: "ledger.v1.ProjectClosed", oneof: "kind" },
   ],
 };
 
@@ -328,6 +396,7 @@ export const enums = {
     2: "ROLE_FINANCE",
     3: "ROLE_APPROVER",
     4: "ROLE_AUDITOR",
+    5: "ROLE_RESIDENT",
   },
   "ledger.v1.AccountKind": {
     0: "ACCOUNT_KIND_UNSPECIFIED",

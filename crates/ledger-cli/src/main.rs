@@ -328,7 +328,11 @@ enum ProjectCmd {
     Evaluate {
         #[arg(long)]
         id: String,
-        #[arg(long, conflicts_with = "not_satisfied", required_unless_present = "not_satisfied")]
+        #[arg(
+            long,
+            conflicts_with = "not_satisfied",
+            required_unless_present = "not_satisfied"
+        )]
         satisfied: bool,
         #[arg(long)]
         not_satisfied: bool,
@@ -564,8 +568,62 @@ fn file_hash(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(document_hash(&bytes).to_vec())
 }
 
+fn stage_words(stage: &str) -> &str {
+    match stage {
+        "in_progress" => "建设中 in progress",
+        "completed" => "已竣工 completed",
+        "accepted" => "已验收 accepted",
+        "closed" => "已结项 closed",
+        other => other,
+    }
+}
+
+/// 公示 and 异议 lines under a disbursement, with days by this computer's clock.
+fn print_notice(d: &pb::DisbursementInfo) {
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+    let now = now_ms();
+    if d.notice_ends_ms > 0 && d.state == "pending" {
+        let left = d.notice_ends_ms - now;
+        if left > 0 {
+            outln!(
+                "    公示中 on public notice: {} 天 days left (until {} ms)",
+                (left + DAY - 1) / DAY,
+                d.notice_ends_ms
+            );
+        } else {
+            outln!("    公示期满 notice over: it can be executed once no objection is open");
+        }
+    }
+    for o in &d.objections {
+        let overdue = if o.answered_ms > 0 {
+            o.answered_ms > o.response_due_ms
+        } else {
+            o.state == "open" && now > o.response_due_ms
+        };
+        outln!(
+            "    异议 objection {} [{}{}] by {}: {}",
+            hex::encode(&o.objection_tx_id),
+            o.state,
+            if overdue {
+                ", 答复逾期 answer overdue"
+            } else {
+                ""
+            },
+            o.filed_by,
+            printable(&o.text)
+        );
+        if !o.answer.is_empty() {
+            outln!("      答复 answer: {}", printable(&o.answer));
+        }
+    }
+}
+
 fn optional_file_hash(path: &Option<PathBuf>) -> anyhow::Result<Vec<u8>> {
-    Ok(path.as_deref().map(file_hash).transpose()?.unwrap_or_default())
+    Ok(path
+        .as_deref()
+        .map(file_hash)
+        .transpose()?
+        .unwrap_or_default())
 }
 
 fn role(text: &str) -> anyhow::Result<Role> {
@@ -575,9 +633,9 @@ fn role(text: &str) -> anyhow::Result<Role> {
         "approver" => Role::Approver,
         "auditor" => Role::Auditor,
         "resident" | "household" => Role::Resident,
-        other => anyhow::bail!(
-            "unknown role {other:?}: admin, finance, approver, auditor or resident"
-        ),
+        other => {
+            anyhow::bail!("unknown role {other:?}: admin, finance, approver, auditor or resident")
+        }
     })
 }
 
@@ -824,12 +882,10 @@ fn build_kind(kind: &TxKind, notes: &mut Notes) -> anyhow::Result<Kind> {
                 memo: memo.clone(),
             })
         }
-        TxKind::Project(ProjectCmd::Close { id, memo }) => {
-            Kind::ProjectClosed(pb::ProjectClosed {
-                project_id: id.clone(),
-                memo: memo.clone(),
-            })
-        }
+        TxKind::Project(ProjectCmd::Close { id, memo }) => Kind::ProjectClosed(pb::ProjectClosed {
+            project_id: id.clone(),
+            memo: memo.clone(),
+        }),
         TxKind::Annotate {
             target,
             note,
@@ -1102,7 +1158,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let p = connect(&cli).await?.projects().await?;
             if cli.json {
                 let v: Vec<_> = p.projects.iter().map(|p| serde_json::json!({
-                    "project_id": p.project_id, "name": p.name,
+                    "project_id": p.project_id, "name": p.name, "stage": p.stage,
+                    "evaluations": p.evaluations.iter().map(|e| serde_json::json!({"key": e.key, "role": pb::Role::try_from(e.role).map(|r| r.as_str_name()).unwrap_or("?"), "satisfied": e.satisfied, "comment": e.comment})).collect::<Vec<_>>(),
                     "figures": p.figures.iter().map(|f| serde_json::json!({"source": source_name(f.source), "budget_fen": f.budget_fen, "allocated_fen": f.allocated_fen, "spent_fen": f.spent_fen, "held_fen": f.held_fen, "remaining_fen": f.remaining_fen})).collect::<Vec<_>>(),
                 })).collect();
                 outln!(
@@ -1112,7 +1169,27 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 return Ok(());
             }
             for p in &p.projects {
-                outln!("{} — {}", printable(&p.project_id), printable(&p.name));
+                outln!(
+                    "{} — {} [{}]",
+                    printable(&p.project_id),
+                    printable(&p.name),
+                    stage_words(&p.stage)
+                );
+                for e in &p.evaluations {
+                    outln!(
+                        "  评价 evaluation {} {}: {} {}",
+                        pb::Role::try_from(e.role)
+                            .map(|r| r.as_str_name())
+                            .unwrap_or("?"),
+                        e.key,
+                        if e.satisfied {
+                            "满意/合格 satisfied"
+                        } else {
+                            "不满意/不合格 not satisfied"
+                        },
+                        printable(&e.comment)
+                    );
+                }
                 outln!(
                     "  {:<15} {:>16} {:>16} {:>16} {:>16} {:>16}",
                     "source",
@@ -1152,7 +1229,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 if cli.json {
                     outln!(
                         "{}",
-                        serde_json::json!({"proposal_tx_id": hex::encode(&d.proposal_tx_id), "project": d.project_id, "payee": d.payee_account, "total_fen": total, "state": d.state, "approvals": d.approvals, "approvals_needed": d.approvals_needed, "memo": d.memo})
+                        serde_json::json!({"proposal_tx_id": hex::encode(&d.proposal_tx_id), "project": d.project_id, "payee": d.payee_account, "total_fen": total, "state": d.state, "approvals": d.approvals, "approvals_needed": d.approvals_needed, "memo": d.memo, "notice_ends_ms": d.notice_ends_ms, "objections": d.objections.iter().map(|o| serde_json::json!({"objection_tx_id": hex::encode(&o.objection_tx_id), "state": o.state, "text": o.text, "filed_by": o.filed_by, "response_due_ms": o.response_due_ms, "answer": o.answer})).collect::<Vec<_>>()})
                     );
                 } else {
                     outln!(
@@ -1166,6 +1243,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                         d.approvals_needed,
                         printable(&d.memo)
                     );
+                    print_notice(d);
                 }
             }
             Ok(())

@@ -165,6 +165,15 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role: the one list pages and reports are checked against.
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Finance,
+        Role::Approver,
+        Role::Auditor,
+        Role::Resident,
+    ];
+
     pub fn to_proto(self) -> proto::Role {
         match self {
             Role::Admin => proto::Role::Admin,
