@@ -497,7 +497,7 @@ async fn notice_objections_and_acceptance_are_lived_and_replayed() {
         .unwrap();
     let node_key = ledger_keys::read(&data.path().join("node.key")).unwrap();
     let replay = |forged: Vec<(i64, Vec<u8>)>| {
-        let snapshot = forge_snapshot(&ledger_id, &node_key, forged);
+        let snapshot = forge_snapshot(&ledger_id, &node_key, forged, &[]);
         let outcome = verify_snapshot(
             snapshot.as_slice(),
             &Trust::Key(node_key.verifying_key()),
@@ -535,4 +535,45 @@ async fn notice_objections_and_acceptance_are_lived_and_replayed() {
         "{}",
         failure.message
     );
+
+    // The node's clock moved 8 days on is itself the lie of an operator who wants a notice over
+    // early. Its demo witnesses shared the lie; witnesses on their own clocks cosign the same
+    // entries now, and the verifier sees entries dated after the witnesses saw them.
+    let witnesses: Vec<(String, ed25519_dalek::SigningKey)> =
+        std::fs::read_dir(data.path().join("witnesses"))
+            .unwrap()
+            .map(|d| {
+                let dir = d.unwrap().path();
+                let name = std::fs::read_to_string(dir.join("witness.name")).unwrap();
+                let key = ledger_keys::read(&dir.join("witness.key")).unwrap();
+                (name.trim().to_string(), key)
+            })
+            .collect();
+    assert_eq!(
+        witnesses.len(),
+        2,
+        "the development ledger's demo witnesses"
+    );
+    let honest_clocks: Vec<_> = entries[..=execute_a]
+        .iter()
+        .map(|e| (e.timestamp_ms, e.envelope.clone()))
+        .collect();
+    let snapshot = forge_snapshot(&ledger_id, &node_key, honest_clocks, &witnesses);
+    let outcome = verify_snapshot(
+        snapshot.as_slice(),
+        &Trust::Key(node_key.verifying_key()),
+        &[],
+        2,
+        |_| {},
+        |_, _| {},
+    );
+    let failure = outcome
+        .failure
+        .expect("entries dated after their cosignature");
+    assert_eq!(
+        failure.code, "TIMESTAMP_AFTER_COSIGNATURE",
+        "{}",
+        failure.message
+    );
+    assert_eq!(failure.sequence, Some(execute_a as u64));
 }

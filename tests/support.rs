@@ -208,21 +208,19 @@ pub fn random_tx_id() -> [u8; 16] {
 }
 
 /// What a lying node could publish: any (node time, envelope) entries, chained, Merkle-rooted
-/// and signed by `node_key` exactly as a correct node would.
+/// and signed by `node_key` exactly as a correct node would; with `witnesses` (key name, key),
+/// the checkpoint is also cosigned by them now, as honest witnesses would.
 pub fn forge_snapshot(
     ledger_id: &str,
     node_key: &SigningKey,
     entries: Vec<(i64, Vec<u8>)>,
+    witnesses: &[(String, SigningKey)],
 ) -> Vec<u8> {
     use ledger_core::entry::{Entry, GENESIS_PREV_HASH};
     use ledger_core::merkle::{entry_leaf_hash, CompactTree};
     use ledger_core::snapshot;
-    let mut out = snapshot::encode_header(&snapshot::Header {
-        ledger_id: ledger_id.into(),
-        node_public_key: node_key.verifying_key().to_bytes(),
-        entry_count: entries.len() as u64,
-        witnessed: String::new(),
-    });
+    let count = entries.len() as u64;
+    let mut frames = Vec::new();
     let mut prev = GENESIS_PREV_HASH;
     let mut tree = CompactTree::new();
     for (i, (timestamp_ms, envelope)) in entries.into_iter().enumerate() {
@@ -234,7 +232,7 @@ pub fn forge_snapshot(
         };
         prev = entry.hash();
         tree.append(entry_leaf_hash(&entry), |_, _, _| {});
-        snapshot::encode_entry_frame(&entry, &mut out);
+        snapshot::encode_entry_frame(&entry, &mut frames);
     }
     let cp = ledger_core::checkpoint::Checkpoint {
         origin: ledger_id.into(),
@@ -242,6 +240,21 @@ pub fn forge_snapshot(
         root: tree.root(),
     }
     .sign(node_key);
+    let mut witnessed = String::new();
+    if !witnesses.is_empty() {
+        witnessed = cp.text.clone();
+        let now_s = (now_ms() / 1000) as u64;
+        for (name, key) in witnesses {
+            witnessed += &ledger_core::checkpoint::cosign(cp.note_text(), name, key, now_s).line();
+        }
+    }
+    let mut out = snapshot::encode_header(&snapshot::Header {
+        ledger_id: ledger_id.into(),
+        node_public_key: node_key.verifying_key().to_bytes(),
+        entry_count: count,
+        witnessed,
+    });
+    out.extend(frames);
     out.extend(snapshot::encode_trailer(&cp.text));
     out
 }

@@ -98,6 +98,7 @@ fn forge(ledger_id: &str, node_key: &SigningKey, envelopes: Vec<Vec<u8>>) -> Vec
         ledger_id,
         node_key,
         envelopes.into_iter().map(|e| (ts, e)).collect(),
+        &[],
     )
 }
 

@@ -117,6 +117,8 @@ pub struct Fold {
     /// The tree size whose root to keep while folding (a witnessed checkpoint's), and the root.
     pub capture_at: Option<u64>,
     pub captured_root: Option<Hash>,
+    /// The node time of the last entry of that prefix (the latest: times never go back).
+    pub captured_timestamp_ms: Option<i64>,
     /// Who signed each key's registration and revocation, for the governance report.
     pub key_history: HashMap<KeyId, KeyHistory>,
     /// Every policy the ledger has had, oldest first.
@@ -151,6 +153,7 @@ impl Fold {
             threads: threads.max(1),
             capture_at: None,
             captured_root: None,
+            captured_timestamp_ms: None,
             key_history: HashMap::new(),
             policy_history: Vec::new(),
         }
@@ -217,6 +220,7 @@ impl Fold {
             self.tree.append(entry_leaf_hash(entry), |_, _, _| {});
             if self.capture_at == Some(self.tree.size()) {
                 self.captured_root = Some(self.tree.root());
+                self.captured_timestamp_ms = Some(entry.timestamp_ms);
             }
             *self.kinds.entry(prepared.tx.kind.name()).or_default() += 1;
             self.first_timestamp_ms.get_or_insert(entry.timestamp_ms);
@@ -437,6 +441,7 @@ fn check_witnessed(
                 format!("检查点没有足够的见证方联署，不能排除有人给不同的人看不同的账本。/ {e}"),
             )
         })?;
+    check_witnessed_times(fold, w, &ledger.witnesses, ledger.witness_quorum)?;
     // A node's snapshot of a witnessed tree carries the same checkpoint twice; two versions of
     // one checkpoint in one file mean it was edited.
     if cp.tree_size == size && trailer.text != w.text {
@@ -447,6 +452,47 @@ fn check_witnessed(
         ));
     }
     Ok(by)
+}
+
+/// Entries cannot be younger than the witnesses' cosignatures of a tree that holds them: a node
+/// that dates an entry later than it was made (to end a public notice early, say) is caught
+/// here. The bound is the quorum-th earliest valid cosignature time, so fewer than a quorum of
+/// witnesses with a wrong clock cannot accuse an honest node, plus the clock skew the rules
+/// allow.
+fn check_witnessed_times(
+    fold: &Fold,
+    w: &SignedCheckpoint,
+    witnesses: &[WitnessKey],
+    quorum: u32,
+) -> Result<(), Failure> {
+    let mut times: Vec<u64> = witnesses
+        .iter()
+        .filter_map(|k| w.verify_cosignature(k).ok())
+        .collect();
+    times.sort_unstable();
+    let (Some(seen_by), Some(last_ms)) = (
+        times.get((quorum as usize).saturating_sub(1)),
+        fold.captured_timestamp_ms,
+    ) else {
+        return Ok(());
+    };
+    let bound_ms = i64::try_from(*seen_by)
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000)
+        .saturating_add(ledger_core::limits::MAX_CLOCK_SKEW_MS);
+    if last_ms > bound_ms {
+        return Err(Failure::new(
+            "TIMESTAMP_AFTER_COSIGNATURE",
+            Some(w.checkpoint.tree_size - 1),
+            format!(
+                "节点给记录标注的时间晚于见证方联署含有这些记录的检查点的时间：节点把记录的时间往后写了（例如为了让公示期提前结束）。/ Entry {} is dated {} ms, but the witnesses cosigned a tree holding it by {} s: the node dated entries later than they were made (e.g. to end a public notice early)",
+                w.checkpoint.tree_size - 1,
+                last_ms,
+                seen_by
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn malformed(e: SnapshotError) -> Failure {
