@@ -133,11 +133,11 @@ pub fn entry_proto(entry: &Entry, hash: &Hash) -> pb::Entry {
 fn prepare_item(shared: &Shared, envelope: pb::SignedEnvelope) -> Item {
     let bytes = envelope.encode_to_vec();
     if bytes.len() > ledger_core::limits::MAX_ENVELOPE_BYTES {
-        let r = Rejection::TooLarge {
+        let r = Rejection::from(ledger_core::rules::DecodeError::TooLarge {
             what: "envelope",
             size: bytes.len(),
             limit: ledger_core::limits::MAX_ENVELOPE_BYTES,
-        };
+        });
         return Item {
             prepared: Err(r),
             verified: None,
@@ -153,8 +153,9 @@ fn prepare_item(shared: &Shared, envelope: pb::SignedEnvelope) -> Item {
             envelope: bytes,
         };
     }
-    let prepared =
-        ledger_core::tx::Envelope::from_proto(envelope).and_then(rules::prepare_envelope);
+    let prepared = ledger_core::tx::Envelope::from_proto(envelope)
+        .map_err(Rejection::from)
+        .and_then(rules::prepare_envelope);
     let verified = match &prepared {
         Ok(p) => pre_verify(shared, p),
         _ => None,
@@ -199,7 +200,11 @@ fn pre_verify(shared: &Shared, p: &Prepared) -> Option<Result<Vec<KeyId>, Reject
         return None; // a key the writer may register in this very group
     }
     let mut it = lookup.into_iter();
-    Some(p.envelope.verify_signatures(|_| it.next().flatten()))
+    Some(
+        p.envelope
+            .verify_signatures(|_| it.next().flatten())
+            .map_err(Rejection::from),
+    )
 }
 
 impl LedgerService {

@@ -11,7 +11,9 @@
 //! - [`entry`]: log entries, their encoding and the hash chain.
 //! - [`merkle`]: the RFC 6962 / RFC 9162 Merkle tree with SHA-256, over the entries' encodings.
 //! - [`checkpoint`]: C2SP `tlog-checkpoint` signed tree heads in `signed-note` form.
-//! - [`tx`]: decoding a signed envelope and its body into a checked [`tx::Transaction`].
+//! - [`types`]: fund sources, amounts per source, roles, the policy.
+//! - [`tx`]: decoding a signed envelope and its body into a checked [`tx::Transaction`], with
+//!   [`decode_error`]s apart from the rules' refusals.
 //! - [`rules`] and [`state`]: the fund rules, as a pure fold of entries.
 //! - [`snapshot`]: the published snapshot file format.
 //! - [`amount`]: yuan and fen, exactly.
@@ -21,6 +23,7 @@
 pub mod amount;
 pub mod build;
 pub mod checkpoint;
+pub mod decode_error;
 pub mod entry;
 pub mod hashing;
 pub mod limits;

@@ -8,10 +8,10 @@ use ed25519_dalek::VerifyingKey;
 use prost::Message;
 
 use crate::checkpoint::WitnessKey;
+use crate::decode_error::{DecodeError, SignatureError};
 use crate::hashing::body_hash;
 use crate::limits::*;
 use crate::proto;
-use crate::rules::Rejection;
 use crate::signing::{self, KeyId};
 use crate::types::{Amounts, FundSource, Policy, Role};
 use crate::Hash;
@@ -40,15 +40,15 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    pub fn decode(bytes: &[u8]) -> Result<Envelope, Rejection> {
+    pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
         if bytes.len() > MAX_ENVELOPE_BYTES {
-            return Err(Rejection::TooLarge {
+            return Err(DecodeError::TooLarge {
                 what: "envelope",
                 size: bytes.len(),
                 limit: MAX_ENVELOPE_BYTES,
             });
         }
-        let raw = proto::SignedEnvelope::decode(bytes).map_err(|e| Rejection::Malformed {
+        let raw = proto::SignedEnvelope::decode(bytes).map_err(|e| DecodeError::Malformed {
             what: "envelope",
             detail: e.to_string(),
         })?;
@@ -56,19 +56,19 @@ impl Envelope {
         Envelope::from_proto(raw)
     }
 
-    pub fn from_proto(raw: proto::SignedEnvelope) -> Result<Envelope, Rejection> {
+    pub fn from_proto(raw: proto::SignedEnvelope) -> Result<Envelope, DecodeError> {
         if raw.body.len() > MAX_BODY_BYTES {
-            return Err(Rejection::TooLarge {
+            return Err(DecodeError::TooLarge {
                 what: "transaction body",
                 size: raw.body.len(),
                 limit: MAX_BODY_BYTES,
             });
         }
         if raw.signatures.is_empty() {
-            return Err(Rejection::NoSignature);
+            return Err(DecodeError::NoSignature);
         }
         if raw.signatures.len() > MAX_SIGNATURES {
-            return Err(Rejection::TooMany {
+            return Err(DecodeError::TooMany {
                 what: "signatures",
                 count: raw.signatures.len(),
                 limit: MAX_SIGNATURES,
@@ -77,12 +77,12 @@ impl Envelope {
         let mut signatures: Vec<(KeyId, [u8; 64])> = Vec::with_capacity(raw.signatures.len());
         for sig in raw.signatures {
             let key_id = KeyId::from_slice(&sig.key_id)
-                .ok_or_else(|| Rejection::invalid("signatures.key_id", "a key id is 32 bytes"))?;
+                .ok_or_else(|| DecodeError::invalid("signatures.key_id", "a key id is 32 bytes"))?;
             let signature: [u8; 64] = sig.signature.as_slice().try_into().map_err(|_| {
-                Rejection::invalid("signatures.signature", "an Ed25519 signature is 64 bytes")
+                DecodeError::invalid("signatures.signature", "an Ed25519 signature is 64 bytes")
             })?;
             if signatures.iter().any(|(k, _)| *k == key_id) {
-                return Err(Rejection::DuplicateSigner {
+                return Err(DecodeError::DuplicateSigner {
                     key: key_id.fingerprint(),
                 });
             }
@@ -118,14 +118,14 @@ impl Envelope {
     pub fn verify_signatures(
         &self,
         mut lookup: impl FnMut(&KeyId) -> Option<VerifyingKey>,
-    ) -> Result<Vec<KeyId>, Rejection> {
+    ) -> Result<Vec<KeyId>, SignatureError> {
         // Every key is looked up before any signature is checked: an envelope naming an unknown
         // key costs no signature work at all.
         let keys = self
             .signatures
             .iter()
             .map(|(key_id, _)| {
-                lookup(key_id).ok_or(Rejection::UnknownKey {
+                lookup(key_id).ok_or(SignatureError::UnknownKey {
                     key: key_id.fingerprint(),
                 })
             })
@@ -133,7 +133,7 @@ impl Envelope {
         let mut signers = Vec::with_capacity(self.signatures.len());
         for ((key_id, signature), key) in self.signatures.iter().zip(keys) {
             if !signing::verify_body(&key, &self.body, signature) {
-                return Err(Rejection::BadSignature {
+                return Err(SignatureError::BadSignature {
                     key: key_id.fingerprint(),
                 });
             }
@@ -350,15 +350,15 @@ pub struct Transaction {
 
 impl Transaction {
     /// Decodes and validates a body. Every field is checked here; nothing later trusts raw input.
-    pub fn decode(body: &[u8]) -> Result<Transaction, Rejection> {
+    pub fn decode(body: &[u8]) -> Result<Transaction, DecodeError> {
         if body.len() > MAX_BODY_BYTES {
-            return Err(Rejection::TooLarge {
+            return Err(DecodeError::TooLarge {
                 what: "transaction body",
                 size: body.len(),
                 limit: MAX_BODY_BYTES,
             });
         }
-        let raw = proto::TransactionBody::decode(body).map_err(|e| Rejection::Malformed {
+        let raw = proto::TransactionBody::decode(body).map_err(|e| DecodeError::Malformed {
             what: "transaction body",
             detail: e.to_string(),
         })?;
@@ -368,10 +368,10 @@ impl Transaction {
             raw.tx_id
                 .as_slice()
                 .try_into()
-                .map_err(|_| Rejection::invalid("tx_id", "a transaction id is 16 bytes"))?,
+                .map_err(|_| DecodeError::invalid("tx_id", "a transaction id is 16 bytes"))?,
         );
         let kind = raw.kind.ok_or_else(|| {
-            Rejection::invalid(
+            DecodeError::invalid(
                 "kind",
                 "the body names no transaction kind (or one this node does not know)",
             )
@@ -385,12 +385,12 @@ impl Transaction {
     }
 }
 
-fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
+fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, DecodeError> {
     use proto::transaction_body::Kind as K;
     Ok(match kind {
         K::Genesis(g) => {
             if g.admin_keys.is_empty() || g.admin_keys.len() > MAX_GENESIS_KEYS {
-                return Err(Rejection::invalid(
+                return Err(DecodeError::invalid(
                     "genesis.admin_keys",
                     &format!("name between 1 and {MAX_GENESIS_KEYS} admin keys"),
                 ));
@@ -401,14 +401,14 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
                 .map(new_key)
                 .collect::<Result<Vec<_>, _>>()?;
             if admin_keys.iter().any(|k| k.role != Role::Admin) {
-                return Err(Rejection::invalid(
+                return Err(DecodeError::invalid(
                     "genesis.admin_keys.role",
                     "every genesis key is an admin key",
                 ));
             }
             for (i, k) in admin_keys.iter().enumerate() {
                 if admin_keys[..i].iter().any(|o| o.key_id == k.key_id) {
-                    return Err(Rejection::invalid(
+                    return Err(DecodeError::invalid(
                         "genesis.admin_keys",
                         "the same key is named twice",
                     ));
@@ -416,7 +416,7 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
             }
             let currency = g.currency;
             if currency != "CNY" {
-                return Err(Rejection::invalid(
+                return Err(DecodeError::invalid(
                     "genesis.currency",
                     "the ledger keeps CNY (fen); write \"CNY\"",
                 ));
@@ -446,11 +446,12 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
         },
         K::KeyRegistered(k) => Kind::KeyRegistered(new_key(
             k.key
-                .ok_or_else(|| Rejection::invalid("key_registered.key", "missing"))?,
+                .ok_or_else(|| DecodeError::invalid("key_registered.key", "missing"))?,
         )?),
         K::KeyRevoked(k) => Kind::KeyRevoked {
-            key_id: KeyId::from_slice(&k.key_id)
-                .ok_or_else(|| Rejection::invalid("key_revoked.key_id", "a key id is 32 bytes"))?,
+            key_id: KeyId::from_slice(&k.key_id).ok_or_else(|| {
+                DecodeError::invalid("key_revoked.key_id", "a key id is 32 bytes")
+            })?,
             reason: text("key_revoked.reason", k.reason)?,
         },
         K::AccountOpened(a) => {
@@ -460,7 +461,7 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
                 }
                 Ok(proto::AccountKind::Payee) => {
                     if a.source != 0 {
-                        return Err(Rejection::invalid(
+                        return Err(DecodeError::invalid(
                             "account_opened.source",
                             "a payee account takes money of any source; leave source unset",
                         ));
@@ -468,7 +469,7 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
                     NewAccountKind::Payee
                 }
                 _ => {
-                    return Err(Rejection::invalid(
+                    return Err(DecodeError::invalid(
                         "account_opened.kind",
                         "fund_pool or payee",
                     ))
@@ -512,7 +513,7 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
             amounts: amounts("disbursement_proposed.amounts", d.amounts)?,
             contract_hash: optional_hash("disbursement_proposed.contract_hash", d.contract_hash)?
                 .ok_or_else(|| {
-                Rejection::invalid(
+                DecodeError::invalid(
                     "disbursement_proposed.contract_hash",
                     "a disbursement names the hash of its contract",
                 )
@@ -550,7 +551,7 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
         },
         K::ObjectionAnswered(a) => {
             if a.document_hashes.len() > MAX_ANSWER_DOCUMENTS {
-                return Err(Rejection::invalid(
+                return Err(DecodeError::invalid(
                     "objection_answered.document_hashes",
                     &format!("at most {MAX_ANSWER_DOCUMENTS} documents"),
                 ));
@@ -560,7 +561,7 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
                 .into_iter()
                 .map(|h| {
                     optional_hash("objection_answered.document_hashes", h)?.ok_or_else(|| {
-                        Rejection::invalid(
+                        DecodeError::invalid(
                             "objection_answered.document_hashes",
                             "a hash is 32 bytes",
                         )
@@ -602,8 +603,8 @@ fn decode_kind(kind: proto::transaction_body::Kind) -> Result<Kind, Rejection> {
 
 /// A policy (the genesis's, or a change of it), each field within its bound; the admin quorum
 /// at most `admins` (the admin keys there are).
-fn policy(raw: Option<proto::Policy>, admins: usize) -> Result<Policy, Rejection> {
-    let raw = raw.ok_or_else(|| Rejection::invalid("policy", "a ledger needs a policy"))?;
+fn policy(raw: Option<proto::Policy>, admins: usize) -> Result<Policy, DecodeError> {
+    let raw = raw.ok_or_else(|| DecodeError::invalid("policy", "a ledger needs a policy"))?;
     let policy = Policy {
         approval_threshold_fen: raw.approval_threshold_fen,
         approver_quorum: raw.approver_quorum,
@@ -614,7 +615,7 @@ fn policy(raw: Option<proto::Policy>, admins: usize) -> Result<Policy, Rejection
         objection_response_days: raw.objection_response_days,
     };
     if policy.notice_days > MAX_NOTICE_DAYS {
-        return Err(Rejection::invalid(
+        return Err(DecodeError::invalid(
             "policy.notice_days",
             &format!("0 to {MAX_NOTICE_DAYS} days (e.g. 7): how long an approved large disbursement stays on public notice"),
         ));
@@ -625,37 +626,37 @@ fn policy(raw: Option<proto::Policy>, admins: usize) -> Result<Policy, Rejection
         (1..=MAX_RESPONSE_DAYS).contains(&policy.objection_response_days)
     };
     if !response_ok {
-        return Err(Rejection::invalid(
+        return Err(DecodeError::invalid(
             "policy.objection_response_days",
             &format!("1 to {MAX_RESPONSE_DAYS} days (e.g. 10): how long the finance office has to answer an objection"),
         ));
     }
     if !(1..=MAX_APPROVAL_WINDOW_DAYS).contains(&policy.approval_window_days) {
-        return Err(Rejection::invalid(
+        return Err(DecodeError::invalid(
             "policy.approval_window_days",
             &format!("1 to {MAX_APPROVAL_WINDOW_DAYS} days (e.g. 30): payments without approval are added up over this window"),
         ));
     }
     if policy.approval_threshold_fen > MAX_AMOUNT_FEN {
-        return Err(Rejection::invalid(
+        return Err(DecodeError::invalid(
             "policy.approval_threshold_fen",
             "the threshold is over the largest amount a transaction may name",
         ));
     }
     if policy.approver_quorum == 0 || policy.approver_quorum as usize > MAX_SIGNATURES {
-        return Err(Rejection::invalid(
+        return Err(DecodeError::invalid(
             "policy.approver_quorum",
             &format!("between 1 and {MAX_SIGNATURES}"),
         ));
     }
     if policy.admin_quorum == 0 || policy.admin_quorum as usize > admins {
-        return Err(Rejection::invalid(
+        return Err(DecodeError::invalid(
             "policy.admin_quorum",
             "between 1 and the number of admin keys",
         ));
     }
     if policy.reserve_ratio_bp > MAX_RESERVE_RATIO_BP {
-        return Err(Rejection::invalid(
+        return Err(DecodeError::invalid(
             "policy.reserve_ratio_bp",
             &format!("at most {MAX_RESERVE_RATIO_BP} (50%)"),
         ));
@@ -663,18 +664,18 @@ fn policy(raw: Option<proto::Policy>, admins: usize) -> Result<Policy, Rejection
     Ok(policy)
 }
 
-fn public_key(field: &'static str, bytes: &[u8]) -> Result<VerifyingKey, Rejection> {
+fn public_key(field: &'static str, bytes: &[u8]) -> Result<VerifyingKey, DecodeError> {
     signing::parse_public_key(bytes).map_err(|e| match e {
-        signing::KeyError::Weak => Rejection::WeakKey,
-        signing::KeyError::NonCanonical => Rejection::NonCanonical { what: "public key" },
-        other => Rejection::invalid(field, &other.to_string()),
+        signing::KeyError::Weak => DecodeError::WeakKey,
+        signing::KeyError::NonCanonical => DecodeError::NonCanonical { what: "public key" },
+        other => DecodeError::invalid(field, &other.to_string()),
     })
 }
 
 /// The genesis's witnesses: valid C2SP key names, each name and key named once.
-fn witnesses(raw: Vec<proto::Witness>) -> Result<Vec<WitnessKey>, Rejection> {
+fn witnesses(raw: Vec<proto::Witness>) -> Result<Vec<WitnessKey>, DecodeError> {
     if raw.len() > MAX_WITNESSES {
-        return Err(Rejection::invalid(
+        return Err(DecodeError::invalid(
             "genesis.witnesses",
             &format!("at most {MAX_WITNESSES} witnesses"),
         ));
@@ -682,14 +683,14 @@ fn witnesses(raw: Vec<proto::Witness>) -> Result<Vec<WitnessKey>, Rejection> {
     let mut out: Vec<WitnessKey> = Vec::with_capacity(raw.len());
     for w in raw {
         if !crate::checkpoint::is_valid_key_name(&w.name) {
-            return Err(Rejection::invalid(
+            return Err(DecodeError::invalid(
                 "genesis.witnesses.name",
                 &format!("a witness name is 1 to {MAX_ID_BYTES} bytes without spaces or '+', e.g. witness.example/township"),
             ));
         }
         let key = public_key("genesis.witnesses.ed25519", &w.ed25519)?;
         if out.iter().any(|o| o.name == w.name || o.key == key) {
-            return Err(Rejection::invalid(
+            return Err(DecodeError::invalid(
                 "genesis.witnesses",
                 "the same witness name or key is named twice",
             ));
@@ -701,7 +702,7 @@ fn witnesses(raw: Vec<proto::Witness>) -> Result<Vec<WitnessKey>, Rejection> {
 
 /// A quorum of more than half the witnesses, so two different histories can never both reach
 /// it (each witness cosigns only one); 0 exactly when no witness is named.
-fn check_witness_quorum(witnesses: usize, quorum: u32) -> Result<(), Rejection> {
+fn check_witness_quorum(witnesses: usize, quorum: u32) -> Result<(), DecodeError> {
     let quorum = quorum as usize;
     let ok = if witnesses == 0 {
         quorum == 0
@@ -711,14 +712,14 @@ fn check_witness_quorum(witnesses: usize, quorum: u32) -> Result<(), Rejection> 
     if ok {
         Ok(())
     } else {
-        Err(Rejection::invalid(
+        Err(DecodeError::invalid(
             "genesis.witness_quorum",
             &format!("more than half of the {witnesses} witnesses and at most all of them (0 when there are none), so that two different histories can never both be cosigned"),
         ))
     }
 }
 
-fn new_key(k: proto::PublicKey) -> Result<NewKey, Rejection> {
+fn new_key(k: proto::PublicKey) -> Result<NewKey, DecodeError> {
     let public_key = public_key("key.ed25519", &k.ed25519)?;
     let role = match proto::Role::try_from(k.role) {
         Ok(proto::Role::Admin) => Role::Admin,
@@ -727,7 +728,7 @@ fn new_key(k: proto::PublicKey) -> Result<NewKey, Rejection> {
         Ok(proto::Role::Auditor) => Role::Auditor,
         Ok(proto::Role::Resident) => Role::Resident,
         _ => {
-            return Err(Rejection::invalid(
+            return Err(DecodeError::invalid(
                 "key.role",
                 "admin, finance, approver, auditor or resident",
             ))
@@ -741,7 +742,7 @@ fn new_key(k: proto::PublicKey) -> Result<NewKey, Rejection> {
     })
 }
 
-fn identifier(field: &'static str, value: String) -> Result<String, Rejection> {
+fn identifier(field: &'static str, value: String) -> Result<String, DecodeError> {
     let ok = !value.is_empty()
         && value.len() <= MAX_ID_BYTES
         && value
@@ -750,19 +751,19 @@ fn identifier(field: &'static str, value: String) -> Result<String, Rejection> {
     if ok {
         Ok(value)
     } else {
-        Err(Rejection::invalid(
+        Err(DecodeError::invalid(
             field,
             &format!("1 to {MAX_ID_BYTES} characters from A-Z a-z 0-9 - _ . / :"),
         ))
     }
 }
 
-fn name(field: &'static str, value: String) -> Result<String, Rejection> {
+fn name(field: &'static str, value: String) -> Result<String, DecodeError> {
     if value.trim().is_empty()
         || value.len() > MAX_NAME_BYTES
         || value.chars().any(char::is_control)
     {
-        return Err(Rejection::invalid(
+        return Err(DecodeError::invalid(
             field,
             &format!("a name is 1 to {MAX_NAME_BYTES} bytes of text without control characters"),
         ));
@@ -770,9 +771,9 @@ fn name(field: &'static str, value: String) -> Result<String, Rejection> {
     Ok(value)
 }
 
-fn text(field: &'static str, value: String) -> Result<String, Rejection> {
+fn text(field: &'static str, value: String) -> Result<String, DecodeError> {
     if value.len() > MAX_TEXT_BYTES || value.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(Rejection::invalid(
+        return Err(DecodeError::invalid(
             field,
             &format!("at most {MAX_TEXT_BYTES} bytes, no control characters but newlines"),
         ));
@@ -781,9 +782,9 @@ fn text(field: &'static str, value: String) -> Result<String, Rejection> {
 }
 
 /// Text a person must actually write (an objection, its answer, a decision's reason).
-fn required_text(field: &'static str, value: String) -> Result<String, Rejection> {
+fn required_text(field: &'static str, value: String) -> Result<String, DecodeError> {
     if value.trim().is_empty() {
-        return Err(Rejection::invalid(
+        return Err(DecodeError::invalid(
             field,
             "write the text: it cannot be empty",
         ));
@@ -791,7 +792,7 @@ fn required_text(field: &'static str, value: String) -> Result<String, Rejection
     text(field, value)
 }
 
-fn optional_hash(field: &'static str, value: Vec<u8>) -> Result<Option<Hash>, Rejection> {
+fn optional_hash(field: &'static str, value: Vec<u8>) -> Result<Option<Hash>, DecodeError> {
     if value.is_empty() {
         return Ok(None);
     }
@@ -799,19 +800,19 @@ fn optional_hash(field: &'static str, value: Vec<u8>) -> Result<Option<Hash>, Re
         .as_slice()
         .try_into()
         .map(Some)
-        .map_err(|_| Rejection::invalid(field, "a hash is 32 bytes"))
+        .map_err(|_| DecodeError::invalid(field, "a hash is 32 bytes"))
 }
 
-fn tx_ref(field: &'static str, value: &[u8]) -> Result<TxId, Rejection> {
+fn tx_ref(field: &'static str, value: &[u8]) -> Result<TxId, DecodeError> {
     value
         .try_into()
         .map(TxId)
-        .map_err(|_| Rejection::invalid(field, "a transaction id is 16 bytes"))
+        .map_err(|_| DecodeError::invalid(field, "a transaction id is 16 bytes"))
 }
 
-fn source(field: &'static str, value: i32) -> Result<FundSource, Rejection> {
+fn source(field: &'static str, value: i32) -> Result<FundSource, DecodeError> {
     FundSource::from_proto(value).ok_or_else(|| {
-        Rejection::invalid(
+        DecodeError::invalid(
             field,
             "fiscal, social_capital, resident, crowdfunding, donation, loan or other",
         )
@@ -826,23 +827,23 @@ fn require_canonical(
     what: &'static str,
     decoded: &impl Message,
     bytes: &[u8],
-) -> Result<(), Rejection> {
+) -> Result<(), DecodeError> {
     if decoded.encoded_len() != bytes.len() || decoded.encode_to_vec() != bytes {
-        return Err(Rejection::NonCanonical { what });
+        return Err(DecodeError::NonCanonical { what });
     }
     Ok(())
 }
 
 /// An amount is more than zero and at most [`MAX_AMOUNT_FEN`].
-fn check_amount(field: &'static str, fen: u64) -> Result<(), Rejection> {
+fn check_amount(field: &'static str, fen: u64) -> Result<(), DecodeError> {
     if fen == 0 {
-        return Err(Rejection::invalid(
+        return Err(DecodeError::invalid(
             field,
             "an amount must be more than zero",
         ));
     }
     if fen > MAX_AMOUNT_FEN {
-        return Err(Rejection::Invalid {
+        return Err(DecodeError::Invalid {
             field,
             why: format!(
                 "{fen} fen is over the largest amount a transaction may name ({} yuan)",
@@ -853,9 +854,9 @@ fn check_amount(field: &'static str, fen: u64) -> Result<(), Rejection> {
     Ok(())
 }
 
-fn amounts(field: &'static str, list: Vec<proto::SourceAmount>) -> Result<Amounts, Rejection> {
+fn amounts(field: &'static str, list: Vec<proto::SourceAmount>) -> Result<Amounts, DecodeError> {
     if list.is_empty() || list.len() > FundSource::ALL.len() {
-        return Err(Rejection::invalid(
+        return Err(DecodeError::invalid(
             field,
             "name between one and seven (source, amount) pairs",
         ));
@@ -865,7 +866,10 @@ fn amounts(field: &'static str, list: Vec<proto::SourceAmount>) -> Result<Amount
         let s = source(field, item.source)?;
         check_amount(field, item.amount_fen)?;
         if out.get(s) != 0 {
-            return Err(Rejection::invalid(field, "the same source is named twice"));
+            return Err(DecodeError::invalid(
+                field,
+                "the same source is named twice",
+            ));
         }
         out.set(s, item.amount_fen);
     }

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use ledger_core::build;
 use ledger_core::proto::{self, transaction_body::Kind};
-use ledger_core::rules::{Rejection, StatusClass, ALL_REASONS};
+use ledger_core::rules::{DecodeError, Rejection, SignatureError, StatusClass, ALL_REASONS};
 use ledger_core::signing::KeyId;
 use ledger_core::state::{DisbursementState, FundSource::*, Role, RESERVE_ACCOUNT};
 use prost::Message;
@@ -985,9 +985,9 @@ fn only_canonical_encodings_are_accepted() {
     );
     assert_eq!(
         rejection,
-        Rejection::NonCanonical {
+        Rejection::Decode(DecodeError::NonCanonical {
             what: "transaction body"
-        }
+        })
     );
     // An unknown field (number 99, varint 1) appended to the body.
     let unknown = [body.clone(), vec![0x98, 0x06, 0x01]].concat();
@@ -1011,7 +1011,10 @@ fn only_canonical_encodings_are_accepted() {
     );
     assert_ne!(reordered, env);
     let rejection = w.rejects_bytes(reordered, "NON_CANONICAL");
-    assert_eq!(rejection, Rejection::NonCanonical { what: "envelope" });
+    assert_eq!(
+        rejection,
+        Rejection::Decode(DecodeError::NonCanonical { what: "envelope" })
+    );
     // The canonical one is accepted.
     w.submit_bytes(env).unwrap();
 }
@@ -1185,11 +1188,11 @@ fn every_rejection_reason_is_exercised_by_a_test_here() {
 #[test]
 fn status_classes_follow_the_protocol() {
     assert_eq!(
-        Rejection::NoSignature.status(),
+        Rejection::from(DecodeError::NoSignature).status(),
         StatusClass::Unauthenticated
     );
     assert_eq!(
-        Rejection::UnknownKey { key: String::new() }.status(),
+        Rejection::from(SignatureError::UnknownKey { key: String::new() }).status(),
         StatusClass::PermissionDenied
     );
     assert_eq!(
@@ -1204,7 +1207,10 @@ fn status_classes_follow_the_protocol() {
         .status(),
         StatusClass::AlreadyExists
     );
-    assert_eq!(Rejection::WeakKey.status(), StatusClass::InvalidArgument);
+    assert_eq!(
+        Rejection::from(DecodeError::WeakKey).status(),
+        StatusClass::InvalidArgument
+    );
 }
 
 // ---------- co-management: unapproved payments add up over a window (issue 14) ----------

@@ -19,7 +19,7 @@ mod notice;
 mod project;
 mod rejection;
 
-pub use rejection::{Rejection, StatusClass, ALL_REASONS};
+pub use rejection::{DecodeError, Rejection, SignatureError, StatusClass, ALL_REASONS};
 
 /// Where in the log a transaction is being applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,16 +56,16 @@ pub fn prepare_envelope(envelope: Envelope) -> Result<Prepared, Rejection> {
 /// genesis, the keys the genesis names). Returns the signers.
 pub fn verify_signatures(state: &State, prepared: &Prepared) -> Result<Vec<KeyId>, Rejection> {
     match &prepared.tx.kind {
-        Kind::Genesis { admin_keys, .. } => prepared.envelope.verify_signatures(|id| {
+        Kind::Genesis { admin_keys, .. } => Ok(prepared.envelope.verify_signatures(|id| {
             admin_keys
                 .iter()
                 .find(|k| k.key_id == *id)
                 .map(|k| k.public_key)
-        }),
+        })?),
         _ if state.ledger.is_none() => Err(Rejection::NoGenesis),
-        _ => prepared
+        _ => Ok(prepared
             .envelope
-            .verify_signatures(|id| state.signing_key(id)),
+            .verify_signatures(|id| state.signing_key(id))?),
     }
 }
 
@@ -259,7 +259,7 @@ pub fn apply(
 
     let mut keys = Vec::with_capacity(signer_ids.len());
     for id in signer_ids {
-        let key = state.keys.get(id).ok_or(Rejection::UnknownKey {
+        let key = state.keys.get(id).ok_or(SignatureError::UnknownKey {
             key: id.fingerprint(),
         })?;
         if let Some(revoked_at) = key.revoked_at {
@@ -273,7 +273,7 @@ pub fn apply(
         keys.push(key);
     }
     if keys.is_empty() {
-        return Err(Rejection::NoSignature);
+        return Err(DecodeError::NoSignature.into());
     }
     let signers = Signers { keys };
 

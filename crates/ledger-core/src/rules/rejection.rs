@@ -2,6 +2,7 @@
 //! class, and a message a person can act on.
 
 use crate::amount::format_yuan;
+pub use crate::decode_error::{DecodeError, SignatureError};
 
 /// The gRPC status a rejection maps to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,36 +16,12 @@ pub enum StatusClass {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
-    #[error("the {what} could not be decoded: {detail}")]
-    Malformed { what: &'static str, detail: String },
-    #[error("the {what} is not in its canonical protobuf encoding (a field repeated, out of order, an unknown field, or a default value written out), so two readers could decode different meanings; encode it again with a standard protobuf library")]
-    NonCanonical { what: &'static str },
-    #[error("the {what} is {size} bytes, over the limit of {limit}")]
-    TooLarge {
-        what: &'static str,
-        size: usize,
-        limit: usize,
-    },
-    #[error("{count} {what} is more than the limit of {limit}")]
-    TooMany {
-        what: &'static str,
-        count: usize,
-        limit: usize,
-    },
-    #[error("field {field} is invalid: {why}")]
-    Invalid { field: &'static str, why: String },
-    #[error("the envelope is not signed: every transaction needs at least one signature")]
-    NoSignature,
-    #[error("key {key} signed the envelope twice")]
-    DuplicateSigner { key: String },
-    #[error(
-        "the public key is a weak (small-order) point; generate a new key with `ledger keygen`"
-    )]
-    WeakKey,
-    #[error("the signature by key {key} does not verify: the body was changed after signing, or it was signed by another key")]
-    BadSignature { key: String },
-    #[error("key {key} is not registered in this ledger; an admin must register it first")]
-    UnknownKey { key: String },
+    /// The bytes are not a well-formed transaction (no state needed to tell).
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A signature does not verify by the key its id names, or names no known key.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
     #[error("key {key} was revoked at entry {revoked_at} and can sign nothing after it")]
     KeyRevoked { key: String, revoked_at: u64 },
     #[error("{kind} must be signed by a key with role {needed}; the signers hold {held}")]
@@ -255,26 +232,15 @@ pub const ALL_REASONS: [&str; 49] = [
 
 impl Rejection {
     pub fn invalid(field: &'static str, why: &str) -> Rejection {
-        Rejection::Invalid {
-            field,
-            why: why.to_string(),
-        }
+        Rejection::Decode(DecodeError::invalid(field, why))
     }
 
     /// Stable machine-readable reason; listed in PROTOCOL.md. Never renamed.
     pub fn reason(&self) -> &'static str {
         use Rejection::*;
         match self {
-            Malformed { .. } => "MALFORMED",
-            NonCanonical { .. } => "NON_CANONICAL",
-            TooLarge { .. } => "TOO_LARGE",
-            TooMany { .. } => "TOO_MANY",
-            Invalid { .. } => "INVALID_FIELD",
-            NoSignature => "NO_SIGNATURE",
-            DuplicateSigner { .. } => "DUPLICATE_SIGNER",
-            WeakKey => "WEAK_KEY",
-            BadSignature { .. } => "BAD_SIGNATURE",
-            UnknownKey { .. } => "UNKNOWN_KEY",
+            Decode(d) => d.reason(),
+            Signature(s) => s.reason(),
             KeyRevoked { .. } => "KEY_REVOKED",
             RoleNotAllowed { .. } => "ROLE_NOT_ALLOWED",
             QuorumNotMet { .. } => "QUORUM_NOT_MET",
@@ -320,17 +286,12 @@ impl Rejection {
     pub fn status(&self) -> StatusClass {
         use Rejection::*;
         match self {
-            Malformed { .. }
-            | NonCanonical { .. }
-            | TooLarge { .. }
-            | TooMany { .. }
-            | Invalid { .. }
-            | DuplicateSigner { .. }
-            | WeakKey
-            | WrongLedger { .. }
-            | TimestampOutOfRange { .. } => StatusClass::InvalidArgument,
-            NoSignature | BadSignature { .. } => StatusClass::Unauthenticated,
-            UnknownKey { .. }
+            Decode(DecodeError::NoSignature) => StatusClass::Unauthenticated,
+            Decode(_) | WrongLedger { .. } | TimestampOutOfRange { .. } => {
+                StatusClass::InvalidArgument
+            }
+            Signature(SignatureError::BadSignature { .. }) => StatusClass::Unauthenticated,
+            Signature(SignatureError::UnknownKey { .. })
             | KeyRevoked { .. }
             | RoleNotAllowed { .. }
             | QuorumNotMet { .. }

@@ -203,8 +203,16 @@ impl World {
 
     pub fn ok(&mut self, kind: Kind, signers: &[&SigningKey]) -> Effects {
         let name = format!("{kind:?}");
-        self.submit(kind, signers)
-            .unwrap_or_else(|r| panic!("expected {name} to be accepted, got {r}"))
+        let effects = self
+            .submit(kind, signers)
+            .unwrap_or_else(|r| panic!("expected {name} to be accepted, got {r}"));
+        // The one list of kinds that filters, the page and reports are checked against.
+        assert!(
+            ledger_core::tx::Kind::NAMES.contains(&effects.record.kind),
+            "{} is missing from Kind::NAMES",
+            effects.record.kind
+        );
+        effects
     }
 
     /// Asserts that the envelope is refused with `reason` and that nothing changed.
