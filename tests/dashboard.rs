@@ -257,6 +257,20 @@ async fn the_page_shows_the_ledger_and_follows_it_live() {
         })
         .collect();
     assert_eq!(shown, json!(expected));
+    // The demo's approved 500,000 is on its 7 days' public notice, with a household's objection
+    // awaiting the office's answer.
+    let notice = browser.run(
+        "return Array.from(document.querySelectorAll('#pending .notice.running'))\
+         .map(n => n.textContent);",
+        json!([]),
+    );
+    assert_eq!(notice, json!(["公示中，还剩 7 天"]));
+    let objections = browser.run(
+        "return Array.from(document.querySelectorAll('#pending .objection'))\
+         .map(o => [o.dataset.state, o.classList.contains('overdue'), o.textContent.includes('居民户')]);",
+        json!([]),
+    );
+    assert_eq!(objections, json!([["open", false, true]]));
 
     // The checkpoint's fingerprints: the node key's is what `verifier --trust` takes.
     let cp = checkpoint(&mut client).await;
@@ -449,6 +463,49 @@ async fn the_page_shows_the_ledger_and_follows_it_live() {
     );
     assert!(text(&browser, "#check-consistency").contains("2 个检查点"));
     eprintln!("receipt {seq} shown {latency:?} after its acknowledgement");
+    // A co-signed policy change: the page shows the policy in force and who signed the change.
+    let key = |file: &str| ledger_keys::read(&dir.path().join("keys").join(file)).unwrap();
+    let signers = [
+        key("admin.key"),
+        key("approver-li.key"),
+        key("approver-wang.key"),
+    ];
+    let change = Kind::PolicyChanged(proto::PolicyChanged {
+        policy: Some(proto::Policy {
+            approval_threshold_fen: 1_000_000,
+            approver_quorum: 2,
+            admin_quorum: 1,
+            reserve_ratio_bp: 1000,
+            approval_window_days: 30,
+            notice_days: 5,
+            objection_response_days: 10,
+        }),
+        reason: "居民代表大会决议".into(),
+    });
+    let signer = Signer::of(&mut client).await;
+    submit(
+        &mut client,
+        signer.envelope(change, &signers.iter().collect::<Vec<_>>()),
+    )
+    .await
+    .unwrap();
+    let history = browser.wait_for(
+        "the policy change in the governance section",
+        Duration::from_secs(15),
+        "const li = document.querySelector('#policy-history li'); return li && li.textContent;",
+    );
+    let history = history.as_str().unwrap();
+    assert!(
+        history.contains("居民代表大会决议")
+            && history.contains("居民代表 李")
+            && history.contains("管理员"),
+        "{history}"
+    );
+    assert!(
+        text(&browser, "#notice-days").starts_with("5 "),
+        "{}",
+        text(&browser, "#notice-days")
+    );
 
     let shots = screenshots();
     let desktop = browser.screenshot(&shots.join("dashboard.png"));
@@ -458,7 +515,7 @@ async fn the_page_shows_the_ledger_and_follows_it_live() {
     assert_eq!(text(&browser, "#totals-title"), "Money by source");
     assert_eq!(shown_totals(&browser), expected);
     let first = text(&browser, "#feed details summary");
-    assert!(first.contains("Money received"), "{first}");
+    assert!(first.contains("Policy changed"), "{first}");
     browser.run("document.getElementById('lang-switch').click();", json!([]));
     assert_eq!(text(&browser, "#totals-title"), "资金来源");
 

@@ -50,6 +50,7 @@ const view = {
   error: null,
   updatedAt: null,
   genesis: null, // the decoded Genesis of entry 0
+  policyChanges: [], // decoded policy_changed entries, oldest first
 };
 
 function when(ms) {
@@ -479,6 +480,9 @@ function addToFeed(entry) {
   const list = document.getElementById("feed");
   while (list.children.length > FEED_LIMIT) list.lastChild.remove();
   if (item.body && (item.body.kind === "key_registered" || item.body.kind === "key_revoked")) keysStale = true;
+  if (item.body && item.body.kind === "policy_changed" && !view.policyChanges.some((c) => c.entry.sequence === entry.sequence)) {
+    view.policyChanges.push(item);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -524,7 +528,10 @@ function renderVerify() {
 function renderGovernance() {
   const g = view.genesis;
   if (!g) return null;
-  const p = g.policy || {};
+  // The policy in force: the genesis's, or the last change's (each co-signed, listed below).
+  const changes = view.policyChanges;
+  const latest = changes.length ? changes[changes.length - 1].body.policy_changed.policy : null;
+  const p = latest || g.policy || {};
   const witnesses = g.witnesses || [];
   const keys = [...view.keysById.values()].sort((a, b) => Number(BigInt(a.registered_at ?? 0) - BigInt(b.registered_at ?? 0)));
   return el(
@@ -537,9 +544,12 @@ function renderGovernance() {
       el("dt", {}, t("approvalThreshold")), el("dd", {}, `${formatYuan(p.approval_threshold_fen ?? 0n)} / ${p.approval_window_days ?? 0} ${t("windowDays")} · ${p.approver_quorum ?? 0} ${t("approversNeeded")}`),
       el("dt", {}, t("adminQuorum")), el("dd", {}, String(p.admin_quorum ?? 0)),
       el("dt", {}, t("reserveRatio")), el("dd", {}, `${(p.reserve_ratio_bp ?? 0) / 100}%`),
+      el("dt", {}, t("noticeDays")), el("dd", { id: "notice-days" }, `${p.notice_days ?? 0} · ${t("responseDays")} ${p.objection_response_days ?? 0}`),
       el("dt", {}, t("witnessesTitle")), el("dd", { id: "witness-quorum" }, `${g.witness_quorum ?? 0} / ${witnesses.length} ${t("witnessQuorum")}`),
     ),
     el("ul", { id: "witness-list" }, witnesses.map((w) => el("li", {}, el("code", {}, w.name), " ", fingerprintOfKey(w.ed25519)))),
+    changes.length ? el("h4", {}, t("policyHistory")) : null,
+    changes.length ? el("ul", { id: "policy-history" }, changes.map(policyChangeItem)) : null,
     el("h4", {}, t("keysTitle")),
     el("ul", { id: "key-list" }, keys.map((k) => el(
       "li",
@@ -548,6 +558,37 @@ function renderGovernance() {
       k.revoked ? ` · ${t("revokedAt")} ${k.revoked_at}` : "",
     ))),
   );
+}
+
+/** One co-signed policy change: when, what, why, and who signed it (names from ListKeys). */
+function policyChangeItem(item) {
+  const k = item.body.policy_changed;
+  const p = k.policy || {};
+  const signers = item.envelope.signatures.map((sig) => {
+    const key = view.keysById.get(hex(sig.key_id));
+    return key ? `${key.name} (${roleName(key.role)})` : fingerprint(sig.key_id);
+  });
+  return el(
+    "li",
+    { "data-sequence": item.entry.sequence },
+    `#${item.entry.sequence} ${when(item.entry.timestamp_ms)} · ${formatYuan(p.approval_threshold_fen ?? 0n)} / ${p.approval_window_days ?? 0} ${t("windowDays")} · ${p.approver_quorum ?? 0} ${t("approversNeeded")} · ${t("noticeDays")} ${p.notice_days ?? 0} · ${k.reason}`,
+    el("div", { class: "muted" }, `${t("signers")}: ${signers.join("、")}`),
+  );
+}
+
+/** Every policy change from the beginning, through a Subscribe filtered to that kind. */
+async function loadPolicyHistory() {
+  const found = [];
+  for await (const event of api.stream("Subscribe", { start: "START_FROM_BEGINNING", kinds: ["policy_changed"] })) {
+    if (event.event === "entry") {
+      const item = decodeEntry(event.entry);
+      if (item.body) found.push(item);
+    } else if (event.event === "caught_up") {
+      break;
+    }
+  }
+  view.policyChanges = found;
+  renderVerify();
 }
 
 function renderAll() {
@@ -697,6 +738,7 @@ async function start() {
   view.error = null;
   renderAll();
   await refresh();
+  loadPolicyHistory().catch((e) => console.error(e));
   follow();
 }
 

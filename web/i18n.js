@@ -154,6 +154,7 @@ const WORDS = {
     notSatisfied: "不满意/不合格",
     returned: "结项退回",
     noticeDays: "公示期（天）",
+    policyHistory: "规则变更（每次都需管理员和居民代表共同签名）",
     responseDays: "异议答复期限（天）",
     sources: {
       FUND_SOURCE_FISCAL: "财政",
@@ -318,6 +319,7 @@ const WORDS = {
     notSatisfied: "not satisfied",
     returned: "Returned at closing",
     noticeDays: "Public notice (days)",
+    policyHistory: "Policy changes (each signed by the admins and the representatives)",
     responseDays: "Objections answered within (days)",
     sources: {
       FUND_SOURCE_FISCAL: "Fiscal",
