@@ -157,3 +157,85 @@ proptest! {
         }
     }
 }
+
+#[derive(Clone, Debug)]
+enum Notice {
+    Propose(u64),
+    /// Both representatives approve disbursement i (in one envelope or two).
+    Approve(usize, bool),
+    Execute(usize),
+    Void(usize),
+    /// The household (true) or the auditor objects to disbursement i.
+    Object(usize, bool),
+    Answer(usize),
+    Resolve(usize, bool),
+    /// Let node time pass (hours).
+    Wait(u32),
+}
+
+fn notice_step() -> impl Strategy<Value = Notice> {
+    prop_oneof![
+        (5_000 * YUAN..40_000 * YUAN).prop_map(Notice::Propose),
+        (0usize..16, any::<bool>()).prop_map(|(i, b)| Notice::Approve(i, b)),
+        (0usize..16).prop_map(Notice::Execute),
+        (0usize..16).prop_map(Notice::Void),
+        (0usize..16, any::<bool>()).prop_map(|(i, b)| Notice::Object(i, b)),
+        (0usize..16).prop_map(Notice::Answer),
+        (0usize..16, any::<bool>()).prop_map(|(i, b)| Notice::Resolve(i, b)),
+        (1u32..24 * 5).prop_map(Notice::Wait),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// 公示 and 异议: whatever order approvals, objections, answers, decisions, voids, executions
+    /// and waiting come in, a disbursement at or above the threshold is paid only with the
+    /// approver quorum, after its notice ended, and with every objection to it decided and
+    /// none upheld; and replaying the accepted entries gives the same state.
+    #[test]
+    fn no_large_payment_skips_its_notice_or_an_objection(steps in proptest::collection::vec(notice_step(), 1..60)) {
+        let mut w = World::started_with(|p| { p.notice_days = 3; p.objection_response_days = 2; });
+        let (f, a1, a2, aud, admin) = (w.finance.clone(), w.approver1.clone(), w.approver2.clone(), w.auditor.clone(), w.admin.clone());
+        let household = w.resident.clone();
+        w.ok(Kind::KeyRegistered(proto::KeyRegistered { key: Some(ledger_core::build::public_key(&household, ledger_core::state::Role::Resident, "户")) }), &[&admin]);
+        w.ok(w.receipt(FundSource::Fiscal, "pool:fiscal", 1_000_000 * YUAN), &[&f]);
+        w.ok(w.allocation("pool:fiscal", "elevator", &[(FundSource::Fiscal, 600_000 * YUAN)]), &[&f]);
+        let quorum = w.state.policy().unwrap().approver_quorum as usize;
+        let mut proposals: Vec<Vec<u8>> = Vec::new();
+        let mut objections: Vec<Vec<u8>> = Vec::new();
+        let pick = |ids: &Vec<Vec<u8>>, i: usize| ids.get(i % ids.len().max(1)).cloned().unwrap_or_else(|| vec![0; 16]);
+        for step in steps {
+            let (kind, signers): (Kind, Vec<&ed25519_dalek::SigningKey>) = match step {
+                Notice::Wait(hours) => { w.advance(i64::from(hours) * 3600 * 1000); continue; }
+                Notice::Propose(fen) => (w.proposal("elevator", "payee:builder", &[(FundSource::Fiscal, fen)]), vec![&f]),
+                Notice::Approve(i, together) => {
+                    let kind = Kind::DisbursementApproved(proto::DisbursementApproved { proposal_tx_id: pick(&proposals, i) });
+                    if together { (kind, vec![&a1, &a2]) } else { let _ = w.submit(kind.clone(), &[&a1]); (kind, vec![&a2]) }
+                }
+                Notice::Execute(i) => (Kind::DisbursementExecuted(proto::DisbursementExecuted { proposal_tx_id: pick(&proposals, i) }), vec![&f]),
+                Notice::Void(i) => (Kind::DisbursementVoided(proto::DisbursementVoided { proposal_tx_id: pick(&proposals, i), reason: "撤回".into() }), vec![&f]),
+                Notice::Object(i, by_household) => (Kind::ObjectionFiled(proto::ObjectionFiled { proposal_tx_id: pick(&proposals, i), text: "异议".into(), document_hash: vec![] }), vec![if by_household { &household } else { &aud }]),
+                Notice::Answer(i) => (Kind::ObjectionAnswered(proto::ObjectionAnswered { objection_tx_id: pick(&objections, i), text: "答复".into(), document_hashes: vec![] }), vec![&f]),
+                Notice::Resolve(i, upheld) => (Kind::ObjectionResolved(proto::ObjectionResolved { objection_tx_id: pick(&objections, i), upheld, reason: "决定".into() }), vec![&a1, &a2]),
+            };
+            let is_filing = matches!(kind, Kind::ObjectionFiled(_));
+            let is_proposal = matches!(kind, Kind::DisbursementProposed(_));
+            let Ok(effects) = w.submit(kind, &signers) else { continue };
+            if is_filing { objections.push(effects.tx_id.0.to_vec()); }
+            if is_proposal { proposals.push(effects.tx_id.0.to_vec()); }
+            for d in w.state.disbursements.values() {
+                if d.state != ledger_core::state::DisbursementState::Executed || !d.needs_quorum { continue; }
+                prop_assert!(d.approvals.len() >= quorum);
+                let ends = d.notice_ends_ms.expect("a large payment went on notice");
+                // Paid at an entry no earlier than the notice's end.
+                prop_assert!(w.state.last_timestamp_ms >= ends);
+                for o in &d.objections {
+                    let state = w.state.objections[o].state();
+                    prop_assert_eq!(state, ledger_core::state::ObjectionState::Dismissed, "paid past objection {:?}", o);
+                }
+            }
+            prop_assert_eq!(w.state.internal_total(), Some(w.state.received));
+        }
+    }
+}
