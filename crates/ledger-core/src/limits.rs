@@ -26,6 +26,9 @@ pub const MAX_APPROVAL_WINDOW_DAYS: u32 = 366;
 /// Longest public-notice period (公示) and objection response time a policy may set, in days.
 pub const MAX_NOTICE_DAYS: u32 = 90;
 pub const MAX_RESPONSE_DAYS: u32 = 90;
+/// Undecided objections one disbursement may have at once: each needs an answer and a decision,
+/// so keys registered only to object cannot bury a disbursement (and the office) in them.
+pub const MAX_UNRESOLVED_OBJECTIONS: usize = 32;
 /// Documents an answer to an objection may name.
 pub const MAX_ANSWER_DOCUMENTS: usize = 8;
 pub const MAX_RESERVE_RATIO_BP: u32 = 5_000;

@@ -263,6 +263,28 @@ fn a_household_key_is_registered_by_a_representative_and_can_only_object_and_com
     );
 }
 
+/// Keys registered only to object cannot bury a disbursement: at most 32 undecided objections.
+#[test]
+fn a_disbursement_has_a_bounded_number_of_undecided_objections() {
+    let mut w = on_notice_world();
+    let (f, a1, a2) = (w.finance.clone(), w.approver1.clone(), w.approver2.clone());
+    let p = approved_large(&mut w);
+    let limit = ledger_core::limits::MAX_UNRESOLVED_OBJECTIONS;
+    let households: Vec<SigningKey> = (0..=limit).map(|i| key(100 + i as u8)).collect();
+    let mut filed = Vec::new();
+    for (i, h) in households.iter().enumerate() {
+        w.ok(register(h, Role::Resident, &format!("户 {i}")), &[&a1]);
+    }
+    for h in &households[..limit] {
+        filed.push(w.ok(object(&p, "反对"), &[h]));
+    }
+    w.rejects(object(&p, "反对"), &[&households[limit]], "TOO_MANY");
+    // Deciding one makes room again.
+    w.ok(answer(&filed[0]), &[&f]);
+    w.ok(resolve(&filed[0], false), &[&a1, &a2]);
+    w.ok(object(&p, "反对"), &[&households[limit]]);
+}
+
 #[test]
 fn an_answer_after_the_response_deadline_is_overdue() {
     let mut w = on_notice_world();

@@ -5,7 +5,8 @@
 //!
 //! All times are node times (entry timestamps), which the verifier replays.
 
-use super::{pending_disbursement, Op, Rejection};
+use super::{pending_disbursement, DecodeError, Op, Rejection};
+use crate::limits::MAX_UNRESOLVED_OBJECTIONS;
 use crate::state::*;
 use crate::tx::{Kind, TxId};
 
@@ -90,6 +91,19 @@ pub(super) fn objection_filed(
             tx_id: proposal.to_string(),
             objection: open.id.to_string(),
         });
+    }
+    let unresolved = d
+        .objections
+        .iter()
+        .filter(|id| state.objections[*id].state().is_unresolved())
+        .count();
+    if unresolved >= MAX_UNRESOLVED_OBJECTIONS {
+        return Err(DecodeError::TooMany {
+            what: "undecided objections to this disbursement (decide some first)",
+            count: unresolved + 1,
+            limit: MAX_UNRESOLVED_OBJECTIONS,
+        }
+        .into());
     }
     d.objections.push(tx.tx_id);
     changes.push(Change::ObjectionSet(Objection {
