@@ -40,6 +40,10 @@ pub struct Failure {
 
 impl Failure {
     fn new(code: &'static str, sequence: Option<u64>, message: impl Into<String>) -> Failure {
+        assert!(
+            FAILURE_CODES.contains(&code),
+            "failure code {code} is missing from FAILURE_CODES"
+        );
         Failure {
             code,
             reason: None,
@@ -50,7 +54,7 @@ impl Failure {
 }
 
 /// Every failure code, for documentation and tests.
-pub const FAILURE_CODES: [&str; 14] = [
+pub const FAILURE_CODES: [&str; 15] = [
     "SNAPSHOT_MALFORMED",
     "LEDGER_NOT_TRUSTED",
     "NODE_KEY_NOT_TRUSTED",
@@ -65,6 +69,7 @@ pub const FAILURE_CODES: [&str; 14] = [
     "NOT_WITNESSED",
     "WITNESSED_CHECKPOINT_MISMATCH",
     "WITNESS_QUORUM_NOT_MET",
+    "TIMESTAMP_AFTER_COSIGNATURE",
 ];
 
 /// One verified entry, for reports and CSV.

@@ -11,9 +11,10 @@ use crate::tx::TxId;
 pub use crate::types::{Amounts, FundSource, Policy, Role};
 use crate::Hash;
 
-/// The payee that all payees opened by finance keys alone count as, for unapproved payments:
-/// opening many payees does not multiply what may be paid without the representatives.
-pub const FINANCE_OPENED_PAYEES: &str = "*payees opened by finance*";
+/// The payee that all payees opened without the representatives' quorum count as, for
+/// unapproved payments: opening many payees (by finance, or by admins, who are not co-managers)
+/// does not multiply what may be paid without the representatives.
+pub const UNCONFIRMED_PAYEES: &str = "*payees not confirmed by the representatives*";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LedgerInfo {
@@ -373,8 +374,8 @@ pub enum Change {
         target: TxId,
         by: TxId,
     },
-    /// A payee opened by finance keys alone.
-    PayeeOpenedByFinance(String),
+    /// A payee opened without the approver quorum among its signers.
+    PayeeUnconfirmed(String),
     /// The ledger's policy from now on.
     PolicyChanged(Policy),
     ProjectStageSet {
@@ -432,9 +433,9 @@ pub struct State {
     pub next_sequence: u64,
     /// Node timestamp of the last entry.
     pub last_timestamp_ms: i64,
-    /// Payees opened without an admin's signature (they share one unapproved-payment window).
-    pub finance_opened_payees: BTreeSet<String>,
-    /// Per payee (or `FINANCE_OPENED_PAYEES`): the (node time, total) of each payment made
+    /// Payees opened without the approver quorum (they share one unapproved-payment window).
+    pub unconfirmed_payees: BTreeSet<String>,
+    /// Per payee (or `UNCONFIRMED_PAYEES`): the (node time, total) of each payment made
     /// without the approver quorum within the approval window, oldest first.
     pub unapproved_paid: BTreeMap<String, VecDeque<(i64, u64)>>,
 }
@@ -450,8 +451,8 @@ impl State {
 
     /// Which window an unapproved payment to `payee` counts in.
     pub fn unapproved_bucket(&self, payee: &str) -> String {
-        if self.finance_opened_payees.contains(payee) {
-            FINANCE_OPENED_PAYEES.to_string()
+        if self.unconfirmed_payees.contains(payee) {
+            UNCONFIRMED_PAYEES.to_string()
         } else {
             payee.to_string()
         }
@@ -626,8 +627,8 @@ impl State {
                 Change::PolicyChanged(policy) => {
                     self.ledger.as_mut().expect("a policy after genesis").policy = policy;
                 }
-                Change::PayeeOpenedByFinance(id) => {
-                    self.finance_opened_payees.insert(id);
+                Change::PayeeUnconfirmed(id) => {
+                    self.unconfirmed_payees.insert(id);
                 }
                 Change::UnapprovedPaid {
                     bucket,

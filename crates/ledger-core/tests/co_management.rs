@@ -425,6 +425,11 @@ fn a_project_is_completed_evaluated_accepted_and_closed_with_its_remainder_retur
         "EVALUATION_INCOMPLETE",
     );
     assert!(refused.to_string().contains("(1 so far)"), "{refused}");
+    // A final payment is proposed before acceptance; after it, nothing more is.
+    let late = w.ok(
+        w.proposal("elevator", "payee:builder", &[(Fiscal, 1_000 * YUAN)]),
+        &[&f],
+    );
     // A representative evaluates again after the defects are fixed.
     w.ok(evaluate("elevator", true, false), &[&a1]);
     w.ok(project_kind("accept", "elevator"), &[&f]);
@@ -434,12 +439,18 @@ fn a_project_is_completed_evaluated_accepted_and_closed_with_its_remainder_retur
         &[&aud],
         "WRONG_PROJECT_STAGE",
     );
-
-    // A pending disbursement holds the closing back.
-    let late = w.ok(
-        w.proposal("elevator", "payee:builder", &[(Fiscal, 1_000 * YUAN)]),
+    w.rejects(
+        w.proposal("elevator", "payee:builder", &[(Fiscal, 100 * YUAN)]),
         &[&f],
+        "WRONG_PROJECT_STAGE",
     );
+    w.rejects(
+        w.allocation("pool:fiscal", "elevator", &[(Fiscal, 100 * YUAN)]),
+        &[&f],
+        "WRONG_PROJECT_STAGE",
+    );
+
+    // The pending disbursement holds the closing back.
     w.rejects(
         project_kind("close", "elevator"),
         &[&f],
@@ -524,4 +535,120 @@ fn a_failing_inspection_blocks_acceptance_until_the_auditor_passes_it() {
     assert!(refused.to_string().contains("1 failed"), "{refused}");
     w.ok(evaluate("elevator", true, true), &[&aud]);
     w.ok(project_kind("accept", "elevator"), &[&f]);
+}
+
+// ---------- what the adversary review found ----------
+
+fn policy_change(threshold_yuan: u64, approver_quorum: u32, notice_days: u32) -> Kind {
+    Kind::PolicyChanged(proto::PolicyChanged {
+        policy: Some(proto::Policy {
+            approval_threshold_fen: threshold_yuan * YUAN,
+            approver_quorum,
+            admin_quorum: 1,
+            reserve_ratio_bp: 1_000,
+            approval_window_days: 30,
+            notice_days,
+            objection_response_days: 10,
+        }),
+        reason: "居民代表大会决议".into(),
+    })
+}
+
+/// The representatives never fall below their quorum: no policy sets it above them, and none of
+/// them is revoked below it, so their co-signature on approver keys never lapses.
+#[test]
+fn the_representatives_cannot_be_lowered_below_their_quorum_and_then_replaced() {
+    let mut w = on_notice_world();
+    let (admin, a1, a2) = (w.admin.clone(), w.approver1.clone(), w.approver2.clone());
+    w.rejects(
+        policy_change(10_000, 3, 7),
+        &[&admin, &a1, &a2],
+        "INVALID_FIELD",
+    );
+    let revoke = Kind::KeyRevoked(proto::KeyRevoked {
+        key_id: ledger_core::signing::KeyId::of(&a1.verifying_key())
+            .0
+            .to_vec(),
+        reason: "任期届满".into(),
+    });
+    let refused = w.rejects(revoke, &[&admin, &a1, &a2], "WOULD_LOCK_OUT");
+    assert!(refused.to_string().contains("approver quorum"), "{refused}");
+}
+
+/// Silencing a household that objects is the representatives' decision, not one key's.
+#[test]
+fn a_household_key_is_revoked_only_by_the_representatives_quorum() {
+    let mut w = on_notice_world();
+    let (admin, a1, a2) = (w.admin.clone(), w.approver1.clone(), w.approver2.clone());
+    let revoke = Kind::KeyRevoked(proto::KeyRevoked {
+        key_id: ledger_core::signing::KeyId::of(&w.resident.verifying_key())
+            .0
+            .to_vec(),
+        reason: "搬离".into(),
+    });
+    w.rejects(revoke.clone(), &[&admin], "ROLE_NOT_ALLOWED");
+    w.rejects(revoke.clone(), &[&a1], "QUORUM_NOT_MET");
+    w.ok(revoke, &[&a1, &a2]);
+}
+
+/// A lower quorum or threshold never lets money skip the notice: the policy change puts what
+/// the new quorum approved on notice, and what is now large needs the quorum.
+#[test]
+fn a_policy_change_applies_the_notice_to_disbursements_already_pending() {
+    let mut w = on_notice_world();
+    let (f, admin, a1, a2) = (
+        w.finance.clone(),
+        w.admin.clone(),
+        w.approver1.clone(),
+        w.approver2.clone(),
+    );
+    let large = w.ok(
+        w.proposal("elevator", "payee:builder", &[(Fiscal, 50_000 * YUAN)]),
+        &[&f],
+    );
+    w.ok(approve(&large), &[&a1]);
+    let small = w.ok(
+        w.proposal("elevator", "payee:builder", &[(Fiscal, 8_000 * YUAN)]),
+        &[&f],
+    );
+    // Quorum 2 → 1 and threshold 10,000 → 5,000, notice kept.
+    let change = w.ok(policy_change(5_000, 2, 7), &[&admin, &a1, &a2]);
+    assert!(w.state.disbursements[&small.tx_id].needs_quorum);
+    w.rejects(execute(&small), &[&f], "NEEDS_APPROVAL");
+    assert!(change.changes.len() >= 2, "{:?}", change.changes);
+    // The large one, approved by one, is not on notice at quorum 2.
+    assert_eq!(w.state.disbursements[&large.tx_id].notice_ends_ms, None);
+    let mut w2 = on_notice_world();
+    let (f2, admin2, b1, b2) = (
+        w2.finance.clone(),
+        w2.admin.clone(),
+        w2.approver1.clone(),
+        w2.approver2.clone(),
+    );
+    let large2 = w2.ok(
+        w2.proposal("elevator", "payee:builder", &[(Fiscal, 50_000 * YUAN)]),
+        &[&f2],
+    );
+    w2.ok(approve(&large2), &[&b1]);
+    // Quorum lowered to 1: the one approval now reaches it, and the notice starts now.
+    w2.ok(policy_change(10_000, 1, 7), &[&admin2, &b1, &b2]);
+    let ends = w2.state.disbursements[&large2.tx_id]
+        .notice_ends_ms
+        .unwrap();
+    assert_eq!(ends, w2.state.last_timestamp_ms + 7 * DAY);
+    w2.rejects(execute(&large2), &[&f2], "IN_NOTICE");
+}
+
+/// An office that never answers cannot hold the decision hostage: past the answer deadline the
+/// representatives decide the objection unanswered.
+#[test]
+fn an_unanswered_objection_is_decided_once_its_answer_is_overdue() {
+    let mut w = on_notice_world();
+    let (a1, a2, r) = (w.approver1.clone(), w.approver2.clone(), w.resident.clone());
+    let p = approved_large(&mut w);
+    let o = w.ok(object(&p, "报价过高"), &[&r]);
+    w.rejects(resolve(&o, true), &[&a1, &a2], "WRONG_OBJECTION_STATE");
+    w.advance(10 * DAY + 1);
+    w.ok(resolve(&o, true), &[&a1, &a2]);
+    assert_eq!(disbursement_state(&w, &p), DisbursementState::Voided);
 }

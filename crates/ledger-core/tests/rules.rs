@@ -1269,9 +1269,10 @@ fn splitting_a_payment_under_the_threshold_does_not_escape_the_approvers() {
     assert_eq!(w.balance("payee:friend", Fiscal), 2 * (9_999 * YUAN + 99));
 }
 
-/// Rotating between payees the finance office opened itself: they count as one payee.
+/// Rotating between payees opened without the representatives (by finance, or admins, who are
+/// not co-managers): they count as one payee.
 #[test]
-fn rotating_between_payees_opened_by_finance_does_not_escape_either() {
+fn rotating_between_payees_opened_without_the_representatives_does_not_escape_either() {
     let mut w = funded();
     let f = w.finance.clone();
     for i in 0..3 {
@@ -1281,11 +1282,26 @@ fn rotating_between_payees_opened_by_finance_does_not_escape_either() {
     let refused = pay_directly(&mut w, "payee:shell1", 6_000 * YUAN).unwrap_err();
     assert_eq!(refused.reason(), "UNAPPROVED_LIMIT");
     assert!(
-        refused.to_string().contains("payees opened by finance"),
+        refused
+            .to_string()
+            .contains("payees opened without the representatives"),
         "{refused}"
     );
-    // A payee an admin opened is its own: the builder can still be paid below the threshold.
-    pay_directly(&mut w, "payee:builder", 6_000 * YUAN).unwrap();
+    // Admins are not co-managers: a payee an admin opened counts with them.
+    let refused = pay_directly(&mut w, "payee:builder", 6_000 * YUAN).unwrap_err();
+    assert_eq!(refused.reason(), "UNAPPROVED_LIMIT");
+    // A payee the representatives' quorum confirmed at opening has its own window.
+    let (admin, a1, a2) = (w.admin.clone(), w.approver1.clone(), w.approver2.clone());
+    w.ok(
+        Kind::AccountOpened(proto::AccountOpened {
+            account_id: "payee:confirmed".into(),
+            kind: proto::AccountKind::Payee as i32,
+            source: 0,
+            name: "经居民代表确认的施工单位".into(),
+        }),
+        &[&admin, &a1, &a2],
+    );
+    pay_directly(&mut w, "payee:confirmed", 6_000 * YUAN).unwrap();
 }
 
 /// Outside the window the earlier payments no longer count.

@@ -422,7 +422,7 @@ fn key_registered(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, 
     let Kind::KeyRegistered(k) = &tx.kind else {
         unreachable!("dispatched by kind")
     };
-    key_change_signers(state, signers, kind_name, &policy, k.role)?;
+    key_change_signers(state, signers, kind_name, &policy, k.role, false)?;
     if state.keys.contains_key(&k.key_id) {
         return Err(Rejection::KeyExists {
             key: k.key_id.fingerprint(),
@@ -487,7 +487,16 @@ fn policy_changed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, 
             "more than the active admin keys: nobody could sign as admins any more",
         ));
     }
+    if new.approver_quorum as usize > state.active_with_role(Role::Approver) {
+        // Above the representatives there are, their co-signature on approver keys would
+        // lapse and admins alone could replace them.
+        return Err(Rejection::invalid(
+            "policy.approver_quorum",
+            "more than the active approver keys: register the representatives first",
+        ));
+    }
     changes.push(Change::PolicyChanged(*new));
+    notice::apply_policy_to_pending(state, cx.ctx, new, changes);
     Ok(Reversible::NotReversible)
 }
 
@@ -507,17 +516,26 @@ fn key_revoked(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, Rej
     let key = state.keys.get(key_id).ok_or(Rejection::NoSuchKey {
         key: key_id.fingerprint(),
     })?;
-    key_change_signers(state, signers, kind_name, &policy, key.role)?;
+    key_change_signers(state, signers, kind_name, &policy, key.role, true)?;
     if key.revoked_at.is_some() {
         return Err(Rejection::AlreadyRevoked {
             key: key_id.fingerprint(),
         });
     }
-    if key.role == Role::Admin && state.active_admins() <= policy.admin_quorum as usize {
-        return Err(Rejection::WouldLockOut {
-            key: key_id.fingerprint(),
-            quorum: policy.admin_quorum,
-        });
+    let quorum = match key.role {
+        Role::Admin => Some(policy.admin_quorum),
+        // Never below their quorum: they would stop co-signing changes of their own keys.
+        Role::Approver => Some(policy.approver_quorum),
+        _ => None,
+    };
+    if let Some(quorum) = quorum {
+        if state.active_with_role(key.role) <= quorum as usize {
+            return Err(Rejection::WouldLockOut {
+                key: key_id.fingerprint(),
+                role: key.role.name(),
+                quorum,
+            });
+        }
     }
     changes.push(Change::KeyRevoked {
         key_id: *key_id,
@@ -546,9 +564,11 @@ fn account_opened(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, 
         signers.require(kind_name, Role::Finance)?;
     }
     check_new_account_id(state, account_id)?;
-    let by_admin = signers.keys.iter().any(|k| k.role == Role::Admin);
-    if *kind == NewAccountKind::Payee && !by_admin {
-        changes.push(Change::PayeeOpenedByFinance(account_id.clone()));
+    // A payee gets its own unapproved-payment window only when the representatives' quorum
+    // co-signs its opening; admins are not co-managers, so their signature does not count.
+    let confirmed = signers.with_role(Role::Approver).len() >= cx.policy.approver_quorum as usize;
+    if *kind == NewAccountKind::Payee && !confirmed {
+        changes.push(Change::PayeeUnconfirmed(account_id.clone()));
     }
     let kind = match kind {
         NewAccountKind::FundPool(s) => AccountKind::FundPool(*s),
@@ -727,7 +747,11 @@ fn funds_allocated(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible,
         .ok_or_else(|| Rejection::UnknownProject {
             id: project_id.clone(),
         })?;
-    project::require_open(state, project_id, "nothing more can be allocated to it")?;
+    project::require_spendable(
+        state,
+        project_id,
+        "nothing more is allocated to an accepted or closed project",
+    )?;
     let after = project
         .allocated
         .checked_add(amounts)
@@ -789,7 +813,11 @@ fn disbursement_proposed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Rever
         .ok_or_else(|| Rejection::UnknownProject {
             id: project_id.clone(),
         })?;
-    project::require_open(state, project_id, "nothing more can be spent from it")?;
+    project::require_spendable(
+        state,
+        project_id,
+        "nothing more is proposed from an accepted or closed project",
+    )?;
     let payee = state
         .accounts
         .get(payee_account)
@@ -892,7 +920,7 @@ fn disbursement_rejected(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Rever
         return Err(Rejection::InNotice {
             tx_id: proposal.to_string(),
             left_ms: ends.saturating_sub(cx.ctx.timestamp_ms),
-            action: "rejected by one representative (file an objection instead)",
+            what: "one representative cannot reject what the quorum approved: file an objection, which the representatives decide",
         });
     }
     if let Some(key) = signers.keys.iter().find(|k| d.proposer.contains(&k.key_id)) {
@@ -1104,8 +1132,8 @@ fn unapproved_payment(
     let after = paid.checked_add(d.total).ok_or(Rejection::AmountOverflow)?;
     if after >= policy.approval_threshold_fen {
         return Err(Rejection::UnapprovedLimit {
-            payee: if bucket == crate::state::FINANCE_OPENED_PAYEES {
-                "payees opened by finance keys (together)".to_string()
+            payee: if bucket == crate::state::UNCONFIRMED_PAYEES {
+                "payees opened without the representatives (together)".to_string()
             } else {
                 format!("payee {:?}", d.payee_account)
             },
@@ -1125,16 +1153,23 @@ fn unapproved_payment(
     })
 }
 
-/// Who registers or revokes a key of `role`: a household's key one admin or representative
-/// (community staff sign households up at the door); every other key the admin quorum, and
-/// representatives their own quorum too ([`approvers_co_sign`]).
+/// Who registers or revokes a key of `role`: a household's key is registered by one admin or
+/// representative (community staff sign households up at the door) and revoked by the
+/// representatives' quorum; every other key by the admin quorum, and representatives' keys by
+/// their own quorum too ([`approvers_co_sign`]).
 fn key_change_signers(
     state: &State,
     signers: &Signers<'_>,
     kind_name: &'static str,
     policy: &Policy,
     role: Role,
+    revoking: bool,
 ) -> Result<(), Rejection> {
+    if role == Role::Resident && revoking {
+        // Silencing a household that objects is the representatives' decision, not one key's.
+        signers.require_only(kind_name, Role::Approver)?;
+        return signers.require_quorum(kind_name, Role::Approver, policy.approver_quorum);
+    }
     if role == Role::Resident {
         return signers.require_any(
             kind_name,

@@ -24,7 +24,7 @@ pub(super) fn check_notice_over(
             return Err(Rejection::InNotice {
                 tx_id: d.proposal.to_string(),
                 left_ms: ends - now_ms,
-                action: "executed",
+                what: "it can be executed only after the notice ends",
             });
         }
     }
@@ -188,11 +188,18 @@ pub(super) fn objection_resolved(
     signers.require_only(kind_name, Role::Approver)?;
     signers.require_quorum(kind_name, Role::Approver, policy.approver_quorum)?;
     let mut o = find_objection(state, objection)?.clone();
-    if o.state() != ObjectionState::Answered {
+    // Answered, or left unanswered past its deadline: an office that never answers cannot hold
+    // the decision (and the disbursement) hostage.
+    let decidable = match o.state() {
+        ObjectionState::Answered => true,
+        ObjectionState::Open => ctx.timestamp_ms > o.response_due_ms,
+        ObjectionState::Upheld | ObjectionState::Dismissed => false,
+    };
+    if !decidable {
         return Err(Rejection::WrongObjectionState {
             objection: objection.to_string(),
             state: o.state().name(),
-            needed: "the representatives decide an objection once, after the finance office has answered it",
+            needed: "the representatives decide an objection once, after the finance office has answered it or its answer is overdue",
         });
     }
     o.resolution = Some(ObjectionResolution {
@@ -214,6 +221,39 @@ pub(super) fn objection_resolved(
     }
     changes.push(Change::ObjectionSet(o));
     Ok(Reversible::NotReversible)
+}
+
+/// A policy change applies to disbursements still pending: one now at or above the threshold
+/// needs the quorum, and one the new quorum has approved goes on the new notice. A lower quorum
+/// or threshold never lets money skip the notice.
+pub(super) fn apply_policy_to_pending(
+    state: &State,
+    ctx: &super::EntryContext,
+    new: &Policy,
+    changes: &mut Vec<Change>,
+) {
+    let mut pending: Vec<&Disbursement> = state
+        .disbursements
+        .values()
+        .filter(|d| d.state == DisbursementState::Pending)
+        .collect();
+    pending.sort_by_key(|d| d.proposed_at);
+    for d in pending {
+        let needs_quorum = d.needs_quorum || d.total >= new.approval_threshold_fen;
+        let goes_on_notice = needs_quorum
+            && new.notice_days > 0
+            && d.notice_ends_ms.is_none()
+            && d.approvals.len() >= new.approver_quorum as usize;
+        if needs_quorum == d.needs_quorum && !goes_on_notice {
+            continue;
+        }
+        let mut d = d.clone();
+        d.needs_quorum = needs_quorum;
+        if goes_on_notice {
+            d.notice_ends_ms = Some(ctx.timestamp_ms.saturating_add(new.notice_ms()));
+        }
+        changes.push(Change::DisbursementSet(d));
+    }
 }
 
 fn find_objection<'a>(state: &'a State, id: &TxId) -> Result<&'a Objection, Rejection> {

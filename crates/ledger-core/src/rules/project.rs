@@ -23,6 +23,25 @@ pub(super) fn require_open(
     }
 }
 
+/// Refuses when `project_id` is accepted or closed: new allocations and proposals are made
+/// before acceptance (a final payment is proposed before 验收), not after.
+pub(super) fn require_spendable(
+    state: &State,
+    project_id: &str,
+    what: &'static str,
+) -> Result<(), Rejection> {
+    match state.projects.get(project_id) {
+        Some(p) if matches!(p.stage, ProjectStage::Accepted | ProjectStage::Closed) => {
+            Err(Rejection::WrongProjectStage {
+                project: project_id.to_string(),
+                stage: p.stage.name(),
+                needed: what,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 fn project_in<'a>(
     state: &'a State,
     project_id: &str,
@@ -165,8 +184,9 @@ pub(super) fn project_accepted(
     Ok(Reversible::NotReversible)
 }
 
-/// Returns what remains of each source to the accounts that funded it, in account-id order,
-/// each up to what it gave: deterministic, and every fen goes back where it came from.
+/// Returns what remains of each source to the accounts that funded it, the reserve first and
+/// then in account-id order, each up to what it gave: deterministic, and every fen goes back
+/// where it came from.
 pub(super) fn project_closed(
     cx: &Op<'_>,
     changes: &mut Vec<Change>,
@@ -197,7 +217,10 @@ pub(super) fn project_closed(
     let remainder = account.balance;
     require_available(account, &remainder)?;
     let mut left = remainder;
-    for (funder, gave) in &p.funded_by {
+    // The risk reserve is made whole first: it is the community's buffer, not project money.
+    let mut funders: Vec<(&String, &Amounts)> = p.funded_by.iter().collect();
+    funders.sort_by_key(|(id, _)| id.as_str() != RESERVE_ACCOUNT);
+    for (funder, gave) in funders {
         for (source, given) in gave.iter() {
             let back = left.get(source).min(given);
             if back == 0 {

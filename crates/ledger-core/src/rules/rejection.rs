@@ -59,8 +59,12 @@ pub enum Rejection {
     NoSuchKey { key: String },
     #[error("key {key} is already revoked")]
     AlreadyRevoked { key: String },
-    #[error("revoking key {key} would leave fewer active admin keys than the admin quorum of {quorum}; register another admin first")]
-    WouldLockOut { key: String, quorum: u32 },
+    #[error("revoking key {key} would leave fewer active {role} keys than the {role} quorum of {quorum}; register another {role} first")]
+    WouldLockOut {
+        key: String,
+        role: &'static str,
+        quorum: u32,
+    },
     #[error("account or project id {id:?} is already taken")]
     AccountExists { id: String },
     #[error("there is no account {id:?}; open it first")]
@@ -107,7 +111,7 @@ pub enum Rejection {
         threshold: u64,
         tx_id: String,
     },
-    #[error("disbursement {tx_id} is at or above the approval threshold: it executes by itself once {needed} residents' representatives approve (it has {have})")]
+    #[error("disbursement {tx_id} is at or above the approval threshold: {needed} residents' representatives must approve it (it has {have}); then it is paid, after its public notice when the policy has one")]
     NeedsApproval {
         tx_id: String,
         have: u32,
@@ -120,11 +124,11 @@ pub enum Rejection {
     },
     #[error("transaction {tx_id} was already reversed by {by}")]
     AlreadyReversed { tx_id: String, by: String },
-    #[error("disbursement {tx_id} is on public notice (公示) for {} more; it can be {action} only after the notice ends", describe_ms(*.left_ms))]
+    #[error("disbursement {tx_id} is on public notice (公示) for {} more; {what}", describe_ms(*.left_ms))]
     InNotice {
         tx_id: String,
         left_ms: i64,
-        action: &'static str,
+        what: &'static str,
     },
     #[error("disbursement {tx_id} is not on public notice: objections are filed while an approved disbursement at or above the threshold is on notice")]
     NotInNotice { tx_id: String },
