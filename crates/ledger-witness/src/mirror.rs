@@ -121,10 +121,19 @@ impl Mirror {
     }
 
     /// Folds `entries` (the next ones after `size()`) and appends them to the file, fsync'd.
-    /// On a refusal the caller restores its save point.
-    pub fn extend(&mut self, entries: &[Entry]) -> Result<(), String> {
+    /// An entry dated ahead of this witness's clock `now_ms` (beyond the skew the rules allow)
+    /// is refused: a node that dates entries later than it makes them (to end a public notice
+    /// early) gets no cosignature. On a refusal the caller restores its save point.
+    pub fn extend(&mut self, entries: &[Entry], now_ms: i64) -> Result<(), String> {
         let mut bytes = Vec::new();
         for entry in entries {
+            let latest = now_ms.saturating_add(ledger_core::limits::MAX_CLOCK_SKEW_MS);
+            if entry.timestamp_ms > latest {
+                return Err(format!(
+                    "entry {} is dated {} ms, after this witness's clock ({now_ms} ms): the node dates entries later than it makes them",
+                    entry.sequence, entry.timestamp_ms
+                ));
+            }
             self.fold(entry)
                 .map_err(|e| format!("entry {}: {e}", entry.sequence))?;
             let encoded = entry.encode();
@@ -216,4 +225,59 @@ pub async fn fetch(
         each(chunk)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledger_core::build;
+    use ledger_core::proto::{self, transaction_body::Kind};
+    use ledger_core::state::Role;
+    use prost::Message;
+
+    fn genesis_entry(timestamp_ms: i64) -> Entry {
+        let admin = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+        let kind = Kind::Genesis(proto::Genesis {
+            ledger_name: "测试".into(),
+            currency: "CNY".into(),
+            admin_keys: vec![build::public_key(&admin, Role::Admin, "admin")],
+            policy: Some(proto::Policy {
+                approval_threshold_fen: 100,
+                approver_quorum: 1,
+                admin_quorum: 1,
+                reserve_ratio_bp: 0,
+                approval_window_days: 30,
+                notice_days: 7,
+                objection_response_days: 10,
+            }),
+            checkpoint_key: ed25519_dalek::SigningKey::from_bytes(&[2; 32])
+                .verifying_key()
+                .to_bytes()
+                .to_vec(),
+            witnesses: vec![],
+            witness_quorum: 0,
+        });
+        let body = build::body("test.ledger", [1; 16], timestamp_ms, kind);
+        Entry {
+            sequence: 0,
+            prev_hash: ledger_core::entry::GENESIS_PREV_HASH,
+            timestamp_ms,
+            envelope: build::envelope(body, &[&admin]).encode_to_vec(),
+        }
+    }
+
+    #[test]
+    fn entries_dated_ahead_of_the_witness_clock_get_no_cosignature() {
+        let now = 1_800_000_000_000;
+        let dir = tempfile::tempdir().unwrap();
+        let mut mirror = Mirror::open(dir.path(), 0, &[0; 32]).unwrap();
+        // A week ahead: refused, and nothing folded.
+        let ahead = genesis_entry(now + 7 * 24 * 3600 * 1000);
+        let refused = mirror.extend(&[ahead], now).unwrap_err();
+        assert!(refused.contains("after this witness's clock"), "{refused}");
+        assert_eq!(mirror.size(), 0);
+        // Within the skew the rules allow: folded.
+        mirror.extend(&[genesis_entry(now + 60_000)], now).unwrap();
+        assert_eq!(mirror.size(), 1);
+    }
 }

@@ -345,7 +345,7 @@ impl Witness {
         let Ok(saved) = mirror.save_point() else {
             return Reply::Refused(503, "the witness cannot read its mirror".into());
         };
-        let refusal = replay_to(&mut mirror, node_url, cp, held_size).await;
+        let refusal = replay_to(&mut mirror, node_url, cp, held_size, now).await;
         let refusal = refusal.or_else(|| {
             let ledger_info = mirror.state.ledger.as_ref()?;
             let key = ledger_info.checkpoint_key_at(cp.tree_size);
@@ -443,9 +443,14 @@ async fn replay_to(
     node_url: &str,
     cp: &ledger_core::checkpoint::Checkpoint,
     held: u64,
+    now: u64,
 ) -> Option<Reply> {
+    // Entry times are held against the time this cosignature would carry.
+    let now_ms = i64::try_from(now)
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000);
     let fetched = mirror::fetch(node_url, held, cp.tree_size, |chunk| {
-        tokio::task::block_in_place(|| mirror.extend(&chunk))
+        tokio::task::block_in_place(|| mirror.extend(&chunk, now_ms))
     })
     .await;
     if let Err(why) = fetched {

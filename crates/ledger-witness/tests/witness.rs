@@ -88,6 +88,9 @@ fn cosigned(reply: Reply) -> String {
     }
 }
 
+/// The witness's clock in the mirror tests: after the entries' 1_700_000_000_000.
+const NOW_MS: i64 = 1_700_000_100_000;
+
 #[test]
 fn an_extending_checkpoint_is_cosigned_and_the_cosignature_verifies() {
     let (dir, node) = set_up();
@@ -255,16 +258,16 @@ fn the_mirror_refuses_entries_the_rules_refuse_and_cuts_back_to_what_was_cosigne
     let good = entry(2, e1.hash(), open_pool("pool:crowd"));
 
     let mut mirror = Mirror::open(dir.path(), 0, &[0; 32]).unwrap();
-    mirror.extend(&[g.clone(), e1.clone()]).unwrap();
+    mirror.extend(&[g.clone(), e1.clone()], NOW_MS).unwrap();
     let cosigned_root = mirror.root();
     let saved = mirror.save_point().unwrap();
-    let err = mirror.extend(&[bad]).unwrap_err();
+    let err = mirror.extend(&[bad], NOW_MS).unwrap_err();
     assert!(err.contains("ACCOUNT_EXISTS"), "{err}");
     mirror.restore(saved).unwrap();
     assert_eq!(mirror.size(), 2);
     // Entries of a checkpoint that was then refused (the root did not match) are cut back.
     let saved = mirror.save_point().unwrap();
-    mirror.extend(std::slice::from_ref(&good)).unwrap();
+    mirror.extend(std::slice::from_ref(&good), NOW_MS).unwrap();
     assert_eq!(mirror.size(), 3);
     mirror.restore(saved).unwrap();
     drop(mirror);
@@ -273,7 +276,7 @@ fn the_mirror_refuses_entries_the_rules_refuse_and_cuts_back_to_what_was_cosigne
     // A mirror that ran ahead of the cosigned size (a crash before the cosignature was stored)
     // is cut back to it on start.
     let mut ahead = reopened;
-    ahead.extend(&[good]).unwrap();
+    ahead.extend(&[good], NOW_MS).unwrap();
     drop(ahead);
     let reopened = Mirror::open(dir.path(), 2, &cosigned_root).unwrap();
     assert_eq!(reopened.size(), 2);
