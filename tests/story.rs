@@ -168,6 +168,22 @@ async fn a_community_lives_its_whole_story_through_the_command_line() {
         "finance.key",
     ]);
 
+    // Sources by their common names (捐赠, 贷款), and an unknown one named with every choice.
+    for (name, shown) in [("捐赠", "慈善捐赠"), ("贷款", "银行贷款")] {
+        let built = cli.ok(&[
+            "tx", "build", "receipt", "--source", name, "--to", "pool:x", "--amount", "1",
+        ]);
+        assert!(built.contains(shown), "{built}");
+    }
+    let (code, _, err) = cli.run(&[
+        "tx", "build", "receipt", "--source", "gold", "--to", "pool:x", "--amount", "1",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("未知的资金来源") && err.contains("慈善捐赠 (捐赠"),
+        "{err}"
+    );
+
     // An allocation, then a disbursement proposed offline: built, signed, submitted.
     cli.post(&[
         "allocate",

@@ -361,8 +361,8 @@ enum ProjectCmd {
 
 #[derive(Args, Clone)]
 struct ReceiptArgs {
-    /// fiscal, social-capital, resident, crowdfunding, donation, loan, other (or 财政, 社会资本, 居民自筹, 众筹 …).
-    #[arg(long)]
+    /// The fund source.
+    #[arg(long, long_help = ledger_core::types::SOURCE_NAMES_HELP)]
     source: String,
     /// The fund pool that receives it.
     #[arg(long)]
@@ -513,7 +513,12 @@ fn now_ms() -> i64 {
 }
 
 fn source(text: &str) -> anyhow::Result<FundSource> {
-    parse_source(text).with_context(|| format!("unknown fund source {text:?}: use fiscal, social-capital, resident, crowdfunding, donation, loan, other, or 财政, 社会资本, 居民自筹, 众筹, 慈善捐赠, 银行贷款, 其他"))
+    parse_source(text).with_context(|| {
+        format!(
+            "未知的资金来源 {text:?}，可用 / unknown fund source {text:?}; use: {}",
+            ledger_core::types::SOURCE_NAMES_HELP
+        )
+    })
 }
 
 /// Parses `SOURCE=YUAN` pairs.

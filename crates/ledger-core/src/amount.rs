@@ -76,13 +76,15 @@ pub fn format_yuan_plain(fen: u64) -> String {
     format!("{}.{:02}", fen / 100, fen % 100)
 }
 
-/// Parses a fund source from its English or Chinese name.
+/// Parses a fund source from its English or Chinese name, or one of its common other names
+/// ([`FundSource::aliases`]).
 pub fn parse_source(text: &str) -> Option<FundSource> {
     FundSource::ALL.into_iter().find(|s| {
         let t = text.trim();
         t.eq_ignore_ascii_case(s.slug())
             || t == s.chinese_name()
             || t.eq_ignore_ascii_case(&s.slug().replace('_', "-"))
+            || s.aliases().iter().any(|a| t.eq_ignore_ascii_case(a))
     })
 }
 
@@ -152,6 +154,9 @@ mod tests {
         assert_eq!(parse_source("众筹"), Some(FundSource::Crowdfunding));
         assert_eq!(parse_source("居民自筹"), Some(FundSource::Resident));
         assert_eq!(parse_source("gold"), None);
+        assert_eq!(parse_source("捐赠"), Some(FundSource::Donation));
+        assert_eq!(parse_source("贷款"), Some(FundSource::Loan));
+        assert_eq!(parse_source(" Crowd "), Some(FundSource::Crowdfunding));
     }
 
     proptest! {

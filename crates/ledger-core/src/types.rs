@@ -70,6 +70,20 @@ impl FundSource {
         }
     }
 
+    /// Other names people write for it, in Chinese and English: all accepted wherever a source
+    /// is typed.
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            FundSource::Fiscal => &["财政资金", "财政拨款", "政府拨款"],
+            FundSource::SocialCapital => &["社会资金", "social"],
+            FundSource::Resident => &["居民", "自筹", "居民出资"],
+            FundSource::Crowdfunding => &["众筹资金", "crowd"],
+            FundSource::Donation => &["捐赠", "捐款", "慈善"],
+            FundSource::Loan => &["贷款", "借款"],
+            FundSource::Other => &["其它"],
+        }
+    }
+
     pub fn chinese_name(self) -> &'static str {
         match self {
             FundSource::Fiscal => "财政",
@@ -224,5 +238,34 @@ impl Policy {
 
     pub fn objection_response_ms(&self) -> i64 {
         i64::from(self.objection_response_days) * DAY_MS
+    }
+}
+
+/// Every fund source name a person may type, for `--help` and error messages.
+pub const SOURCE_NAMES_HELP: &str = "fiscal 财政 (财政资金, 财政拨款, 政府拨款); social-capital 社会资本 (社会资金, social); \
+resident 居民自筹 (居民, 自筹, 居民出资); crowdfunding 众筹 (众筹资金, crowd); donation 慈善捐赠 (捐赠, 捐款, 慈善); \
+loan 银行贷款 (贷款, 借款); other 其他 (其它)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_help_names_every_source_and_alias_and_no_alias_is_shared() {
+        let mut seen = std::collections::BTreeSet::new();
+        for s in FundSource::ALL {
+            let names = [s.slug().replace('_', "-"), s.chinese_name().to_string()];
+            for name in names
+                .iter()
+                .map(String::as_str)
+                .chain(s.aliases().iter().copied())
+            {
+                assert!(
+                    SOURCE_NAMES_HELP.contains(name),
+                    "{name} is not in the help"
+                );
+                assert!(seen.insert(name.to_string()), "{name} names two sources");
+            }
+        }
     }
 }
