@@ -350,6 +350,16 @@ async fn a_community_lives_its_whole_story_through_the_command_line() {
     };
     let (code, _, err) = unreachable.run(&["balances"]);
     assert_eq!(code, 3, "{err}");
+    // Chinese first, the root cause once, no cause repeated.
+    assert!(err.starts_with("ledger: 连不上节点"), "{err}");
+    assert_eq!(err.matches("tcp connect error").count(), 2, "{err}");
+    assert!(err.contains("Connection refused"), "{err}");
+    // An address without a scheme is the same node.
+    let bare = Cli {
+        node: node.addr.clone(),
+        dir: work.path(),
+    };
+    bare.ok(&["balances"]);
 
     // A CSV import, run twice: the second run posts nothing.
     let csv = "\u{feff}kind,source,amount,account,project,payee,contract_hash,memo\r\n\

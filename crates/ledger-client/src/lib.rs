@@ -24,7 +24,7 @@ pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot reach the node at {url}: {detail}. Is it running? Set the address with --node or LEDGER_NODE")]
+    #[error("连不上节点 {url}（{detail}）：节点在运行吗？用 --node 或 LEDGER_NODE 指定地址。/ cannot reach the node at {url}: {detail}. Is it running? Set the address with --node or LEDGER_NODE")]
     Connect { url: String, detail: String },
     #[error("the ledger refused the transaction ({reason}): {message}")]
     Rejected {
@@ -77,6 +77,7 @@ impl LedgerClient {
     /// Connects to `url` (`http://host:port`, or `https://…` for TLS). `ca` adds a trusted CA
     /// certificate (PEM) for a node with a self-signed or private certificate.
     pub async fn connect(url: &str, ca: Option<&Path>) -> Result<LedgerClient, ClientError> {
+        let url = &node_url(url);
         let connect_err = |detail: String| ClientError::Connect {
             url: url.to_string(),
             detail,
@@ -99,14 +100,10 @@ impl LedgerClient {
                 .tls_config(tls)
                 .map_err(|e| connect_err(e.to_string()))?;
         }
-        let channel = endpoint.connect().await.map_err(|e| {
-            connect_err(format!(
-                "{e}: {}",
-                std::error::Error::source(&e)
-                    .map(|s| s.to_string())
-                    .unwrap_or_default()
-            ))
-        })?;
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|e| connect_err(error_chain(&e)))?;
         Ok(LedgerClient {
             raw: Raw::new(channel)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -323,5 +320,72 @@ impl LedgerClient {
             written += chunk.data.len() as u64;
         }
         Ok(written)
+    }
+}
+
+/// A node address as people write it: `host:port` means `http://host:port`.
+pub fn node_url(address: &str) -> String {
+    let address = address.trim();
+    if address.contains("://") {
+        address.to_string()
+    } else {
+        format!("http://{address}")
+    }
+}
+
+/// An error and its causes, each said once: transport errors wrap causes that repeat their own
+/// text ("tcp connect error: tcp connect error"), and the root cause is what helps.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct E(&'static str, Option<Box<E>>);
+    impl std::fmt::Display for E {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for E {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_said_once_and_the_root_cause_is_kept() {
+        let e = E(
+            "transport error",
+            Some(Box::new(E(
+                "tcp connect error",
+                Some(Box::new(E(
+                    "tcp connect error",
+                    Some(Box::new(E("Connection refused (os error 111)", None))),
+                ))),
+            ))),
+        );
+        assert_eq!(
+            error_chain(&e),
+            "transport error: tcp connect error: Connection refused (os error 111)"
+        );
+    }
+
+    #[test]
+    fn an_address_without_a_scheme_is_http() {
+        assert_eq!(node_url("127.0.0.1:50051"), "http://127.0.0.1:50051");
+        assert_eq!(node_url(" https://n.example:443 "), "https://n.example:443");
     }
 }
