@@ -170,6 +170,10 @@ async fn notice_objections_and_acceptance_are_lived_and_replayed() {
         dir: work.path(),
     };
     set_up(&cli, data.path());
+    assert_eq!(
+        cli.ok(&["disbursements"]).trim(),
+        "暂无支出申请 / no disbursements yet"
+    );
 
     // Splitting under the threshold to a payee the office opened itself: the second is refused.
     let first = propose(&cli, "payee:friend", "fiscal=9999.99");
@@ -210,6 +214,11 @@ async fn notice_objections_and_acceptance_are_lived_and_replayed() {
     cli.post(&["disburse", "approve", "--proposal", &a, "--key", "wang.key"]);
     let shown = cli.ok(&["disbursements"]);
     assert!(shown.contains("公示中 on public notice: 7 天"), "{shown}");
+    assert!(shown.contains("批准 approvals 2/2"), "{shown}");
+    assert!(
+        shown.contains("低于审批门槛 below the threshold"),
+        "{shown}"
+    );
     cli.refused(
         &[
             "disburse",

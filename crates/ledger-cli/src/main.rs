@@ -1220,6 +1220,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Disbursements => {
             let d = connect(&cli).await?.disbursements().await?;
+            if d.disbursements.is_empty() && !cli.json {
+                outln!("暂无支出申请 / no disbursements yet");
+            }
             for d in &d.disbursements {
                 // Checked: the amounts are what the node says, not yet verified.
                 let total = d
@@ -1237,15 +1240,22 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                         serde_json::json!({"proposal_tx_id": hex::encode(&d.proposal_tx_id), "project": d.project_id, "payee": d.payee_account, "total_fen": total, "state": d.state, "approvals": d.approvals, "approvals_needed": d.approvals_needed, "memo": d.memo, "notice_ends_ms": d.notice_ends_ms, "objections": d.objections.iter().map(|o| serde_json::json!({"objection_tx_id": hex::encode(&o.objection_tx_id), "state": o.state, "text": o.text, "filed_by": o.filed_by, "response_due_ms": o.response_due_ms, "answer": o.answer})).collect::<Vec<_>>()})
                     );
                 } else {
+                    let approvals = if d.approvals_needed == 0 {
+                        "低于审批门槛 below the threshold".to_string()
+                    } else {
+                        format!(
+                            "批准 approvals {}/{}",
+                            d.approvals.len(),
+                            d.approvals_needed
+                        )
+                    };
                     outln!(
-                        "{} {:<9} {:>16} 元 {} → {} approvals {}/{} {}",
+                        "{} {:<9} {:>16} 元 {} → {} {approvals} {}",
                         hex::encode(&d.proposal_tx_id),
                         d.state,
                         format_yuan(total),
                         printable(&d.project_id),
                         printable(&d.payee_account),
-                        d.approvals.len(),
-                        d.approvals_needed,
                         printable(&d.memo)
                     );
                     print_notice(d);
