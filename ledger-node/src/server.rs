@@ -97,10 +97,16 @@ pub async fn serve(
     health_reporter
         .set_serving::<LedgerServer<LedgerService>>()
         .await;
+    // Both reflection versions: grpcurl and grpcui speak v1, Python's grpcio-reflection,
+    // Postman and evans still speak v1alpha.
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(ledger_proto::FILE_DESCRIPTOR_SET)
         .build_v1()
         .context("reflection service")?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(ledger_proto::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .context("reflection service (v1alpha)")?;
     let listener = bind(settings.listen).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
@@ -218,6 +224,7 @@ pub async fn serve(
         .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
         .add_service(health)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(ledger)
         .serve_with_incoming_shutdown(incoming, stopped(stop_rx.clone()))
         .await
