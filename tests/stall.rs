@@ -16,6 +16,11 @@ use tonic::transport::Channel;
 
 type Client = proto::ledger_client::LedgerClient<Channel>;
 
+/// One stall test at a time: each bounds a latency or a time to free slots on a 2-core machine,
+/// and the flood or the descriptor exhaustion of another would starve it (a fresh-clone CI run
+/// saw the silent-connection test take over 60 s next to them).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The slowest of a Submit and a GetBalances, each timed once.
 async fn round_trip(client: &mut Client, c: &Community) -> Duration {
     let started = Instant::now();
@@ -90,6 +95,7 @@ fn heavy_genesis(ledger_id: &str) -> proto::SignedEnvelope {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_refused_genesis_batches_does_not_stall_others() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     // Witnessing rounds (two demo witnesses, each with an fsync) are kept apart from the
     // latency this test bounds.
@@ -176,6 +182,7 @@ async fn http_get(addr: &str, path: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_http_clients_are_cut_off_and_capped() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(
         dir.path(),
@@ -229,6 +236,7 @@ fn cpu_ticks(pid: u32) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_file_descriptors_the_accept_loops_back_off() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     // Witnessing rounds (two demo witnesses, each with an fsync) are kept apart from the
     // latency this test bounds.
@@ -294,6 +302,7 @@ async fn fill(client: &mut Client, c: &Community, count: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_downloads_and_streams_time_out_and_free_their_slots() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(
         dir.path(),
@@ -401,6 +410,7 @@ async fn stalled_downloads_and_streams_time_out_and_free_their_slots() {
 /// ledger stays open: the node sends its checkpoint as a heartbeat.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_that_send_nothing_do_not_keep_their_slots() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(
         dir.path(),
