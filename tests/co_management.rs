@@ -210,6 +210,14 @@ async fn notice_objections_and_acceptance_are_lived_and_replayed() {
 
     // A: approved by both representatives, so on 7 days' public notice; a household objects.
     let a = propose(&cli, "payee:elevator-co", "fiscal=300000");
+    let pay_a = [
+        "disburse",
+        "execute",
+        "--proposal",
+        &a,
+        "--key",
+        "finance.key",
+    ];
     cli.post(&["disburse", "approve", "--proposal", &a, "--key", "li.key"]);
     cli.post(&["disburse", "approve", "--proposal", &a, "--key", "wang.key"]);
     let shown = cli.ok(&["disbursements"]);
@@ -219,17 +227,7 @@ async fn notice_objections_and_acceptance_are_lived_and_replayed() {
         shown.contains("低于审批门槛 below the threshold"),
         "{shown}"
     );
-    cli.refused(
-        &[
-            "disburse",
-            "execute",
-            "--proposal",
-            &a,
-            "--key",
-            "finance.key",
-        ],
-        "IN_NOTICE",
-    );
+    cli.refused(&pay_a, "IN_NOTICE");
     let objection_a = cli.post(&[
         "object",
         "--disbursement",
@@ -296,17 +294,7 @@ async fn notice_objections_and_acceptance_are_lived_and_replayed() {
         disbursement(&cli, &a)["objections"][0]["state"],
         "dismissed"
     );
-    cli.refused(
-        &[
-            "disburse",
-            "execute",
-            "--proposal",
-            &a,
-            "--key",
-            "finance.key",
-        ],
-        "IN_NOTICE",
-    );
+    cli.refused(&pay_a, "IN_NOTICE");
 
     // B: approved, objected to by the auditor, upheld: voided, its hold released.
     let b = propose(&cli, "payee:elevator-co", "fiscal=50000");

@@ -259,32 +259,31 @@ pub fn forge_snapshot(
     out
 }
 
-/// Debian's libfaketime, installed with apt-get when missing (as CI runs as root): the node's
-/// clock moved forward by days, so notice periods can end inside a test. Returns the library.
+/// `apt-get update` and `apt-get install --no-install-recommends PACKAGES`, quietly: how tests
+/// install the real components they drive (CI runs as root). Whether both succeeded.
+pub fn apt_install(packages: &[&str]) -> bool {
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    let install = ["install", "-y", "-qq", "--no-install-recommends"];
+    apt(&["update", "-qq"]) && apt(&[&install[..], packages].concat())
+}
+
+/// Debian's libfaketime, installed with apt-get when missing: the node's clock moved forward by
+/// days, so notice periods can end inside a test. Returns the library.
 pub fn ensure_faketime() -> &'static str {
     const LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
     static INSTALL: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
     let mut done = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     if !*done && !Path::new(LIB).exists() {
         eprintln!("installing libfaketime with apt-get (once per machine)");
-        let apt = |args: &[&str]| {
-            Command::new("apt-get")
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false)
-        };
-        let installed = apt(&["update", "-qq"])
-            && apt(&[
-                "install",
-                "-y",
-                "-qq",
-                "--no-install-recommends",
-                "faketime",
-            ]);
         assert!(
-            installed && Path::new(LIB).exists(),
+            apt_install(&["faketime"]) && Path::new(LIB).exists(),
             "this test moves the node's clock with libfaketime: run `apt-get install faketime` \
              as root (this test tried and failed)"
         );

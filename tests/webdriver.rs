@@ -29,25 +29,12 @@ pub fn ensure_browser() {
         return;
     }
     eprintln!("installing chromium, chromium-driver and fonts with apt-get (once per machine)");
-    let apt = |args: &[&str]| {
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    };
-    let installed = apt(&["update", "-qq"])
-        && apt(&[
-            "install",
-            "-y",
-            "-qq",
-            "--no-install-recommends",
-            "chromium",
-            "chromium-driver",
-            "fonts-noto-cjk",
-            "fonts-noto-color-emoji",
-        ]);
+    let installed = crate::apt_install(&[
+        "chromium",
+        "chromium-driver",
+        "fonts-noto-cjk",
+        "fonts-noto-color-emoji",
+    ]);
     assert!(
         installed && Path::new(CHROMEDRIVER).exists(),
         "the dashboard test needs Debian's Chromium: run `apt-get install chromium chromium-driver \

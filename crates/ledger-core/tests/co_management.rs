@@ -591,52 +591,53 @@ fn a_household_key_is_revoked_only_by_the_representatives_quorum() {
     w.ok(revoke, &[&a1, &a2]);
 }
 
+/// A notice ledger with 50,000 fiscal proposed and approved by one of the two representatives.
+fn large_approved_by_one() -> (World, Effects) {
+    let mut w = on_notice_world();
+    let (f, a1) = (w.finance.clone(), w.approver1.clone());
+    let large = w.ok(
+        w.proposal("elevator", "payee:builder", &[(Fiscal, 50_000 * YUAN)]),
+        &[&f],
+    );
+    w.ok(approve(&large), &[&a1]);
+    (w, large)
+}
+
 /// A lower quorum or threshold never lets money skip the notice: the policy change puts what
 /// the new quorum approved on notice, and what is now large needs the quorum.
 #[test]
 fn a_policy_change_applies_the_notice_to_disbursements_already_pending() {
-    let mut w = on_notice_world();
+    // Threshold 10,000 → 5,000, quorum and notice kept: the 8,000 now needs the quorum.
+    let (mut w, large) = large_approved_by_one();
     let (f, admin, a1, a2) = (
         w.finance.clone(),
         w.admin.clone(),
         w.approver1.clone(),
         w.approver2.clone(),
     );
-    let large = w.ok(
-        w.proposal("elevator", "payee:builder", &[(Fiscal, 50_000 * YUAN)]),
-        &[&f],
-    );
-    w.ok(approve(&large), &[&a1]);
     let small = w.ok(
         w.proposal("elevator", "payee:builder", &[(Fiscal, 8_000 * YUAN)]),
         &[&f],
     );
-    // Quorum 2 → 1 and threshold 10,000 → 5,000, notice kept.
     let change = w.ok(policy_change(5_000, 2, 7), &[&admin, &a1, &a2]);
     assert!(w.state.disbursements[&small.tx_id].needs_quorum);
     w.rejects(execute(&small), &[&f], "NEEDS_APPROVAL");
     assert!(change.changes.len() >= 2, "{:?}", change.changes);
     // The large one, approved by one, is not on notice at quorum 2.
     assert_eq!(w.state.disbursements[&large.tx_id].notice_ends_ms, None);
-    let mut w2 = on_notice_world();
-    let (f2, admin2, b1, b2) = (
-        w2.finance.clone(),
-        w2.admin.clone(),
-        w2.approver1.clone(),
-        w2.approver2.clone(),
+
+    // Quorum 2 → 1: the one approval now reaches it, and the notice starts now.
+    let (mut w, large) = large_approved_by_one();
+    let (f, admin, a1, a2) = (
+        w.finance.clone(),
+        w.admin.clone(),
+        w.approver1.clone(),
+        w.approver2.clone(),
     );
-    let large2 = w2.ok(
-        w2.proposal("elevator", "payee:builder", &[(Fiscal, 50_000 * YUAN)]),
-        &[&f2],
-    );
-    w2.ok(approve(&large2), &[&b1]);
-    // Quorum lowered to 1: the one approval now reaches it, and the notice starts now.
-    w2.ok(policy_change(10_000, 1, 7), &[&admin2, &b1, &b2]);
-    let ends = w2.state.disbursements[&large2.tx_id]
-        .notice_ends_ms
-        .unwrap();
-    assert_eq!(ends, w2.state.last_timestamp_ms + 7 * DAY);
-    w2.rejects(execute(&large2), &[&f2], "IN_NOTICE");
+    w.ok(policy_change(10_000, 1, 7), &[&admin, &a1, &a2]);
+    let ends = w.state.disbursements[&large.tx_id].notice_ends_ms.unwrap();
+    assert_eq!(ends, w.state.last_timestamp_ms + 7 * DAY);
+    w.rejects(execute(&large), &[&f], "IN_NOTICE");
 }
 
 /// An office that never answers cannot hold the decision hostage: past the answer deadline the

@@ -130,7 +130,8 @@ impl Mirror {
             let latest = now_ms.saturating_add(ledger_core::limits::MAX_CLOCK_SKEW_MS);
             if entry.timestamp_ms > latest {
                 return Err(format!(
-                    "entry {} is dated {} ms, after this witness's clock ({now_ms} ms): the node dates entries later than it makes them",
+                    "第 {} 条记录的时间晚于本见证方的时钟：节点把记录的时间往后写了。/ entry {} is dated {} ms, after this witness's clock ({now_ms} ms): the node dates entries later than it makes them",
+                    entry.sequence,
                     entry.sequence, entry.timestamp_ms
                 ));
             }

@@ -913,7 +913,7 @@ fn disbursement_rejected(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Rever
         unreachable!("dispatched by kind")
     };
     signers.require_only(kind_name, Role::Approver)?;
-    let mut d = pending_disbursement(state, proposal)?.clone();
+    let d = pending_disbursement(state, proposal)?.clone();
     if let Some(ends) = d.notice_ends_ms {
         // Once the quorum approved, one representative alone cannot undo it: an objection,
         // decided by the quorum, is the way.
@@ -928,12 +928,7 @@ fn disbursement_rejected(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Rever
             key: key.key_id.fingerprint(),
         });
     }
-    changes.push(Change::Released {
-        account: d.project_id.clone(),
-        amounts: d.amounts,
-    });
-    d.state = DisbursementState::Rejected;
-    changes.push(Change::DisbursementSet(d));
+    close_unpaid(d, DisbursementState::Rejected, changes);
     Ok(Reversible::NotReversible)
 }
 
@@ -982,13 +977,8 @@ fn disbursement_voided(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversi
         unreachable!("dispatched by kind")
     };
     signers.require(kind_name, Role::Finance)?;
-    let mut d = pending_disbursement(state, proposal)?.clone();
-    changes.push(Change::Released {
-        account: d.project_id.clone(),
-        amounts: d.amounts,
-    });
-    d.state = DisbursementState::Voided;
-    changes.push(Change::DisbursementSet(d));
+    let d = pending_disbursement(state, proposal)?.clone();
+    close_unpaid(d, DisbursementState::Voided, changes);
     Ok(Reversible::NotReversible)
 }
 
@@ -1243,6 +1233,18 @@ fn pending_disbursement<'a>(
         });
     }
     Ok(d)
+}
+
+/// Ends a pending disbursement without paying it (rejected, voided, or voided by an upheld
+/// objection): its hold is released.
+fn close_unpaid(mut d: Disbursement, end: DisbursementState, changes: &mut Vec<Change>) {
+    debug_assert_eq!(d.state, DisbursementState::Pending);
+    changes.push(Change::Released {
+        account: d.project_id.clone(),
+        amounts: d.amounts,
+    });
+    d.state = end;
+    changes.push(Change::DisbursementSet(d));
 }
 
 /// Pays a pending disbursement: the hold is released and the money moves to the payee. The

@@ -211,13 +211,7 @@ pub(super) fn objection_resolved(
     });
     let d = &state.disbursements[&o.proposal];
     if *upheld && d.state == DisbursementState::Pending {
-        let mut d = d.clone();
-        changes.push(Change::Released {
-            account: d.project_id.clone(),
-            amounts: d.amounts,
-        });
-        d.state = DisbursementState::Voided;
-        changes.push(Change::DisbursementSet(d));
+        super::close_unpaid(d.clone(), DisbursementState::Voided, changes);
     }
     changes.push(Change::ObjectionSet(o));
     Ok(Reversible::NotReversible)

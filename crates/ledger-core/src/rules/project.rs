@@ -202,16 +202,18 @@ pub(super) fn project_closed(
         "only an accepted project is closed",
     )?;
     let account = &cx.state.accounts[project_id];
-    let pending = cx
-        .state
-        .disbursements
-        .values()
-        .filter(|d| d.project_id == *project_id && d.state == DisbursementState::Pending)
-        .count();
-    if pending > 0 || !account.held.is_zero() {
+    // Every pending disbursement holds a non-zero amount on its project: nothing held is
+    // nothing pending. The count is looked up only for the message.
+    if !account.held.is_zero() {
+        let count = cx
+            .state
+            .disbursements
+            .values()
+            .filter(|d| d.project_id == *project_id && d.state == DisbursementState::Pending)
+            .count();
         return Err(Rejection::ProjectHasPending {
             project: project_id.clone(),
-            count: pending,
+            count,
         });
     }
     let remainder = account.balance;
