@@ -10,7 +10,6 @@ use ledger_core::hashing::{contributor_commitment, document_hash};
 use ledger_core::proto::{self, transaction_body::Kind};
 use ledger_core::state::{FundSource, Role};
 use prost::Message;
-use serde::Deserialize;
 
 use crate::engine;
 use crate::witnessing::LOCAL_WITNESSES_DIR;
@@ -224,48 +223,6 @@ fn local_witness_dir(name: &str) -> String {
     name.rsplit('/').next().unwrap_or(name).to_string()
 }
 
-/// A genesis file, for `ledger-node init`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GenesisFile {
-    pub ledger_id: String,
-    pub name: String,
-    pub approval_threshold_yuan: String,
-    pub approver_quorum: u32,
-    pub admin_quorum: u32,
-    pub reserve_ratio_bp: u32,
-    /// Days over which payments without approval are added up per payee [default: 30].
-    pub approval_window_days: Option<u32>,
-    /// Days an approved disbursement at or above the threshold stays on public notice (公示)
-    /// before it can be executed; 0 for none [default: 7].
-    pub notice_days: Option<u32>,
-    /// Days the finance office has to answer an objection (异议) [default: 10].
-    pub objection_response_days: Option<u32>,
-    pub admin: Vec<GenesisAdmin>,
-    /// Witnesses whose cosignatures checkpoints need (none: nothing stops a split view).
-    #[serde(default)]
-    pub witness: Vec<GenesisWitness>,
-    /// How many of them: more than half. Defaults to a majority.
-    pub witness_quorum: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GenesisWitness {
-    /// Its C2SP key name, as `ledger-witness init` printed it.
-    pub name: String,
-    /// 64 hex digits, as `ledger-witness init` printed it.
-    pub public_key: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GenesisAdmin {
-    pub name: String,
-    /// 64 hex digits.
-    pub public_key: String,
-}
-
 /// Creates a real ledger: the genesis file names the admin public keys, and `signing_keys` (key
 /// files of at least `admin_quorum` of them) sign the genesis here.
 pub fn init_ledger(
@@ -273,38 +230,15 @@ pub fn init_ledger(
     genesis_path: &Path,
     signing_keys: &[PathBuf],
 ) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(genesis_path)
-        .with_context(|| format!("cannot read {}", genesis_path.display()))?;
-    let g: GenesisFile = toml::from_str(&text)
-        .with_context(|| format!("{} is not a valid genesis file", genesis_path.display()))?;
-    let threshold = ledger_core::amount::parse_yuan(&g.approval_threshold_yuan)
-        .context("approval_threshold_yuan")?;
-    let mut admin_keys = Vec::new();
-    for a in &g.admin {
-        let bytes = hex::decode(&a.public_key)
-            .with_context(|| format!("public key of {} is not hex", a.name))?;
-        admin_keys.push(proto::PublicKey {
-            ed25519: bytes,
-            role: proto::Role::Admin as i32,
-            name: a.name.clone(),
-        });
-    }
-    let mut witnesses = Vec::new();
-    for w in &g.witness {
-        let bytes = hex::decode(&w.public_key)
-            .with_context(|| format!("public key of witness {} is not hex", w.name))?;
-        witnesses.push(proto::Witness {
-            name: w.name.clone(),
-            ed25519: bytes,
-        });
-    }
-    let witness_quorum = g
-        .witness_quorum
-        .unwrap_or(witnesses.len() as u32 / 2 + u32::from(!witnesses.is_empty()));
-    let signers = signing_keys
-        .iter()
-        .map(|p| ledger_keys::read(p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let text = std::fs::read_to_string(genesis_path).with_context(|| {
+        format!(
+            "无法读取创世文件 cannot read the genesis file {}",
+            genesis_path.display()
+        )
+    })?;
+    let g = crate::genesis_file::parse(&text)
+        .with_context(|| format!("{} 不能用 is not usable", genesis_path.display()))?;
+    let signers = admin_signers(&g, genesis_path, signing_keys)?;
     // A node key made beforehand (to publish with the genesis) may be there; nothing else.
     let only_node_key = std::fs::read_dir(data_dir)
         .map(|d| {
@@ -323,25 +257,17 @@ pub fn init_ledger(
     let genesis = Kind::Genesis(proto::Genesis {
         ledger_name: g.name.clone(),
         currency: "CNY".into(),
-        admin_keys,
-        policy: Some(proto::Policy {
-            approval_threshold_fen: threshold,
-            approver_quorum: g.approver_quorum,
-            admin_quorum: g.admin_quorum,
-            reserve_ratio_bp: g.reserve_ratio_bp,
-            approval_window_days: g.approval_window_days.unwrap_or(30),
-            notice_days: g.notice_days.unwrap_or(7),
-            objection_response_days: g.objection_response_days.unwrap_or(10),
-        }),
+        admin_keys: g.admins.clone(),
+        policy: Some(g.policy),
         checkpoint_key: node_key.verifying_key().to_bytes().to_vec(),
-        witnesses,
-        witness_quorum,
+        witnesses: g.witnesses.clone(),
+        witness_quorum: g.witness_quorum,
     });
     let body = build::body(&g.ledger_id, random_tx_id(), engine::now_ms(), genesis);
     let refs: Vec<&SigningKey> = signers.iter().collect();
     let genesis = engine::create(data_dir, build::envelope(body, &refs).encode_to_vec())?;
     println!(
-        "Created ledger {} ({}) in {}",
+        "已创建账本 created ledger {} ({}) in {}",
         g.ledger_id,
         g.name,
         data_dir.display()
@@ -354,14 +280,61 @@ pub fn init_ledger(
         "  node key fingerprint: {}  (named in the genesis; it signs the checkpoints)",
         ledger_keys::fingerprint(&node_key)
     );
-    if !g.witness.is_empty() {
+    println!(
+        "  下一步 next: 管理员登记至少 {q} 个居民代表密钥（role approver）；在此之前，达到审批门槛的支出无法获批。\n  \
+         an admin registers at least {q} representatives' keys (role approver); until then no \
+         disbursement at or above the threshold can be approved:\n    \
+         ledger key register --public <64 hex> --role approver --name \"…\" --key <admin key>",
+        q = g.policy.approver_quorum
+    );
+    if !g.witnesses.is_empty() {
         println!(
-            "  见证方 witnesses: {} named, {witness_quorum} needed. Each runs:\n    ledger-witness follow --dir <its dir> --fingerprint {} --node <this node's gRPC URL>\n  and this node is started with --witness-url <each witness's URL>.",
-            g.witness.len(),
+            "  见证方 witnesses: {} named, {} needed. Each runs:\n    ledger-witness follow --dir <its dir> --fingerprint {} --node <this node's gRPC URL>\n  and this node is started with --witness-url <each witness's URL>.",
+            g.witnesses.len(),
+            g.witness_quorum,
             ledger_core::entry::ledger_fingerprint(&genesis)
         );
     }
     Ok(())
+}
+
+/// Reads the admin key files that sign the genesis: each must be one of the file's `[[admin]]`
+/// keys (named, with its fingerprint, when it is not), and together at least `admin_quorum`.
+fn admin_signers(
+    g: &crate::genesis_file::GenesisFile,
+    genesis_path: &Path,
+    signing_keys: &[PathBuf],
+) -> anyhow::Result<Vec<SigningKey>> {
+    let mut signers = Vec::new();
+    for path in signing_keys {
+        let key = ledger_keys::read(path)?;
+        let public = key.verifying_key().to_bytes();
+        if !g.admins.iter().any(|a| a.ed25519 == public) {
+            anyhow::bail!(
+                "密钥文件 {file}（指纹 {fp}，公钥 {hex}）不是 {genesis} 中的管理员：把它的公钥加入一个 [[admin]]，或换用其中一位管理员的密钥。\n\
+                 the key file {file} (fingerprint {fp}, public key {hex}) is not one of the [[admin]] \
+                 keys in {genesis}: add its public key to an [[admin]] block, or sign with an admin's key file",
+                file = path.display(),
+                fp = ledger_keys::fingerprint(&key),
+                hex = hex::encode(public),
+                genesis = genesis_path.display(),
+            );
+        }
+        if !signers
+            .iter()
+            .any(|s: &SigningKey| s.verifying_key() == key.verifying_key())
+        {
+            signers.push(key);
+        }
+    }
+    anyhow::ensure!(
+        signers.len() >= g.policy.admin_quorum as usize,
+        "创世需要 {q} 位管理员签名（admin_quorum），只给了 {n} 个不同的 --admin-key / the genesis \
+         needs {q} admins' signatures (admin_quorum) and {n} distinct --admin-key files were given",
+        q = g.policy.admin_quorum,
+        n = signers.len()
+    );
+    Ok(signers)
 }
 
 const YUAN: u64 = 100;

@@ -13,7 +13,8 @@ pub struct ServeArgs {
     /// Address to serve gRPC on [default: 127.0.0.1:50051] [env: LEDGER_LISTEN]
     #[arg(long)]
     pub listen: Option<SocketAddr>,
-    /// Directory holding the log, the index and the node key [default: ./data] [env: LEDGER_DATA_DIR]
+    /// Directory holding the log, the index and the node key [default: ./data; ./demo-data for
+    /// `demo`] [env: LEDGER_DATA_DIR]
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// TOML file with any of these settings (same names, with underscores) [env: LEDGER_CONFIG]
@@ -144,7 +145,92 @@ where
     }
 }
 
+/// Joins two settings of one value: the same flag may stand before the subcommand and after it,
+/// but not with two different values.
+fn join<T: PartialEq + std::fmt::Debug>(
+    name: &str,
+    after: Option<T>,
+    before: Option<T>,
+) -> anyhow::Result<Option<T>> {
+    match (after, before) {
+        (Some(a), Some(b)) if a != b => anyhow::bail!(
+            "--{name} 给了两个不同的值 given twice with different values: {b:?} and {a:?}"
+        ),
+        (a, b) => Ok(a.or(b)),
+    }
+}
+
 impl ServeArgs {
+    /// Merges the flags written after `serve`/`demo` (`self`) with those written before it, so
+    /// `ledger-node --listen X serve` and `ledger-node serve --listen X` mean the same.
+    pub fn merge(self, before: ServeArgs) -> anyhow::Result<ServeArgs> {
+        macro_rules! one {
+            ($($field:ident),*) => {
+                ServeArgs {
+                    $($field: join(&stringify!($field).replace('_', "-"), self.$field, before.$field)?,)*
+                    cors_origins: [before.cors_origins, self.cors_origins].concat(),
+                    witness_urls: [before.witness_urls, self.witness_urls].concat(),
+                }
+            };
+        }
+        Ok(one!(
+            listen,
+            data_dir,
+            config,
+            max_batch,
+            max_group,
+            queue_depth,
+            max_subscribers,
+            max_page_subscribers,
+            max_message_bytes,
+            max_streams_per_connection,
+            max_connections,
+            header_timeout_secs,
+            max_downloads,
+            stall_timeout_secs,
+            http,
+            tls_cert,
+            tls_key,
+            witness_interval_ms
+        ))
+    }
+
+    /// The flags given, by name: for refusing serve flags with a command that does not serve.
+    pub fn given(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        macro_rules! check {
+            ($($field:ident),*) => {
+                $(if self.$field.is_some() { names.push(stringify!($field)); })*
+            };
+        }
+        check!(
+            listen,
+            config,
+            max_batch,
+            max_group,
+            queue_depth,
+            max_subscribers,
+            max_page_subscribers,
+            max_message_bytes,
+            max_streams_per_connection,
+            max_connections,
+            header_timeout_secs,
+            max_downloads,
+            stall_timeout_secs,
+            http,
+            tls_cert,
+            tls_key,
+            witness_interval_ms
+        );
+        if !self.cors_origins.is_empty() {
+            names.push("cors_origin");
+        }
+        if !self.witness_urls.is_empty() {
+            names.push("witness_url");
+        }
+        names
+    }
+
     pub fn resolve(&self, default_data_dir: &Path) -> anyhow::Result<Settings> {
         let config_path = match &self.config {
             Some(p) => Some(p.clone()),
@@ -276,6 +362,34 @@ mod tests {
         };
         let s = args.resolve(Path::new("./data")).unwrap();
         assert_eq!((s.max_batch, s.max_group, s.queue_depth), (3, 9, 4096));
+    }
+
+    #[test]
+    fn flags_mean_the_same_before_and_after_the_subcommand() {
+        let before = ServeArgs {
+            listen: Some("127.0.0.1:1".parse().unwrap()),
+            cors_origins: vec!["a".into()],
+            ..Default::default()
+        };
+        let after = ServeArgs {
+            data_dir: Some("d".into()),
+            cors_origins: vec!["b".into()],
+            ..Default::default()
+        };
+        let merged = after.merge(before).unwrap();
+        assert_eq!(merged.listen, Some("127.0.0.1:1".parse().unwrap()));
+        assert_eq!(merged.data_dir, Some("d".into()));
+        assert_eq!(merged.cors_origins, ["a", "b"]);
+        let clash = ServeArgs {
+            max_batch: Some(2),
+            ..Default::default()
+        }
+        .merge(ServeArgs {
+            max_batch: Some(3),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(clash.to_string().contains("--max-batch"), "{clash}");
     }
 
     #[test]

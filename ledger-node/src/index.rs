@@ -26,6 +26,14 @@ use ledger_core::tx::TxId;
 pub enum IndexError {
     #[error("index (sled): {0}")]
     Sled(#[from] sled::Error),
+    #[error(
+        "数据目录 {0} 正被另一个运行中的 ledger-node 使用（它锁住了索引）。要快照，请在节点运行时下载 \
+         http://<节点>:8080/snapshot 或运行 `ledger snapshot export 文件`；要导出、重建或换一个节点，请先停止正在运行的节点。\n\
+         The data directory {0} is in use by a running ledger-node (it holds the index's lock). \
+         For a snapshot while it runs, download http://<node>:8080/snapshot or run `ledger snapshot \
+         export FILE`; to export, rebuild or start another node here, stop the running node first."
+    )]
+    InUse(std::path::PathBuf),
     #[error("index entry {0} is missing; run `ledger-node rebuild`")]
     Missing(String),
     #[error("index value for {0} is malformed; run `ledger-node rebuild`")]
@@ -83,7 +91,18 @@ impl Index {
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(16 << 20)
-            .open()?;
+            .open()
+            .map_err(|e| match e {
+                // sled takes an exclusive file lock: a running node holds it.
+                // sled 0.34 wraps the lock's WouldBlock in an error of its own text.
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("could not acquire lock") =>
+                {
+                    IndexError::InUse(path.parent().unwrap_or(path).to_path_buf())
+                }
+                other => IndexError::Sled(other),
+            })?;
         let tree = db.open_tree("index")?;
         Ok(Index { db, tree })
     }

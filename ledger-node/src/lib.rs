@@ -12,6 +12,7 @@
 pub mod bootstrap;
 pub mod config;
 pub mod engine;
+pub mod genesis_file;
 pub mod http;
 pub mod index;
 pub mod listen;

@@ -28,15 +28,21 @@ enum Command {
     Serve(ServeArgs),
     /// Serve a demo community ledger (data in ./demo-data unless --data-dir says otherwise).
     Demo(ServeArgs),
-    /// Create a real ledger from a genesis file, signed here by admin key files.
+    /// 新建账本 Create a real ledger from a genesis file, signed here by admin key files.
+    /// `ledger-node init --example > genesis.toml` writes a complete, commented genesis to edit.
     Init {
-        #[arg(long)]
-        genesis: PathBuf,
+        /// The genesis file (TOML): the ledger's name, admins, rules and witnesses.
+        #[arg(long, required_unless_present = "example")]
+        genesis: Option<PathBuf>,
         /// Admin key file to sign the genesis with (repeat for each admin of the quorum).
-        #[arg(long = "admin-key", required = true)]
+        #[arg(long = "admin-key", required_unless_present = "example")]
         admin_keys: Vec<PathBuf>,
-        #[arg(long, default_value = "./data")]
-        data_dir: PathBuf,
+        /// Print a complete, commented example genesis file and stop.
+        #[arg(long, conflicts_with_all = ["genesis", "admin_keys"])]
+        example: bool,
+        /// [default: ./data] [env: LEDGER_DATA_DIR]
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// 生成新的节点签名密钥 Make a new node key file (for a rotation: --out <data>/node.key.next,
     /// then the admins sign a checkpoint_key_rotated entry naming the public key printed here).
@@ -46,35 +52,52 @@ enum Command {
     },
     /// Rebuild the whole index from the log (the node must be stopped).
     Rebuild {
-        #[arg(long, default_value = "./data")]
-        data_dir: PathBuf,
+        /// [default: ./data] [env: LEDGER_DATA_DIR]
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
-    /// Write a snapshot file of the ledger (the node must be stopped).
+    /// Write a snapshot file of the ledger (the node must be stopped; while it runs, download
+    /// http://<node>:8080/snapshot or use `ledger snapshot export`).
     Export {
         file: PathBuf,
-        #[arg(long, default_value = "./data")]
-        data_dir: PathBuf,
+        /// [default: ./data] [env: LEDGER_DATA_DIR]
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
 fn main() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into a log file or journal.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
+    let before = cli.serve;
     match cli.command {
-        None => run(cli.serve, Path::new("./data"), false),
-        Some(Command::Serve(args)) => run(args, Path::new("./data"), false),
-        Some(Command::Demo(args)) => run(args, Path::new("./demo-data"), true),
+        None => run(before, Path::new("./data"), false),
+        Some(Command::Serve(args)) => run(args.merge(before)?, Path::new("./data"), false),
+        Some(Command::Demo(args)) => run(args.merge(before)?, Path::new("./demo-data"), true),
+        Some(Command::Init { example: true, .. }) => {
+            print!("{}", ledger_node::genesis_file::EXAMPLE);
+            Ok(())
+        }
         Some(Command::Init {
             genesis,
             admin_keys,
             data_dir,
-        }) => bootstrap::init_ledger(&data_dir, &genesis, &admin_keys),
+            ..
+        }) => bootstrap::init_ledger(
+            &data_dir_of(data_dir, before)?,
+            &genesis.expect("clap: required without --example"),
+            &admin_keys,
+        ),
         Some(Command::Keygen { out }) => {
+            only_data_dir(&before, "keygen")?;
             let key = ledger_keys::generate();
             ledger_keys::write_new(&out, &key)?;
             println!("已生成 wrote {}", out.display());
@@ -86,13 +109,56 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Rebuild { data_dir }) => {
+            let data_dir = data_dir_of(data_dir, before)?;
             let key = ledger_keys::read(&bootstrap::node_key_path(&data_dir))?;
             let (_, _, summary) = engine::open(&data_dir, key, true).context("rebuild failed")?;
-            println!("rebuilt the index of {} entries", summary.entries);
+            println!(
+                "已重建 {n} 条的索引 rebuilt the index of {n} entries",
+                n = summary.entries
+            );
             Ok(())
         }
-        Some(Command::Export { file, data_dir }) => export(&data_dir, &file),
+        Some(Command::Export { file, data_dir }) => export(&data_dir_of(data_dir, before)?, &file),
     }
+}
+
+/// The data directory of a command that does not serve: its own --data-dir, or one written
+/// before the command, or LEDGER_DATA_DIR, or ./data. Serving flags there are refused rather
+/// than silently ignored.
+fn data_dir_of(own: Option<PathBuf>, before: ServeArgs) -> anyhow::Result<PathBuf> {
+    only_data_dir(&before, "this command")?;
+    let before = before.data_dir;
+    if let (Some(a), Some(b)) = (&own, &before) {
+        anyhow::ensure!(
+            a == b,
+            "--data-dir 给了两个不同的值 given twice with different values: {} and {}",
+            b.display(),
+            a.display()
+        );
+    }
+    Ok(own
+        .or(before)
+        .or_else(|| std::env::var_os("LEDGER_DATA_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("./data")))
+}
+
+fn only_data_dir(before: &ServeArgs, command: &str) -> anyhow::Result<()> {
+    let given = before.given();
+    anyhow::ensure!(
+        given.is_empty(),
+        "{} 只用于 serve 和 demo / {} only apply to serve and demo, not to {command}",
+        given
+            .iter()
+            .map(|g| format!("--{}", g.replace('_', "-")))
+            .collect::<Vec<_>>()
+            .join(" "),
+        given
+            .iter()
+            .map(|g| format!("--{}", g.replace('_', "-")))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    Ok(())
 }
 
 fn run(args: ServeArgs, default_dir: &Path, demo: bool) -> anyhow::Result<()> {
@@ -152,6 +218,9 @@ fn export(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
     }
     out.write_all(&ledger_core::snapshot::encode_trailer(&checkpoint))?;
     out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    println!("wrote {size} entries to {}", file.display());
+    println!(
+        "已写入 {size} 条 wrote {size} entries to {}",
+        file.display()
+    );
     Ok(())
 }

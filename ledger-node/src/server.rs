@@ -55,6 +55,26 @@ pub fn start(settings: &Settings) -> anyhow::Result<Running> {
     })
 }
 
+/// Says at start-up when the approver quorum is larger than the representatives' keys there
+/// are: no large disbursement can be approved until more are registered.
+fn warn_unreachable_quorum(shared: &engine::Shared) {
+    let state = shared.state.read().expect("state lock");
+    let Some(policy) = state.policy() else {
+        return;
+    };
+    let approvers = state.active_with_role(ledger_core::state::Role::Approver);
+    if approvers < policy.approver_quorum as usize {
+        eprintln!(
+            "注意：审批需要 {q} 位居民代表签名，但账本中只有 {approvers} 个有效的代表密钥；在管理员登记更多代表\
+             （ledger key register --role approver）之前，达到审批门槛的支出无法获批。\n\
+             Note: approvals need {q} representatives and the ledger has {approvers} active \
+             approver keys: no disbursement at or above the threshold can be approved until an \
+             admin registers more (ledger key register --role approver).",
+            q = policy.approver_quorum
+        );
+    }
+}
+
 pub async fn serve(
     settings: Settings,
     running: Running,
@@ -188,6 +208,7 @@ pub async fn serve(
         )),
         |(conn, _peer)| Ok::<_, std::io::Error>(conn),
     );
+    warn_unreachable_quorum(&shared);
     println!(
         "ledger-node serving {} on {addr} ({}; node key fingerprint {}{http_line})",
         shared.ledger_id,

@@ -614,8 +614,18 @@ fn policy(raw: Option<proto::Policy>, admins: usize) -> Result<Policy, DecodeErr
         notice_days: raw.notice_days,
         objection_response_days: raw.objection_response_days,
     };
+    match policy_problems(&policy, admins).into_iter().next() {
+        Some(problem) => Err(problem),
+        None => Ok(policy),
+    }
+}
+
+/// Every field of `policy` outside its bound, in field order (empty: the policy is valid). The
+/// decoder refuses with the first; a genesis file's check reports them all at once.
+pub fn policy_problems(policy: &Policy, admins: usize) -> Vec<DecodeError> {
+    let mut problems = Vec::new();
     if policy.notice_days > MAX_NOTICE_DAYS {
-        return Err(DecodeError::invalid(
+        problems.push(DecodeError::invalid(
             "policy.notice_days",
             &format!("0 to {MAX_NOTICE_DAYS} days (e.g. 7): how long an approved large disbursement stays on public notice"),
         ));
@@ -626,42 +636,42 @@ fn policy(raw: Option<proto::Policy>, admins: usize) -> Result<Policy, DecodeErr
         (1..=MAX_RESPONSE_DAYS).contains(&policy.objection_response_days)
     };
     if !response_ok {
-        return Err(DecodeError::invalid(
+        problems.push(DecodeError::invalid(
             "policy.objection_response_days",
             &format!("1 to {MAX_RESPONSE_DAYS} days (e.g. 10): how long the finance office has to answer an objection"),
         ));
     }
     if !(1..=MAX_APPROVAL_WINDOW_DAYS).contains(&policy.approval_window_days) {
-        return Err(DecodeError::invalid(
+        problems.push(DecodeError::invalid(
             "policy.approval_window_days",
             &format!("1 to {MAX_APPROVAL_WINDOW_DAYS} days (e.g. 30): payments without approval are added up over this window"),
         ));
     }
     if policy.approval_threshold_fen > MAX_AMOUNT_FEN {
-        return Err(DecodeError::invalid(
+        problems.push(DecodeError::invalid(
             "policy.approval_threshold_fen",
             "the threshold is over the largest amount a transaction may name",
         ));
     }
     if policy.approver_quorum == 0 || policy.approver_quorum as usize > MAX_SIGNATURES {
-        return Err(DecodeError::invalid(
+        problems.push(DecodeError::invalid(
             "policy.approver_quorum",
             &format!("between 1 and {MAX_SIGNATURES}"),
         ));
     }
     if policy.admin_quorum == 0 || policy.admin_quorum as usize > admins {
-        return Err(DecodeError::invalid(
+        problems.push(DecodeError::invalid(
             "policy.admin_quorum",
             "between 1 and the number of admin keys",
         ));
     }
     if policy.reserve_ratio_bp > MAX_RESERVE_RATIO_BP {
-        return Err(DecodeError::invalid(
+        problems.push(DecodeError::invalid(
             "policy.reserve_ratio_bp",
             &format!("at most {MAX_RESERVE_RATIO_BP} (50%)"),
         ));
     }
-    Ok(policy)
+    problems
 }
 
 fn public_key(field: &'static str, bytes: &[u8]) -> Result<VerifyingKey, DecodeError> {
