@@ -413,13 +413,13 @@ async fn a_community_lives_its_whole_story_through_the_command_line() {
         "finance.key",
     ];
     let first = cli.ok(&retry);
-    assert!(first.contains("posted: entry"), "{first}");
+    assert!(first.contains("已记账 posted: 第"), "{first}");
     std::thread::sleep(std::time::Duration::from_millis(20));
     let second = cli.ok(&retry);
     assert!(second.contains("already in the ledger"), "{second}");
     assert_eq!(
-        first.split_whitespace().nth(2),
-        second.split_whitespace().nth(2),
+        first.split_whitespace().nth(3),
+        second.split_whitespace().nth(3),
         "the same entry: {first} / {second}"
     );
     let mut other = retry.to_vec();

@@ -710,6 +710,7 @@ impl pb::ledger_server::Ledger for LedgerService {
                 proposed_at: d.proposed_at,
                 memo: d.memo.clone(),
                 notice_ends_ms: d.notice_ends_ms.unwrap_or(0),
+                ended_at: d.ended_at.unwrap_or(0),
                 objections: d
                     .objections
                     .iter()

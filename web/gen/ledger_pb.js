@@ -162,6 +162,7 @@ export const messages = {
     { no: 9, name: "memo", type: "string", repeated: false, ref: null, oneof: null },
     { no: 10, name: "notice_ends_ms", type: "int64", repeated: false, ref: null, oneof: null },
     { no: 11, name: "objections", type: "message", repeated: true, ref: "ledger.v1.ObjectionInfo", oneof: null },
+    { no: 12, name: "ended_at", type: "uint64", repeated: false, ref: null, oneof: null },
   ],
   "ledger.v1.ObjectionInfo": [
     { no: 1, name: "objection_tx_id", type: "bytes", repeated: false, ref: null, oneof: null },

@@ -3,7 +3,10 @@
 //! Exit codes: 0 done; 1 the ledger refused the transaction; 2 usage or local error (a file,
 //! a key, an amount); 3 the node could not be reached or is unavailable.
 
+mod confirm;
+mod entry_json;
 mod import;
+mod refs;
 mod txfile;
 
 use ledger_term::{outln, printable};
@@ -54,6 +57,13 @@ struct Cli {
     /// Write the receipt of a posted transaction here, for `verifier receipt`.
     #[arg(long, global = true)]
     receipt_out: Option<PathBuf>,
+    /// Yuan above which a transaction's amount is asked for again before it is signed
+    /// [default: 1000000].
+    #[arg(long, global = true, env = "LEDGER_CONFIRM_ABOVE")]
+    confirm_above: Option<String>,
+    /// The large amount is meant: post it without asking (for scripts).
+    #[arg(long, global = true)]
+    yes: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,6 +74,13 @@ enum Command {
     Keygen {
         #[arg(long)]
         out: PathBuf,
+        /// What the key is for (admin, finance, approver, auditor, resident): the printed
+        /// register command then names it.
+        #[arg(long)]
+        role: Option<String>,
+        /// Whose key it is (a person or an office), for the printed register command.
+        #[arg(long)]
+        name: Option<String>,
     },
     #[command(flatten)]
     Tx(TxKind),
@@ -89,17 +106,21 @@ enum Command {
     Disbursements,
     /// Registered keys, their roles and state.
     Keys,
-    /// Entries of the log.
+    /// 账目 Entries of the log, newest first (--from N: oldest first from entry N).
     Entries {
-        #[arg(long, default_value_t = 0)]
-        from: u64,
+        /// Oldest first, starting at this entry number.
+        #[arg(long, conflicts_with = "before")]
+        from: Option<u64>,
+        /// Newest first, the entries before this entry number (to page back).
+        #[arg(long)]
+        before: Option<u64>,
         #[arg(long, default_value_t = 20)]
         limit: u64,
     },
     /// 获取收据 The receipt of a posted transaction, proven against the witnessed checkpoint
     /// (waits up to 30 s for the witnesses), for `verifier receipt`.
     FetchReceipt {
-        /// The transaction id (32 hex digits, as printed when it was posted)
+        /// The transaction id (32 hex digits, as printed when it was posted) or its entry number
         tx_id: String,
         #[arg(long)]
         out: PathBuf,
@@ -132,8 +153,9 @@ enum SnapshotCmd {
 enum OfflineCmd {
     /// Build an unsigned transaction file (JSON) on stdout.
     Build {
-        /// The ledger id; asked from the node when not given.
-        #[arg(long)]
+        /// The ledger id (on the notice board; `ledger checkpoint` prints it); asked from the
+        /// node when not given, so needed offline.
+        #[arg(long, global = true)]
         ledger_id: Option<String>,
         #[command(subcommand)]
         kind: TxKind,
@@ -563,9 +585,19 @@ fn tx_ref(text: &str) -> anyhow::Result<Vec<u8>> {
         .filter(|b| b.len() == 16)
         .with_context(|| {
             format!(
-                "{text:?} is not a transaction id (32 hex digits, as printed when it was posted)"
+                "{text:?} 既不是交易号（32 位十六进制）也不是条目号 / is neither a transaction id \
+                 (32 hex digits, as printed when it was posted) nor an entry number (as `ledger \
+                 entries` shows)"
             )
         })
+}
+
+/// The confirmation line in fen, from --confirm-above or LEDGER_CONFIRM_ABOVE (yuan).
+fn confirm_line(cli: &Cli) -> anyhow::Result<u64> {
+    match &cli.confirm_above {
+        None => Ok(confirm::DEFAULT_CONFIRM_ABOVE_FEN),
+        Some(text) => parse_yuan(text).with_context(|| format!("--confirm-above {text:?}")),
+    }
 }
 
 fn file_hash(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -591,9 +623,9 @@ fn print_notice(d: &pb::DisbursementInfo) {
         let left = d.notice_ends_ms - now;
         if left > 0 {
             outln!(
-                "    公示中 on public notice: {} 天 days left (until {} ms)",
+                "    公示中 on public notice: {} 天 days left (until {})",
                 (left + DAY - 1) / DAY,
-                d.notice_ends_ms
+                ledger_term::beijing_time(d.notice_ends_ms)
             );
         } else {
             outln!("    公示期满 notice over: it can be executed once no objection is open");
@@ -907,6 +939,92 @@ fn build_kind(kind: &TxKind, notes: &mut Notes) -> anyhow::Result<Kind> {
     })
 }
 
+/// What ended a disbursement (paid, rejected, voided, reversed): the entry, its time, its
+/// reason and who signed it, by name.
+async fn ending(
+    client: &mut LedgerClient,
+    names: &std::collections::HashMap<String, String>,
+    sequence: u64,
+) -> Result<String, Failure> {
+    let e = client.entry(sequence).await?;
+    let env = pb::SignedEnvelope::decode(e.envelope.as_slice()).ok();
+    let tx = env
+        .as_ref()
+        .and_then(|env| ledger_core::tx::Transaction::decode(&env.body).ok())
+        .ok_or_else(|| Failure::Node(format!("entry {sequence} from the node is undecodable")))?;
+    let signers: Vec<String> = env
+        .iter()
+        .flat_map(|env| env.signatures.iter())
+        .filter_map(|s| KeyId::from_slice(&s.key_id))
+        .map(|k| {
+            let fp = k.fingerprint();
+            match names.get(&fp) {
+                Some(name) => format!("{} ({fp})", printable(name)),
+                None => fp,
+            }
+        })
+        .collect();
+    Ok(format!(
+        "第 {sequence} 条 entry {sequence}, {}: {} — 签名 signed by {}",
+        ledger_term::beijing_time(e.timestamp_ms),
+        printable(&ledger_client::describe::describe(&tx)),
+        signers.join(", ")
+    ))
+}
+
+/// After an approval or an execution: where the disbursement stands now, in words.
+async fn disbursement_status(client: &mut LedgerClient, proposal: &[u8]) -> Option<String> {
+    let list = client.disbursements().await.ok()?;
+    let d = list
+        .disbursements
+        .iter()
+        .find(|d| d.proposal_tx_id == proposal)?;
+    let total: u64 = d
+        .amounts
+        .iter()
+        .try_fold(0u64, |acc, a| acc.checked_add(a.amount_fen))?;
+    let (have, need) = (d.approvals.len(), d.approvals_needed as usize);
+    Some(match d.state.as_str() {
+        "executed" => format!(
+            "已支付 paid: ¥{} → {}",
+            format_yuan(total),
+            printable(&d.payee_account)
+        ),
+        "pending" if d.notice_ends_ms > 0 => format!(
+            "批准 {have}/{need}，已达法定人数：进入公示，{} 期满后（无未决异议）由财务执行 / quorum \
+             reached: on public notice until then; finance executes it after, if no objection is open",
+            ledger_term::beijing_time(d.notice_ends_ms)
+        ),
+        "pending" if have < need => format!(
+            "批准 {have}/{need}：还需 {} 位居民代表批准 / {} more approvals needed",
+            need - have,
+            need - have
+        ),
+        "pending" => "待财务执行 waiting for the finance office to execute it".to_string(),
+        other => format!("状态 state: {other}"),
+    })
+}
+
+/// The transaction of a body built here (it was checked as it was built).
+fn decoded(body: &[u8]) -> anyhow::Result<ledger_core::tx::Transaction> {
+    ledger_core::tx::Transaction::decode(body).map_err(|r| anyhow::anyhow!("{r}"))
+}
+
+/// An offline build that had to ask the node (for the ledger id, or an entry number) and could
+/// not: it says what to give instead.
+fn offline_hint(failure: Failure) -> Failure {
+    match failure {
+        Failure::Node(m) => Failure::Local(anyhow::anyhow!(
+            "离线构建交易需要 --ledger-id（账本标识：公示栏上有，`ledger checkpoint` 的第一行也是），\
+             并用交易号而不是条目号指代交易。\n\
+             building a transaction offline needs --ledger-id (the ledger's id: on the notice board, \
+             and the first line of `ledger checkpoint`), and transaction ids rather than entry \
+             numbers. Asking the node instead failed: {m}"
+        )),
+        other => other,
+    }
+}
+
 /// Builds the body, checking it as the ledger will before anything is signed or sent.
 fn build_body(ledger_id: &str, id: [u8; 16], kind: Kind) -> anyhow::Result<Vec<u8>> {
     build_body_at(ledger_id, id, now_ms(), kind)
@@ -974,7 +1092,18 @@ async fn post(
     let raw_tx_id = ledger_core::tx::Transaction::decode(&envelope.body)
         .map(|t| t.tx_id.0)
         .ok();
+    let proposal = ledger_core::tx::Transaction::decode(&envelope.body)
+        .ok()
+        .and_then(|t| match t.kind {
+            ledger_core::tx::Kind::DisbursementApproved { proposal }
+            | ledger_core::tx::Kind::DisbursementExecuted { proposal } => Some(proposal.0),
+            _ => None,
+        });
     let receipt = client.submit(envelope).await?;
+    let status = match proposal {
+        Some(p) => disbursement_status(client, &p).await,
+        None => None,
+    };
     if let (Some(path), Some(id)) = (&cli.receipt_out, raw_tx_id) {
         let witnessed = write_witnessed_receipt(client, id, path).await?;
         if !witnessed {
@@ -988,6 +1117,7 @@ async fn post(
         let v = serde_json::json!({
             "tx_id": tx_id, "sequence": receipt.sequence, "entry_hash": hex::encode(&receipt.entry_hash),
             "duplicate": receipt.duplicate, "checkpoint_size": size, "contributor_salt": notes.salt,
+            "disbursement": status,
         });
         outln!("{v}");
     } else {
@@ -996,7 +1126,14 @@ async fn post(
         } else {
             ""
         };
-        outln!("posted: entry {} tx {tx_id}{again}", receipt.sequence);
+        outln!(
+            "已记账 posted: 第 {} 条 entry {}, 交易号 tx {tx_id}{again}",
+            receipt.sequence,
+            receipt.sequence
+        );
+        if let Some(status) = &status {
+            outln!("  {status}");
+        }
         outln!(
             "  entry hash {}; covered by the signed checkpoint of {size} entries",
             hex::encode(&receipt.entry_hash)
@@ -1010,7 +1147,14 @@ async fn post(
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
-        Command::Keygen { out } => {
+        Command::Keygen {
+            out,
+            role: for_role,
+            name,
+        } => {
+            if let Some(r) = for_role {
+                role(r)?;
+            }
             let key = ledger_keys::generate();
             ledger_keys::write_new(out, &key).map_err(anyhow::Error::from)?;
             let public = hex::encode(key.verifying_key().as_bytes());
@@ -1025,7 +1169,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     "wrote {} (readable only by you)\n  public key  {public}\n  fingerprint {fp}",
                     out.display()
                 );
-                outln!("Give the public key to an admin to register it: ledger key register --public {public} --role finance --name \"…\"");
+                let role_arg = for_role
+                    .as_deref()
+                    .unwrap_or("<admin|finance|approver|auditor|resident>");
+                let name_arg = name.as_deref().unwrap_or("…");
+                outln!("把公钥交给管理员登记 / give the public key to an admin to register it:\n  ledger key register --public {public} --role {role_arg} --name \"{}\" --key <admin key>", printable(name_arg));
             }
             Ok(())
         }
@@ -1036,29 +1184,53 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     "say who signs: --key KEYFILE (repeat for several signers)"
                 )));
             }
-            // Everything local is checked before the node is asked anything.
+            // Everything local is checked before the node is asked anything (but entry
+            // numbers are the node's to turn into transaction ids).
             let mut notes = Notes::default();
-            let kind = build_kind(kind, &mut notes)?;
+            let mut kind = kind.clone();
+            let mut early = None;
+            if refs::names_entries(&mut kind) {
+                let mut client = connect(&cli).await?;
+                refs::resolve(&mut kind, &mut client).await?;
+                early = Some(client);
+            }
+            let kind = build_kind(&kind, &mut notes)?;
             let id = tx_id(&cli)?;
-            let mut client = connect(&cli).await?;
+            let line = confirm_line(&cli)?;
+            let mut client = match early {
+                Some(c) => c,
+                None => connect(&cli).await?,
+            };
             let ledger_id = client.ledger_id().await?;
             let earlier = match cli.tx_id {
                 Some(_) => timestamp_of_earlier_try(&mut client, &ledger_id, id, &kind).await?,
                 None => None,
             };
             let body = build_body_at(&ledger_id, id, earlier.unwrap_or_else(now_ms), kind)?;
+            confirm::large_amount(&decoded(&body)?, line, cli.yes)?;
             let refs: Vec<&SigningKey> = keys.iter().collect();
             post(&cli, &mut client, build::envelope(body, &refs), &notes).await
         }
         Command::Offline(OfflineCmd::Build { ledger_id, kind }) => {
             let mut notes = Notes::default();
-            let kind = build_kind(kind, &mut notes)?;
+            let mut kind = kind.clone();
+            if refs::names_entries(&mut kind) {
+                refs::resolve(&mut kind, &mut connect(&cli).await.map_err(offline_hint)?).await?;
+            }
+            let kind = build_kind(&kind, &mut notes)?;
             let id = tx_id(&cli)?;
             let ledger_id = match ledger_id {
                 Some(id) => id.clone(),
-                None => connect(&cli).await?.ledger_id().await?,
+                None => {
+                    connect(&cli)
+                        .await
+                        .map_err(offline_hint)?
+                        .ledger_id()
+                        .await?
+                }
             };
             let body = build_body(&ledger_id, id, kind)?;
+            confirm::large_amount(&decoded(&body)?, confirm_line(&cli)?, cli.yes)?;
             let file = TxFile::new(body)?;
             outln!(
                 "{}",
@@ -1219,7 +1391,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Disbursements => {
-            let d = connect(&cli).await?.disbursements().await?;
+            let mut client = connect(&cli).await?;
+            let d = client.disbursements().await?;
+            let names: std::collections::HashMap<String, String> = client
+                .keys()
+                .await?
+                .keys
+                .into_iter()
+                .map(|k| (k.fingerprint, k.name))
+                .collect();
             if d.disbursements.is_empty() && !cli.json {
                 outln!("暂无支出申请 / no disbursements yet");
             }
@@ -1259,6 +1439,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                         printable(&d.memo)
                     );
                     print_notice(d);
+                    if d.ended_at > 0 {
+                        outln!("    {}", ending(&mut client, &names, d.ended_at).await?);
+                    }
                 }
             }
             Ok(())
@@ -1286,14 +1469,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Entries { from, limit } => {
-            let mut client = connect(&cli).await?;
-            let mut stream = client.entries(*from, *limit).await?;
-            while let Some(e) = stream.next().await {
-                print_entry(&e?, cli.json);
-            }
-            Ok(())
-        }
+        Command::Entries {
+            from,
+            before,
+            limit,
+        } => entries(&cli, *from, *before, *limit).await,
         Command::Checkpoint => {
             let mut client = connect(&cli).await?;
             let cp = client.checkpoint().await?;
@@ -1339,8 +1519,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::FetchReceipt { tx_id, out } => {
-            let id: [u8; 16] = tx_ref(tx_id)?.try_into().expect("16 bytes");
             let mut client = connect(&cli).await?;
+            let tx_id = match tx_id.trim().parse::<u64>() {
+                Ok(number) if tx_id.trim().len() < 20 => {
+                    refs::tx_id_at(&mut client, number).await?
+                }
+                _ => tx_id.clone(),
+            };
+            let id: [u8; 16] = tx_ref(&tx_id)?.try_into().expect("16 bytes");
             let witnessed = write_witnessed_receipt(&mut client, id, out).await?;
             if witnessed {
                 outln!("已写入经见证的收据 wrote the witnessed receipt to {}; 核对 check it with: verifier receipt {} --trust <公示栏上的账本指纹 ledger fingerprint>", out.display(), out.display());
@@ -1453,6 +1639,53 @@ fn balances_json(b: &pb::Balances) -> serde_json::Value {
     })
 }
 
+/// `ledger entries`: newest first, or oldest first from `--from`, saying how to see more.
+async fn entries(
+    cli: &Cli,
+    from: Option<u64>,
+    before: Option<u64>,
+    limit: u64,
+) -> Result<(), Failure> {
+    let mut client = connect(cli).await?;
+    let size = client.checkpoint().await?.tree_size;
+    let limit = limit.max(1);
+    let (start, newest_first) = match from {
+        Some(from) => (from, false),
+        None => (before.unwrap_or(size).min(size).saturating_sub(limit), true),
+    };
+    let end = match from {
+        Some(from) => from.saturating_add(limit).min(size),
+        None => before.unwrap_or(size).min(size),
+    };
+    let mut list = Vec::new();
+    if start < end {
+        let mut stream = client.entries(start, end - start).await?;
+        while let Some(e) = stream.next().await {
+            list.push(e?);
+        }
+    }
+    if newest_first {
+        list.reverse();
+    }
+    for e in &list {
+        print_entry(e, cli.json);
+    }
+    if cli.json {
+        return Ok(());
+    }
+    if list.is_empty() {
+        outln!(
+            "（没有条目 no entries here: the ledger has {size} entries, numbered 0 to {})",
+            size.saturating_sub(1)
+        );
+    } else if newest_first && start > 0 {
+        outln!("……共 {size} 条，更早的 / {size} entries in all; older ones: ledger entries --before {start}");
+    } else if !newest_first && end < size {
+        outln!("……共 {size} 条，之后的 / {size} entries in all; next ones: ledger entries --from {end}");
+    }
+    Ok(())
+}
+
 fn print_entry(e: &pb::Entry, json: bool) {
     let decoded = pb::SignedEnvelope::decode(e.envelope.as_slice())
         .ok()
@@ -1476,14 +1709,16 @@ fn print_entry(e: &pb::Entry, json: bool) {
         None => ("?", String::new(), "(undecodable)".to_string(), vec![]),
     };
     if json {
-        outln!(
-            "{}",
-            serde_json::json!({"type": "entry", "sequence": e.sequence, "timestamp_ms": e.timestamp_ms, "kind": kind, "tx_id": tx_id, "summary": summary, "signers": signers, "entry_hash": hex::encode(&e.entry_hash)})
-        );
+        let mut v = serde_json::json!({"type": "entry", "sequence": e.sequence, "timestamp_ms": e.timestamp_ms, "kind": kind, "tx_id": tx_id, "summary": summary, "signers": signers, "entry_hash": hex::encode(&e.entry_hash)});
+        if let (Some((tx, _)), Some(obj)) = (&decoded, v.as_object_mut()) {
+            obj.extend(entry_json::fields(tx));
+        }
+        outln!("{v}");
     } else {
         outln!(
-            "{:>6}  {:<22} {}  [{}]",
+            "#{:<5} {}  {:<22} {}\n       交易号 tx {tx_id}  签名 signed by [{}]",
             e.sequence,
+            ledger_term::beijing_time(e.timestamp_ms),
             kind,
             printable(&summary),
             signers.join(" ")

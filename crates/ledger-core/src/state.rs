@@ -305,6 +305,9 @@ pub struct Disbursement {
     pub notice_ends_ms: Option<i64>,
     /// Objections filed against it, in order.
     pub objections: Vec<TxId>,
+    /// The entry that paid, rejected, voided or reversed it (the latest such); `None` while
+    /// pending. Readers show its reason and signers from there.
+    pub ended_at: Option<u64>,
 }
 
 /// What a reversal of an entry must undo.

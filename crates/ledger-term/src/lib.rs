@@ -45,6 +45,39 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The civil date and time of Unix milliseconds at `offset_hours` from UTC (proleptic
+/// Gregorian calendar; Howard Hinnant's civil_from_days).
+fn civil_time(ms: i64, offset_hours: i64) -> String {
+    let secs = ms.div_euclid(1000) + offset_hours * 3600;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// China Standard Time (北京时间, UTC+8, no daylight saving) of Unix milliseconds, as the
+/// people reading the ledger keep time: `2026-11-23 18:04:05 北京时间`.
+pub fn beijing_time(ms: i64) -> String {
+    format!("{} 北京时间", civil_time(ms, 8))
+}
+
+/// UTC of Unix milliseconds: `2026-11-23 10:04:05 UTC`.
+pub fn utc_time(ms: i64) -> String {
+    format!("{} UTC", civil_time(ms, 0))
+}
+
 static CLOSED_STDOUT_EXIT: AtomicU8 = AtomicU8::new(0);
 
 /// The exit code when stdout turns out to be closed (the verifier sets its verdict's code once
@@ -95,6 +128,16 @@ macro_rules! out {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_shown_in_beijing_time_across_a_day_and_a_year() {
+        // 2026-12-31 16:30:00 UTC is already the new year in Beijing.
+        let ms = 1_798_734_600_000;
+        assert_eq!(utc_time(ms), "2026-12-31 16:30:00 UTC");
+        assert_eq!(beijing_time(ms), "2027-01-01 00:30:00 北京时间");
+        assert_eq!(utc_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc_time(951_782_400_000), "2000-02-29 00:00:00 UTC");
+    }
 
     #[test]
     fn ledger_text_cannot_fake_lines_or_escapes() {

@@ -857,6 +857,7 @@ fn disbursement_proposed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Rever
         needs_quorum: total >= policy.approval_threshold_fen,
         notice_ends_ms: None,
         objections: Vec::new(),
+        ended_at: None,
     }));
     Ok(Reversible::Disbursement)
 }
@@ -894,7 +895,7 @@ fn disbursement_approved(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Rever
             // 公示: the money moves only after the notice, by a separate execution.
             d.notice_ends_ms = Some(ctx.timestamp_ms.saturating_add(policy.notice_ms()));
         } else {
-            execute(&mut d, changes);
+            execute(&mut d, ctx.sequence, changes);
         }
     }
     changes.push(Change::DisbursementSet(d));
@@ -928,7 +929,7 @@ fn disbursement_rejected(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Rever
             key: key.key_id.fingerprint(),
         });
     }
-    close_unpaid(d, DisbursementState::Rejected, changes);
+    close_unpaid(d, DisbursementState::Rejected, cx.ctx.sequence, changes);
     Ok(Reversible::NotReversible)
 }
 
@@ -960,7 +961,7 @@ fn disbursement_executed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Rever
     if !approved {
         changes.push(unapproved_payment(state, &policy, &d, ctx.timestamp_ms)?);
     }
-    execute(&mut d, changes);
+    execute(&mut d, ctx.sequence, changes);
     changes.push(Change::DisbursementSet(d));
     Ok(Reversible::NotReversible)
 }
@@ -978,7 +979,7 @@ fn disbursement_voided(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversi
     };
     signers.require(kind_name, Role::Finance)?;
     let d = pending_disbursement(state, proposal)?.clone();
-    close_unpaid(d, DisbursementState::Voided, changes);
+    close_unpaid(d, DisbursementState::Voided, cx.ctx.sequence, changes);
     Ok(Reversible::NotReversible)
 }
 
@@ -1067,6 +1068,7 @@ fn entry_reversed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, 
                 }));
             }
             d.state = DisbursementState::Reversed;
+            d.ended_at = Some(cx.ctx.sequence);
             changes.push(Change::DisbursementSet(d));
         }
         Reversible::NotReversible => {
@@ -1237,8 +1239,9 @@ fn pending_disbursement<'a>(
 
 /// Ends a pending disbursement without paying it (rejected, voided, or voided by an upheld
 /// objection): its hold is released.
-fn close_unpaid(mut d: Disbursement, end: DisbursementState, changes: &mut Vec<Change>) {
+fn close_unpaid(mut d: Disbursement, end: DisbursementState, at: u64, changes: &mut Vec<Change>) {
     debug_assert_eq!(d.state, DisbursementState::Pending);
+    d.ended_at = Some(at);
     changes.push(Change::Released {
         account: d.project_id.clone(),
         amounts: d.amounts,
@@ -1249,7 +1252,7 @@ fn close_unpaid(mut d: Disbursement, end: DisbursementState, changes: &mut Vec<C
 
 /// Pays a pending disbursement: the hold is released and the money moves to the payee. The
 /// hold guaranteed the funds, and the payee's balance was checked for overflow at proposal.
-fn execute(d: &mut Disbursement, changes: &mut Vec<Change>) {
+fn execute(d: &mut Disbursement, at: u64, changes: &mut Vec<Change>) {
     changes.push(Change::Released {
         account: d.project_id.clone(),
         amounts: d.amounts,
@@ -1263,4 +1266,5 @@ fn execute(d: &mut Disbursement, changes: &mut Vec<Change>) {
         }));
     }
     d.state = DisbursementState::Executed;
+    d.ended_at = Some(at);
 }

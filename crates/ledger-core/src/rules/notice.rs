@@ -211,7 +211,7 @@ pub(super) fn objection_resolved(
     });
     let d = &state.disbursements[&o.proposal];
     if *upheld && d.state == DisbursementState::Pending {
-        super::close_unpaid(d.clone(), DisbursementState::Voided, changes);
+        super::close_unpaid(d.clone(), DisbursementState::Voided, ctx.sequence, changes);
     }
     changes.push(Change::ObjectionSet(o));
     Ok(Reversible::NotReversible)
