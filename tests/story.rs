@@ -481,11 +481,35 @@ async fn a_community_lives_its_whole_story_through_the_command_line() {
         out.contains("600,000.00 元") && out.contains("3号楼加装电梯"),
         "{out}"
     );
+    // Times in Beijing time, held money in its own column, payees by name.
+    assert!(
+        out.contains("北京时间") && out.contains("held 冻结待付"),
+        "{out}"
+    );
+    assert!(out.contains("安达电梯"), "{out}");
     let mut bytes = std::fs::read(work.path().join("ledger.snapshot")).unwrap();
     let at = bytes.len() / 3;
     bytes[at] ^= 0x04;
     std::fs::write(work.path().join("tampered.snapshot"), bytes).unwrap();
     let (code, out) = verifier(&["verify", "tampered.snapshot", "--trust", &fingerprint]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("未通过"), "{out}");
+    // In plain words, with what to do, and no figures from the failed ledger.
+    assert!(
+        out.contains("未通过") && out.contains("发生了什么") && out.contains("请这样做"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("600,000.00") && !out.contains("3号楼加装电梯"),
+        "figures of a failed ledger are not shown: {out}"
+    );
+    let (_, json) = verifier(&[
+        "verify",
+        "tampered.snapshot",
+        "--trust",
+        &fingerprint,
+        "--json",
+    ]);
+    let v: serde_json_value::Value = serde_json_value::from_str(&json).unwrap();
+    assert_eq!(v["figures_trusted"], false, "{json}");
+    assert!(v["failure_plain"]["zh"].as_str().is_some(), "{json}");
 }

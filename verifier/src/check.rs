@@ -54,7 +54,8 @@ impl Failure {
 }
 
 /// Every failure code, for documentation and tests.
-pub const FAILURE_CODES: [&str; 15] = [
+pub const FAILURE_CODES: [&str; 16] = [
+    crate::report::UNUSABLE,
     "SNAPSHOT_MALFORMED",
     "LEDGER_NOT_TRUSTED",
     "NODE_KEY_NOT_TRUSTED",
@@ -507,7 +508,12 @@ fn malformed(e: SnapshotError) -> Failure {
         }
         _ => None,
     };
-    Failure::new("SNAPSHOT_MALFORMED", sequence, e.to_string())
+    // Not a snapshot at all, or cut short: nothing can be judged, and the verdict says so.
+    let code = match &e {
+        SnapshotError::BadMagic | SnapshotError::Truncated(_) => crate::report::UNUSABLE,
+        _ => "SNAPSHOT_MALFORMED",
+    };
+    Failure::new(code, sequence, e.to_string())
 }
 
 /// Verifies a snapshot read from `input`. `each` sees every verified entry (for CSV);
@@ -723,6 +729,6 @@ mod tests {
             |_, _| {},
         );
         let failure = outcome.failure.expect("a truncated snapshot fails");
-        assert_eq!(failure.code, "SNAPSHOT_MALFORMED", "{}", failure.message);
+        assert_eq!(failure.code, crate::report::UNUSABLE, "{}", failure.message);
     }
 }

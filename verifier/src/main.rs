@@ -117,7 +117,8 @@ fn main() -> ExitCode {
             threads,
             witnesses,
         } => parse_witnesses(&witnesses)
-            .and_then(|w| verify(&snapshot, &trust, &w, json, csv.as_deref(), threads)),
+            .and_then(|w| verify(&snapshot, &trust, &w, json, csv.as_deref(), threads))
+            .map(|code| code as i32),
         Command::Receipt {
             receipt,
             trust,
@@ -125,23 +126,25 @@ fn main() -> ExitCode {
             salt,
             contributor,
             json,
-        } => parse_witnesses(&witnesses).and_then(|w| {
-            receipt_cmd(
-                &receipt,
-                &trust,
-                &w,
-                salt.as_deref(),
-                contributor.as_deref(),
-                json,
-            )
-        }),
+        } => parse_witnesses(&witnesses)
+            .and_then(|w| {
+                receipt_cmd(
+                    &receipt,
+                    &trust,
+                    &w,
+                    salt.as_deref(),
+                    contributor.as_deref(),
+                    json,
+                )
+            })
+            .map(verdict),
         Command::Consistency {
             old,
             new,
             trust,
             node,
             json,
-        } => consistency(&old, &new, &trust, node.as_deref(), json),
+        } => consistency(&old, &new, &trust, node.as_deref(), json).map(verdict),
         Command::Audit {
             node,
             trust,
@@ -154,15 +157,24 @@ fn main() -> ExitCode {
             &state,
             once,
             std::time::Duration::from_secs(witness_grace_secs),
-        ),
+        )
+        .map(verdict),
     };
     match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
+        Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             eprintln!("verifier: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Exit code of a verdict: 0 verified, 1 not.
+fn verdict(passed: bool) -> i32 {
+    if passed {
+        0
+    } else {
+        1
     }
 }
 
@@ -201,7 +213,7 @@ fn verify(
     json: bool,
     csv: Option<&Path>,
     threads_wanted: Option<usize>,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<u8> {
     let trust = parse_trust(trust)?;
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot open snapshot {}", path.display()))?;
@@ -256,7 +268,7 @@ fn verify(
     } else {
         out!("{}", report.human());
     }
-    Ok(report.passed)
+    Ok(report.exit_code())
 }
 
 struct CsvOut {

@@ -138,6 +138,8 @@ pub struct PendingSummary {
     pub proposed_at: u64,
     pub project: String,
     pub payee: String,
+    /// The payee's name, as its account was opened.
+    pub payee_name: String,
     pub amounts: Vec<SourceFigure>,
     pub approvals: Vec<String>,
     pub approvals_needed: u32,
@@ -195,6 +197,11 @@ pub struct Report {
     pub passed: bool,
     pub verdict: &'static str,
     pub failure: Option<Failure>,
+    /// The failure in plain words, and what a resident should do next.
+    pub failure_plain: Option<Plain>,
+    /// Whether the figures below may be believed: false whenever the ledger failed (they are
+    /// what was read up to the failure, for an auditor, and prove nothing).
+    pub figures_trusted: bool,
     pub ledger: Option<LedgerSummary>,
     /// Derived here from entry 0: compare it with the notice board.
     pub ledger_fingerprint: Option<String>,
@@ -225,26 +232,14 @@ pub fn short_hash(hash: &[u8]) -> String {
         .join("-")
 }
 
-/// UTC date and time of Unix milliseconds (proleptic Gregorian calendar).
+/// UTC date and time of Unix milliseconds, for CSV columns named `time_utc`.
 pub fn utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    ledger_term::utc_time(ms)
+}
+
+/// The time people read: China Standard Time (北京时间), stated.
+fn local(ms: i64) -> String {
+    ledger_term::beijing_time(ms)
 }
 
 pub fn project_figures(state: &State) -> Vec<ProjectSummary> {
@@ -306,6 +301,8 @@ impl Report {
                 "未通过 NOT VERIFIED"
             },
             failure: outcome.failure.clone(),
+            failure_plain: outcome.failure.as_ref().map(|f| plain(f.code)),
+            figures_trusted: outcome.passed(),
             ledger: state.ledger.as_ref().map(|l| LedgerSummary {
                 id: l.ledger_id.clone(),
                 name: l.name.clone(),
@@ -325,8 +322,8 @@ impl Report {
                 .and_then(|h| ed25519_dalek::VerifyingKey::from_bytes(&h.node_public_key).ok())
                 .map(|k| KeyId::of(&k).fingerprint()),
             entries_checked: outcome.entries_checked,
-            first_entry_time: outcome.first_timestamp_ms.map(utc),
-            last_entry_time: outcome.last_timestamp_ms.map(utc),
+            first_entry_time: outcome.first_timestamp_ms.map(local),
+            last_entry_time: outcome.last_timestamp_ms.map(local),
             checkpoint: outcome.checkpoint.as_ref().map(|c| CheckpointSummary {
                 tree_size: c.checkpoint.tree_size,
                 root: hex::encode(c.checkpoint.root),
@@ -347,11 +344,16 @@ impl Report {
                     proposed_at: d.proposed_at,
                     project: d.project_id.clone(),
                     payee: d.payee_account.clone(),
+                    payee_name: state
+                        .accounts
+                        .get(&d.payee_account)
+                        .map(|a| a.name.clone())
+                        .unwrap_or_default(),
                     amounts: figures(&d.amounts),
                     approvals: d.approvals.iter().map(|k| k.fingerprint()).collect(),
                     approvals_needed: if d.needs_quorum { quorum } else { 0 },
                     memo: d.memo.clone(),
-                    notice_ends: d.notice_ends_ms.map(utc),
+                    notice_ends: d.notice_ends_ms.map(local),
                     objections: d.objections.iter().map(|o| o.to_string()).collect(),
                 })
                 .collect(),
@@ -414,6 +416,60 @@ impl Report {
                 cosigned_by: outcome.witnessed_by.clone(),
                 unwitnessed_entries: outcome.unwitnessed_entries,
             },
+        }
+    }
+
+    /// Exit code: 0 verified, 1 not verified, 2 the file could not be checked at all.
+    pub fn exit_code(&self) -> u8 {
+        match &self.failure {
+            None => 0,
+            Some(f) if f.code == UNUSABLE => 2,
+            Some(_) => 1,
+        }
+    }
+
+    /// A failed ledger: what happened in plain words, what to do, the detail for an auditor,
+    /// and no figures (numbers from a ledger that failed are not to be believed).
+    fn human_failure(&self, w: &mut String) {
+        let unusable = self.exit_code() == 2;
+        let _ = writeln!(
+            w,
+            "{}",
+            if unusable {
+                "⚠️ 无法核验 NOT CHECKED: 这个文件无法核验 this file could not be checked."
+            } else {
+                "❌ 未通过 NOT VERIFIED: 这份账本没有通过核验 this ledger does not check out."
+            }
+        );
+        let (Some(f), Some(p)) = (&self.failure, &self.failure_plain) else {
+            return;
+        };
+        let _ = writeln!(w, "\n   发生了什么：{}\n   What happened: {}", p.zh, p.en);
+        let _ = writeln!(
+            w,
+            "\n   请这样做：{}\n   What to do: {}",
+            p.todo_zh, p.todo_en
+        );
+        let place = f
+            .sequence
+            .map(|seq| format!("第 {seq} 条 entry {seq}: "))
+            .unwrap_or_default();
+        let _ = writeln!(
+            w,
+            "\n   技术细节（给审计人员）For auditors: {place}{} (code {}{})",
+            printable(&f.message),
+            f.code,
+            f.reason
+                .map(|r| format!(", reason {r}"))
+                .unwrap_or_default()
+        );
+        if !unusable {
+            let _ = writeln!(
+                w,
+                "\n   未通过核验的账本中的金额和名单不可信，因此不显示（--json 给出读到出错处为止的内容，并标明不可信）。\n   \
+                 Figures and names from a ledger that failed cannot be trusted and are not shown \
+                 (--json has what was read up to the failure, marked figures_trusted: false)."
+            );
         }
     }
 
@@ -536,35 +592,14 @@ impl Report {
     /// The resident's view: verdict first, then the money, in yuan. Every text from the ledger
     /// is shown escaped ([`printable`]): a memo cannot print a line of its own.
     pub fn human(&self) -> String {
-        ledger_term::exit_code_on_closed_stdout(if self.passed { 0 } else { 1 });
+        ledger_term::exit_code_on_closed_stdout(self.exit_code());
         let mut out = String::new();
         let w = &mut out;
         if self.passed {
             let _ = writeln!(w, "✅ 通过 VERIFIED: every entry, signature, rule and the signed checkpoint check out.");
         } else {
-            let _ = writeln!(w, "❌ 未通过 NOT VERIFIED: this ledger does not check out.");
-            if let Some(f) = &self.failure {
-                match f.sequence {
-                    Some(seq) => {
-                        let _ = writeln!(
-                            w,
-                            "   第 {seq} 条出错 (entry {seq}): {}",
-                            printable(&f.message)
-                        );
-                    }
-                    None => {
-                        let _ = writeln!(w, "   {}", printable(&f.message));
-                    }
-                }
-                let _ = writeln!(
-                    w,
-                    "   (code {}{})",
-                    f.code,
-                    f.reason
-                        .map(|r| format!(", reason {r}"))
-                        .unwrap_or_default()
-                );
-            }
+            self.human_failure(w);
+            return out;
         }
         self.human_witnessing(w);
         let _ = writeln!(w);
@@ -632,19 +667,26 @@ impl Report {
                 let back = fen_total(p.returned.iter().map(|f| f.fen));
                 let _ = writeln!(w, "  结项退回 Returned to its pools at closing: {back} 元");
             }
+            // remaining = allocated − spent − held: the held column makes the row add up.
             let _ = writeln!(
                 w,
-                "  {:<15} {:>16} {:>16} {:>16} {:>16}",
-                "source", "budget 预算", "allocated 拨付", "spent 支出", "remaining 余额"
+                "  {:<15} {:>16} {:>16} {:>16} {:>16} {:>16}",
+                "source",
+                "budget 预算",
+                "allocated 拨付",
+                "spent 支出",
+                "held 冻结待付",
+                "remaining 余额"
             );
             for f in &p.figures {
                 let _ = writeln!(
                     w,
-                    "  {:<15} {:>16} {:>16} {:>16} {:>16}",
+                    "  {:<15} {:>16} {:>16} {:>16} {:>16} {:>16}",
                     f.source,
                     format_yuan(f.budget_fen),
                     format_yuan(f.allocated_fen),
                     format_yuan(f.spent_fen),
+                    format_yuan(f.held_fen),
                     format_yuan(f.remaining_fen)
                 );
             }
@@ -655,8 +697,9 @@ impl Report {
                 let total = fen_total(d.amounts.iter().map(|f| f.fen));
                 let _ = writeln!(
                     w,
-                    "  {} 元 to {} from {} ({}) — approvals {}/{}",
+                    "  {} 元 to {} [{}] from {} ({}) — approvals {}/{}",
                     total,
+                    printable(&d.payee_name),
                     printable(&d.payee),
                     printable(&d.project),
                     printable(&d.memo),
@@ -708,7 +751,7 @@ fn policy_summary(r: &crate::check::PolicyRecord) -> PolicySummary {
     let p = &r.policy;
     PolicySummary {
         sequence: r.sequence,
-        time: utc(r.timestamp_ms),
+        time: local(r.timestamp_ms),
         approval_threshold_fen: p.approval_threshold_fen,
         approval_window_days: p.approval_window_days,
         approver_quorum: p.approver_quorum,
@@ -728,10 +771,10 @@ fn objection_summary(o: &ledger_core::state::Objection, now_ms: i64) -> Objectio
         filed_by: o.filed_by.fingerprint(),
         filed_role: o.filed_role.name(),
         filed_at: o.filed_at,
-        filed_time: utc(o.filed_ms),
+        filed_time: local(o.filed_ms),
         text: o.text.clone(),
         state: o.state().name(),
-        response_due: utc(o.response_due_ms),
+        response_due: local(o.response_due_ms),
         answer_overdue: o.answer_overdue(now_ms),
         answer: o.answer.as_ref().map(|a| a.text.clone()),
         decision_reason: o.resolution.as_ref().map(|r| r.reason.clone()),
@@ -774,3 +817,120 @@ pub fn csv_field(s: &str) -> String {
 
 /// UTF-8 byte order mark, so spreadsheet programs read Chinese text correctly.
 pub const BOM: &str = "\u{feff}";
+
+/// The code of a file that is not a whole snapshot (a web page, an interrupted download): it
+/// proves nothing either way, so the verifier exits 2, not 1.
+pub const UNUSABLE: &str = "SNAPSHOT_UNUSABLE";
+
+/// A failure in words a resident can act on.
+#[derive(Serialize, Clone, Debug)]
+pub struct Plain {
+    pub zh: &'static str,
+    pub en: &'static str,
+    pub todo_zh: &'static str,
+    pub todo_en: &'static str,
+}
+
+const TELL_ZH: &str = "1. 保留这个文件，不要删除或修改；2. 告诉社区居委会、居民代表或见证方（街道、监督委员会）；3. 请邻居用他们自己下载的文件核验，比较结果。";
+const TELL_EN: &str = "1. keep this file, do not delete or change it; 2. tell the community committee, the residents' representatives or a witness (the street office, the supervision committee); 3. ask neighbours to check their own download and compare.";
+
+/// The plain explanation of every failure code (`check::FAILURE_CODES`; a test checks each
+/// has one).
+pub fn plain(code: &str) -> Plain {
+    let (zh, en) = match code {
+        UNUSABLE => (
+            "这不是一个完整的账本快照文件（下载中断了，或下载到的是网页、别的文件）。这既不说明账本有问题，也没有核验任何内容。",
+            "this is not a whole ledger snapshot (the download was cut short, or it is a web page or another file). It says nothing about the ledger either way, and nothing was checked.",
+        ),
+        "SNAPSHOT_MALFORMED" => (
+            "快照文件的内容格式不对：文件被改动过，或已损坏。",
+            "the snapshot's content is malformed: the file was changed or damaged.",
+        ),
+        "LEDGER_NOT_TRUSTED" => (
+            "这不是公示栏上的那本账：账本指纹不一致。可能是指纹输错了，也可能有人另造了一本账。",
+            "this is not the ledger on the notice board: its fingerprint differs. The fingerprint may be mistyped, or someone made another ledger.",
+        ),
+        "NODE_KEY_NOT_TRUSTED" => (
+            "账本的检查点不是由你信任的节点密钥签名的。",
+            "the ledger's checkpoint is not signed by the node key you trust.",
+        ),
+        "CHAIN_BROKEN" => (
+            "记录之间的链条断了：有记录被改动、删除或插入过。",
+            "the chain between entries is broken: an entry was changed, removed or inserted.",
+        ),
+        "ENTRY_REFUSED" => (
+            "有一条记录违反了账本规则（签名、权限或资金规则），这样的记录本不应进入账本。",
+            "an entry breaks the ledger's rules (a signature, a permission or a fund rule); it should never have been accepted.",
+        ),
+        "LEDGER_ID_MISMATCH" => (
+            "文件中有属于另一本账的记录。",
+            "the file holds an entry of another ledger.",
+        ),
+        "CHECKPOINT_WRONG_LEDGER" => (
+            "签名的检查点属于另一本账。",
+            "the signed checkpoint is of another ledger.",
+        ),
+        "CHECKPOINT_WRONG_SIZE" => (
+            "签名的检查点与文件中的记录条数不一致：有记录被删掉或加进来。",
+            "the signed checkpoint and the number of entries in the file disagree: entries were removed or added.",
+        ),
+        "ROOT_MISMATCH" => (
+            "文件中的记录与节点签名的内容不一致：记录被改动过。",
+            "the entries in the file are not what the node signed: they were changed.",
+        ),
+        "CHECKPOINT_SIGNATURE_INVALID" => (
+            "检查点的签名无效：检查点是伪造的或被改动过。",
+            "the checkpoint's signature is invalid: it was forged or changed.",
+        ),
+        "EMPTY_LEDGER" => ("文件中没有任何记录。", "the file holds no entries."),
+        "NOT_WITNESSED" => (
+            "没有见证方联署这本账的检查点：无法确认你看到的和别人看到的是同一本账。",
+            "no witness cosigned this ledger's checkpoint: nothing shows you see the same ledger as everyone else.",
+        ),
+        "WITNESSED_CHECKPOINT_MISMATCH" => (
+            "见证方联署的检查点与这本账不符：节点可能给不同的人看了不同的账本。",
+            "the checkpoint the witnesses cosigned does not match this ledger: the node may show different ledgers to different people.",
+        ),
+        "WITNESS_QUORUM_NOT_MET" => (
+            "联署的见证方少于账本规定的人数。",
+            "fewer witnesses cosigned than the ledger requires.",
+        ),
+        "TIMESTAMP_AFTER_COSIGNATURE" => (
+            "节点把记录的时间写晚了（晚于见证方联署的时间），例如为了让公示期提前结束。",
+            "the node dated entries later than the witnesses saw them (e.g. to end a public notice early).",
+        ),
+        _ => (
+            "账本没有通过核验。",
+            "the ledger did not pass.",
+        ),
+    };
+    let (todo_zh, todo_en) = if code == UNUSABLE {
+        (
+            "重新下载快照（http://<节点>:8080/snapshot 或社区发布的文件）再核验；如果一再出现，告诉社区。",
+            "download the snapshot again (http://<node>:8080/snapshot or the file your community publishes) and check it again; if this keeps happening, tell the community.",
+        )
+    } else {
+        (TELL_ZH, TELL_EN)
+    };
+    Plain {
+        zh,
+        en,
+        todo_zh,
+        todo_en,
+    }
+}
+
+#[cfg(test)]
+mod plain_tests {
+    use super::*;
+
+    #[test]
+    fn every_failure_code_has_its_own_plain_explanation() {
+        let generic = plain("NO_SUCH_CODE").zh;
+        for code in crate::check::FAILURE_CODES {
+            let p = plain(code);
+            assert_ne!(p.zh, generic, "{code} has no plain explanation");
+            assert!(!p.en.is_empty());
+        }
+    }
+}

@@ -16,9 +16,46 @@ pub enum Trust {
     Fingerprint(String),
 }
 
+/// The hex digits of a fingerprint however it was typed or scanned: in lower case, without
+/// dashes, with spaces, or in full-width characters from a Chinese input method (０-９, Ａ-Ｆ,
+/// －); `None` when anything else is in it.
+fn fingerprint_digits(text: &str) -> Option<String> {
+    let mut digits = String::new();
+    for c in text.chars() {
+        let c = match c {
+            '\u{FF10}'..='\u{FF19}' | '\u{FF21}'..='\u{FF26}' | '\u{FF41}'..='\u{FF46}' => {
+                char::from_u32(c as u32 - 0xFEE0)?
+            }
+            c => c,
+        };
+        match c {
+            c if c.is_ascii_hexdigit() => digits.push(c.to_ascii_uppercase()),
+            '-' | '\u{FF0D}' | '\u{2010}'..='\u{2015}' | '\u{2212}' => {}
+            c if c.is_whitespace() => {}
+            _ => return None,
+        }
+    }
+    Some(digits)
+}
+
+/// `digits` in groups of four joined by dashes.
+fn grouped(digits: &str) -> String {
+    digits
+        .as_bytes()
+        .chunks(4)
+        .map(|g| std::str::from_utf8(g).expect("ASCII hex"))
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 impl Trust {
     pub fn parse(text: &str) -> Result<Trust, String> {
         let t = text.trim();
+        match fingerprint_digits(t) {
+            Some(d) if d.len() == 32 => return Ok(Trust::Ledger(grouped(&d))),
+            Some(d) if d.len() == 20 => return Ok(Trust::Fingerprint(grouped(&d))),
+            _ => {}
+        }
         if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
             let bytes = hex::decode(t).expect("hex checked");
             return parse_public_key(&bytes)
@@ -89,10 +126,22 @@ mod tests {
         let other = SigningKey::from_bytes(&[4; 32]).verifying_key();
         assert!(!Trust::parse(&fp).unwrap().accepts(&other));
         assert!(Trust::parse("hello").unwrap_err().contains("fingerprint"));
-        // Six groups: a ledger fingerprint, whatever the case or spaces around it.
-        assert_eq!(
-            Trust::parse(" 3f2a-9c01-77b4-e0d2-5a18-0b6c-d4e1-7f03 ").unwrap(),
-            Trust::Ledger("3F2A-9C01-77B4-E0D2-5A18-0B6C-D4E1-7F03".into())
-        );
+        // Eight groups: a ledger fingerprint, however a person types or scans it.
+        for typed in [
+            " 3f2a-9c01-77b4-e0d2-5a18-0b6c-d4e1-7f03 ",
+            "3F2A9C0177B4E0D25A180B6CD4E17F03",
+            "3F2A 9C01 77B4 E0D2 5A18 0B6C D4E1 7F03",
+            "３Ｆ２Ａ－９Ｃ０１－77B4－E0D2 5A18—0B6C–D4E1-7F03",
+        ] {
+            assert_eq!(
+                Trust::parse(typed).unwrap(),
+                Trust::Ledger("3F2A-9C01-77B4-E0D2-5A18-0B6C-D4E1-7F03".into()),
+                "{typed}"
+            );
+        }
+        // One digit short is no fingerprint at all, and says what one looks like.
+        assert!(Trust::parse("3F2A-9C01-77B4-E0D2-5A18-0B6C-D4E1-7F0")
+            .unwrap_err()
+            .contains("八组"));
     }
 }

@@ -33,16 +33,32 @@ fn usage_errors_and_unreadable_files_exit_2() {
 }
 
 #[test]
-fn a_file_that_is_not_a_snapshot_fails_verification() {
+fn a_web_page_or_a_text_file_given_as_a_snapshot_is_unusable_input() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("notes.txt");
-    std::fs::write(&path, "hello").unwrap();
-    let (code, out) = verifier(&[
-        "verify",
-        &path.to_string_lossy(),
-        "--trust",
-        "0000-0000-0000-0000-0000",
-    ]);
-    assert_eq!(code, 1);
-    assert!(out.contains("not a Sunshine Ledger snapshot"), "{out}");
+    for (name, content) in [
+        ("notes.txt", "hello"),
+        (
+            "snapshot.html",
+            "<!DOCTYPE html><html><body>登录 login</body></html>",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let (code, out) = verifier(&[
+            "verify",
+            &path.to_string_lossy(),
+            "--trust",
+            "0000 0000 0000 0000 0000 0000 0000 0000",
+        ]);
+        assert_eq!(code, 2, "{out}");
+        assert!(
+            out.contains("无法核验") && out.contains("重新下载"),
+            "{out}"
+        );
+        assert!(out.contains("SNAPSHOT_UNUSABLE"), "{out}");
+        assert!(
+            !out.contains("未通过"),
+            "not a verdict on the ledger: {out}"
+        );
+    }
 }
