@@ -448,7 +448,12 @@ async fn a_community_lives_its_whole_story_through_the_command_line() {
     assert!(projects.contains("301,000.00"), "{projects}");
 
     // The resident checks her own payment from her receipt.
-    let node_key = hex::encode(node.node_public_key().as_bytes());
+    // What the notice board carries: the ledger fingerprint (`ledger checkpoint` computes it
+    // from entry 0), typed as a resident might, in lower case without dashes.
+    let cp: serde_json_value::Value =
+        serde_json_value::from_str(&cli.ok(&["checkpoint", "--json"])).unwrap();
+    let ledger_fp = cp["ledger_fingerprint"].as_str().unwrap().to_string();
+    let node_key = ledger_fp.replace('-', "").to_lowercase();
     let verifier = |args: &[&str]| {
         let out = Command::new(binary("verifier"))
             .args(args)
@@ -474,7 +479,7 @@ async fn a_community_lives_its_whole_story_through_the_command_line() {
 
     // The snapshot passes the verifier; with one byte changed it fails.
     cli.ok(&["snapshot", "export", "ledger.snapshot"]);
-    let fingerprint = ledger_core::signing::KeyId::of(&node.node_public_key()).fingerprint();
+    let fingerprint = ledger_fp.clone();
     let (code, out) = verifier(&["verify", "ledger.snapshot", "--trust", &fingerprint]);
     assert_eq!(code, 0, "{out}");
     assert!(
