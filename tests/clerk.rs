@@ -145,6 +145,29 @@ async fn a_clerk_reads_entries_names_them_by_number_and_sees_what_approvals_did(
     };
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("¥100,000.00"), "{err}");
+    // A refusal from the ledger reads in Chinese first, then English; --lang en leaves English.
+    let overdraw = [
+        "allocate",
+        "--from",
+        "pool:fiscal",
+        "--project",
+        "lift",
+        "--amount",
+        "fiscal=3000000",
+        "--yes",
+        "--key",
+        "finance.key",
+    ];
+    let err = cli.refused(&overdraw, "INSUFFICIENT_FUNDS");
+    let zh_at = err.find("余额不足").unwrap_or_else(|| panic!("{err}"));
+    assert!(zh_at < err.find("available").unwrap(), "{err}");
+    let mut english = overdraw.to_vec();
+    english.extend(["--lang", "en"]);
+    let err = cli.refused(&english, "INSUFFICIENT_FUNDS");
+    assert!(
+        !err.contains("余额不足") && err.contains("available"),
+        "{err}"
+    );
     // Above the ledger's bound an amount is refused outright.
     let (code, _, err) = cli.run(&[
         "receipt",

@@ -98,7 +98,8 @@ pub fn rejection_status(r: &Rejection) -> Status {
         StatusClass::FailedPrecondition => tonic::Code::FailedPrecondition,
         StatusClass::AlreadyExists => tonic::Code::AlreadyExists,
     };
-    let mut status = Status::new(code, format!("{}: {}", r.reason(), r));
+    // Chinese first, then English, on two lines; the reason code stays a stable identifier.
+    let mut status = Status::new(code, format!("{}: {}", r.reason(), r.bilingual()));
     if let Ok(v) = r.reason().parse() {
         status.metadata_mut().insert("ledger-reason", v);
     }
@@ -108,7 +109,7 @@ pub fn rejection_status(r: &Rejection) -> Status {
 fn rejection_proto(r: &Rejection) -> pb::Rejection {
     pb::Rejection {
         reason: r.reason().to_string(),
-        message: r.to_string(),
+        message: r.bilingual(),
         code: rejection_status(r).code() as i32,
     }
 }

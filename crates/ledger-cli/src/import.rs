@@ -306,7 +306,10 @@ pub async fn run(
                 }
                 Ok(Err(rej)) => {
                     refused += 1;
-                    ("refused", format!("{}: {}", rej.reason, rej.message))
+                    // Chinese and English come on two lines: one row stays one line.
+                    let message = rej.message.replace('\n', " / ");
+                    let message = ledger_term::printable(&message);
+                    ("refused", format!("{}: {message}", rej.reason))
                 }
             };
             if json {

@@ -64,6 +64,10 @@ struct Cli {
     /// The large amount is meant: post it without asking (for scripts).
     #[arg(long, global = true)]
     yes: bool,
+    /// Language of the ledger's refusals: zh, en, or both (Chinese first) [default: en when
+    /// LANG starts with "en", else both] [env: LEDGER_LANG]
+    #[arg(long, global = true, env = "LEDGER_LANG")]
+    lang: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -458,10 +462,54 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+/// Which language(s) a refusal from the ledger is shown in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Lang {
+    Zh,
+    En,
+    Both,
+}
+
+static LANG: std::sync::OnceLock<Lang> = std::sync::OnceLock::new();
+
+fn choose_lang(flag: Option<&str>) -> Result<Lang, String> {
+    match flag.map(|f| f.trim().to_ascii_lowercase()) {
+        Some(f) if f == "zh" || f == "cn" || f == "中文" => Ok(Lang::Zh),
+        Some(f) if f == "en" => Ok(Lang::En),
+        Some(f) if f == "both" => Ok(Lang::Both),
+        Some(other) => Err(format!("--lang {other:?}: zh, en or both")),
+        None if std::env::var("LANG").is_ok_and(|l| l.starts_with("en")) => Ok(Lang::En),
+        None => Ok(Lang::Both),
+    }
+}
+
+/// A refusal in the chosen language(s). The node sends Chinese and English on two lines (an
+/// older node English only); each part is ledger text, shown printable.
+fn refusal_text(reason: &str, message: &str) -> String {
+    let (zh, en) = match message.split_once('\n') {
+        Some((zh, en)) => (Some(zh), en),
+        None => (None, message),
+    };
+    let zh_line = zh.map(|zh| format!("账本拒绝了这笔交易（{reason}）：{}", printable(zh)));
+    let en_line = format!(
+        "the ledger refused the transaction ({reason}): {}",
+        printable(en)
+    );
+    match (LANG.get().copied().unwrap_or(Lang::Both), zh_line) {
+        (Lang::En, _) | (_, None) => en_line,
+        (Lang::Zh, Some(zh)) => zh,
+        (Lang::Both, Some(zh)) => format!("{zh}\n  {en_line}"),
+    }
+}
+
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Self {
         match e {
-            ClientError::Rejected { .. } => Failure::Refused(e.to_string()),
+            ClientError::Rejected {
+                ref reason,
+                ref message,
+                ..
+            } => Failure::Refused(refusal_text(reason, message)),
             ClientError::Connect { .. } | ClientError::Unavailable(_) => {
                 Failure::Node(e.to_string())
             }
@@ -472,6 +520,15 @@ impl From<ClientError> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match choose_lang(cli.lang.as_deref()) {
+        Ok(lang) => {
+            LANG.set(lang).expect("set once");
+        }
+        Err(e) => {
+            eprintln!("ledger: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -18,6 +18,7 @@ use crate::Hash;
 mod notice;
 mod project;
 mod rejection;
+mod rejection_zh;
 
 pub use rejection::{DecodeError, Rejection, SignatureError, StatusClass, ALL_REASONS};
 
