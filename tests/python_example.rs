@@ -196,4 +196,29 @@ fn the_python_subscriber_says_what_is_wrong() {
         err.contains("INVALID_ARGUMENT") && err.contains("unknown kind"),
         "{err}"
     );
+
+    // Every address form `ledger` takes reaches the node (the genesis entry comes back).
+    for form in [
+        node.addr.clone(),
+        format!("http://{}", node.addr),
+        format!("http://{}/", node.addr),
+    ] {
+        let out = subscriber(&["--node", &form, "--from", "0", "--limit", "1", "--json"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{form}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("\"kind\": \"genesis\""), "{form}: {stdout}");
+    }
+    // A path or nothing at all is a usage error that says which forms work.
+    let out = subscriber(&["--node", "http://127.0.0.1:1/ledger"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("host:port"));
 }

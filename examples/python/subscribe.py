@@ -52,6 +52,25 @@ def fingerprint(key_id: bytes) -> str:
     return "-".join(h[i : i + 4] for i in range(0, 20, 4))
 
 
+def channel_for(node: str):
+    """A gRPC channel for a node address in any form the other tools take: host:port,
+    http://host:port (plain) or https://host:port (TLS with the system's roots), with or
+    without a trailing slash."""
+    text = node.strip().rstrip("/")
+    secure = False
+    for scheme, is_tls in (("https://", True), ("http://", False)):
+        if text.lower().startswith(scheme):
+            text, secure = text[len(scheme):], is_tls
+            break
+    if not text or "/" in text:
+        raise ValueError(f"{node!r} is not a node address: give host:port, http://host:port or https://host:port")
+    if ":" not in text.rsplit("]", 1)[-1]:
+        text += ":443" if secure else ":50051"
+    if secure:
+        return grpc.secure_channel(text, grpc.ssl_channel_credentials())
+    return grpc.insecure_channel(text)
+
+
 def describe(entry: ledger_pb2.Entry) -> dict:
     envelope = transaction_pb2.SignedEnvelope.FromString(entry.envelope)
     body = transaction_pb2.TransactionBody.FromString(envelope.body)
@@ -87,7 +106,11 @@ def show(entry: dict, as_json: bool) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Follow a Sunshine Ledger node live.")
-    parser.add_argument("--node", default="127.0.0.1:50051", help="the node's gRPC address (host:port)")
+    parser.add_argument(
+        "--node",
+        default=os.environ.get("LEDGER_NODE", "127.0.0.1:50051"),
+        help="the node's gRPC address: host:port, http://host:port or https://host:port (env LEDGER_NODE)",
+    )
     start = parser.add_mutually_exclusive_group()
     start.add_argument("--from", dest="from_sequence", type=int, help="start at this sequence number")
     start.add_argument("--from-beginning", action="store_true", help="start at the genesis entry")
@@ -108,7 +131,11 @@ def main() -> int:
         request.start = ledger_pb2.SubscribeRequest.START_ONLY_NEW
 
     seen = 0
-    with grpc.insecure_channel(args.node) as channel:
+    try:
+        channel = channel_for(args.node)
+    except ValueError as e:
+        parser.error(str(e))
+    with channel:
         stub = ledger_pb2_grpc.LedgerStub(channel)
         try:
             for event in stub.Subscribe(request):
