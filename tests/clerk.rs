@@ -336,7 +336,7 @@ async fn a_clerk_reads_entries_names_them_by_number_and_sees_what_approvals_did(
     ]);
     let receipt_entry = json_lines(&cli.ok(&["entries", "--json", "--limit", "1"])).remove(0);
     assert_eq!(receipt_entry["kind"], "funds_received");
-    let reversed = cli.post(&[
+    let (code, out, err) = cli.run(&[
         "reverse",
         "--target",
         &receipt_entry["sequence"].to_string(),
@@ -344,7 +344,17 @@ async fn a_clerk_reads_entries_names_them_by_number_and_sees_what_approvals_did(
         "重复录入",
         "--key",
         "finance.key",
+        "--json",
     ]);
+    assert_eq!(code, 0, "{out}{err}");
+    // What the node said the entry is, is shown before it is signed.
+    let target = receipt_entry["tx_id"].as_str().unwrap();
+    assert!(
+        err.contains(&format!("= 交易号 tx {target}")) && err.contains("receive"),
+        "{err}"
+    );
+    let reversed: Value = serde_json_value::from_str(out.trim()).unwrap();
+    let reversed = reversed["tx_id"].as_str().unwrap().to_string();
     let reversal = json_lines(&cli.ok(&["entries", "--json", "--limit", "1"]));
     assert_eq!(reversal[0]["tx_id"], reversed.as_str());
     assert_eq!(reversal[0]["target_tx_id"], receipt_entry["tx_id"]);

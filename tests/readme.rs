@@ -107,9 +107,9 @@ fn fill(placeholder: &str, dir: &Path) -> String {
         "<auditor public key>" => public_key_of(dir, "auditor.key"),
         "<ledger id>" => "xingfuli.example.gov.cn/fund".into(),
         p if p.contains("tx id") => "0123456789abcdef0123456789abcdef".into(),
-        other => panic!(
-            "README placeholder {other} is new: say here what a reader puts in its place"
-        ),
+        other => {
+            panic!("README placeholder {other} is new: say here what a reader puts in its place")
+        }
     }
 }
 

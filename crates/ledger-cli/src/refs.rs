@@ -45,11 +45,18 @@ pub fn names_entries(kind: &mut TxKind) -> bool {
         .any(|r| entry_number(r).is_some())
 }
 
-/// Replaces every entry number in `kind` by the id of the transaction at that entry.
+/// Replaces every entry number in `kind` by the id of the transaction at that entry. The node
+/// answers which transaction that is, so what it said is shown (on stderr) before anything is
+/// signed: the signature covers the id, and the person sees what the id is.
 pub async fn resolve(kind: &mut TxKind, client: &mut LedgerClient) -> Result<(), Failure> {
     for text in refs_mut(kind) {
         if let Some(number) = entry_number(text) {
-            *text = tx_id_at(client, number).await?;
+            let (id, summary) = transaction_at(client, number).await?;
+            eprintln!(
+                "第 {number} 条 entry {number} = 交易号 tx {id}: {}",
+                ledger_term::printable(&summary)
+            );
+            *text = id;
         }
     }
     Ok(())
@@ -57,6 +64,14 @@ pub async fn resolve(kind: &mut TxKind, client: &mut LedgerClient) -> Result<(),
 
 /// The transaction id (hex) of entry `number`.
 pub async fn tx_id_at(client: &mut LedgerClient, number: u64) -> Result<String, Failure> {
+    Ok(transaction_at(client, number).await?.0)
+}
+
+/// The transaction id (hex) of entry `number`, and what the transaction does.
+async fn transaction_at(
+    client: &mut LedgerClient,
+    number: u64,
+) -> Result<(String, String), Failure> {
     let entry = client.entry(number).await.map_err(|e| match e {
         ledger_client::ClientError::Rejected { .. } | ledger_client::ClientError::Status(_) => {
             Failure::Local(anyhow::anyhow!(
@@ -65,15 +80,15 @@ pub async fn tx_id_at(client: &mut LedgerClient, number: u64) -> Result<String, 
         }
         other => Failure::from(other),
     })?;
-    let body = pb::SignedEnvelope::decode(entry.envelope.as_slice())
+    let tx = pb::SignedEnvelope::decode(entry.envelope.as_slice())
         .ok()
-        .and_then(|env| pb::TransactionBody::decode(env.body.as_slice()).ok())
+        .and_then(|env| ledger_core::tx::Transaction::decode(&env.body).ok())
         .ok_or_else(|| {
             Failure::Node(format!(
                 "the node sent entry {number} undecodable; it is not a correct node"
             ))
         })?;
-    Ok(hex::encode(body.tx_id))
+    Ok((tx.tx_id.to_string(), ledger_client::describe::describe(&tx)))
 }
 
 #[cfg(test)]
