@@ -89,7 +89,7 @@ fn rows(text: &str) -> anyhow::Result<Vec<Row>> {
     let mut out = Vec::new();
     for (i, row) in body.iter().enumerate() {
         let line = i + 2;
-        let at = |e: anyhow::Error| e.context(format!("row {line}"));
+        let at = |e: anyhow::Error| e.context(format!("第 {line} 行 row {line}"));
         let source = || {
             crate::source(&get(row, "source"))
                 .map(|s| s.to_proto() as i32)
@@ -115,7 +115,7 @@ fn rows(text: &str) -> anyhow::Result<Vec<Row>> {
                 contract_hash: hex::decode(get(row, "contract_hash"))
                     .ok()
                     .filter(|h| h.len() == 32)
-                    .with_context(|| format!("row {line}: contract_hash is 64 hex digits"))?,
+                    .with_context(|| format!("第 {line} 行 row {line}: contract_hash 是 64 位十六进制 is 64 hex digits"))?,
                 invoice_hash: vec![],
                 memo: get(row, "memo"),
             }),
@@ -318,9 +318,9 @@ pub async fn run(
                     serde_json::json!({"row": line, "status": status, "detail": detail})
                 );
             } else if let Some(bar) = &bar {
-                bar.println(format!("row {line:>5}: {status:<8} {detail}"));
+                bar.println(format!("第 {line:>5} 行 row: {status:<8} {detail}"));
             } else {
-                outln!("row {line:>5}: {status:<8} {detail}");
+                outln!("第 {line:>5} 行 row: {status:<8} {detail}");
             }
         }
         if let Some(bar) = &bar {
@@ -336,7 +336,9 @@ pub async fn run(
             serde_json::json!({"posted": posted, "already": already, "refused": refused})
         );
     } else {
-        outln!("{posted} posted, {already} already in the ledger, {refused} refused");
+        outln!(
+            "新记账 {posted} 行，已在账本中 {already} 行，被拒绝 {refused} 行 / {posted} posted, {already} already in the ledger, {refused} refused"
+        );
     }
     if refused > 0 {
         return Err(Failure::Refused(format!("{refused} rows were refused; fix them and run the import again (posted rows are not posted twice)")));

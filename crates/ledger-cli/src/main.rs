@@ -536,7 +536,7 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("ledger: cannot start: {e}");
+            eprintln!("ledger: 无法启动 cannot start: {e}");
             return ExitCode::from(2);
         }
     };
@@ -579,7 +579,7 @@ fn tx_id(cli: &Cli) -> anyhow::Result<[u8; 16]> {
         Some(h) => hex::decode(h)
             .ok()
             .and_then(|b| b.try_into().ok())
-            .context("--tx-id is 32 hex digits"),
+            .context("--tx-id 是 32 位十六进制 / --tx-id is 32 hex digits"),
         None => Ok(random_bytes()),
     }
 }
@@ -606,7 +606,7 @@ fn source_amounts(items: &[String]) -> anyhow::Result<Vec<pb::SourceAmount>> {
     for item in items {
         let (s, a) = item
             .split_once('=')
-            .with_context(|| format!("{item:?}: write SOURCE=YUAN, e.g. fiscal=540000.00"))?;
+            .with_context(|| format!("{item:?}：请写成 来源=元，如 财政=540000 / write SOURCE=YUAN, e.g. fiscal=540000.00"))?;
         let fen = parse_yuan(a)?;
         out.push(pb::SourceAmount {
             source: source(s)?.to_proto() as i32,
@@ -628,8 +628,12 @@ async fn write_witnessed_receipt(
         .await?;
     let quorum = client.checkpoint().await?.witness_quorum;
     let receipt = client.receipt(tx_id).await?;
-    std::fs::write(path, receipt.encode_to_vec())
-        .with_context(|| format!("cannot write the receipt to {}", path.display()))?;
+    std::fs::write(path, receipt.encode_to_vec()).with_context(|| {
+        format!(
+            "无法写入收据 cannot write the receipt to {}",
+            path.display()
+        )
+    })?;
     let cosigned = ledger_core::checkpoint::SignedCheckpoint::parse(&receipt.checkpoint)
         .map(|c| c.cosignatures.len() >= quorum as usize)
         .unwrap_or(false);
@@ -658,7 +662,8 @@ fn confirm_line(cli: &Cli) -> anyhow::Result<u64> {
 }
 
 fn file_hash(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("无法读取 cannot read {}", path.display()))?;
     Ok(document_hash(&bytes).to_vec())
 }
 
@@ -728,7 +733,7 @@ fn role(text: &str) -> anyhow::Result<Role> {
         "auditor" => Role::Auditor,
         "resident" | "household" => Role::Resident,
         other => {
-            anyhow::bail!("unknown role {other:?}: admin, finance, approver, auditor or resident")
+            anyhow::bail!("未知角色 unknown role {other:?}: admin（管理员）, finance（财务）, approver（居民代表）, auditor（审计）or resident（居民户）")
         }
     })
 }
@@ -737,7 +742,7 @@ fn public_key(text: &str) -> anyhow::Result<Vec<u8>> {
     hex::decode(text.trim())
         .ok()
         .filter(|b| b.len() == 32)
-        .context("a public key is 64 hex digits, as `ledger keygen` printed it")
+        .context("公钥是 64 位十六进制，即 `ledger keygen` 打印的那一串 / a public key is 64 hex digits, as `ledger keygen` printed it")
 }
 
 /// Things to tell the user after building a transaction (a contributor's salt).
@@ -782,10 +787,10 @@ fn build_kind(kind: &TxKind, notes: &mut Notes) -> anyhow::Result<Kind> {
             let (kind, src) = match kind.as_str() {
                 "fund-pool" | "fund_pool" | "pool" => (
                     pb::AccountKind::FundPool,
-                    source(s.as_deref().context("a fund pool needs --source")?)?.to_proto() as i32,
+                    source(s.as_deref().context("资金池需要 --source（资金来源）/ a fund pool needs --source")?)?.to_proto() as i32,
                 ),
                 "payee" => (pb::AccountKind::Payee, 0),
-                other => anyhow::bail!("unknown account kind {other:?}: fund-pool or payee"),
+                other => anyhow::bail!("未知账户类型 unknown account kind {other:?}: fund-pool（资金池）or payee（收款方）"),
             };
             Kind::AccountOpened(pb::AccountOpened {
                 account_id: id.clone(),
@@ -851,12 +856,11 @@ fn build_kind(kind: &TxKind, notes: &mut Notes) -> anyhow::Result<Kind> {
             } => {
                 let contract_hash = match (contract, contract_hash) {
                     (Some(path), _) => file_hash(path)?,
-                    (None, Some(h)) => hex::decode(h)
-                        .ok()
-                        .filter(|b| b.len() == 32)
-                        .context("--contract-hash is 64 hex digits")?,
+                    (None, Some(h)) => hex::decode(h).ok().filter(|b| b.len() == 32).context(
+                        "--contract-hash 是 64 位十六进制 / --contract-hash is 64 hex digits",
+                    )?,
                     (None, None) => {
-                        anyhow::bail!("a disbursement needs --contract FILE or --contract-hash")
+                        anyhow::bail!("支出申请需要合同：--contract 文件 或 --contract-hash / a disbursement needs --contract FILE or --contract-hash")
                     }
                 };
                 Kind::DisbursementProposed(pb::DisbursementProposed {
@@ -1179,7 +1183,7 @@ async fn post(
         outln!("{v}");
     } else {
         let again = if receipt.duplicate {
-            " (already in the ledger: nothing new was written)"
+            " （已在账本中，没有新写入 already in the ledger: nothing new was written）"
         } else {
             ""
         };
@@ -1192,11 +1196,11 @@ async fn post(
             outln!("  {status}");
         }
         outln!(
-            "  entry hash {}; covered by the signed checkpoint of {size} entries",
+            "  条目哈希 entry hash {}；已包含在 {size} 条的签名检查点中 covered by the signed checkpoint of {size} entries",
             hex::encode(&receipt.entry_hash)
         );
         if let Some(salt) = &notes.salt {
-            outln!("  contributor salt {salt}\n  Give this salt to the contributor: with it they can prove this payment is theirs (verifier receipt --salt).");
+            outln!("  出资人盐值 contributor salt {salt}\n  请把盐值交给出资人：凭它可以证明这笔款是他们的（verifier receipt --salt）。/ Give this salt to the contributor: with it they can prove this payment is theirs.");
         }
     }
     Ok(())
@@ -1238,7 +1242,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let keys = read_keys(&cli.keys)?;
             if keys.is_empty() {
                 return Err(Failure::Local(anyhow::anyhow!(
-                    "say who signs: --key KEYFILE (repeat for several signers)"
+                    "请用 --key 密钥文件 说明由谁签名（多人签名就重复） / say who signs: --key KEYFILE (repeat for several signers)"
                 )));
             }
             // Everything local is checked before the node is asked anything (but entry
@@ -1294,7 +1298,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 serde_json::to_string_pretty(&file).map_err(anyhow::Error::from)?
             );
             if let Some(salt) = notes.salt {
-                eprintln!("contributor salt {salt} (give it to the contributor)");
+                eprintln!(
+                    "出资人盐值 contributor salt {salt}（请交给出资人 give it to the contributor）"
+                );
             }
             Ok(())
         }
@@ -1302,15 +1308,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let keys = read_keys(&cli.keys)?;
             if keys.is_empty() {
                 return Err(Failure::Local(anyhow::anyhow!(
-                    "say who signs: --key KEYFILE"
+                    "请用 --key 密钥文件 说明由谁签名 / say who signs: --key KEYFILE"
                 )));
             }
             let text = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+                .with_context(|| format!("无法读取 cannot read {}", file.display()))?;
             let mut tx = TxFile::parse(&text)?;
             // What is signed is the body: show all of it, decoded from the bytes themselves.
-            let body = ledger_core::tx::Transaction::decode(&tx.body()?)
-                .map_err(|r| anyhow::anyhow!("the transaction in the file is invalid: {r}"))?;
+            let body = ledger_core::tx::Transaction::decode(&tx.body()?).map_err(|r| {
+                anyhow::anyhow!("文件中的交易无效 the transaction in the file is invalid: {r}")
+            })?;
             eprintln!("将要签名的内容 / you are signing exactly this:");
             for (label, value) in ledger_client::describe::fields(&body) {
                 eprintln!("  {label:<32} {}", printable(&value));
@@ -1326,7 +1333,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Offline(OfflineCmd::Submit { file }) => {
             let text = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+                .with_context(|| format!("无法读取 cannot read {}", file.display()))?;
             let tx = TxFile::parse(&text)?;
             let mut client = connect(&cli).await?;
             post(&cli, &mut client, tx.envelope()?, &Notes::default()).await
@@ -1335,7 +1342,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let keys = read_keys(&cli.keys)?;
             if keys.is_empty() {
                 return Err(Failure::Local(anyhow::anyhow!(
-                    "say who signs the imported transactions: --key KEYFILE"
+                    "请用 --key 密钥文件 说明由谁签署导入的交易 / say who signs the imported transactions: --key KEYFILE"
                 )));
             }
             let mut client = connect(&cli).await?;
@@ -1351,7 +1358,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 );
                 return Ok(());
             }
-            outln!("balances after {} entries (yuan)", b.tree_size);
+            outln!(
+                "余额（元），截至第 {} 条 balances after {} entries (yuan)",
+                b.tree_size,
+                b.tree_size
+            );
             outln!(
                 "{:<24} {:<10} {:<15} {:>18} {:>18}",
                 "account",
@@ -1378,7 +1389,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     );
                 }
             }
-            outln!("\nreceived per source:");
+            outln!("\n各来源收到资金 received per source:");
             for s in &b.received {
                 outln!(
                     "  {:<15} {:>18}",
@@ -1672,7 +1683,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     _ => {}
                 }
             }
-            Err(Failure::Node("the node closed the stream".into()))
+            Err(Failure::Node(
+                "节点关闭了数据流 the node closed the stream".into(),
+            ))
         }
     }
 }

@@ -6,14 +6,14 @@ use crate::types::FundSource;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
     #[error(
-        "{0:?} is not an amount: write yuan like 600000 or 1234.56 (digits, at most two decimals)"
+        "{0:?} 不是金额：请用元填写，如 600000 或 1234.56（数字，最多两位小数） / {0:?} is not an amount: write yuan like 600000 or 1234.56 (digits, at most two decimals)"
     )]
     NotANumber(String),
-    #[error("{0:?} has more than two decimals: the ledger counts whole fen (0.01 yuan)")]
+    #[error("{0:?} 超过两位小数：账本以分（0.01 元）为单位 / {0:?} has more than two decimals: the ledger counts whole fen (0.01 yuan)")]
     TooManyDecimals(String),
     #[error("金额 {0:?} 超过账本上限（1万亿元） / {0:?} is over the largest amount the ledger accepts (1,000,000,000,000.00 yuan)")]
     TooLarge(String),
-    #[error("an amount must be more than zero")]
+    #[error("金额必须大于零 / an amount must be more than zero")]
     Zero,
 }
 
