@@ -1118,3 +1118,143 @@ async fn the_page_flags_entries_left_out_of_the_live_feed() {
     );
     assert_eq!(verdicts[2][0], json!("bad"), "out of order: {verdicts:?}");
 }
+
+/// Hands `bytes` to the page's file input as a file the resident picked, as a browser does
+/// after a file dialog (a DataTransfer's files), and fires its change event.
+const PICK_FILE: &str = "const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0)); \
+    const picked = new DataTransfer(); \
+    picked.items.add(new File([bytes], arguments[1])); \
+    const input = document.getElementById('whole-file'); \
+    input.files = picked.files; \
+    input.dispatchEvent(new Event('change'));";
+
+const VERDICT: &str = "const v = document.getElementById('whole-verdict'); \
+    return v ? [v.dataset.code, v.textContent, \
+      Array.from(document.querySelectorAll('#whole-received li')).map(li => li.textContent), \
+      (document.getElementById('whole-code') || {}).textContent || ''] : null;";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_verifies_the_whole_ledger_with_the_projects_own_rust_verifier() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = Node::start_command(dir.path(), "demo", &[]);
+    let mut client = node.client().await;
+    wait_witnessed(&mut client).await;
+    let snapshot = export_now(&mut client).await;
+    // What the notice board carries, computed here from entry 0, and what the native verifier
+    // (the same library) makes of the snapshot.
+    let fingerprint = {
+        let outcome = ledger_verifier::check::verify_snapshot(
+            snapshot.as_slice(),
+            &ledger_verifier::trust::Trust::Fingerprint(ledger_keys::fingerprint(
+                &ledger_keys::read(&dir.path().join("node.key")).unwrap(),
+            )),
+            &[],
+            1,
+            |_| {},
+            |_, _| {},
+        );
+        outcome.ledger_fingerprint.unwrap()
+    };
+    let native = |bytes: &[u8]| {
+        let trust = ledger_verifier::trust::Trust::parse(&fingerprint).unwrap();
+        let outcome =
+            ledger_verifier::check::verify_snapshot(bytes, &trust, &[], 2, |_| {}, |_, _| {});
+        ledger_verifier::report::Report::from_outcome(&outcome)
+    };
+    let honest = native(&snapshot);
+    assert!(honest.passed);
+    let mut tampered = snapshot.clone();
+    let at = tampered.len() / 2;
+    tampered[at] ^= 0x01;
+    let tampered_native = native(&tampered);
+    let tampered_code = tampered_native.failure.as_ref().unwrap().code;
+    let expected_received: Vec<String> = honest
+        .received
+        .iter()
+        .map(|f| format!("{}: {}", f.source_zh, yuan(f.fen)))
+        .collect();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (tampered_b64, honest_b64) = (b64.encode(&tampered), b64.encode(&snapshot));
+    let http = node.http.clone();
+    let page = tokio::task::spawn_blocking({
+        let fingerprint = fingerprint.clone();
+        move || {
+            let b = Browser::start(1000, 1400);
+            b.goto(&format!("http://{http}/"));
+            b.wait_for("the live ledger", Duration::from_secs(30), LIVE);
+            // Nothing is pre-filled from the node: the resident types the notice board's value
+            // (here in lower case, without dashes).
+            let prefilled = b.run(
+                "return document.getElementById('whole-fingerprint').value;",
+                json!([]),
+            );
+            b.run(
+                "document.getElementById('whole-fingerprint').value = arguments[0]; \
+                 document.getElementById('whole-download').click();",
+                json!([fingerprint.replace('-', "").to_lowercase()]),
+            );
+            let downloaded = b.wait_for("the verdict", Duration::from_secs(60), VERDICT);
+            (b, prefilled, downloaded)
+        }
+    })
+    .await
+    .unwrap();
+    let (b, prefilled, downloaded) = page;
+    assert_eq!(
+        prefilled,
+        json!(""),
+        "the trust input is never filled by the node"
+    );
+    assert_eq!(downloaded[0], "0", "{downloaded}");
+    assert!(
+        downloaded[1].as_str().unwrap().contains("通过"),
+        "{downloaded}"
+    );
+    assert_eq!(downloaded[2], json!(expected_received), "{downloaded}");
+
+    // With the node gone, files the resident picks are still checked: the verifier was loaded
+    // with the page.
+    assert!(node.terminate());
+    let picked = tokio::task::spawn_blocking(move || {
+        let mut verdicts = Vec::new();
+        for (bytes, name) in [
+            (tampered_b64, "tampered.snapshot"),
+            (honest_b64, "ledger.snapshot"),
+            (
+                b64.encode(b"<!DOCTYPE html><html>login</html>"),
+                "snapshot.html",
+            ),
+        ] {
+            b.run(
+                "document.getElementById('whole-result').replaceChildren();",
+                json!([]),
+            );
+            b.run(PICK_FILE, json!([bytes, name]));
+            verdicts.push(b.wait_for("the verdict", Duration::from_secs(60), VERDICT));
+        }
+        verdicts
+    })
+    .await
+    .unwrap();
+    let (tampered_page, honest_page, html_page) = (&picked[0], &picked[1], &picked[2]);
+    // The same verdict and failure code as the native verifier, and no figures from it.
+    assert_eq!(tampered_page[0], "1", "{tampered_page}");
+    assert!(
+        tampered_page[3]
+            .as_str()
+            .unwrap()
+            .starts_with(tampered_code),
+        "{tampered_page} vs native {tampered_code}"
+    );
+    assert_eq!(
+        tampered_page[2],
+        json!([]),
+        "no figures from a failed ledger"
+    );
+    assert!(tampered_page[1].as_str().unwrap().contains("未通过"));
+    assert_eq!(honest_page[0], "0", "{honest_page}");
+    assert_eq!(honest_page[2], json!(expected_received));
+    assert_eq!(html_page[0], "2", "{html_page}");
+    assert!(html_page[1].as_str().unwrap().contains("无法核验"));
+}

@@ -306,6 +306,12 @@ async fn the_http_port_serves_the_page_and_the_read_api_but_not_submissions() {
     assert!(String::from_utf8_lossy(&page.body).contains("阳光账本"));
     let csp = page.header("content-security-policy").unwrap();
     assert!(csp.contains("default-src 'self'"), "{csp}");
+    // WebAssembly may be compiled (the page's verifier); JavaScript eval may not.
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval';"),
+        "{csp}"
+    );
+    assert!(!csp.contains("'unsafe-eval'"), "{csp}");
     assert_eq!(script.status, 200);
     assert!(script
         .header("content-type")

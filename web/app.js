@@ -10,6 +10,7 @@ import { formatYuan, permille, sum, total } from "./money.js";
 import { el, fingerprint, hex, replace } from "./dom.js";
 import { fingerprintOfKey, ledgerFingerprint } from "./verify.js";
 import { Watchdog } from "./watchdog.js";
+import { renderWhole } from "./whole.js";
 import {
   SOURCE_COLORS, SOURCE_ORDER, kindName, language, objectionStateName, roleName, setLanguage, sourceName, stageName, t,
 } from "./i18n.js";
@@ -703,8 +704,10 @@ async function start() {
   document.getElementById("lang-switch").addEventListener("click", () => {
     setLanguage(language() === "zh" ? "en" : "zh");
     renderAll();
+    renderWhole();
   });
   renderAll();
+  renderWhole();
   for (;;) {
     try {
       const [checkpoint, genesis] = await Promise.all([

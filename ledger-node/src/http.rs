@@ -228,7 +228,10 @@ async fn page(uri: axum::http::Uri) -> Response {
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
                 (
                     header::CONTENT_SECURITY_POLICY,
-                    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+                    // 'wasm-unsafe-eval' lets the page compile its own verifier
+                    // (gen/verifier.wasm); JavaScript eval stays forbidden.
+                    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+                     style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
                      object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
                 ),
             ],

@@ -45,6 +45,9 @@ assets! {
     "/dom.js" => "text/javascript; charset=utf-8",
     "/grpcweb.js" => "text/javascript; charset=utf-8",
     "/gen/ledger_pb.js" => "text/javascript; charset=utf-8",
+    "/whole.js" => "text/javascript; charset=utf-8",
+    "/verify-worker.js" => "text/javascript; charset=utf-8",
+    "/gen/verifier.wasm" => "application/wasm",
     "/favicon.svg" => "image/svg+xml",
 }
 

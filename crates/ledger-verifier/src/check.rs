@@ -609,8 +609,8 @@ pub fn verify_snapshot<R: Read>(
         loop {
             let keys = fold.known_keys();
             let threads = fold.threads;
-            let (verified, folded, after) = std::thread::scope(|scope| {
-                let verifying = scope.spawn(|| Fold::pre_verify(&keys, &to_verify, threads));
+            // One thread (and WebAssembly, which has none to spawn): the same steps in turn.
+            let mut fold_and_read = |fold: &mut Fold| {
                 let folded = match to_fold.take() {
                     Some((chunk, pre)) => {
                         let last_ts = chunk.last().map(|e| e.timestamp_ms);
@@ -623,12 +623,23 @@ pub fn verify_snapshot<R: Read>(
                 } else {
                     read_chunk()
                 };
-                (
-                    verifying.join().expect("verification thread"),
-                    folded,
-                    after,
-                )
-            });
+                (folded, after)
+            };
+            let (verified, folded, after) = if threads == 1 {
+                let verified = Fold::pre_verify(&keys, &to_verify, 1);
+                let (folded, after) = fold_and_read(&mut fold);
+                (verified, folded, after)
+            } else {
+                std::thread::scope(|scope| {
+                    let verifying = scope.spawn(|| Fold::pre_verify(&keys, &to_verify, threads));
+                    let (folded, after) = fold_and_read(&mut fold);
+                    (
+                        verifying.join().expect("verification thread"),
+                        folded,
+                        after,
+                    )
+                })
+            };
             if let Some(ts) = folded? {
                 outcome.last_timestamp_ms = Some(ts);
                 progress(fold.tree.size(), total);
