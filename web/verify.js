@@ -4,10 +4,10 @@
 // newest of them is in the signed tree (an inclusion proof), and that every checkpoint it sees
 // extends the one before (a consistency proof: history was not rewritten while the page was
 // open). It does not replay the fund rules: that is what `verifier` does with a snapshot.
-// Everything here is plain JavaScript, so it works on plain-HTTP pages too.
+// The hashes and signatures are ledger-core's own (core.js: Rust compiled to WebAssembly), so
+// they work on plain-HTTP pages too and follow exactly the node's acceptance rules.
 
-import { deriveKey } from "./blake3.js";
-import { sha256, verify as ed25519Verify } from "./ed25519.js";
+import { deriveKey, sha256, verify as ed25519Verify } from "./core.js";
 
 const ENTRY_CONTEXT = "sunshine-ledger v1 entry";
 const KEY_ID_CONTEXT = "sunshine-ledger v1 key id";

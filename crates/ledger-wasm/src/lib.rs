@@ -10,6 +10,13 @@
 //! 3. `output_buffer()` returns where the report starts, for the page to read.
 //! 4. `exit_code()` is the verdict as `verifier` exits: 0 verified, 1 not, 2 unusable input.
 //!
+//! The page's live checks use three more functions on the same buffers, so the page has no
+//! cryptography of its own: `derive_key(context_len)` (BLAKE3 derive_key of the input after
+//! the context, as `ledger_core::hashing::derive`), `sha256()` (of the whole input: the RFC 6962
+//! tree and C2SP key hashes) and `ed25519_verify()` (input: public key, signature, message;
+//! the node's acceptance rule, `verify_strict`). Each leaves its 32-byte result, or 1/0, in the
+//! output buffer or its return value.
+//!
 //! A hostile snapshot cannot make this misbehave beyond what it can make `verifier` do: every
 //! parse is the library's, total, and bounded by its limits.
 
@@ -76,6 +83,64 @@ pub extern "C" fn verify(trust_len: usize) -> usize {
     })
 }
 
+/// Sets the output buffer to `bytes` and returns its length.
+fn set_output(bytes: &[u8]) -> usize {
+    OUTPUT.with(|o| {
+        let mut o = o.borrow_mut();
+        o.clear();
+        o.extend_from_slice(bytes);
+        o.len()
+    })
+}
+
+/// BLAKE3 `derive_key`: the input's first `context_len` bytes are the context (UTF-8), the rest
+/// what is hashed. Returns 32 (the hash is in the output buffer), or 0 for a context that is
+/// not UTF-8.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn derive_key(context_len: usize) -> usize {
+    let hash = INPUT.with(|b| {
+        let input = b.borrow();
+        let split = context_len.min(input.len());
+        std::str::from_utf8(&input[..split])
+            .ok()
+            .map(|context| ledger_core::hashing::derive(context, &[&input[split..]]))
+    });
+    hash.map_or(0, |h| set_output(&h))
+}
+
+/// SHA-256 of the whole input; returns 32 (the hash is in the output buffer).
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn sha256() -> usize {
+    use sha2::Digest;
+    let hash = INPUT.with(|b| sha2::Sha256::digest(b.borrow().as_slice()));
+    set_output(&hash)
+}
+
+/// Ed25519 by the node's rule (`verify_strict`): the input is the 32-byte public key, the
+/// 64-byte signature, then the message. 1 when it verifies, 0 otherwise (a short input too).
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn ed25519_verify() -> u32 {
+    INPUT.with(|b| {
+        let input = b.borrow();
+        if input.len() < 96 {
+            return 0;
+        }
+        let key: [u8; 32] = input[..32].try_into().expect("32 bytes");
+        let signature: [u8; 64] = input[32..96].try_into().expect("64 bytes");
+        let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&key) else {
+            return 0;
+        };
+        u32::from(ledger_core::signing::verify_raw(
+            &key,
+            &input[96..],
+            &signature,
+        ))
+    })
+}
+
 /// Where the report starts.
 #[allow(unsafe_code)]
 #[no_mangle]
@@ -93,6 +158,37 @@ pub extern "C" fn exit_code() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_input(bytes: &[u8]) {
+        INPUT.with(|b| *b.borrow_mut() = bytes.to_vec());
+    }
+
+    fn output() -> Vec<u8> {
+        OUTPUT.with(|o| o.borrow().clone())
+    }
+
+    #[test]
+    fn the_pages_primitives_are_ledger_cores() {
+        let context = ledger_core::hashing::ENTRY_CONTEXT;
+        with_input(&[context.as_bytes(), b"entry bytes"].concat());
+        assert_eq!(derive_key(context.len()), 32);
+        assert_eq!(
+            output(),
+            ledger_core::hashing::derive(context, &[b"entry bytes"])
+        );
+        let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+        let signature = ledger_core::signing::sign_raw(&key, b"note");
+        let mut input = key.verifying_key().to_bytes().to_vec();
+        input.extend_from_slice(&signature);
+        input.extend_from_slice(b"note");
+        with_input(&input);
+        assert_eq!(ed25519_verify(), 1);
+        input[0] ^= 1;
+        with_input(&input);
+        assert_eq!(ed25519_verify(), 0);
+        with_input(&input[..95]);
+        assert_eq!(ed25519_verify(), 0);
+    }
 
     #[test]
     fn unusable_input_and_a_bad_fingerprint_are_told_apart() {
