@@ -1138,19 +1138,7 @@ async fn the_page_verifies_the_whole_ledger_with_the_projects_own_rust_verifier(
     let snapshot = export_now(&mut client).await;
     // What the notice board carries, computed here from entry 0, and what the native verifier
     // (the same library) makes of the snapshot.
-    let fingerprint = {
-        let outcome = ledger_verifier::check::verify_snapshot(
-            snapshot.as_slice(),
-            &ledger_verifier::trust::Trust::Fingerprint(ledger_keys::fingerprint(
-                &ledger_keys::read(&dir.path().join("node.key")).unwrap(),
-            )),
-            &[],
-            1,
-            |_| {},
-            |_, _| {},
-        );
-        outcome.ledger_fingerprint.unwrap()
-    };
+    let fingerprint = ledger_fingerprint_of(&snapshot, dir.path());
     let native = |bytes: &[u8]| {
         let trust = ledger_verifier::trust::Trust::parse(&fingerprint).unwrap();
         let outcome =

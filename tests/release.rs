@@ -78,18 +78,7 @@ async fn the_linux_and_windows_release_verifiers_give_the_same_verdicts() {
     submit(&mut client, c.receipt(1_000)).await.unwrap();
     wait_witnessed(&mut client).await;
     let snapshot = export_now(&mut client).await;
-    let fingerprint = ledger_verifier::check::verify_snapshot(
-        snapshot.as_slice(),
-        &ledger_verifier::trust::Trust::Fingerprint(ledger_keys::fingerprint(
-            &ledger_keys::read(&data.path().join("node.key")).unwrap(),
-        )),
-        &[],
-        1,
-        |_| {},
-        |_, _| {},
-    )
-    .ledger_fingerprint
-    .unwrap();
+    let fingerprint = ledger_fingerprint_of(&snapshot, data.path());
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     std::fs::write(dir.join("honest.snapshot"), &snapshot).unwrap();

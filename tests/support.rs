@@ -647,6 +647,16 @@ pub async fn export_now(client: &mut LedgerClient<Channel>) -> Vec<u8> {
     out
 }
 
+/// The ledger fingerprint of a snapshot a node in `data_dir` exported: what the community's
+/// notice board carries, computed here from its entry 0.
+pub fn ledger_fingerprint_of(snapshot: &[u8], data_dir: &Path) -> String {
+    let node_key = ledger_keys::read(&data_dir.join("node.key")).expect("node key");
+    let trust = ledger_verifier::trust::Trust::Fingerprint(ledger_keys::fingerprint(&node_key));
+    ledger_verifier::check::verify_snapshot(snapshot, &trust, &[], 1, |_| {}, |_, _| {})
+        .ledger_fingerprint
+        .expect("a snapshot with a genesis")
+}
+
 /// The `ledger` command line, run against a node from a working directory (where key files are).
 pub struct Cli<'a> {
     pub node: String,

@@ -160,20 +160,12 @@ fn join<T: PartialEq + std::fmt::Debug>(
     }
 }
 
-impl ServeArgs {
-    /// Merges the flags written after `serve`/`demo` (`self`) with those written before it, so
-    /// `ledger-node --listen X serve` and `ledger-node serve --listen X` mean the same.
-    pub fn merge(self, before: ServeArgs) -> anyhow::Result<ServeArgs> {
-        macro_rules! one {
-            ($($field:ident),*) => {
-                ServeArgs {
-                    $($field: join(&stringify!($field).replace('_', "-"), self.$field, before.$field)?,)*
-                    cors_origins: [before.cors_origins, self.cors_origins].concat(),
-                    witness_urls: [before.witness_urls, self.witness_urls].concat(),
-                }
-            };
-        }
-        Ok(one!(
+/// Every single-valued serving flag, once: `merge` and `given` both go through this list, so a
+/// new flag cannot be merged and forgotten by the other (the two repeatable ones are handled
+/// beside it).
+macro_rules! single_valued_flags {
+    ($apply:ident) => {
+        $apply!(
             listen,
             data_dir,
             config,
@@ -192,10 +184,28 @@ impl ServeArgs {
             tls_cert,
             tls_key,
             witness_interval_ms
-        ))
+        )
+    };
+}
+
+impl ServeArgs {
+    /// Merges the flags written after `serve`/`demo` (`self`) with those written before it, so
+    /// `ledger-node --listen X serve` and `ledger-node serve --listen X` mean the same.
+    pub fn merge(self, before: ServeArgs) -> anyhow::Result<ServeArgs> {
+        macro_rules! one {
+            ($($field:ident),*) => {
+                ServeArgs {
+                    $($field: join(&stringify!($field).replace('_', "-"), self.$field, before.$field)?,)*
+                    cors_origins: [before.cors_origins, self.cors_origins].concat(),
+                    witness_urls: [before.witness_urls, self.witness_urls].concat(),
+                }
+            };
+        }
+        Ok(single_valued_flags!(one))
     }
 
-    /// The flags given, by name: for refusing serve flags with a command that does not serve.
+    /// The flags given, by name (`data_dir` apart: every command takes it): for refusing
+    /// serve flags with a command that does not serve.
     pub fn given(&self) -> Vec<&'static str> {
         let mut names = Vec::new();
         macro_rules! check {
@@ -203,25 +213,8 @@ impl ServeArgs {
                 $(if self.$field.is_some() { names.push(stringify!($field)); })*
             };
         }
-        check!(
-            listen,
-            config,
-            max_batch,
-            max_group,
-            queue_depth,
-            max_subscribers,
-            max_page_subscribers,
-            max_message_bytes,
-            max_streams_per_connection,
-            max_connections,
-            header_timeout_secs,
-            max_downloads,
-            stall_timeout_secs,
-            http,
-            tls_cert,
-            tls_key,
-            witness_interval_ms
-        );
+        single_valued_flags!(check);
+        names.retain(|n| *n != "data_dir");
         if !self.cors_origins.is_empty() {
             names.push("cors_origin");
         }
