@@ -1126,7 +1126,46 @@ const PICK_FILE: &str = "const bytes = Uint8Array.from(atob(arguments[0]), c => 
 const VERDICT: &str = "const v = document.getElementById('whole-verdict'); \
     return v ? [v.dataset.code, v.textContent, \
       Array.from(document.querySelectorAll('#whole-received li')).map(li => li.textContent), \
-      (document.getElementById('whole-code') || {}).textContent || ''] : null;";
+      (document.getElementById('whole-code') || {}).textContent || '', \
+      Array.from(document.querySelectorAll('#whole-result [data-fen]')).map(e => e.dataset.fen), \
+      document.querySelectorAll('#whole-pending li').length, \
+      document.querySelectorAll('#whole-objections li').length, \
+      Array.from(window.wholePhases || [])] : null;";
+
+/// Starts a check: records the progress phases the page shows, then runs `start`.
+const START_CHECK: &str = "window.wholePhases = new Set(); \
+    document.getElementById('whole-result').replaceChildren(); \
+    new MutationObserver(() => document.querySelectorAll('#whole-result [data-phase]') \
+      .forEach(e => window.wholePhases.add(e.dataset.phase))) \
+      .observe(document.getElementById('whole-result'), {childList: true, subtree: true});";
+
+/// Every amount the verifier's report gives, in the order the page shows them: received and
+/// reserve per source, each project's five figures per source, each pending disbursement's
+/// amounts.
+fn report_fens(r: &ledger_verifier::report::Report) -> Vec<String> {
+    let sources = |v: &[ledger_verifier::report::SourceFigure]| {
+        v.iter().map(|f| f.fen.to_string()).collect::<Vec<_>>()
+    };
+    let mut fens = sources(&r.received);
+    fens.extend(sources(&r.reserve));
+    for p in &r.projects {
+        for f in &p.figures {
+            for fen in [
+                f.budget_fen,
+                f.allocated_fen,
+                f.spent_fen,
+                f.held_fen,
+                f.remaining_fen,
+            ] {
+                fens.push(fen.to_string());
+            }
+        }
+    }
+    for d in &r.pending_disbursements {
+        fens.extend(sources(&d.amounts));
+    }
+    fens
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_verifies_the_whole_ledger_with_the_projects_own_rust_verifier() {
@@ -1139,29 +1178,59 @@ async fn the_page_verifies_the_whole_ledger_with_the_projects_own_rust_verifier(
     // What the notice board carries, computed here from entry 0, and what the native verifier
     // (the same library) makes of the snapshot.
     let fingerprint = ledger_fingerprint_of(&snapshot, dir.path());
-    let native = |bytes: &[u8]| {
+    let native = |bytes: &[u8], witnesses: &[&str]| {
         let trust = ledger_verifier::trust::Trust::parse(&fingerprint).unwrap();
-        let outcome =
-            ledger_verifier::check::verify_snapshot(bytes, &trust, &[], 2, |_| {}, |_, _| {});
+        let witnesses: Vec<_> = witnesses
+            .iter()
+            .map(|v| ledger_core::checkpoint::parse_witness_vkey(v).unwrap())
+            .collect();
+        let outcome = ledger_verifier::check::verify_snapshot(
+            bytes,
+            &trust,
+            &witnesses,
+            2,
+            |_| {},
+            |_, _| {},
+        );
         ledger_verifier::report::Report::from_outcome(&outcome)
     };
-    let honest = native(&snapshot);
+    let honest = native(&snapshot, &[]);
     assert!(honest.passed);
+    let code_of = |r: &ledger_verifier::report::Report| r.failure.as_ref().unwrap().code;
     let mut tampered = snapshot.clone();
     let at = tampered.len() / 2;
     tampered[at] ^= 0x01;
-    let tampered_native = native(&tampered);
-    let tampered_code = tampered_native.failure.as_ref().unwrap().code;
+    let tampered_code = code_of(&native(&tampered, &[]));
+    // The node key's holder remakes the ledger with their own genesis.
+    let node_key = ledger_keys::read(&dir.path().join("node.key")).unwrap();
+    let forged = forged_genesis_snapshot(
+        &honest.ledger.as_ref().unwrap().id,
+        &node_key,
+        &ed25519_dalek::SigningKey::from_bytes(&random_seed()),
+    );
+    let forged_code = code_of(&native(&forged, &[]));
+    assert_eq!(forged_code, "LEDGER_NOT_TRUSTED");
+    // A witness the resident requires: one of the ledger's own, and one that never cosigned.
+    let governance = honest.governance.as_ref().unwrap();
+    let real_witness = governance.witnesses[0].vkey.clone();
+    let stranger = ledger_core::checkpoint::witness_vkey(&ledger_core::checkpoint::WitnessKey {
+        name: "supervision.example/witness".into(),
+        key: ed25519_dalek::SigningKey::from_bytes(&random_seed()).verifying_key(),
+    });
+    assert!(native(&snapshot, &[&real_witness]).passed);
+    let stranger_code = code_of(&native(&snapshot, &[&stranger]));
     let expected_received: Vec<String> = honest
         .received
         .iter()
         .map(|f| format!("{}: {}", f.source_zh, yuan(f.fen)))
         .collect();
+    let expected_fens = report_fens(&honest);
+    assert!(expected_fens.len() > 10, "the demo has projects and money");
     let b64 = base64::engine::general_purpose::STANDARD;
-    let (tampered_b64, honest_b64) = (b64.encode(&tampered), b64.encode(&snapshot));
     let http = node.http.clone();
+    let typed = fingerprint.replace('-', "").to_lowercase();
     let page = tokio::task::spawn_blocking({
-        let fingerprint = fingerprint.clone();
+        let (real_witness, stranger) = (real_witness.clone(), stranger.clone());
         move || {
             let b = Browser::start(1000, 1400);
             b.goto(&format!("http://{http}/"));
@@ -1169,16 +1238,27 @@ async fn the_page_verifies_the_whole_ledger_with_the_projects_own_rust_verifier(
             // Nothing is pre-filled from the node: the resident types the notice board's value
             // (here in lower case, without dashes).
             let prefilled = b.run(
-                "return document.getElementById('whole-fingerprint').value;",
+                "return [document.getElementById('whole-fingerprint').value, \
+                  document.getElementById('whole-witnesses').value, \
+                  document.getElementById('old-browser') === null];",
                 json!([]),
             );
+            let mut verdicts = Vec::new();
+            for witnesses in ["", real_witness.as_str(), stranger.as_str(), "not a key"] {
+                b.run(START_CHECK, json!([]));
+                b.run(
+                    "document.getElementById('whole-fingerprint').value = arguments[0]; \
+                     document.getElementById('whole-witnesses').value = arguments[1]; \
+                     document.getElementById('whole-download').click();",
+                    json!([typed, witnesses]),
+                );
+                verdicts.push(b.wait_for("the verdict", Duration::from_secs(60), VERDICT));
+            }
             b.run(
-                "document.getElementById('whole-fingerprint').value = arguments[0]; \
-                 document.getElementById('whole-download').click();",
-                json!([fingerprint.replace('-', "").to_lowercase()]),
+                "document.getElementById('whole-witnesses').value = '';",
+                json!([]),
             );
-            let downloaded = b.wait_for("the verdict", Duration::from_secs(60), VERDICT);
-            (b, prefilled, downloaded)
+            (b, prefilled, verdicts)
         }
     })
     .await
@@ -1186,33 +1266,56 @@ async fn the_page_verifies_the_whole_ledger_with_the_projects_own_rust_verifier(
     let (b, prefilled, downloaded) = page;
     assert_eq!(
         prefilled,
-        json!(""),
-        "the trust input is never filled by the node"
+        json!(["", "", true]),
+        "the trust inputs are never filled by the node (and this browser is not told it is too old)"
     );
-    assert_eq!(downloaded[0], "0", "{downloaded}");
+    let plain = &downloaded[0];
+    assert_eq!(plain[0], "0", "{plain}");
+    assert!(plain[1].as_str().unwrap().contains("通过"), "{plain}");
+    assert_eq!(plain[2], json!(expected_received), "{plain}");
+    // Every amount the page shows is the native verifier's, in order; so are the counts.
+    assert_eq!(plain[4], json!(expected_fens), "{plain}");
+    assert_eq!(plain[5], json!(honest.pending_disbursements.len()));
+    assert_eq!(plain[6], json!(honest.objections.len()));
+    // The page showed how far the download and the check had got.
+    assert_eq!(plain[7], json!(["read", "verify"]), "{plain}");
+    let (with_real, with_stranger, with_garbage) = (&downloaded[1], &downloaded[2], &downloaded[3]);
+    assert_eq!(with_real[0], "0", "{with_real}");
+    assert_eq!(with_stranger[0], "1", "{with_stranger}");
     assert!(
-        downloaded[1].as_str().unwrap().contains("通过"),
-        "{downloaded}"
+        with_stranger[3]
+            .as_str()
+            .unwrap()
+            .starts_with(stranger_code),
+        "{with_stranger} vs native {stranger_code}"
     );
-    assert_eq!(downloaded[2], json!(expected_received), "{downloaded}");
+    assert_eq!(
+        with_stranger[4],
+        json!([]),
+        "no figures from a failed check"
+    );
+    assert_eq!(with_garbage[0], "2", "{with_garbage}");
+    assert!(
+        with_garbage[1].as_str().unwrap().contains("无法核验"),
+        "{with_garbage}"
+    );
 
     // With the node gone, files the resident picks are still checked: the verifier was loaded
     // with the page.
     assert!(node.terminate());
+    let files = [
+        (b64.encode(&tampered), "tampered.snapshot"),
+        (b64.encode(&forged), "forged.snapshot"),
+        (b64.encode(&snapshot), "ledger.snapshot"),
+        (
+            b64.encode(b"<!DOCTYPE html><html>login</html>"),
+            "snapshot.html",
+        ),
+    ];
     let picked = tokio::task::spawn_blocking(move || {
         let mut verdicts = Vec::new();
-        for (bytes, name) in [
-            (tampered_b64, "tampered.snapshot"),
-            (honest_b64, "ledger.snapshot"),
-            (
-                b64.encode(b"<!DOCTYPE html><html>login</html>"),
-                "snapshot.html",
-            ),
-        ] {
-            b.run(
-                "document.getElementById('whole-result').replaceChildren();",
-                json!([]),
-            );
+        for (bytes, name) in files {
+            b.run(START_CHECK, json!([]));
             b.run(PICK_FILE, json!([bytes, name]));
             verdicts.push(b.wait_for("the verdict", Duration::from_secs(60), VERDICT));
         }
@@ -1220,24 +1323,43 @@ async fn the_page_verifies_the_whole_ledger_with_the_projects_own_rust_verifier(
     })
     .await
     .unwrap();
-    let (tampered_page, honest_page, html_page) = (&picked[0], &picked[1], &picked[2]);
     // The same verdict and failure code as the native verifier, and no figures from it.
-    assert_eq!(tampered_page[0], "1", "{tampered_page}");
-    assert!(
-        tampered_page[3]
-            .as_str()
-            .unwrap()
-            .starts_with(tampered_code),
-        "{tampered_page} vs native {tampered_code}"
-    );
-    assert_eq!(
-        tampered_page[2],
-        json!([]),
-        "no figures from a failed ledger"
-    );
-    assert!(tampered_page[1].as_str().unwrap().contains("未通过"));
+    for (page, code) in [(&picked[0], tampered_code), (&picked[1], forged_code)] {
+        assert_eq!(page[0], "1", "{page}");
+        assert!(
+            page[3].as_str().unwrap().starts_with(code),
+            "{page} vs native {code}"
+        );
+        assert_eq!(page[4], json!([]), "no figures from a failed ledger");
+        assert!(page[1].as_str().unwrap().contains("未通过"));
+    }
+    let (honest_page, html_page) = (&picked[2], &picked[3]);
     assert_eq!(honest_page[0], "0", "{honest_page}");
-    assert_eq!(honest_page[2], json!(expected_received));
+    assert_eq!(honest_page[4], json!(expected_fens));
     assert_eq!(html_page[0], "2", "{html_page}");
     assert!(html_page[1].as_str().unwrap().contains("无法核验"));
+}
+
+/// A browser without WebAssembly (Chromium with V8's `--jitless`, which turns it off as an old
+/// phone browser lacks it and iPhone Lockdown Mode disables it) is told so in plain words,
+/// instead of getting a page that silently does nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_too_old_for_the_page_is_told_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start_command(dir.path(), "demo", &[]);
+    let http = node.http.clone();
+    let notice = tokio::task::spawn_blocking(move || {
+        let b = Browser::start_with(800, 1000, &["--js-flags=--jitless"]);
+        b.goto(&format!("http://{http}/"));
+        b.wait_for(
+            "the old-browser notice",
+            Duration::from_secs(30),
+            "const n = document.getElementById('old-browser'); return n ? n.textContent : null;",
+        )
+    })
+    .await
+    .unwrap();
+    let notice = notice.as_str().unwrap();
+    assert!(notice.contains("无法运行这个页面的核验"), "{notice}");
+    assert!(notice.contains("WebAssembly is turned off"), "{notice}");
 }

@@ -259,6 +259,44 @@ pub fn forge_snapshot(
     out
 }
 
+/// What whoever holds the community's node key could publish in the community's name: a new
+/// ledger with the real ledger id and checkpoint key but its own genesis (the forger's admin
+/// key, a quorum of one, no witnesses), signed exactly as the node signs. Only the ledger
+/// fingerprint on the notice board tells it apart. `forger` is the forger's admin key.
+pub fn forged_genesis_snapshot(
+    ledger_id: &str,
+    node_key: &SigningKey,
+    forger: &SigningKey,
+) -> Vec<u8> {
+    let genesis = Kind::Genesis(proto::Genesis {
+        ledger_name: "幸福里社区共同缔造基金".into(),
+        currency: "CNY".into(),
+        admin_keys: vec![build::public_key(forger, Role::Admin, "admin")],
+        policy: Some(proto::Policy {
+            approval_threshold_fen: 1_000_000,
+            approver_quorum: 1,
+            admin_quorum: 1,
+            reserve_ratio_bp: 0,
+            approval_window_days: 30,
+            notice_days: 0,
+            objection_response_days: 0,
+        }),
+        checkpoint_key: node_key.verifying_key().to_bytes().to_vec(),
+        witnesses: vec![],
+        witness_quorum: 0,
+    });
+    let env = build::envelope(
+        build::body(ledger_id, random_tx_id(), now_ms(), genesis),
+        &[forger],
+    );
+    forge_snapshot(
+        ledger_id,
+        node_key,
+        vec![(now_ms(), prost::Message::encode_to_vec(&env))],
+        &[],
+    )
+}
+
 /// `apt-get update` and `apt-get install --no-install-recommends PACKAGES`, quietly: how tests
 /// install the real components they drive (CI runs as root). Whether both succeeded.
 pub fn apt_install(packages: &[&str]) -> bool {

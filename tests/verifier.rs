@@ -653,32 +653,7 @@ async fn a_ledger_remade_with_the_real_node_key_fails_against_the_ledger_fingerp
     assert_eq!(v["witnessing"]["unwitnessed_entries"], 0, "{out}");
     // The forger's genesis: their admin key, the real ledger id and the real checkpoint key.
     let forger = SigningKey::from_bytes(&random_seed());
-    let genesis = Kind::Genesis(proto::Genesis {
-        ledger_name: "幸福里社区共同缔造基金".into(),
-        currency: "CNY".into(),
-        admin_keys: vec![build::public_key(
-            &forger,
-            ledger_core::state::Role::Admin,
-            "admin",
-        )],
-        policy: Some(proto::Policy {
-            approval_threshold_fen: 1_000_000,
-            approver_quorum: 1,
-            admin_quorum: 1,
-            reserve_ratio_bp: 0,
-            approval_window_days: 30,
-            notice_days: 0,
-            objection_response_days: 0,
-        }),
-        checkpoint_key: f.node_key.verifying_key().to_bytes().to_vec(),
-        witnesses: vec![],
-        witness_quorum: 0,
-    });
-    let env = build::envelope(
-        build::body(&ledger_id, random_tx_id(), now_ms(), genesis),
-        &[&forger],
-    );
-    let forged = forge(&ledger_id, &f.node_key, vec![env.encode_to_vec()]);
+    let forged = forged_genesis_snapshot(&ledger_id, &f.node_key, &forger);
     let forged = write(dir.path(), "forged.snapshot", &forged);
     let (code, out) = verifier(&["verify", &forged, "--trust", &published, "--json"]);
     assert_eq!(code, 1, "{out}");

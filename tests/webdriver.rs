@@ -50,7 +50,7 @@ struct Reply {
 
 fn http(addr: &str, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<Reply> {
     let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+    stream.set_read_timeout(Some(Duration::from_secs(900)))?;
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
@@ -139,7 +139,7 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         let addr = format!("127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             if let Ok(r) = http(&addr, "GET", "/status", None) {
                 if r.body["value"]["ready"] == json!(true) {

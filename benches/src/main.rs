@@ -20,6 +20,8 @@ use ledger_core::proto::{self as pb, transaction_body::Kind};
 use ledger_core::state::{FundSource, Role};
 use tokio_stream::StreamExt;
 
+mod browser;
+
 #[derive(Parser)]
 struct Args {
     /// Entries in the ledger for the large-ledger rows (verifier, proofs, restart, disk, RSS).
@@ -34,6 +36,10 @@ struct Args {
     /// Keep the node's data here instead of a temporary directory (must not exist yet).
     #[arg(long)]
     keep: Option<PathBuf>,
+    /// Only the browser row: the page's WebAssembly verifier in headless Chromium against the
+    /// native verifier library, on a ledger of --entries entries (try 10000).
+    #[arg(long)]
+    browser: bool,
 }
 
 const LEDGER_BATCH: usize = 1000;
@@ -67,6 +73,8 @@ fn ensure_binaries() -> anyhow::Result<()> {
 struct Node {
     child: Child,
     addr: String,
+    /// The page's address (host:port).
+    http: String,
 }
 
 fn start_node(dir: &Path) -> anyhow::Result<(Node, Duration)> {
@@ -82,6 +90,8 @@ fn start_node(dir: &Path) -> anyhow::Result<(Node, Duration)> {
             "65536",
             "--max-subscribers",
             "2048",
+            "--http",
+            "127.0.0.1:0",
             "--data-dir",
         ])
         .arg(dir)
@@ -89,15 +99,16 @@ fn start_node(dir: &Path) -> anyhow::Result<(Node, Duration)> {
         .stdout(Stdio::piped())
         .spawn()?;
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let addr = loop {
+    let (addr, http) = loop {
         let line = lines.next().context("the node exited")??;
         if let Some(rest) = line.strip_prefix("ledger-node serving ") {
-            break rest
-                .split(" on ")
-                .nth(1)
-                .and_then(|s| s.split(' ').next())
-                .context("address")?
-                .to_string();
+            let mut on = rest.split(" on ").skip(1);
+            let grpc = on.next().and_then(|s| s.split(' ').next());
+            let http = on.next().and_then(|s| s.split(')').next());
+            break (
+                grpc.context("address")?.to_string(),
+                http.context("page address")?.to_string(),
+            );
         }
     };
     let elapsed = started.elapsed();
@@ -106,6 +117,7 @@ fn start_node(dir: &Path) -> anyhow::Result<(Node, Duration)> {
         Node {
             child,
             addr: format!("http://{addr}"),
+            http,
         },
         elapsed,
     ))
@@ -130,6 +142,16 @@ impl Node {
             .status()?;
         self.child.wait()?;
         Ok(())
+    }
+}
+
+/// A bench that fails part-way must not leave its node running (and holding the caller's pipe).
+impl Drop for Node {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -436,10 +458,44 @@ async fn fixed_load(
     Ok(latencies)
 }
 
+/// Fills the ledger to `entries` entries with receipts, from two batch clients.
+async fn fill(addr: &str, c: &Community, entries: u64) -> anyhow::Result<()> {
+    eprintln!("filling the ledger to {entries} entries…");
+    let mut client = LedgerClient::connect(addr, None).await?;
+    let have = client.checkpoint().await?.tree_size;
+    let mut fill_clients = Vec::new();
+    let missing = entries.saturating_sub(have) as usize;
+    for part in 0..2usize {
+        let mut fc = LedgerClient::connect(addr, None).await?;
+        let envs_count = missing / 2 + if part == 0 { missing % 2 } else { 0 };
+        let community = Community {
+            ledger_id: c.ledger_id.clone(),
+            finance: c.finance.clone(),
+        };
+        fill_clients.push(tokio::spawn(async move {
+            let mut done = 0;
+            while done < envs_count {
+                let n = (envs_count - done).min(LEDGER_BATCH);
+                let envs = community.receipts(n, done);
+                let results = fc.submit_batch(envs).await.unwrap();
+                assert!(results.iter().all(|r| r.is_ok()));
+                done += n;
+            }
+        }));
+    }
+    for f in fill_clients {
+        f.await?;
+    }
+    Ok(())
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     ensure_binaries()?;
+    if args.browser {
+        return browser::run(args.entries).await;
+    }
     let temp = tempfile::tempdir()?;
     let dir_path = args
         .keep
@@ -569,31 +625,7 @@ async fn main() -> anyhow::Result<()> {
         percentile(&delays, 0.99) < Duration::from_millis(20),
     );
 
-    eprintln!("filling the ledger to {} entries…", args.entries);
-    let have = client.checkpoint().await?.tree_size;
-    let mut fill_clients = Vec::new();
-    let missing = args.entries.saturating_sub(have) as usize;
-    for part in 0..2usize {
-        let mut fc = LedgerClient::connect(&node.addr, None).await?;
-        let envs_count = missing / 2 + if part == 0 { missing % 2 } else { 0 };
-        let community = Community {
-            ledger_id: c.ledger_id.clone(),
-            finance: c.finance.clone(),
-        };
-        fill_clients.push(tokio::spawn(async move {
-            let mut done = 0;
-            while done < envs_count {
-                let n = (envs_count - done).min(LEDGER_BATCH);
-                let envs = community.receipts(n, done);
-                let results = fc.submit_batch(envs).await.unwrap();
-                assert!(results.iter().all(|r| r.is_ok()));
-                done += n;
-            }
-        }));
-    }
-    for f in fill_clients {
-        f.await?;
-    }
+    fill(&node.addr, &c, args.entries).await?;
     let size = client.checkpoint().await?.tree_size;
     eprintln!("ledger has {size} entries");
 

@@ -103,6 +103,7 @@ pub struct CheckpointSummary {
 #[derive(Serialize)]
 pub struct ProjectFigure {
     pub source: &'static str,
+    pub source_zh: &'static str,
     pub budget_fen: u64,
     pub allocated_fen: u64,
     pub spent_fen: u64,
@@ -252,6 +253,7 @@ pub fn project_figures(state: &State) -> Vec<ProjectSummary> {
                 .into_iter()
                 .map(|f| ProjectFigure {
                     source: f.source.slug(),
+                    source_zh: f.source.chinese_name(),
                     budget_fen: f.budget,
                     allocated_fen: f.allocated,
                     spent_fen: f.spent,

@@ -4,11 +4,17 @@
 //! The ABI is four functions and two buffers that Rust owns, so no `unsafe` reads memory here
 //! and no generated glue (wasm-bindgen) stands between the page and the code the node runs:
 //! 1. `input_buffer(len)` sizes the input buffer and returns where it starts; the page writes
-//!    the trusted fingerprint (UTF-8) followed by the snapshot's bytes there.
+//!    what the resident trusts (UTF-8: the ledger fingerprint on the first line, then any
+//!    witness keys the resident requires, one per line, as `verifier --witness` takes them)
+//!    followed by the snapshot's bytes there.
 //! 2. `verify(trust_len)` verifies, on one thread, and writes the report (the same JSON as
 //!    `verifier verify --json`) to the output buffer; it returns the report's length.
 //! 3. `output_buffer()` returns where the report starts, for the page to read.
 //! 4. `exit_code()` is the verdict as `verifier` exits: 0 verified, 1 not, 2 unusable input.
+//!
+//! While `verify` runs, the module calls the page's `ledger.progress(done, total)` (an import:
+//! two numbers, no memory shared) after each chunk of entries, so a long check shows how far it
+//! has got.
 //!
 //! The page's live checks use three more functions on the same buffers, so the page has no
 //! cryptography of its own: `derive_key(context_len)` (BLAKE3 derive_key of the input after
@@ -26,6 +32,7 @@
 
 use std::cell::RefCell;
 
+use ledger_core::checkpoint::{parse_witness_vkey, WitnessKey};
 use ledger_verifier::check::verify_snapshot;
 use ledger_verifier::report::Report;
 use ledger_verifier::trust::Trust;
@@ -36,17 +43,63 @@ thread_local! {
     static EXIT: RefCell<u32> = const { RefCell::new(2) };
 }
 
-/// Verifies `snapshot` against the fingerprint `trust`, as `verifier verify --json` would:
-/// the report and the exit code.
+/// Most witness keys a resident may require; more is a typing accident, not a trust decision.
+const MAX_REQUIRED_WITNESSES: usize = 16;
+
+/// What the resident typed: the fingerprint (first line) and the witness keys (the other
+/// non-empty lines), or the message that says what is wrong with it.
+fn parse_trust(text: &str) -> Result<(Trust, Vec<WitnessKey>), String> {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let trust = Trust::parse(lines.next().unwrap_or(""))?;
+    let witnesses: Vec<&str> = lines.collect();
+    if witnesses.len() > MAX_REQUIRED_WITNESSES {
+        return Err(format!(
+            "见证方公钥最多 {MAX_REQUIRED_WITNESSES} 个 / at most {MAX_REQUIRED_WITNESSES} witness keys"
+        ));
+    }
+    let witnesses = witnesses
+        .into_iter()
+        .map(|v| {
+            parse_witness_vkey(v).ok_or_else(|| {
+                format!(
+                    "{v:?} 不是见证方公钥：请按见证方公布的样子填写（名称+哈希+base64） / {v:?} is not a witness key: give it as the witness publishes it (name+hash+base64)"
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((trust, witnesses))
+}
+
+/// Tells the page how many entries are checked (a no-op outside WebAssembly).
+fn report_progress(done: u64, total: u64) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        #[link(wasm_import_module = "ledger")]
+        extern "C" {
+            fn progress(done: f64, total: f64);
+        }
+        // The import takes two numbers and returns nothing: it cannot reach this module's
+        // memory, so calling it cannot break what Rust assumes.
+        #[allow(unsafe_code)]
+        unsafe {
+            progress(done as f64, total as f64)
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (done, total);
+}
+
+/// Verifies `snapshot` against what the resident trusts (`trust`: see [`parse_trust`]), as
+/// `verifier verify --json --trust … --witness …` would: the report and the exit code.
 pub fn verify_bytes(trust: &str, snapshot: &[u8]) -> (String, u32) {
-    let trust = match Trust::parse(trust) {
+    let (trust, witnesses) = match parse_trust(trust) {
         Ok(t) => t,
         Err(message) => {
             let v = serde_json::json!({"passed": false, "usage_error": message});
             return (v.to_string(), 2);
         }
     };
-    let outcome = verify_snapshot(snapshot, &trust, &[], 1, |_| {}, |_, _| {});
+    let outcome = verify_snapshot(snapshot, &trust, &witnesses, 1, |_| {}, report_progress);
     let report = Report::from_outcome(&outcome);
     let json = serde_json::to_string(&report).expect("a report serializes");
     (json, u32::from(report.exit_code()))
@@ -64,8 +117,8 @@ pub extern "C" fn input_buffer(len: usize) -> *mut u8 {
     })
 }
 
-/// Verifies the input buffer: its first `trust_len` bytes are the fingerprint, the rest the
-/// snapshot. Returns the length of the report in the output buffer.
+/// Verifies the input buffer: its first `trust_len` bytes are what the resident trusts, the
+/// rest the snapshot. Returns the length of the report in the output buffer.
 #[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn verify(trust_len: usize) -> usize {

@@ -46,6 +46,7 @@ assets! {
     "/gen/ledger_pb.js" => "text/javascript; charset=utf-8",
     "/whole.js" => "text/javascript; charset=utf-8",
     "/verify-worker.js" => "text/javascript; charset=utf-8",
+    "/old-browser.js" => "text/javascript; charset=utf-8",
     "/gen/verifier.wasm" => "application/wasm",
     "/favicon.svg" => "image/svg+xml",
 }
@@ -96,8 +97,8 @@ mod tests {
             }
             if file.path == "/index.html" {
                 assert_eq!(
-                    checked, 3,
-                    "the page loads app.js, style.css and favicon.svg"
+                    checked, 4,
+                    "the page loads old-browser.js, app.js, style.css and favicon.svg"
                 );
             }
         }
