@@ -253,6 +253,23 @@ impl Browser {
         );
     }
 
+    /// The page printed to PDF as the browser's print dialog would, on A4 with the page's own
+    /// margins (WebDriver's Print Page command).
+    pub fn print_pdf(&self) -> Vec<u8> {
+        let encoded = self.call(
+            "POST",
+            &self.session_path("/print"),
+            Some(json!({
+                "page": {"width": 21.0, "height": 29.7},
+                "margin": {"top": 0, "bottom": 0, "left": 0, "right": 0},
+                "background": true,
+            })),
+        );
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().expect("base64 PDF"))
+            .expect("decode the PDF")
+    }
+
     /// Saves a PNG of the window to `path`.
     pub fn screenshot(&self, path: &Path) -> PathBuf {
         let encoded = self.call("GET", &self.session_path("/screenshot"), None);

@@ -34,6 +34,8 @@ struct Http {
     downloads: Arc<tokio::sync::Semaphore>,
     /// A download that takes nothing for this long is ended (its slot goes to the next).
     stall: Duration,
+    /// Disclosure statements made and kept (`reports.rs`).
+    reports: Arc<crate::reports::Reports>,
 }
 
 /// The HTTP port's limits against slow and silent clients.
@@ -62,11 +64,14 @@ pub async fn serve(
         .route("/metrics", get(metrics))
         .route("/snapshot", get(snapshot))
         .route("/checkpoint", get(checkpoint))
+        .route("/reports", get(reports_index))
+        .route("/reports/{period}/{file}", get(report_file))
         .with_state(Http {
             shared,
             subscribers,
             downloads: Arc::new(tokio::sync::Semaphore::new(limits.max_downloads)),
             stall: limits.conn.write_stall,
+            reports: Arc::default(),
         })
         .merge(grpc_web)
         // The public port reads; transactions are posted to the gRPC port, which the community
@@ -241,7 +246,7 @@ async fn page(uri: axum::http::Uri) -> Response {
         None => (
             StatusCode::NOT_FOUND,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "not found: the page is at /, metrics at /metrics, the snapshot at /snapshot\n",
+            "not found: the page is at /, metrics at /metrics, the snapshot at /snapshot, statements at /reports\n",
         )
             .into_response(),
     }
@@ -400,6 +405,21 @@ async fn checkpoint(State(http): State<Http>) -> Response {
         text,
     )
         .into_response()
+}
+
+async fn reports_index(State(http): State<Http>) -> Response {
+    crate::reports::index(&http.shared)
+}
+
+async fn report_file(
+    State(http): State<Http>,
+    axum::extract::Path((period, file)): axum::extract::Path<(String, String)>,
+    uri: axum::http::Uri,
+) -> Response {
+    let lang = uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
+    crate::reports::file(&http.reports, http.shared.clone(), &period, &file, lang).await
 }
 
 async fn snapshot(State(http): State<Http>) -> Response {

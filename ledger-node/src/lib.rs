@@ -5,6 +5,7 @@
 //! - [`index`]: the sled index, rebuilt from the log whenever it lags.
 //! - [`engine`]: the single writer and the shared read side.
 //! - [`service`]: the `ledger.v1.Ledger` gRPC service.
+//! - [`http`], [`reports`]: the public page, metrics, snapshot and disclosure statements.
 //! - [`server`], [`config`], [`bootstrap`]: running it.
 
 #![forbid(unsafe_code)]
@@ -19,6 +20,7 @@ pub mod listen;
 pub mod log;
 pub mod mark;
 pub mod node_keys;
+pub mod reports;
 pub mod server;
 pub mod service;
 pub mod witnessing;

@@ -1,0 +1,59 @@
+//! Tables as CSV (RFC 4180): CRLF line ends, a field quoted when it holds a comma, a quote or
+//! a line break. The file starts with a UTF-8 byte-order mark so that Excel and WPS open the
+//! Chinese correctly (the data package's CSV has none: its readers need none).
+
+use crate::table::{Lang, Table};
+
+fn field(out: &mut String, text: &str) {
+    if text.contains([',', '"', '\r', '\n']) {
+        out.push('"');
+        out.push_str(&text.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(text);
+    }
+}
+
+pub fn line(out: &mut String, fields: impl IntoIterator<Item = String>) {
+    for (i, f) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        field(out, &f);
+    }
+    out.push_str("\r\n");
+}
+
+/// One table as a CSV file, with a byte-order mark.
+pub fn table(t: &Table, lang: Lang) -> Vec<u8> {
+    let mut out = String::from("\u{feff}");
+    line(
+        &mut out,
+        t.columns.iter().map(|c| lang.pick(c.zh, c.en).to_string()),
+    );
+    for row in &t.rows {
+        line(&mut out, row.iter().map(|c| c.plain(lang)));
+    }
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_with_commas_quotes_and_line_breaks_are_quoted() {
+        let mut out = String::new();
+        line(
+            &mut out,
+            [
+                "a".into(),
+                "b,c".into(),
+                "say \"hi\"".into(),
+                "two\nlines".into(),
+                "一".into(),
+            ],
+        );
+        assert_eq!(out, "a,\"b,c\",\"say \"\"hi\"\"\",\"two\nlines\",一\r\n");
+    }
+}

@@ -1,0 +1,239 @@
+//! Disclosure statements on the HTTP port: `/reports` lists the periods the ledger spans and
+//! `/reports/<period>/<file>` serves a statement's files (`?lang=en` for English titles).
+//!
+//! The node makes a statement exactly as `verifier report` does: it assembles the snapshot it
+//! serves at `/snapshot`, verifies it against its own ledger fingerprint and hands it to
+//! `ledger_report`. Same entries, same code, same bytes: that is what lets a resident prove
+//! that a posted sheet is the ledger's. A statement costs a full verification, so they are
+//! made one at a time (more wait their turn or get 503) and the last few are kept.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use ledger_core::snapshot;
+use ledger_report::{Lang, Period, ReportError};
+use ledger_verifier::trust::Trust;
+
+use crate::engine::{EngineError, Shared};
+
+/// Statements kept, newest last: each is a few hundred kilobytes.
+const CACHED_STATEMENTS: usize = 16;
+
+type Files = Arc<Vec<(String, Vec<u8>)>>;
+
+/// What identifies a statement's bytes: the period, the language and the snapshot's size (a
+/// new snapshot can change an open period).
+type Key = (String, Lang, u64);
+
+pub struct Reports {
+    cache: Mutex<VecDeque<(Key, Files)>>,
+    /// One statement is made at a time; a full verification uses a core.
+    making: tokio::sync::Semaphore,
+}
+
+impl Default for Reports {
+    fn default() -> Self {
+        Reports {
+            cache: Mutex::new(VecDeque::new()),
+            making: tokio::sync::Semaphore::new(1),
+        }
+    }
+}
+
+/// The snapshot `/snapshot` would serve now, in memory.
+fn snapshot_bytes(shared: &Shared) -> Result<(u64, Vec<u8>), EngineError> {
+    let (size, checkpoint, witnessed, key) = shared.snapshot_point();
+    let mut out = snapshot::encode_header(&snapshot::Header {
+        ledger_id: shared.ledger_id.clone(),
+        node_public_key: key.to_bytes(),
+        entry_count: size,
+        witnessed,
+    });
+    for sequence in 0..size {
+        let (entry, _) = shared.read_entry(sequence)?;
+        snapshot::encode_entry_frame(&entry, &mut out);
+    }
+    out.extend_from_slice(&snapshot::encode_trailer(&checkpoint));
+    Ok((size, out))
+}
+
+/// A request the node cannot answer with a statement: the status and what to tell the person.
+pub struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        text(self.0, self.1)
+    }
+}
+
+fn text(status: StatusCode, message: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message + "\n",
+    )
+        .into_response()
+}
+
+impl Reports {
+    fn cached(&self, key: &Key) -> Option<Files> {
+        let cache = self.cache.lock().expect("report cache lock");
+        cache.iter().find(|(k, _)| k == key).map(|(_, f)| f.clone())
+    }
+
+    fn keep(&self, key: Key, files: Files) {
+        let mut cache = self.cache.lock().expect("report cache lock");
+        if cache.len() >= CACHED_STATEMENTS {
+            cache.pop_front();
+        }
+        cache.push_back((key, files));
+    }
+
+    /// The files of `period`'s statement at the current snapshot, made or from the cache.
+    async fn statement(
+        &self,
+        shared: Arc<Shared>,
+        period: Period,
+        lang: Lang,
+    ) -> Result<Files, Refusal> {
+        let size = shared.snapshot_point().0;
+        let key = (period.name(), lang, size);
+        if let Some(files) = self.cached(&key) {
+            return Ok(files);
+        }
+        let Ok(_turn) =
+            tokio::time::timeout(std::time::Duration::from_secs(30), self.making.acquire()).await
+        else {
+            return Err(Refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "报表正在生成，请稍后再试。\nStatements are being made; try again in a minute."
+                    .into(),
+            ));
+        };
+        let made = tokio::task::spawn_blocking(move || make(&shared, period, lang))
+            .await
+            .map_err(|e| {
+                Refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("statement task failed: {e}"),
+                )
+            })??;
+        self.keep((period.name(), lang, made.0), made.1.clone());
+        Ok(made.1)
+    }
+}
+
+fn make(shared: &Shared, period: Period, lang: Lang) -> Result<(u64, Files), Refusal> {
+    let internal = |e: String| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e);
+    let (size, bytes) =
+        snapshot_bytes(shared).map_err(|e| internal(format!("cannot read the log: {e}")))?;
+    let (genesis, _) = shared
+        .read_entry(0)
+        .map_err(|e| internal(format!("cannot read entry 0: {e}")))?;
+    let trust =
+        Trust::parse(&ledger_core::entry::ledger_fingerprint(&genesis)).map_err(internal)?;
+    match ledger_report::make(&bytes, &trust, &[], 1, period) {
+        Ok(statement) => Ok((size, Arc::new(ledger_report::files(&statement, lang)))),
+        Err(e @ (ReportError::BeforeLedger(_) | ReportError::AfterLedger(_))) => {
+            Err(Refusal(StatusCode::NOT_FOUND, e.to_string()))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot make a statement from the node's own snapshot");
+            Err(internal(e.to_string()))
+        }
+    }
+}
+
+/// `GET /reports/<period>/<file>[?lang=en]`.
+pub async fn file(
+    reports: &Reports,
+    shared: Arc<Shared>,
+    period: &str,
+    name: &str,
+    lang: Option<&str>,
+) -> Response {
+    let period = match Period::parse(period) {
+        Ok(p) => p,
+        Err(e) => return text(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let lang = match lang.map(Lang::parse) {
+        None => Lang::Chinese,
+        Some(Some(lang)) => lang,
+        Some(None) => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "lang 只能是 zh 或 en。\nlang must be zh or en.".into(),
+            )
+        }
+    };
+    let files = match reports.statement(shared, period, lang).await {
+        Ok(files) => files,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match files.iter().find(|(n, _)| n == name) {
+        Some((n, bytes)) => {
+            let disposition = if n.ends_with(".html") || n.ends_with(".json") {
+                "inline".to_string()
+            } else {
+                format!(
+                    "attachment; filename=\"{}-{n}\"",
+                    period.name().replace("..", "_")
+                )
+            };
+            let headers = [
+                (
+                    header::CONTENT_TYPE,
+                    ledger_report::content_type(n).to_string(),
+                ),
+                (header::CONTENT_DISPOSITION, disposition),
+                (header::CACHE_CONTROL, "no-cache".to_string()),
+            ];
+            (StatusCode::OK, headers, bytes.clone()).into_response()
+        }
+        None => {
+            let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+            text(StatusCode::NOT_FOUND, format!("报表没有文件 {name:?}；有：{0}\nno file {name:?} in a statement; there are: {0}", names.join(", ")))
+        }
+    }
+}
+
+/// `GET /reports`: the periods the ledger spans, newest first, and each statement's files.
+pub fn index(shared: &Shared) -> Response {
+    let size = shared.snapshot_point().0;
+    let periods = match (
+        shared.read_entry(0),
+        size.checked_sub(1).map(|last| shared.read_entry(last)),
+    ) {
+        (Ok((first, _)), Some(Ok((last, _)))) => {
+            Period::all_touching(first.timestamp_ms, last.timestamp_ms)
+        }
+        _ => Vec::new(),
+    };
+    let list: Vec<serde_json::Value> = periods
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "name": p.name(),
+                "title_zh": p.title(false),
+                "title_en": p.title(true),
+                "first": p.first.to_string(),
+                "last": p.last.to_string(),
+            })
+        })
+        .collect();
+    let body = serde_json::json!({
+        "snapshot_size": size,
+        "files": ledger_report::FILES,
+        "periods": list,
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
