@@ -106,6 +106,7 @@ fn fill(placeholder: &str, dir: &Path) -> String {
         "<household public key>" => public_key_of(dir, "household.key"),
         "<auditor public key>" => public_key_of(dir, "auditor.key"),
         "<ledger id>" => "xingfuli.example.gov.cn/fund".into(),
+        "<ledger fingerprint>" => "3F2A-9C01-77B4-E0D2-5A18-0B6C-D4E1-7F03".into(),
         p if p.contains("tx id") => "0123456789abcdef0123456789abcdef".into(),
         other => {
             panic!("README placeholder {other} is new: say here what a reader puts in its place")

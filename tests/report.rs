@@ -624,6 +624,48 @@ async fn statements_for_two_quarters_are_the_ledgers_and_anyone_can_remake_them(
         }
     }
 
+    // A clerk's `ledger report` makes the same files on the clerk's machine; with a stranger's
+    // fingerprint it refuses and writes nothing.
+    let cli = Cli {
+        node: format!("http://{}", node.addr),
+        dir: w,
+    };
+    let clerk = w.join("clerk");
+    cli.ok(&[
+        "report",
+        "--period",
+        "2026-Q3",
+        "--trust",
+        &trust,
+        "--out",
+        clerk.to_str().unwrap(),
+    ]);
+    for name in ledger_report::FILES {
+        let (a, b) = (
+            std::fs::read(clerk.join(name)).unwrap(),
+            std::fs::read(w.join("2026-Q3-zh").join(name)).unwrap(),
+        );
+        assert!(
+            a == b,
+            "ledger report's {name} differs from verifier report's"
+        );
+    }
+    let stranger =
+        ledger_core::signing::KeyId::of(&SigningKey::from_bytes(&random_seed()).verifying_key())
+            .fingerprint();
+    let refused = w.join("clerk-refused");
+    let (code, _, err) = cli.run(&[
+        "report",
+        "--period",
+        "2026-Q3",
+        "--trust",
+        &stranger,
+        "--out",
+        refused.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("未通过核验") && !refused.exists(), "{err}");
+
     // Q3's figures are the verifier's fold of the ledger as it stood at the quarter's end; Q4
     // opens where Q3 closed and its figures are the fold of the whole ledger.
     let (q3, q4) = (w.join("2026-Q3-zh"), w.join("2026-Q4-zh"));
@@ -737,12 +779,32 @@ fn printed_statement(node: &Node, statement: &Path, work: &Path, trust: &str) {
         Path::new("/usr/bin/pdftoppm").exists() && Path::new("/usr/bin/zbarimg").exists() || apt_install(&["poppler-utils", "zbar-tools"]),
         "this test reads the printed statement with poppler and zbar: apt-get install poppler-utils zbar-tools"
     );
-    let url = format!("http://{}/reports/2026-Q3/statement.html", node.http);
-    let pdf = tokio::task::block_in_place(|| {
+    // The page lists the periods and links each statement; the link is what gets printed.
+    let page = format!("http://{}/", node.http);
+    let (pdf, offered) = tokio::task::block_in_place(|| {
         let b = Browser::start(1000, 1400);
-        b.goto(&url);
-        b.print_pdf()
+        b.goto(&page);
+        let link = b.wait_for(
+            "the Q3 statement in the page's list",
+            Duration::from_secs(30),
+            "const a = document.querySelector('li[data-period=\"2026-Q3\"] a'); return a ? a.href : null;",
+        );
+        let offered = b.run(
+            "return [...document.querySelectorAll('#reports li')].map(li => li.dataset.period);",
+            serde_json_value::json!([]),
+        );
+        b.goto(link.as_str().unwrap());
+        (b.print_pdf(), offered)
     });
+    let offered: Vec<&str> = offered
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for p in ["2026", "2026-Q4", "2026-Q3", "2026-11", "2026-08"] {
+        assert!(offered.contains(&p), "the page offers {p}: {offered:?}");
+    }
     let pdf_file = work.join("statement.pdf");
     std::fs::write(&pdf_file, &pdf).unwrap();
     let info = String::from_utf8(

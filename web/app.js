@@ -11,6 +11,7 @@ import { el, fingerprint, hex, replace } from "./dom.js";
 import { fingerprintOfKey, ledgerFingerprint } from "./verify.js";
 import { Watchdog } from "./watchdog.js";
 import { renderWhole } from "./whole.js";
+import { loadReports, renderReports } from "./reports.js";
 import {
   SOURCE_COLORS, SOURCE_ORDER, kindName, language, objectionStateName, roleName, setLanguage, sourceName, stageName, t,
 } from "./i18n.js";
@@ -705,9 +706,11 @@ async function start() {
     setLanguage(language() === "zh" ? "en" : "zh");
     renderAll();
     renderWhole();
+    renderReports();
   });
   renderAll();
   renderWhole();
+  loadReports();
   for (;;) {
     try {
       const [checkpoint, genesis] = await Promise.all([

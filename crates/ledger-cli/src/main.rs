@@ -136,6 +136,23 @@ enum Command {
     /// Download a snapshot file for `verifier verify`.
     #[command(subcommand)]
     Snapshot(SnapshotCmd),
+    /// Make the public statement (公开报表) for a period: the node's snapshot, verified here
+    /// against the ledger fingerprint, folded to the period's end; the same files the node
+    /// serves under /reports and `verifier report` makes.
+    Report {
+        /// 2026-03 (a month), 2026-Q1 (a quarter), 2026 (a year) or 2026-01-01..2026-03-31.
+        #[arg(long)]
+        period: String,
+        /// The ledger fingerprint from the notice board.
+        #[arg(long)]
+        trust: String,
+        /// The folder to write the statement's files into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// zh (Chinese, the default) or en.
+        #[arg(long, default_value = "zh")]
+        lang: String,
+    },
     /// Follow the ledger live.
     Watch {
         /// Start at this sequence number (default: only new entries).
@@ -555,6 +572,58 @@ fn main() -> ExitCode {
             ExitCode::from(3)
         }
     }
+}
+
+/// `ledger report`: the statement is made here, from a snapshot this machine verified, so a
+/// clerk never posts figures only the node vouches for.
+async fn report(
+    cli: &Cli,
+    period: &str,
+    trust: &str,
+    out: &std::path::Path,
+    lang: &str,
+) -> Result<(), Failure> {
+    let period =
+        ledger_report::Period::parse(period).map_err(|e| anyhow::anyhow!("--period: {e}"))?;
+    let lang = ledger_report::Lang::parse(lang)
+        .ok_or_else(|| anyhow::anyhow!("--lang {lang:?}：只能是 zh 或 en / must be zh or en"))?;
+    let trust =
+        ledger_verifier::trust::Trust::parse(trust).map_err(|e| anyhow::anyhow!("--trust: {e}"))?;
+    let mut client = connect(cli).await?;
+    client
+        .wait_witnessed(std::time::Duration::from_secs(30))
+        .await?;
+    let mut snapshot = Vec::new();
+    client.export_snapshot(&mut snapshot).await?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let statement = match ledger_report::make(&snapshot, &trust, &[], threads, period) {
+        Ok(s) => s,
+        Err(e @ ledger_report::ReportError::NotVerified { .. }) => {
+            return Err(Failure::Refused(e.to_string()))
+        }
+        Err(e) => return Err(Failure::Local(anyhow::anyhow!("{e}"))),
+    };
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("无法创建文件夹 cannot create {}", out.display()))?;
+    for (name, bytes) in ledger_report::files(&statement, lang) {
+        let file = out.join(&name);
+        std::fs::write(&file, bytes)
+            .with_context(|| format!("无法写入 cannot write {}", file.display()))?;
+    }
+    if cli.json {
+        outln!(
+            "{}",
+            serde_json::json!({"period": period.name(), "out": out, "tree_size": statement.tree_size,
+                "root": hex::encode(statement.root), "closed": statement.closed, "files": ledger_report::FILES})
+        );
+    } else {
+        outln!(
+            "已核验并写入 {} 的报表：{}（依据前 {} 条记录）；打印 statement.html 张贴。\nverified; the statement for {} is in {} (the fold at {} entries); print statement.html for the notice board.",
+            period.name(), out.display(), statement.tree_size,
+            period.name(), out.display(), statement.tree_size
+        );
+    }
+    Ok(())
 }
 
 async fn connect(cli: &Cli) -> Result<LedgerClient, Failure> {
@@ -1651,6 +1720,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Report {
+            period,
+            trust,
+            out,
+            lang,
+        } => report(&cli, period, trust, out, lang).await,
         Command::Watch {
             from,
             kinds,

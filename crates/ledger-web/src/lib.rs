@@ -45,6 +45,7 @@ assets! {
     "/grpcweb.js" => "text/javascript; charset=utf-8",
     "/gen/ledger_pb.js" => "text/javascript; charset=utf-8",
     "/whole.js" => "text/javascript; charset=utf-8",
+    "/reports.js" => "text/javascript; charset=utf-8",
     "/verify-worker.js" => "text/javascript; charset=utf-8",
     "/old-browser.js" => "text/javascript; charset=utf-8",
     "/gen/verifier.wasm" => "application/wasm",
