@@ -172,7 +172,12 @@ async fn third_quarter(node: &Node, o: &Office) {
         &[f],
     )
     .await;
-    for home in ["101", "201", "301"] {
+    // A careless (or hostile) memo a spreadsheet would run as a formula.
+    for (home, memo) in [
+        ("101", "住户分摊"),
+        ("201", "=1+2 住户分摊"),
+        ("301", "住户分摊"),
+    ] {
         o.post(
             node,
             receipt(
@@ -180,7 +185,7 @@ async fn third_quarter(node: &Node, o: &Office) {
                 "pool:resident",
                 50_000,
                 Some(home),
-                "住户分摊",
+                memo,
             ),
             &[f],
         )
@@ -719,6 +724,11 @@ async fn statements_for_two_quarters_are_the_ledgers_and_anyone_can_remake_them(
         "receipts, contributors, receipts without a commitment"
     );
     assert_eq!(csv(&q3, "reversals.csv").len(), 2, "one reversal in Q3");
+    let receipts = csv(&q3, "receipts.csv");
+    assert!(
+        receipts.iter().any(|r| r[7] == "'=1+2 住户分摊"),
+        "a formula in a memo is defused: {receipts:?}"
+    );
     assert_eq!(
         csv(&q4, "reversals.csv").len(),
         1,
@@ -891,6 +901,11 @@ fn bad_requests_change_nothing(node: &Node, snapshot: &Path, trust: &str, work: 
         ("/reports/2025-Q1/statement.html", 404, "before"),
         ("/reports/2031/statement.html", 404, "after"),
         ("/reports/2026-Q3/statement.html?lang=fr", 400, "zh or en"),
+        (
+            "/reports/2026-07-01..2026-08-01/statement.html",
+            400,
+            "verifier report",
+        ),
     ] {
         let r = request(&node.http, "GET", path, &[], b"");
         let body = String::from_utf8_lossy(&r.body);

@@ -155,6 +155,16 @@ pub async fn file(
     lang: Option<&str>,
 ) -> Response {
     let period = match Period::parse(period) {
+        // Each statement costs a full verification: the node makes them for the calendar
+        // periods it lists (a few dozen a year), not for any of the millions of date ranges.
+        Ok(p) if p.is_range() => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "节点只提供按月、季度、年度的报表；任意起止日期的报表请用 ledger report 或 verifier report 生成。\n\
+                 the node serves statements for months, quarters and years; make one for any two dates with ledger report or verifier report"
+                    .into(),
+            )
+        }
         Ok(p) => p,
         Err(e) => return text(StatusCode::BAD_REQUEST, e.to_string()),
     };

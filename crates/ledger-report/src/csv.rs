@@ -2,7 +2,7 @@
 //! a line break. The file starts with a UTF-8 byte-order mark so that Excel and WPS open the
 //! Chinese correctly (the data package's CSV has none: its readers need none).
 
-use crate::table::{Lang, Table};
+use crate::table::{Cell, Lang, Table};
 
 fn field(out: &mut String, text: &str) {
     if text.contains([',', '"', '\r', '\n']) {
@@ -24,6 +24,17 @@ pub fn line(out: &mut String, fields: impl IntoIterator<Item = String>) {
     out.push_str("\r\n");
 }
 
+/// Text from the ledger that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or
+/// a carriage return first: CSV injection) gets a leading `'`, which Excel and WPS show as
+/// text. Amounts and counts are never text, so no figure changes.
+fn defused(cell: &Cell, lang: Lang) -> String {
+    let text = cell.plain(lang);
+    match cell {
+        Cell::Text(_) if text.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{text}"),
+        _ => text,
+    }
+}
+
 /// One table as a CSV file, with a byte-order mark.
 pub fn table(t: &Table, lang: Lang) -> Vec<u8> {
     let mut out = String::from("\u{feff}");
@@ -32,7 +43,7 @@ pub fn table(t: &Table, lang: Lang) -> Vec<u8> {
         t.columns.iter().map(|c| lang.pick(c.zh, c.en).to_string()),
     );
     for row in &t.rows {
-        line(&mut out, row.iter().map(|c| c.plain(lang)));
+        line(&mut out, row.iter().map(|c| defused(c, lang)));
     }
     out.into_bytes()
 }
@@ -55,5 +66,26 @@ mod tests {
             ],
         );
         assert_eq!(out, "a,\"b,c\",\"say \"\"hi\"\"\",\"two\nlines\",一\r\n");
+    }
+
+    #[test]
+    fn ledger_text_cannot_become_a_spreadsheet_formula() {
+        for evil in [
+            "=HYPERLINK(\"http://x\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+        ] {
+            assert!(
+                defused(&Cell::Text(evil.into()), Lang::Chinese).starts_with('\''),
+                "{evil}"
+            );
+        }
+        assert_eq!(
+            defused(&Cell::Text("住户分摊".into()), Lang::Chinese),
+            "住户分摊"
+        );
+        assert_eq!(defused(&Cell::Fen(12345), Lang::Chinese), "123.45");
     }
 }

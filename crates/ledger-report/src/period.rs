@@ -226,6 +226,11 @@ impl Period {
         }
     }
 
+    /// Whether it is two dates rather than a calendar month, quarter or year.
+    pub fn is_range(&self) -> bool {
+        self.kind == PeriodKind::Range
+    }
+
     /// UTC milliseconds of the period's first instant.
     pub fn start_ms(&self) -> i64 {
         self.first.start_ms()
