@@ -115,7 +115,7 @@ fn chromium_version() -> String {
 
 /// The node's snapshot once it carries all `size` entries: a snapshot ends at the newest
 /// checkpoint the node has signed, which trails the last write by up to one checkpoint interval.
-async fn whole_snapshot(
+pub async fn whole_snapshot(
     client: &mut LedgerClient,
     trust: &Trust,
     size: u64,

@@ -21,6 +21,7 @@ use ledger_core::state::{FundSource, Role};
 use tokio_stream::StreamExt;
 
 mod browser;
+mod report;
 
 #[derive(Parser)]
 struct Args {
@@ -40,6 +41,10 @@ struct Args {
     /// native verifier library, on a ledger of --entries entries (try 10000).
     #[arg(long)]
     browser: bool,
+    /// Only the statement rows: a public statement against verifying the same snapshot, and
+    /// the node's /reports latency, on a ledger of --entries entries (try 10000).
+    #[arg(long)]
+    report: bool,
 }
 
 const LEDGER_BATCH: usize = 1000;
@@ -495,6 +500,9 @@ async fn main() -> anyhow::Result<()> {
     ensure_binaries()?;
     if args.browser {
         return browser::run(args.entries).await;
+    }
+    if args.report {
+        return report::run(args.entries).await;
     }
     let temp = tempfile::tempdir()?;
     let dir_path = args

@@ -106,6 +106,10 @@ enum Command {
         /// Titles and labels in zh (Chinese, the default) or en (English).
         #[arg(long, default_value = "zh")]
         lang: String,
+        /// Use only the ledger's first N entries: remakes a statement printed while its period
+        /// was still running (N is the entry count printed on it).
+        #[arg(long)]
+        at: Option<u64>,
         /// A witness you require on top of the ledger's quorum (its vkey; repeatable).
         #[arg(long = "witness")]
         witnesses: Vec<String>,
@@ -177,10 +181,11 @@ fn main() -> ExitCode {
             period,
             out,
             lang,
+            at,
             witnesses,
             threads,
         } => parse_witnesses(&witnesses)
-            .and_then(|w| report_cmd(&snapshot, &trust, &period, &out, &lang, &w, threads)),
+            .and_then(|w| report_cmd(&snapshot, &trust, (&period, at), &out, &lang, &w, threads)),
         Command::Audit {
             node,
             trust,
@@ -312,7 +317,7 @@ fn verify(
 fn report_cmd(
     path: &Path,
     trust: &str,
-    period: &str,
+    (period, at): (&str, Option<u64>),
     out: &Path,
     lang: &str,
     required_witnesses: &[WitnessKey],
@@ -331,6 +336,7 @@ fn report_cmd(
         required_witnesses,
         threads(threads_wanted),
         period,
+        at,
     ) {
         Ok(s) => s,
         Err(e @ ledger_report::ReportError::NotVerified { .. }) => {
@@ -347,9 +353,15 @@ fn report_cmd(
             .with_context(|| format!("无法写入 cannot write {}", file.display()))?;
     }
     let state = if statement.closed {
-        ("已结束", "closed")
+        (
+            "已结束：账本已有本期之后的记录",
+            "closed: the ledger has entries after it",
+        )
     } else {
-        ("未结束，数字可能还会变", "still open: figures may change")
+        (
+            "未结束：之后的记录会改变数字；此前张贴的版本用 --at 它所印的条目数 重现",
+            "still running: later entries change it; remake a sheet posted earlier with --at the entry count printed on it",
+        )
     };
     outln!(
         "✓ 快照已核验，{} 的报表已写入 {}（期间{}）\n  账本指纹 {}，依据前 {} 条记录，默克尔根 {}\n  打开 statement.html 打印；与公示的报表逐字节比对（如 sha256sum）即可证明其出自本账本。\n✓ verified; the statement for {} is in {} ({})\n  ledger {}, the fold at {} entries, root {}\n  open statement.html to print; compare it byte for byte with the posted one (e.g. sha256sum).",

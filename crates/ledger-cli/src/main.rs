@@ -596,7 +596,7 @@ async fn report(
     let mut snapshot = Vec::new();
     client.export_snapshot(&mut snapshot).await?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let statement = match ledger_report::make(&snapshot, &trust, &[], threads, period) {
+    let statement = match ledger_report::make(&snapshot, &trust, &[], threads, period, None) {
         Ok(s) => s,
         Err(e @ ledger_report::ReportError::NotVerified { .. }) => {
             return Err(Failure::Refused(e.to_string()))

@@ -24,14 +24,31 @@ pub fn line(out: &mut String, fields: impl IntoIterator<Item = String>) {
     out.push_str("\r\n");
 }
 
-/// Text from the ledger that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or
-/// a carriage return first: CSV injection) gets a leading `'`, which Excel and WPS show as
-/// text. Amounts and counts are never text, so no figure changes.
+/// Text from the ledger that a spreadsheet would run as a formula (CSV injection): `=`, `+`,
+/// `-` or `@` first (also full-width, or after spaces, a no-break space or a byte-order mark),
+/// or a tab or carriage return first, gets a leading `'`, which Excel and WPS show as text.
+pub fn defuse(text: &str) -> String {
+    let first = text
+        .trim_start_matches([' ', '\u{a0}', '\u{3000}', '\u{feff}'])
+        .chars()
+        .next();
+    let risky = text.starts_with(['\t', '\r'])
+        || matches!(
+            first,
+            Some('=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠')
+        );
+    if risky {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// A cell as CSV text: ledger text defused, amounts and counts (never text) as they are.
 fn defused(cell: &Cell, lang: Lang) -> String {
-    let text = cell.plain(lang);
     match cell {
-        Cell::Text(_) if text.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{text}"),
-        _ => text,
+        Cell::Text(t) => defuse(t),
+        other => other.plain(lang),
     }
 }
 

@@ -56,6 +56,7 @@ pub fn budget_csv(s: &Statement) -> Vec<u8> {
             .iter()
             .map(|&i| match &row[i] {
                 Cell::Label(_, en) => en.to_string(),
+                Cell::Text(t) => csv::defuse(t),
                 other => other.plain(Lang::English),
             })
             .collect();

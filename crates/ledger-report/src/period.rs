@@ -61,6 +61,9 @@ impl Date {
     }
 
     fn parse(text: &str) -> Option<Date> {
+        if !text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+            return None;
+        }
         let mut parts = text.split('-');
         let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
         if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
@@ -174,7 +177,8 @@ impl Period {
                 _ => Err(bad()),
             };
         }
-        let year = |y: &str| -> Option<i32> { (y.len() == 4).then(|| y.parse().ok()).flatten() };
+        let digits = |t: &str, n: usize| t.len() == n && t.bytes().all(|b| b.is_ascii_digit());
+        let year = |y: &str| -> Option<i32> { digits(y, 4).then(|| y.parse().ok()).flatten() };
         // `2026Q1` as well as `2026-Q1`.
         let split = t
             .split_once('-')
@@ -184,10 +188,10 @@ impl Period {
             Some((y, rest)) => {
                 let y = year(y);
                 if let Some(q) = rest.strip_prefix(['Q', 'q']) {
-                    y.zip((q.len() == 1).then(|| q.parse().ok()).flatten())
+                    y.zip(digits(q, 1).then(|| q.parse().ok()).flatten())
                         .and_then(|(y, q)| Period::quarter(y, q))
                 } else {
-                    y.zip((rest.len() == 2).then(|| rest.parse().ok()).flatten())
+                    y.zip(digits(rest, 2).then(|| rest.parse().ok()).flatten())
                         .and_then(|(y, m)| Period::month(y, m))
                 }
             }
@@ -312,6 +316,19 @@ mod tests {
         ] {
             let e = Period::parse(text).unwrap_err();
             assert!(e.to_string().contains("2026-Q1"), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn only_digits_are_read_as_numbers() {
+        for text in [
+            "2026-+1",
+            "+026-01",
+            "2026-Q+",
+            "2026-+1-01..2026-12-+3",
+            "2026-0x",
+        ] {
+            assert!(Period::parse(text).is_err(), "{text}");
         }
     }
 

@@ -33,7 +33,9 @@ pub struct Statement {
     pub tree_size: u64,
     /// The Merkle root of the ledger's first `tree_size` entries.
     pub root: Hash,
-    /// Whether an entry after the period exists, so nothing can be added to it any more.
+    /// Whether an entry after the period exists (among the entries used), so nothing can be
+    /// added to it any more. Said by the commands, not in the files: the files must be the
+    /// same from any snapshot that holds the same entries.
     pub closed: bool,
     pub tables: Vec<Table>,
 }
@@ -47,6 +49,8 @@ pub enum ReportError {
     BeforeLedger(String),
     #[error("期间 {0} 在账本最后一条记录之后才开始，还没有记录。\nthe period {0} starts after the ledger's last entry: nothing has been recorded in it yet")]
     AfterLedger(String),
+    #[error("--at {at} 超出快照的 {size} 条记录。\n--at {at} is beyond the snapshot's {size} entries (and must be at least 1)")]
+    BeyondSnapshot { at: u64, size: u64 },
     #[error("报表对不上账（{fund_source}）：期初 {opening} + 流入 {inflow} − 流出 {outflow} ≠ 期末 {closing} 分。这是程序错误，请报告。\nthe statement does not reconcile for {fund_source}: opening {opening} + in {inflow} − out {outflow} ≠ closing {closing} fen. This is a bug; please report it")]
     DoesNotReconcile {
         fund_source: &'static str,
@@ -353,22 +357,37 @@ fn reconcile(c: &Collected) -> Result<(), ReportError> {
 }
 
 /// The entries a period covers: `[first, end)` by sequence, found from the entries' times.
-fn bounds(snapshot: &[u8], period: &Period) -> Result<(u64, u64, u64), ReportError> {
+fn bounds(
+    snapshot: &[u8],
+    period: &Period,
+    at: Option<u64>,
+) -> Result<(u64, u64, u64), ReportError> {
     let not_verified = |e: ledger_core::snapshot::SnapshotError| ReportError::NotVerified {
         code: "SNAPSHOT_MALFORMED",
         message: e.to_string(),
     };
     let mut reader = SnapshotReader::open(snapshot).map_err(not_verified)?;
-    let (mut first, mut end, mut count) = (None, None, 0u64);
+    let (mut first, mut end, mut total) = (None, None, 0u64);
+    let limit = at.unwrap_or(u64::MAX);
     while let Some(entry) = reader.next_entry().map_err(not_verified)? {
+        total += 1;
+        if entry.sequence >= limit {
+            continue;
+        }
         if first.is_none() && entry.timestamp_ms >= period.start_ms() {
             first = Some(entry.sequence);
         }
         if end.is_none() && entry.timestamp_ms >= period.end_ms() {
             end = Some(entry.sequence);
         }
-        count += 1;
     }
+    if limit != u64::MAX && (limit > total || limit == 0) {
+        return Err(ReportError::BeyondSnapshot {
+            at: limit,
+            size: total,
+        });
+    }
+    let count = total.min(limit);
     let end = end.unwrap_or(count);
     let first = first.unwrap_or(count).min(end);
     if end == 0 {
@@ -381,15 +400,39 @@ fn bounds(snapshot: &[u8], period: &Period) -> Result<(u64, u64, u64), ReportErr
 }
 
 /// Verifies `snapshot` against `trust` (and the witnesses a resident requires), then makes the
-/// statement for `period`. Nothing is reported from a snapshot that fails.
+/// statement for `period` from its first `at` entries (all when `None`): `at` remakes a
+/// statement printed while its period was still running. Nothing is reported from a snapshot
+/// that fails.
 pub fn make(
     snapshot: &[u8],
     trust: &Trust,
     required_witnesses: &[ledger_core::checkpoint::WitnessKey],
     threads: usize,
     period: Period,
+    at: Option<u64>,
 ) -> Result<Statement, ReportError> {
-    let (first, end, count) = bounds(snapshot, &period)?;
+    let (first, end, count) = match bounds(snapshot, &period, at) {
+        Ok(found) => found,
+        // Nothing is said about what a snapshot holds before it is verified: a forged or
+        // damaged one must fail as such, not read as "nothing recorded in this period".
+        Err(e) => {
+            let outcome = verify_snapshot(
+                snapshot,
+                trust,
+                required_witnesses,
+                threads,
+                |_| {},
+                |_, _| {},
+            );
+            return Err(match outcome.failure {
+                Some(f) => ReportError::NotVerified {
+                    code: f.code,
+                    message: f.message,
+                },
+                None => e,
+            });
+        }
+    };
     let mut b = Builder {
         first,
         end,

@@ -32,7 +32,7 @@ impl Lang {
     /// `zh` or `en`, as typed after `--lang` and in URLs.
     pub fn parse(text: &str) -> Option<Lang> {
         match text {
-            "zh" | "zh-CN" | "中文" => Some(Lang::Chinese),
+            "zh" | "zh-CN" => Some(Lang::Chinese),
             "en" => Some(Lang::English),
             _ => None,
         }

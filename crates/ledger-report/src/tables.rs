@@ -37,16 +37,10 @@ pub fn all(s: &Statement, c: &Collected) -> Vec<Table> {
 
 fn summary(s: &Statement, c: &Collected) -> Table {
     let row = |zh: &'static str, en: &'static str, v: Cell| vec![Cell::Label(zh, en), v];
-    let status = if s.closed {
-        Cell::Label(
-            "已结束（此后已有记录，本期数字不会再变）",
-            "closed (the ledger has entries after it: these figures are final)",
-        )
+    let entries = if s.first_sequence < s.tree_size {
+        text(format!("{} – {}", s.first_sequence, s.tree_size - 1))
     } else {
-        Cell::Label(
-            "未结束（截至本表所列条目数，此后的记录会改变本期数字）",
-            "open (as of the entry count shown; later entries in the period will change it)",
-        )
+        Cell::Label("无", "none")
     };
     Table {
         key: "summary",
@@ -60,10 +54,17 @@ fn summary(s: &Statement, c: &Collected) -> Table {
             row("账本指纹（与公示栏核对）", "ledger fingerprint (check against the notice board)", text(&s.ledger_fingerprint)),
             row("期间", "period", text(s.period.name())),
             row("期间起止（北京时间）", "from / to (China Standard Time)", text(format!("{} – {}", s.period.first, s.period.last))),
-            row("本期条目（序号）", "entries in the period (sequence numbers)", text(format!("{} – {}", s.first_sequence, s.tree_size.saturating_sub(1)))),
+            row("本期条目（序号）", "entries in the period (sequence numbers)", entries),
             row("账本条目数（本表所据）", "ledger size this statement is the fold at", Cell::Count(s.tree_size)),
             row("该条目数下的默克尔根", "Merkle root at that size", text(hex::encode(s.root))),
-            row("期间状态", "period status", status),
+            row(
+                "所含记录",
+                "what it covers",
+                Cell::Label(
+                    "账本前若干条记录（见“账本条目数”）中属于本期的全部记录。若张贴时本期尚未结束，之后的记录不在本表中：用 verifier report --at 条目数 可逐字节重现本表。",
+                    "Every entry of the period among the ledger's first entries (the count above). If the period was still running when this was made, later entries are not in it: verifier report --at COUNT remakes it byte for byte.",
+                ),
+            ),
             row("期末冻结的待付款", "pending disbursements at the end", Cell::Count(c.state.disbursements.values().filter(|d| d.state == DisbursementState::Pending).count() as u64)),
         ],
     }
