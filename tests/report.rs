@@ -676,9 +676,7 @@ async fn statements_for_two_quarters_are_the_ledgers_and_anyone_can_remake_them(
             "ledger report's {name} differs from verifier report's"
         );
     }
-    let stranger =
-        ledger_core::signing::KeyId::of(&SigningKey::from_bytes(&random_seed()).verifying_key())
-            .fingerprint();
+    let stranger = stranger_ledger();
     let refused = w.join("clerk-refused");
     let (code, _, err) = cli.run(&[
         "report",
@@ -967,6 +965,15 @@ fn printed_statement(node: &Node, statement: &Path, work: &Path, trust: &str) {
     );
 }
 
+/// The fingerprint of some other ledger: eight groups of four, as on a notice board.
+fn stranger_ledger() -> String {
+    let digits = hex::encode_upper(&random_seed()[..16]);
+    (0..8)
+        .map(|i| &digits[i * 4..i * 4 + 4])
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 fn bad_requests_change_nothing(node: &Node, snapshot: &Path, trust: &str, work: &Path) {
     let before = get_json(node, "/reports");
     for (path, status, says) in [
@@ -1022,13 +1029,52 @@ fn bad_requests_change_nothing(node: &Node, snapshot: &Path, trust: &str, work: 
     ]);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("未通过核验"), "{text}");
-    let stranger =
-        ledger_core::signing::KeyId::of(&SigningKey::from_bytes(&random_seed()).verifying_key())
-            .fingerprint();
+    let stranger = stranger_ledger();
     let (code, text) = verifier(&[
         "report", snap, "--trust", &stranger, "--period", "2026-Q3", "--out", out_s,
     ]);
     assert_eq!(code, 1, "{text}");
+    // A node key's fingerprint is not enough for a statement: a ledger remade with the real
+    // node key would pass it.
+    let node_key =
+        ledger_core::snapshot::SnapshotReader::open(std::fs::read(snapshot).unwrap().as_slice())
+            .unwrap()
+            .header()
+            .node_public_key;
+    let node_key_fp = ledger_core::signing::KeyId::of(
+        &ed25519_dalek::VerifyingKey::from_bytes(&node_key).unwrap(),
+    )
+    .fingerprint();
+    let (code, text) = verifier(&[
+        "report",
+        snap,
+        "--trust",
+        &node_key_fp,
+        "--period",
+        "2026-Q3",
+        "--out",
+        out_s,
+    ]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("账本指纹") && text.contains("ledger fingerprint"),
+        "{text}"
+    );
+    // A file that is no snapshot says nothing about the ledger: exit 2, as `verify` says it.
+    let junk = work.join("junk.snapshot");
+    std::fs::write(&junk, b"not a snapshot").unwrap();
+    let (code, text) = verifier(&[
+        "report",
+        junk.to_str().unwrap(),
+        "--trust",
+        trust,
+        "--period",
+        "2026-Q3",
+        "--out",
+        out_s,
+    ]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("无法核验"), "{text}");
     // Judged before anything is said about what it holds: not "nothing recorded in 2031".
     for (file, fp) in [
         (snap, stranger.as_str()),

@@ -324,6 +324,8 @@ fn report_cmd(
     threads_wanted: Option<usize>,
 ) -> anyhow::Result<i32> {
     let trust = parse_trust(trust)?;
+    ledger_report::require_ledger_fingerprint(&trust)
+        .map_err(|e| anyhow::anyhow!("--trust: {e}"))?;
     let period =
         ledger_report::Period::parse(period).map_err(|e| anyhow::anyhow!("--period: {e}"))?;
     let lang = ledger_report::Lang::parse(lang)
@@ -339,6 +341,13 @@ fn report_cmd(
         at,
     ) {
         Ok(s) => s,
+        // An unreadable file says nothing about the ledger: exit 2, as `verify` does.
+        Err(ledger_report::ReportError::NotVerified { code, message })
+            if code == ledger_verifier::report::UNUSABLE =>
+        {
+            outln!("⚠️ 无法核验：这个文件不是完整的账本快照，什么也证明不了。 NOT CHECKED: this file is not a whole ledger snapshot and proves nothing.\n  {code}: {message}");
+            return Ok(2);
+        }
         Err(e @ ledger_report::ReportError::NotVerified { .. }) => {
             outln!("✗ {e}");
             return Ok(1);
@@ -352,19 +361,9 @@ fn report_cmd(
         std::fs::write(&file, content)
             .with_context(|| format!("无法写入 cannot write {}", file.display()))?;
     }
-    let state = if statement.closed {
-        (
-            "已结束：账本已有本期之后的记录",
-            "closed: the ledger has entries after it",
-        )
-    } else {
-        (
-            "未结束：之后的记录会改变数字；此前张贴的版本用 --at 它所印的条目数 重现",
-            "still running: later entries change it; remake a sheet posted earlier with --at the entry count printed on it",
-        )
-    };
+    let state = ledger_report::status_words(&statement);
     outln!(
-        "✓ 快照已核验，{} 的报表已写入 {}（期间{}）\n  账本指纹 {}，依据前 {} 条记录，默克尔根 {}\n  打开 statement.html 打印；与公示的报表逐字节比对（如 sha256sum）即可证明其出自本账本。\n✓ verified; the statement for {} is in {} ({})\n  ledger {}, the fold at {} entries, root {}\n  open statement.html to print; compare it byte for byte with the posted one (e.g. sha256sum).",
+        "✓ 快照已核验，{} 的报表已写入 {}（{}）\n  账本指纹 {}，依据前 {} 条记录，默克尔根 {}\n  打开 statement.html 打印；与公示的报表逐字节比对（如 sha256sum）即可证明其出自本账本。\n✓ verified; the statement for {} is in {} ({})\n  ledger {}, the fold at {} entries, root {}\n  open statement.html to print; compare it byte for byte with the posted one (e.g. sha256sum).",
         period.name(), out.display(), state.0,
         statement.ledger_fingerprint, statement.tree_size, hex::encode(statement.root),
         period.name(), out.display(), state.1,

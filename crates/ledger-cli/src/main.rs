@@ -149,9 +149,10 @@ enum Command {
         /// The folder to write the statement's files into (created if missing).
         #[arg(long)]
         out: PathBuf,
-        /// zh (Chinese, the default) or en.
+        /// The statement's language: zh (Chinese, the default, as the node serves it) or en.
+        /// (Separate from --lang, which is how this command talks to you.)
         #[arg(long, default_value = "zh")]
-        lang: String,
+        statement_lang: String,
     },
     /// Follow the ledger live.
     Watch {
@@ -617,8 +618,9 @@ async fn report(
                 "root": hex::encode(statement.root), "closed": statement.closed, "files": ledger_report::FILES})
         );
     } else {
+        let (zh, en) = ledger_report::status_words(&statement);
         outln!(
-            "已核验并写入 {} 的报表：{}（依据前 {} 条记录）；打印 statement.html 张贴。\nverified; the statement for {} is in {} (the fold at {} entries); print statement.html for the notice board.",
+            "已核验并写入 {} 的报表：{}（依据前 {} 条记录；{zh}）；打印 statement.html 张贴。\nverified; the statement for {} is in {} (the fold at {} entries; {en}); print statement.html for the notice board.",
             period.name(), out.display(), statement.tree_size,
             period.name(), out.display(), statement.tree_size
         );
@@ -1724,8 +1726,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             period,
             trust,
             out,
-            lang,
-        } => report(&cli, period, trust, out, lang).await,
+            statement_lang,
+        } => report(&cli, period, trust, out, statement_lang).await,
         Command::Watch {
             from,
             kinds,

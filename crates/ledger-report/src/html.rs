@@ -143,8 +143,8 @@ pub fn statement(s: &Statement, lang: Lang) -> Vec<u8> {
         lang.pick("默克尔根：", "Merkle root:"),
         hex::encode(s.root),
         escape(lang.pick(
-            "核对方法：从公示栏抄下账本指纹，下载账本快照，运行 verifier report 快照 --trust 指纹 --period 期间，生成的文件应与本表逐字节相同；或扫描右侧二维码比对指纹、条目数与默克尔根。",
-            "To check: copy the ledger fingerprint from the notice board, download a snapshot, run verifier report SNAPSHOT --trust FINGERPRINT --period PERIOD; the file it makes is byte for byte this one. Or scan the QR code and compare the fingerprint, size and root.",
+            "核对方法：从公示栏抄下账本指纹，下载账本快照，运行 verifier report 快照文件 --trust 账本指纹 --period 期间 --out 文件夹（本期未结束时另加 --at 条目数），生成的 statement.html 应与本表逐字节相同；或扫描右侧二维码比对指纹、条目数与默克尔根。",
+            "To check: copy the ledger fingerprint from the notice board, download a snapshot, run verifier report SNAPSHOT --trust FINGERPRINT --period PERIOD --out FOLDER (with --at COUNT if the period was still running); the statement.html it makes is byte for byte this one. Or scan the QR code and compare the fingerprint, size and root.",
         )),
         escape(&qr),
         qr_svg(&qr)

@@ -62,6 +62,34 @@ pub const FILES: [&str; 13] = [
     "budget.csv",
 ];
 
+/// A statement is checked against the ledger fingerprint on the notice board (which names the
+/// genesis), never a node key alone: a ledger made anew with the community's real node key
+/// would pass a node-key check.
+pub fn require_ledger_fingerprint(trust: &ledger_verifier::trust::Trust) -> Result<(), String> {
+    match trust {
+        ledger_verifier::trust::Trust::Ledger(_) => Ok(()),
+        _ => Err("报表要用公示栏上的账本指纹（账本指纹，8 组，每组 4 个字符），不是节点密钥指纹或公钥。\n\
+                  a statement needs the ledger fingerprint from the notice board (8 groups of 4), not a node key's fingerprint or key"
+            .into()),
+    }
+}
+
+/// Whether the period is over, as the commands say it (the files do not: they must be the
+/// same from any snapshot holding the same entries). Chinese, English.
+pub fn status_words(s: &Statement) -> (String, String) {
+    if s.closed {
+        (
+            "期间已结束：账本已有本期之后的记录".into(),
+            "the period is over: the ledger has entries after it".into(),
+        )
+    } else {
+        (
+            format!("期间未结束：之后的记录会改变数字；此前张贴的版本用 verifier report --at {} 重现", s.tree_size),
+            format!("the period is still running: later entries change it; a sheet posted now is remade with verifier report --at {}", s.tree_size),
+        )
+    }
+}
+
 /// The content type each file is served with.
 pub fn content_type(name: &str) -> &'static str {
     match name.rsplit('.').next() {

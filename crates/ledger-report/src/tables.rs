@@ -201,7 +201,7 @@ fn allocations(c: &Collected) -> Table {
 
 fn state_label(state: DisbursementState) -> Cell {
     match state {
-        DisbursementState::Pending => Cell::Label("待执行", "pending"),
+        DisbursementState::Pending => Cell::Label("待处理", "pending"),
         DisbursementState::Executed => Cell::Label("已支付", "paid"),
         DisbursementState::Rejected => Cell::Label("已驳回", "rejected"),
         DisbursementState::Voided => Cell::Label("已作废", "voided"),
