@@ -25,36 +25,7 @@ fn python() -> (PathBuf, PathBuf) {
         return done.clone();
     }
     let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-example");
-    let venv = base.join("venv");
-    let python = venv.join("bin/python");
-    let requirements = std::fs::read_to_string(example_dir().join("requirements.txt")).unwrap();
-    let stamp = venv.join("requirements.installed");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(requirements.as_str()) {
-        let _ = std::fs::remove_dir_all(&venv);
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 is needed for the Python example (CPython 3.9 or later)");
-        assert!(status.success(), "python3 -m venv failed");
-        let status = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
-            .arg(example_dir().join("requirements.txt"))
-            .status()
-            .unwrap();
-        assert!(
-            status.success(),
-            "pip install -r examples/python/requirements.txt failed"
-        );
-        std::fs::write(&stamp, &requirements).unwrap();
-    }
+    let python = python_venv(&base, &example_dir().join("requirements.txt"));
     let stubs = base.join("stubs");
     let _ = std::fs::remove_dir_all(&stubs);
     let out = Command::new(&python)

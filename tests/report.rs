@@ -408,38 +408,10 @@ fn figures_equal_the_fold(statement: &Path, work: &Path, fold_snapshot: &[u8], t
 /// A venv under target/ with openpyxl and frictionless, made once.
 fn python() -> PathBuf {
     let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-check");
-    let venv = base.join("venv");
-    let python = venv.join("bin/python");
-    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("report/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).unwrap();
-    let stamp = venv.join("requirements.installed");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-        let _ = std::fs::remove_dir_all(&venv);
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 is needed (CPython 3.9 or later)");
-        assert!(ok.success(), "python3 -m venv failed");
-        let ok = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
-            .arg(&requirements)
-            .status()
-            .unwrap();
-        assert!(
-            ok.success(),
-            "pip install -r tests/report/requirements.txt failed"
-        );
-        std::fs::write(&stamp, &wanted).unwrap();
-    }
-    python
+    python_venv(
+        &base,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("report/requirements.txt"),
+    )
 }
 
 fn check_with_python(args: &[&str]) {

@@ -833,3 +833,52 @@ pub fn request(
         body,
     }
 }
+
+/// A virtualenv at `base/venv` with `requirements` installed, made once and remade when the
+/// requirements change; returns its python. Debian's python3 and python3-venv are installed
+/// with apt-get when missing, as the other tests install what they drive.
+pub fn python_venv(base: &Path, requirements: &Path) -> PathBuf {
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = MAKING.lock().unwrap_or_else(|e| e.into_inner());
+    let venv = base.join("venv");
+    let python = venv.join("bin/python");
+    let wanted = std::fs::read_to_string(requirements).unwrap();
+    let stamp = venv.join("requirements.installed");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return python;
+    }
+    let make = || {
+        let _ = std::fs::remove_dir_all(&venv);
+        Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !make() {
+        eprintln!("installing python3 and python3-venv with apt-get (once per machine)");
+        assert!(
+            apt_install(&["python3", "python3-venv"]) && make(),
+            "this test needs python3 with venv (CPython 3.9 or later): apt-get install python3-venv"
+        );
+    }
+    let ok = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(requirements)
+        .status()
+        .unwrap();
+    assert!(
+        ok.success(),
+        "pip install -r {} failed",
+        requirements.display()
+    );
+    std::fs::write(&stamp, &wanted).unwrap();
+    python
+}

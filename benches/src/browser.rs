@@ -14,7 +14,7 @@ use ledger_verifier::check::verify_snapshot;
 use ledger_verifier::trust::Trust;
 use serde_json::json;
 
-use crate::{fill, setup, start_node};
+use crate::{filled, Filled};
 
 const ROUNDS: usize = 3;
 
@@ -140,18 +140,15 @@ pub async fn whole_snapshot(
 }
 
 pub async fn run(entries: u64) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let (node, _) = start_node(dir.path())?;
-    let admin = ledger_keys::read(&dir.path().join("keys/admin.key"))?;
-    let mut client = LedgerClient::connect(&node.addr, None).await?;
-    let c = setup(&mut client, &admin).await?;
-    fill(&node.addr, &c, entries).await?;
-    let cp = client.checkpoint().await?;
-    let size = cp.tree_size;
-    let trust_text = hex::encode(&cp.node_public_key);
-    let trust = Trust::parse(&trust_text).map_err(anyhow::Error::msg)?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let snapshot = whole_snapshot(&mut client, &trust, size, cores).await?;
+    let Filled {
+        _dir,
+        node,
+        size,
+        trust_text,
+        trust,
+        cores,
+        snapshot,
+    } = filled(entries).await?;
 
     eprintln!("native verifier on {size} entries…");
     let one = native(&snapshot, &trust, 1, size)?;

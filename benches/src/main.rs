@@ -494,6 +494,42 @@ async fn fill(addr: &str, c: &Community, entries: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A node in a temporary directory filled to `entries`, and its whole snapshot: what the
+/// browser and statement rows measure on.
+struct Filled {
+    _dir: tempfile::TempDir,
+    node: Node,
+    size: u64,
+    /// The node's public key in hex, as `--trust` and the page take it.
+    trust_text: String,
+    trust: ledger_verifier::trust::Trust,
+    cores: usize,
+    snapshot: Vec<u8>,
+}
+
+async fn filled(entries: u64) -> anyhow::Result<Filled> {
+    let dir = tempfile::tempdir()?;
+    let (node, _) = start_node(dir.path())?;
+    let admin = ledger_keys::read(&dir.path().join("keys/admin.key"))?;
+    let mut client = LedgerClient::connect(&node.addr, None).await?;
+    let c = setup(&mut client, &admin).await?;
+    fill(&node.addr, &c, entries).await?;
+    let cp = client.checkpoint().await?;
+    let trust_text = hex::encode(&cp.node_public_key);
+    let trust = ledger_verifier::trust::Trust::parse(&trust_text).map_err(anyhow::Error::msg)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let snapshot = browser::whole_snapshot(&mut client, &trust, cp.tree_size, cores).await?;
+    Ok(Filled {
+        _dir: dir,
+        node,
+        size: cp.tree_size,
+        trust_text,
+        trust,
+        cores,
+        snapshot,
+    })
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();

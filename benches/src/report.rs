@@ -8,13 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use ledger_client::LedgerClient;
 use ledger_report::{Lang, Period};
 use ledger_verifier::check::verify_snapshot;
-use ledger_verifier::trust::Trust;
 
-use crate::browser::whole_snapshot;
-use crate::{fill, setup, start_node};
+use crate::{filled, Filled};
 
 const ROUNDS: usize = 3;
 
@@ -49,17 +46,15 @@ fn get(http: &str, path: &str) -> anyhow::Result<Duration> {
 }
 
 pub async fn run(entries: u64) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let (node, _) = start_node(dir.path())?;
-    let admin = ledger_keys::read(&dir.path().join("keys/admin.key"))?;
-    let mut client = LedgerClient::connect(&node.addr, None).await?;
-    let c = setup(&mut client, &admin).await?;
-    fill(&node.addr, &c, entries).await?;
-    let cp = client.checkpoint().await?;
-    let size = cp.tree_size;
-    let trust = Trust::parse(&hex::encode(&cp.node_public_key)).map_err(anyhow::Error::msg)?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let snapshot = whole_snapshot(&mut client, &trust, size, cores).await?;
+    let Filled {
+        _dir,
+        node,
+        size,
+        trust,
+        cores,
+        snapshot,
+        ..
+    } = filled(entries).await?;
     // Every entry is in the current month, quarter and year.
     let period = Period::all_touching(crate::now_ms(), crate::now_ms())
         .into_iter()

@@ -16,7 +16,7 @@ use ledger_core::snapshot;
 use ledger_report::{Lang, Period, ReportError};
 use ledger_verifier::trust::Trust;
 
-use crate::engine::{EngineError, Shared};
+use crate::engine::Shared;
 
 /// Statements kept, newest last: each is a few hundred kilobytes.
 const CACHED_STATEMENTS: usize = 16;
@@ -42,21 +42,31 @@ impl Default for Reports {
     }
 }
 
-/// The snapshot `/snapshot` would serve now, in memory.
-fn snapshot_bytes(shared: &Shared) -> Result<(u64, Vec<u8>), EngineError> {
-    let (size, checkpoint, witnessed, key) = shared.snapshot_point();
-    let mut out = snapshot::encode_header(&snapshot::Header {
-        ledger_id: shared.ledger_id.clone(),
-        node_public_key: key.to_bytes(),
-        entry_count: size,
-        witnessed,
-    });
-    for sequence in 0..size {
-        let (entry, _) = shared.read_entry(sequence)?;
-        snapshot::encode_entry_frame(&entry, &mut out);
+/// A snapshot download that stalls this long is abandoned (the log is local: it never should).
+const SNAPSHOT_STALL: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn internal(what: &str, e: impl std::fmt::Display) -> Refusal {
+    Refusal(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!(
+            "节点无法生成报表（{what}）：{e}\nthe node cannot make the statement ({what}): {e}"
+        ),
+    )
+}
+
+/// The snapshot exactly as `/snapshot` serves it now (the same stream), in memory, with the
+/// number of entries it holds.
+async fn served_snapshot(shared: Arc<Shared>) -> Result<(u64, Vec<u8>), Refusal> {
+    let mut stream = crate::service::snapshot_chunks(shared, SNAPSHOT_STALL, None);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = tokio_stream::StreamExt::next(&mut stream).await {
+        bytes.extend(chunk.map_err(|e| internal("reading the log", e))?);
     }
-    out.extend_from_slice(&snapshot::encode_trailer(&checkpoint));
-    Ok((size, out))
+    let size = snapshot::SnapshotReader::open(bytes.as_slice())
+        .map_err(|e| internal("reading the snapshot", e))?
+        .header()
+        .entry_count;
+    Ok((size, bytes))
 }
 
 /// A request the node cannot answer with a statement: the status and what to tell the person.
@@ -117,36 +127,30 @@ impl Reports {
         if let Some(files) = self.cached(&(period.name(), lang, size)) {
             return Ok(files);
         }
-        let made = tokio::task::spawn_blocking(move || make(&shared, period, lang))
+        let (size, bytes) = served_snapshot(shared.clone()).await?;
+        let files = tokio::task::spawn_blocking(move || make(&shared, &bytes, period, lang))
             .await
-            .map_err(|e| {
-                Refusal(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("statement task failed: {e}"),
-                )
-            })??;
-        self.keep((period.name(), lang, made.0), made.1.clone());
-        Ok(made.1)
+            .map_err(|e| internal("the statement task", e))??;
+        self.keep((period.name(), lang, size), files.clone());
+        Ok(files)
     }
 }
 
-fn make(shared: &Shared, period: Period, lang: Lang) -> Result<(u64, Files), Refusal> {
-    let internal = |e: String| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e);
-    let (size, bytes) =
-        snapshot_bytes(shared).map_err(|e| internal(format!("cannot read the log: {e}")))?;
+/// Verifies the node's own snapshot against its ledger fingerprint and makes the statement.
+fn make(shared: &Shared, snapshot: &[u8], period: Period, lang: Lang) -> Result<Files, Refusal> {
     let (genesis, _) = shared
-        .read_entry(0)
-        .map_err(|e| internal(format!("cannot read entry 0: {e}")))?;
-    let trust =
-        Trust::parse(&ledger_core::entry::ledger_fingerprint(&genesis)).map_err(internal)?;
-    match ledger_report::make(&bytes, &trust, &[], 1, period, None) {
-        Ok(statement) => Ok((size, Arc::new(ledger_report::files(&statement, lang)))),
+        .genesis()
+        .map_err(|e| internal("reading entry 0", e))?;
+    let trust = Trust::parse(&ledger_core::entry::ledger_fingerprint(&genesis))
+        .map_err(|e| internal("the ledger fingerprint", e))?;
+    match ledger_report::make(snapshot, &trust, &[], 1, period, None) {
+        Ok(statement) => Ok(Arc::new(ledger_report::files(&statement, lang))),
         Err(e @ (ReportError::BeforeLedger(_) | ReportError::AfterLedger(_))) => {
             Err(Refusal(StatusCode::NOT_FOUND, e.to_string()))
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot make a statement from the node's own snapshot");
-            Err(internal(e.to_string()))
+            Err(internal("verifying its own snapshot", e))
         }
     }
 }
