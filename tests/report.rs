@@ -826,6 +826,7 @@ async fn statements_for_two_quarters_are_the_ledgers_and_anyone_can_remake_them(
     }
 
     bad_requests_change_nothing(&node, &snapshot_file, &trust, w);
+    an_operators_rewritten_ledger_gets_no_statement(&node, &snapshot, &trust, w);
 }
 
 fn printed_statement(node: &Node, statement: &Path, work: &Path, trust: &str) {
@@ -1059,4 +1060,50 @@ fn bad_requests_change_nothing(node: &Node, snapshot: &Path, trust: &str, work: 
         assert!(text.contains("未通过核验"), "{text}");
     }
     assert!(!out.exists(), "nothing is written for a refused snapshot");
+}
+
+/// What the node's operator could publish instead, signed with the real node key: a ledger
+/// with a new genesis under the real ledger id, and the real ledger with its last entry (the
+/// large payment) hidden. Neither gets a statement against the notice board's fingerprint.
+fn an_operators_rewritten_ledger_gets_no_statement(
+    node: &Node,
+    snapshot: &[u8],
+    trust: &str,
+    work: &Path,
+) {
+    let node_key = ledger_keys::read(&node.data_dir.join("node.key")).unwrap();
+    let mut reader = ledger_core::snapshot::SnapshotReader::open(snapshot).unwrap();
+    let ledger_id = reader.header().ledger_id.clone();
+    let mut entries = Vec::new();
+    while let Some(e) = reader.next_entry().unwrap() {
+        entries.push((e.timestamp_ms, e.envelope));
+    }
+    entries.pop();
+    let forged_genesis = forged_genesis_snapshot(
+        &ledger_id,
+        &node_key,
+        &SigningKey::from_bytes(&random_seed()),
+    );
+    let hidden_payment = forge_snapshot(&ledger_id, &node_key, entries, &[]);
+    for (name, bytes, code) in [
+        ("genesis", forged_genesis, "LEDGER_NOT_TRUSTED"),
+        ("hidden", hidden_payment, "NOT_WITNESSED"),
+    ] {
+        let file = work.join(format!("{name}.snapshot"));
+        std::fs::write(&file, bytes).unwrap();
+        let out = work.join(format!("{name}-statement"));
+        let (status, text) = verifier(&[
+            "report",
+            file.to_str().unwrap(),
+            "--trust",
+            trust,
+            "--period",
+            "2026-Q4",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(status, 1, "{name}: {text}");
+        assert!(text.contains(code), "{name}: {text}");
+        assert!(!out.exists(), "{name}: nothing written");
+    }
 }
