@@ -77,6 +77,11 @@ pub struct ServeArgs {
     /// witnessed checkpoint trails the log by about this much [default: 1000]
     #[arg(long)]
     pub witness_interval_ms: Option<u64>,
+    /// Also keep the log as C2SP tlog-tiles (checkpoint, hash tiles, entry bundles) in this
+    /// directory, for any static web server, CDN or object-storage sync to publish; readers
+    /// verify it with `verifier verify --tiles` [env: LEDGER_TILES_DIR]
+    #[arg(long)]
+    pub tiles_dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -101,6 +106,7 @@ struct FileSettings {
     cors_origins: Option<Vec<String>>,
     witness_urls: Option<Vec<String>>,
     witness_interval_ms: Option<u64>,
+    tiles_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +136,8 @@ pub struct Settings {
     /// Witnesses to ask for cosignatures, and how often.
     pub witness_urls: Vec<String>,
     pub witness_interval_ms: u64,
+    /// Where to keep a tlog-tiles copy of the log for static publishing, if anywhere.
+    pub tiles_dir: Option<PathBuf>,
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
@@ -183,7 +191,8 @@ macro_rules! single_valued_flags {
             http,
             tls_cert,
             tls_key,
-            witness_interval_ms
+            witness_interval_ms,
+            tiles_dir
         )
     };
 }
@@ -282,6 +291,10 @@ impl ServeArgs {
                 self.witness_urls.clone()
             },
             witness_interval_ms: pick!(witness_interval_ms, "LEDGER_WITNESS_INTERVAL_MS", 1000),
+            tiles_dir: match self.tiles_dir.clone().or(file.tiles_dir.clone()) {
+                Some(dir) => Some(dir),
+                None => env::<PathBuf>("LEDGER_TILES_DIR")?,
+            },
         };
         let http = match self.http.clone().or(file.http.clone()) {
             Some(h) => h,

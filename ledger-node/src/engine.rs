@@ -33,6 +33,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::index::{Index, IndexBatch, IndexError};
 use crate::log::{self, LogError, LogReader, LogWriter};
+use crate::tiles::{Edge, TileError, TileStore};
 
 /// Entries kept in memory for subscribers and recent reads.
 pub const RECENT_ENTRIES: usize = 8192;
@@ -43,6 +44,8 @@ pub enum EngineError {
     Log(#[from] LogError),
     #[error(transparent)]
     Index(#[from] IndexError),
+    #[error(transparent)]
+    Tiles(#[from] TileError),
     #[error("entry {sequence} of the log breaks the ledger rules ({rejection}); the log was not written by a correct node. Restore it from a backup or a published snapshot")]
     RuleBroken { sequence: u64, rejection: Rejection },
     #[error("the log is empty: this node has no ledger yet")]
@@ -57,38 +60,6 @@ pub enum EngineError {
         "已签名的检查点记录无法使用：{0}。请从备份恢复数据目录。\nThe signed checkpoint mark is unusable: {0}. Restore the data directory from a backup"
     )]
     Mark(String),
-}
-
-/// Every perfect subtree hash of the Merkle tree, level by level (`levels[l][i]` is the root of
-/// leaves `[i << l, (i + 1) << l)`). Rebuilt from the log on every start, so it needs no storage
-/// of its own: appending a million leaves takes about 0.1 s. 64 MB at a million entries.
-#[derive(Default)]
-pub struct MerkleLevels(Vec<Vec<Hash>>);
-
-impl MerkleLevels {
-    fn push(&mut self, level: u32, index: u64, hash: &Hash) {
-        let level = level as usize;
-        if self.0.len() <= level {
-            self.0.resize(level + 1, Vec::new());
-        }
-        assert_eq!(
-            self.0[level].len() as u64,
-            index,
-            "Merkle nodes are appended in order"
-        );
-        self.0[level].push(*hash);
-    }
-}
-
-impl merkle::PerfectSubtrees for MerkleLevels {
-    type Error = IndexError;
-    fn perfect(&self, level: u32, index: u64) -> Result<Hash, IndexError> {
-        self.0
-            .get(level as usize)
-            .and_then(|l| l.get(index as usize))
-            .copied()
-            .ok_or_else(|| IndexError::Missing(format!("Merkle subtree ({level}, {index})")))
-    }
 }
 
 /// The latest durable state of the log, as published to readers.
@@ -193,7 +164,8 @@ pub struct Shared {
     pub head_watch: watch::Sender<u64>,
     pub reader: LogReader,
     pub index: Index,
-    pub merkle: RwLock<MerkleLevels>,
+    /// The Merkle tree as hash tiles (`tiles.rs`).
+    pub tiles: TileStore,
     recent: RwLock<VecDeque<(Entry, Hash)>>,
     pub storage_ok: AtomicBool,
     pub counters: Counters,
@@ -233,6 +205,35 @@ impl Shared {
         }
         let offset = self.index.offset_of(sequence)?;
         Ok(self.reader.read_at(offset)?)
+    }
+
+    /// The Merkle root of the first `size` entries. `size` must be at most the head's.
+    pub fn root_at(&self, size: u64) -> Result<Hash, EngineError> {
+        Ok(merkle::root(&self.tiles.subtrees(), size)?)
+    }
+
+    /// The RFC 9162 audit path of entry `index` in the tree of `size` entries (`size` at most
+    /// the head's): a storage failure outside, a request the sizes make impossible inside.
+    pub fn inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<Result<Vec<Hash>, merkle::ProofError>, EngineError> {
+        Ok(merkle::inclusion_proof(
+            &self.tiles.subtrees(),
+            index,
+            size,
+        )?)
+    }
+
+    /// The RFC 9162 proof that the tree of `old` entries is a prefix of the tree of `new`
+    /// (`new` at most the head's size).
+    pub fn consistency_proof(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<Result<Vec<Hash>, merkle::ProofError>, EngineError> {
+        Ok(merkle::consistency_proof(&self.tiles.subtrees(), old, new)?)
     }
 
     /// What a snapshot covers: the witnessed checkpoint's tree when there is one (so that an
@@ -300,6 +301,8 @@ struct Writer {
     log: LogWriter,
     chain: ChainHead,
     tree: CompactTree,
+    /// The writer's copy of the tiles' edge, published after each durable group.
+    edge: Edge,
     state: State,
     node_key: SigningKey,
     max_group: usize,
@@ -323,7 +326,8 @@ struct Replayed {
     state: State,
     reindexed: u64,
     recent: VecDeque<(Entry, Hash)>,
-    levels: MerkleLevels,
+    /// The tree's right edge, its full tiles checked against the log (or rewritten from it).
+    edge: Edge,
 }
 
 /// Scans the log (read-only), replays every rule, and brings the index up to the log (from
@@ -332,13 +336,14 @@ struct Replayed {
 fn replay(
     log_path: &Path,
     index: &Index,
+    tiles: &TileStore,
     reindex_from: u64,
     verify_from: u64,
 ) -> Result<Replayed, EngineError> {
     let mut root_at_mark = None;
     let mut state = State::new();
     let mut tree = CompactTree::new();
-    let mut levels = MerkleLevels::default();
+    let mut edge = Edge::default();
     let mut batch = IndexBatch::default();
     let mut pending = 0usize;
     let mut reindexed = 0u64;
@@ -367,9 +372,9 @@ fn replay(
                 return Err(stop("it breaks the ledger rules"));
             }
         };
-        tree.append(merkle::entry_leaf_hash(&scanned.entry), |level, i, hash| {
-            levels.push(level, i, hash)
-        });
+        let leaf = merkle::entry_leaf_hash(&scanned.entry);
+        tree.append(leaf, |_, _, _| {});
+        tiles.append(&mut edge, leaf);
         if tree.size() == verify_from {
             root_at_mark = Some(tree.root());
         }
@@ -404,7 +409,7 @@ fn replay(
         state,
         reindexed,
         recent,
-        levels,
+        edge,
     })
 }
 
@@ -462,7 +467,9 @@ pub fn open(
     candidates.push(node_key.verifying_key());
     let mark = crate::mark::load(data_dir, None, &candidates).map_err(EngineError::Mark)?;
     let marked = mark.as_ref().map_or(0, |m| m.checkpoint.tree_size);
-    let replayed = replay(&log_path, &index, indexed, marked)?;
+    let tiles = TileStore::new(data_dir);
+    let replayed = replay(&log_path, &index, &tiles, indexed, marked)?;
+    tiles.publish(&replayed.edge);
     if let Some(mark) = &mark {
         if marked > 0 && replayed.root_at_mark != Some(mark.checkpoint.root) {
             return Err(EngineError::Log(LogError::Corrupt {
@@ -539,7 +546,7 @@ pub fn open(
         head_watch,
         reader: log.reader()?,
         index,
-        merkle: RwLock::new(replayed.levels),
+        tiles,
         recent: RwLock::new(replayed.recent),
         storage_ok: AtomicBool::new(true),
         counters: Counters::default(),
@@ -557,6 +564,7 @@ pub fn open(
         log,
         chain: replayed.report.head,
         tree: replayed.tree,
+        edge: replayed.edge,
         state: replayed.state,
         node_key,
         max_group: 0,
@@ -694,20 +702,18 @@ impl Writer {
         }
     }
 
-    /// Makes a durable group visible to readers: index, Merkle levels, state, head.
+    /// Makes a durable group visible to readers: index, hash tiles, state, head.
     fn publish(&mut self, start: u64, applied: &mut Applied) {
         let shared = self.shared.clone();
         shared.storage_ok.store(true, Ordering::Relaxed);
         let mut batch = IndexBatch::default();
         let mut offset = start;
-        let mut nodes = Vec::with_capacity(applied.appended.len() * 2);
         for ((entry, _, tx_id), size) in applied.appended.iter().zip(applied.records.sizes()) {
             batch.entry(entry.sequence, tx_id, offset);
             offset += size;
-            self.tree
-                .append(merkle::entry_leaf_hash(entry), |level, i, h| {
-                    nodes.push((level, i, *h))
-                });
+            let leaf = merkle::entry_leaf_hash(entry);
+            self.tree.append(leaf, |_, _, _| {});
+            shared.tiles.append(&mut self.edge, leaf);
         }
         assert_eq!(offset, self.log.len(), "record sizes and the log disagree");
         let size = self.chain.next_sequence;
@@ -727,12 +733,7 @@ impl Writer {
             // The log is durable; the index is repaired from it on the next start.
             tracing::error!(error = %e, "index update failed after a durable commit; restart the node to repair the index");
         }
-        {
-            let mut levels = shared.merkle.write().expect("merkle lock");
-            for (level, i, h) in &nodes {
-                levels.push(*level, *i, h);
-            }
-        }
+        shared.tiles.publish(&self.edge);
         {
             let mut recent = shared.recent.write().expect("recent lock");
             for (entry, hash, _) in &applied.appended {

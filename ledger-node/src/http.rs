@@ -64,6 +64,7 @@ pub async fn serve(
         .route("/metrics", get(metrics))
         .route("/snapshot", get(snapshot))
         .route("/checkpoint", get(checkpoint))
+        .route("/tile/{*path}", get(tile))
         .route("/reports", get(reports_index))
         .route("/reports/{period}/{file}", get(report_file))
         .with_state(Http {
@@ -375,36 +376,71 @@ async fn metrics(State(http): State<Http>) -> Response {
 
 /// The ledger's checkpoint in C2SP form (text/plain, the note and its signature lines): the
 /// latest one with the witness quorum; the node's own when the genesis names no witnesses.
+/// The tlog-tiles checkpoint (`tlog::published_checkpoint`): the witnessed one, or the head's
+/// while the genesis names no witnesses.
 async fn checkpoint(State(http): State<Http>) -> Response {
-    let witnessed = http.shared.witnessed_text();
-    let named = http
-        .shared
-        .state
-        .read()
-        .expect("state lock")
-        .ledger
-        .as_ref()
-        .is_some_and(|l| l.witness_quorum > 0);
-    let text = match (witnessed.is_empty(), named) {
-        (false, _) => witnessed,
-        (true, false) => http.shared.head().checkpoint.clone(),
-        (true, true) => {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, "5")],
-                "尚无经见证方联署的检查点，请稍后再试 / no checkpoint has the witnesses' cosignatures yet; try again shortly\n",
-            )
-                .into_response()
-        }
+    let Some(text) = crate::tlog::published_checkpoint(&http.shared) else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            "尚无经见证方联署的检查点，请稍后再试 / no checkpoint has the witnesses' cosignatures yet; try again shortly\n",
+        )
+            .into_response();
     };
     (
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
         text,
     )
         .into_response()
+}
+
+/// A tlog-tiles hash tile or entry bundle (`/tile/<L>/<N>[.p/<W>]`, `/tile/entries/...`).
+/// A tile never changes once it exists, so caches may keep it for good.
+async fn tile(
+    State(http): State<Http>,
+    axum::extract::Path(path): axum::extract::Path<String>,
+) -> Response {
+    let tile = match ledger_core::tiles::TileId::parse(&format!("tile/{path}")) {
+        Ok(t) => t,
+        Err(e) => {
+            return (
+                StatusCode::NOT_FOUND,
+                format!("没有这个瓦片 / no such tile: tile/{path}: {e}\n"),
+            )
+                .into_response()
+        }
+    };
+    let shared = http.shared.clone();
+    let read = tokio::task::spawn_blocking(move || crate::tlog::tile_bytes(&shared, &tile)).await;
+    match read {
+        Ok(Ok(Some(bytes))) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream"),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+                (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Ok(None)) => (
+            StatusCode::NOT_FOUND,
+            format!("日志还没有这个瓦片 / the log does not reach tile/{path} yet\n"),
+        )
+            .into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "reading a tile failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("节点无法读取存储 / the node could not read its storage: {e}\n"),
+            )
+                .into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }
 
 async fn reports_index(State(http): State<Http>) -> Response {

@@ -14,9 +14,9 @@
 //! | `o` sequence u64             | u64 log offset                         |
 //! | `c`                          | latest signed checkpoint text          |
 //!
-//! Merkle node hashes are not here: they are rebuilt in memory from the log on every start
-//! (see `engine::MerkleLevels`). Kept in sled they cost 818 bytes of disk per entry and a
-//! sixth of the writer's CPU (BENCHMARKS.md); rebuilt, a million entries take 0.1 s.
+//! Merkle node hashes are not here: they are C2SP hash tiles under `<data>/tiles/` (see
+//! `tiles.rs`), 32 bytes per entry in files of 8 KiB. Kept in sled they cost 818 bytes of disk
+//! per entry and a sixth of the writer's CPU (BENCHMARKS.md).
 
 use std::path::Path;
 

@@ -23,4 +23,6 @@ pub mod node_keys;
 pub mod reports;
 pub mod server;
 pub mod service;
+pub mod tiles;
+pub mod tlog;
 pub mod witnessing;

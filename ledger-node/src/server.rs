@@ -105,6 +105,13 @@ pub async fn serve(
         witness_urls,
         Duration::from_millis(settings.witness_interval_ms),
     ));
+    if let Some(dir) = &settings.tiles_dir {
+        let exporter = crate::tlog::Exporter::new(shared.clone(), dir)?;
+        std::thread::Builder::new()
+            .name("tiles-export".into())
+            .spawn(move || exporter.run())
+            .context("start the tiles exporter")?;
+    }
     // One shutdown signal for both ports and for the Subscribe streams.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let page_queue = queue.clone();

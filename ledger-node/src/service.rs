@@ -269,13 +269,10 @@ impl LedgerService {
         let (entry, hash) = self.shared.read_entry(sequence).map_err(engine_status)?;
         let (genesis, genesis_hash) = self.shared.genesis().map_err(engine_status)?;
         let prove = |index| {
-            merkle::inclusion_proof(
-                &*self.shared.merkle.read().expect("merkle lock"),
-                index,
-                size,
-            )
-            .map_err(|e| engine_status(e.into()))?
-            .map_err(|e| Status::internal(e.to_string()))
+            self.shared
+                .inclusion_proof(index, size)
+                .map_err(engine_status)?
+                .map_err(|e| Status::internal(e.to_string()))
         };
         let proof = prove(sequence)?;
         let genesis_proof = prove(0)?;
@@ -546,13 +543,11 @@ impl pb::ledger_server::Ledger for LedgerService {
             .shared
             .read_entry(req.sequence)
             .map_err(engine_status)?;
-        let proof = merkle::inclusion_proof(
-            &*self.shared.merkle.read().expect("merkle lock"),
-            req.sequence,
-            size,
-        )
-        .map_err(|e| engine_status(e.into()))?
-        .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let proof = self
+            .shared
+            .inclusion_proof(req.sequence, size)
+            .map_err(engine_status)?
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
         Ok(Response::new(pb::InclusionProof {
             sequence: req.sequence,
             tree_size: size,
@@ -573,13 +568,11 @@ impl pb::ledger_server::Ledger for LedgerService {
                 req.old_size
             )));
         }
-        let proof = merkle::consistency_proof(
-            &*self.shared.merkle.read().expect("merkle lock"),
-            req.old_size,
-            new_size,
-        )
-        .map_err(|e| engine_status(e.into()))?
-        .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let proof = self
+            .shared
+            .consistency_proof(req.old_size, new_size)
+            .map_err(engine_status)?
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
         Ok(Response::new(pb::ConsistencyProof {
             old_size: req.old_size,
             new_size,

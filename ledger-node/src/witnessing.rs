@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ledger_core::checkpoint::{SignedCheckpoint, WitnessKey};
-use ledger_core::merkle;
 use ledger_witness::client::{self, Submitted};
 
 use crate::engine::{Head, Shared};
@@ -62,8 +61,7 @@ fn check_stored(shared: &Shared, text: &str) -> Result<SignedCheckpoint, String>
     if size > shared.head().size {
         return Err(format!("it is for {size} entries, more than the log holds"));
     }
-    let root = merkle::root(&*shared.merkle.read().expect("merkle lock"), size)
-        .map_err(|e| format!("{e:?}"))?;
+    let root = shared.root_at(size).map_err(|e| e.to_string())?;
     if root != cp.checkpoint.root {
         return Err("its root is not this log's".into());
     }
@@ -199,10 +197,10 @@ async fn ask(shared: &Shared, endpoint: &mut Endpoint, head: &Head) -> Result<St
                 head.size
             ));
         }
-        let proof =
-            merkle::consistency_proof(&*shared.merkle.read().expect("merkle lock"), old, head.size)
-                .map_err(|e| format!("{e:?}"))?
-                .map_err(|e| e.to_string())?;
+        let proof = shared
+            .consistency_proof(old, head.size)
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
         match client::add_checkpoint(
             &endpoint.url,
             old,

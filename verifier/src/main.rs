@@ -2,6 +2,8 @@
 //!
 //! Exit codes: 0 verified, 1 verification failed, 2 usage error or unreadable input.
 
+mod fetch;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -37,9 +39,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Verify a snapshot file completely.
+    /// Verify a snapshot file, or a log published as tlog-tiles, completely.
     Verify {
-        snapshot: PathBuf,
+        /// The snapshot file (or give --tiles instead).
+        #[arg(required_unless_present = "tiles", conflicts_with = "tiles")]
+        snapshot: Option<PathBuf>,
+        /// Verify the log published as C2SP tlog-tiles instead of a snapshot: the node's HTTP
+        /// address (http://host:8080), any static server or CDN that publishes its tiles
+        /// directory, or that directory itself. Only what the checkpoint covers is fetched.
+        #[arg(long)]
+        tiles: Option<String>,
         /// The node key: its fingerprint from the notice board, or the full public key.
         #[arg(long)]
         trust: String,
@@ -141,13 +150,21 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Verify {
             snapshot,
+            tiles,
             trust,
             json,
             csv,
             threads,
             witnesses,
         } => parse_witnesses(&witnesses)
-            .and_then(|w| verify(&snapshot, &trust, &w, json, csv.as_deref(), threads))
+            .and_then(|w| {
+                let source = match (snapshot, tiles) {
+                    (Some(path), _) => Source::Snapshot(path),
+                    (None, Some(location)) => Source::Tiles(location),
+                    (None, None) => unreachable!("clap requires one"),
+                };
+                verify(&source, &trust, &w, json, csv.as_deref(), threads)
+            })
             .map(|code| code as i32),
         Command::Receipt {
             receipt,
@@ -247,8 +264,14 @@ fn threads(requested: Option<usize>) -> usize {
         .max(1)
 }
 
+/// What `verifier verify` reads.
+enum Source {
+    Snapshot(PathBuf),
+    Tiles(String),
+}
+
 fn verify(
-    path: &Path,
+    source: &Source,
     trust: &str,
     required_witnesses: &[WitnessKey],
     json: bool,
@@ -256,8 +279,6 @@ fn verify(
     threads_wanted: Option<usize>,
 ) -> anyhow::Result<u8> {
     let trust = parse_trust(trust)?;
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot open snapshot {}", path.display()))?;
     let mut csv_out = match csv {
         Some(dir) => Some(CsvOut::create(dir)?),
         None => None,
@@ -275,25 +296,39 @@ fn verify(
         None
     };
     let mut csv_error = None;
-    let outcome = check::verify_snapshot(
-        std::io::BufReader::with_capacity(1 << 20, file),
-        &trust,
-        required_witnesses,
-        threads(threads_wanted),
-        |v| {
-            if let Some(out) = csv_out.as_mut() {
-                if let Err(e) = out.entry(&v) {
-                    csv_error.get_or_insert(e);
-                }
+    let each = |v: check::Verified<'_>| {
+        if let Some(out) = csv_out.as_mut() {
+            if let Err(e) = out.entry(&v) {
+                csv_error.get_or_insert(e);
             }
-        },
-        |done, total| {
-            if let Some(bar) = &bar {
-                bar.set_length(total);
-                bar.set_position(done);
-            }
-        },
-    );
+        }
+    };
+    let progress = |done, total| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    let threads = threads(threads_wanted);
+    let outcome = match source {
+        Source::Snapshot(path) => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open snapshot {}", path.display()))?;
+            let input = std::io::BufReader::with_capacity(1 << 20, file);
+            check::verify_snapshot(input, &trust, required_witnesses, threads, each, progress)
+        }
+        Source::Tiles(location) => {
+            let fetch = fetch::Tiles::new(location)?;
+            check::verify_source(
+                || ledger_verifier::tiles::TilesSource::open(fetch),
+                &trust,
+                required_witnesses,
+                threads,
+                each,
+                progress,
+            )
+        }
+    };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -16,6 +16,7 @@
 //!   [`decode_error`]s apart from the rules' refusals.
 //! - [`rules`] and [`state`]: the fund rules, as a pure fold of entries.
 //! - [`snapshot`]: the published snapshot file format.
+//! - [`tiles`]: the log as C2SP `tlog-tiles` (hash tiles and entry bundles).
 //! - [`amount`]: yuan and fen, exactly.
 
 #![forbid(unsafe_code)]
@@ -32,6 +33,7 @@ pub mod rules;
 pub mod signing;
 pub mod snapshot;
 pub mod state;
+pub mod tiles;
 pub mod tx;
 pub mod types;
 

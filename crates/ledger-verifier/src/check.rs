@@ -39,7 +39,11 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn new(code: &'static str, sequence: Option<u64>, message: impl Into<String>) -> Failure {
+    pub(crate) fn new(
+        code: &'static str,
+        sequence: Option<u64>,
+        message: impl Into<String>,
+    ) -> Failure {
         assert!(
             FAILURE_CODES.contains(&code),
             "failure code {code} is missing from FAILURE_CODES"
@@ -54,9 +58,10 @@ impl Failure {
 }
 
 /// Every failure code, for documentation and tests.
-pub const FAILURE_CODES: [&str; 16] = [
+pub const FAILURE_CODES: [&str; 17] = [
     crate::report::UNUSABLE,
     "SNAPSHOT_MALFORMED",
+    "TILES_MALFORMED",
     "LEDGER_NOT_TRUSTED",
     "NODE_KEY_NOT_TRUSTED",
     "CHAIN_BROKEN",
@@ -516,10 +521,70 @@ fn malformed(e: SnapshotError) -> Failure {
     Failure::new(code, sequence, e.to_string())
 }
 
+/// Where the entries to verify come from: a snapshot file, or a log's tlog-tiles
+/// (`crate::tiles`). What a source says about itself is checked, never trusted.
+pub trait EntrySource {
+    /// The ledger id, entry count and witnessed checkpoint the source claims, and its node key
+    /// when it names one.
+    fn header(&self) -> &Header;
+    /// Whether `header().node_public_key` is the source's claim. Tiles name no key: theirs is
+    /// the checkpoint key the genesis (or a rotation) names at the checkpoint's size, accepted
+    /// only when the trust accepts it.
+    fn names_node_key(&self) -> bool;
+    fn next_entry(&mut self) -> Result<Option<Entry>, Failure>;
+    /// The signed checkpoint for the entries read.
+    fn finish(self) -> Result<SignedCheckpoint, Failure>;
+}
+
+/// A snapshot file as an [`EntrySource`].
+pub struct SnapshotSource<R: Read>(SnapshotReader<R>);
+
+impl<R: Read> SnapshotSource<R> {
+    pub fn open(input: R) -> Result<Self, Failure> {
+        SnapshotReader::open(input)
+            .map(SnapshotSource)
+            .map_err(malformed)
+    }
+}
+
+impl<R: Read> EntrySource for SnapshotSource<R> {
+    fn header(&self) -> &Header {
+        self.0.header()
+    }
+    fn names_node_key(&self) -> bool {
+        true
+    }
+    fn next_entry(&mut self) -> Result<Option<Entry>, Failure> {
+        self.0.next_entry().map_err(malformed)
+    }
+    fn finish(self) -> Result<SignedCheckpoint, Failure> {
+        self.0.finish().map_err(malformed)
+    }
+}
+
 /// Verifies a snapshot read from `input`. `each` sees every verified entry (for CSV);
 /// `progress` is told how many entries are done.
 pub fn verify_snapshot<R: Read>(
     input: R,
+    trust: &Trust,
+    required_witnesses: &[WitnessKey],
+    threads: usize,
+    each: impl FnMut(Verified<'_>),
+    progress: impl FnMut(u64, u64),
+) -> Outcome {
+    verify_source(
+        || SnapshotSource::open(input),
+        trust,
+        required_witnesses,
+        threads,
+        each,
+        progress,
+    )
+}
+
+/// Verifies the entries of the source `open` gives (a failure to open is the outcome's).
+pub fn verify_source<S: EntrySource>(
+    open: impl FnOnce() -> Result<S, Failure>,
     trust: &Trust,
     required_witnesses: &[WitnessKey],
     threads: usize,
@@ -545,7 +610,7 @@ pub fn verify_snapshot<R: Read>(
         failure: None,
     };
     let result = (|| -> Result<(), Failure> {
-        let mut reader = SnapshotReader::open(input).map_err(malformed)?;
+        let mut reader = open()?;
         let header = reader.header().clone();
         outcome.header = Some(header.clone());
         let witnessed = match header.witnessed.as_str() {
@@ -559,7 +624,10 @@ pub fn verify_snapshot<R: Read>(
             })?),
         };
         fold.capture_at = witnessed.as_ref().map(|w| w.checkpoint.tree_size);
-        let node_key = VerifyingKey::from_bytes(&header.node_public_key)
+        let claimed_key = if !reader.names_node_key() {
+            None
+        } else {
+            Some(VerifyingKey::from_bytes(&header.node_public_key)
             .ok()
             .filter(|k| trust.accepts(k))
             .ok_or_else(|| {
@@ -571,14 +639,15 @@ pub fn verify_snapshot<R: Read>(
                         VerifyingKey::from_bytes(&header.node_public_key).map(|k| KeyId::of(&k).fingerprint()).unwrap_or_else(|_| "(invalid)".into())
                     ),
                 )
-            })?;
+            })?)
+        };
         let total = header.entry_count;
         // A pipeline: the next chunk's signatures are checked on every core while this thread
         // folds the current chunk in order and reads the one after, so the cores never wait.
         let mut read_chunk = || -> Result<Vec<Entry>, Failure> {
             let mut chunk = Vec::with_capacity(CHUNK);
             while chunk.len() < CHUNK {
-                match reader.next_entry().map_err(malformed)? {
+                match reader.next_entry()? {
                     Some(e) => chunk.push(e),
                     None => break,
                 }
@@ -679,21 +748,38 @@ pub fn verify_snapshot<R: Read>(
             .ledger
             .as_ref()
             .map(|l| l.checkpoint_key_at(fold.tree.size()));
-        if named != Some(node_key) {
-            return Err(Failure::new(
-                "NODE_KEY_NOT_TRUSTED",
-                None,
-                format!(
-                    "this snapshot is signed by node key {}, which is not the checkpoint key its \
-                     genesis names ({})",
-                    KeyId::of(&node_key).fingerprint(),
-                    named
-                        .map(|k| KeyId::of(&k).fingerprint())
-                        .unwrap_or_default()
-                ),
-            ));
-        }
-        let checkpoint = reader.finish().map_err(malformed)?;
+        let node_key = match (claimed_key, named) {
+            (Some(claimed), Some(named)) if claimed == named => claimed,
+            (None, Some(named)) if trust.accepts(&named) => {
+                if let Some(h) = outcome.header.as_mut() {
+                    h.node_public_key = named.to_bytes();
+                }
+                named
+            }
+            (claimed, named) => {
+                let shown = claimed.or(named);
+                return Err(Failure::new(
+                    "NODE_KEY_NOT_TRUSTED",
+                    None,
+                    format!(
+                        "this ledger is signed by node key {}, which is not {}",
+                        shown
+                            .map(|k| KeyId::of(&k).fingerprint())
+                            .unwrap_or_default(),
+                        match claimed {
+                            Some(_) => format!(
+                                "the checkpoint key its genesis names ({})",
+                                named
+                                    .map(|k| KeyId::of(&k).fingerprint())
+                                    .unwrap_or_default()
+                            ),
+                            None => "the key you trust".to_string(),
+                        }
+                    ),
+                ));
+            }
+        };
+        let checkpoint = reader.finish()?;
         outcome.checkpoint = Some(checkpoint.clone());
         fold.check_checkpoint(&checkpoint, &node_key)?;
         outcome.unwitnessed_entries = fold.tree.size();

@@ -8,4 +8,5 @@
 pub mod check;
 pub mod ledger_trust;
 pub mod report;
+pub mod tiles;
 pub mod trust;

@@ -848,6 +848,10 @@ pub fn plain(code: &str) -> Plain {
             "快照文件的内容格式不对：文件被改动过，或已损坏。",
             "the snapshot's content is malformed: the file was changed or damaged.",
         ),
+        "TILES_MALFORMED" => (
+            "发布的账本瓦片（检查点、记录包或哈希瓦片）格式不对：被改动过，或已损坏。",
+            "the published ledger tiles (checkpoint, entry bundles or hash tiles) are malformed: they were changed or damaged.",
+        ),
         "LEDGER_NOT_TRUSTED" => (
             "这不是公示栏上的那本账：账本指纹不一致。可能是指纹输错了，也可能有人另造了一本账。",
             "this is not the ledger on the notice board: its fingerprint differs. The fingerprint may be mistyped, or someone made another ledger.",

@@ -1,0 +1,295 @@
+//! The Merkle tree on disk, as C2SP `tlog-tiles` hash tiles under `<data>/tiles/` (the same
+//! layout a static web server publishes, see `ledger_core::tiles`).
+//!
+//! A full tile is written once, as a file of 8,192 bytes, when its 256th hash arrives, and is
+//! never changed. The partial tile of each level (the tree's right edge: at most 255 hashes per
+//! level) lives in memory in an [`Edge`]. The writer appends to its own copy of the edge and
+//! publishes it after the group is durable, so readers never see hashes of entries that are not.
+//!
+//! Tiles are derived data: the log is the truth. On start the replay passes every leaf through
+//! the same code as an append, which checks each full tile already on disk against the log and
+//! rewrites one that differs (or is missing, or was cut short by a crash: tile files are not
+//! synced, since the log they come from is). A tile that cannot be written stays in memory
+//! (`Edge::unwritten`) and is retried on the next append, so proofs never fail for it.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use ledger_core::merkle::{self, PerfectSubtrees};
+use ledger_core::tiles::{
+    decode_hash_tile, encode_hash_tile, TileDataError, TileId, TileSubtrees, MAX_TILE_LEVEL,
+    TILE_WIDTH,
+};
+use ledger_core::Hash;
+
+/// The directory under the data directory that holds the hash tiles.
+pub const TILES_DIR: &str = "tiles";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TileError {
+    #[error("哈希瓦片 {path} 无法读取 / cannot read hash tile {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "哈希瓦片已损坏 / a hash tile is damaged: {0}; restart the node to repair it from the log"
+    )]
+    Damaged(#[from] TileDataError),
+    #[error("tile ({level}, {index}) with {width} hashes is beyond the tree of {size} entries")]
+    Beyond {
+        level: u8,
+        index: u64,
+        width: u16,
+        size: u64,
+    },
+}
+
+/// The right edge of the tree: per tile level, how many full tiles there are and the hashes of
+/// the partial one after them.
+#[derive(Clone, Debug, Default)]
+pub struct Edge {
+    size: u64,
+    full: Vec<u64>,
+    partial: Vec<Vec<Hash>>,
+    /// Full tiles whose file could not be written yet (normally none).
+    unwritten: BTreeMap<(u8, u64), Arc<Vec<Hash>>>,
+}
+
+impl Edge {
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn level(&mut self, level: u8) -> (&mut u64, &mut Vec<Hash>) {
+        let l = usize::from(level);
+        if self.full.len() <= l {
+            self.full.resize(l + 1, 0);
+            self.partial.resize(l + 1, Vec::new());
+        }
+        (&mut self.full[l], &mut self.partial[l])
+    }
+
+    /// Appends a leaf hash; returns the tiles it completed, lowest level first.
+    fn push_leaf(&mut self, leaf: Hash) -> Vec<(u8, u64, Vec<Hash>)> {
+        let mut completed = Vec::new();
+        let mut carry = leaf;
+        for level in 0..=MAX_TILE_LEVEL {
+            let (full, partial) = self.level(level);
+            partial.push(carry);
+            if partial.len() as u64 != TILE_WIDTH {
+                break;
+            }
+            let hashes = std::mem::take(partial);
+            carry = merkle::root_of_leaves(&hashes);
+            completed.push((level, *full, hashes));
+            *full += 1;
+        }
+        self.size += 1;
+        completed
+    }
+}
+
+/// The hash tiles of one ledger: files for full tiles, the published edge for the rest.
+pub struct TileStore {
+    dir: PathBuf,
+    published: RwLock<Arc<Edge>>,
+}
+
+impl TileStore {
+    pub fn new(data_dir: &Path) -> TileStore {
+        TileStore {
+            dir: data_dir.join(TILES_DIR),
+            published: RwLock::new(Arc::new(Edge::default())),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn file(&self, level: u8, index: u64) -> PathBuf {
+        self.dir
+            .join(TileId::hashes(level, index, TILE_WIDTH as u16).path())
+    }
+
+    /// The writer's step: appends `leaf` to `edge` (the writer's own copy), writing every tile
+    /// it completes and retrying any that could not be written before.
+    pub fn append(&self, edge: &mut Edge, leaf: Hash) {
+        for (level, index, hashes) in edge.push_leaf(leaf) {
+            edge.unwritten.insert((level, index), Arc::new(hashes));
+        }
+        if edge.unwritten.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut edge.unwritten);
+        for ((level, index), hashes) in pending {
+            if let Err(e) = self.put(level, index, &hashes) {
+                tracing::error!(level, index, error = %e, "cannot write a hash tile; kept in memory and retried");
+                edge.unwritten.insert((level, index), hashes);
+            }
+        }
+    }
+
+    /// Writes a full tile unless the file already holds exactly it (a restart passes every
+    /// tile through here: this is where a damaged or stale tile is found and replaced).
+    fn put(&self, level: u8, index: u64, hashes: &[Hash]) -> std::io::Result<()> {
+        let path = self.file(level, index);
+        let bytes = encode_hash_tile(hashes);
+        match std::fs::read(&path) {
+            Ok(existing) if existing == bytes => return Ok(()),
+            Ok(_) => {
+                tracing::warn!(path = %path.display(), "哈希瓦片与日志不符，已按日志重写 / a hash tile did not match the log; rewritten from it")
+            }
+            Err(_) => {}
+        }
+        std::fs::create_dir_all(path.parent().expect("a tile path has a parent"))?;
+        let tmp = path.with_extension("tmp");
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        drop(file);
+        std::fs::rename(&tmp, &path)
+    }
+
+    /// Makes `edge` what readers see. Call only once every leaf in it is durable in the log.
+    pub fn publish(&self, edge: &Edge) {
+        let mut published = self.published.write().expect("tiles lock");
+        assert!(edge.size >= published.size, "the tree never shrinks");
+        *published = Arc::new(edge.clone());
+    }
+
+    /// The published edge (what a reader's proofs are computed against).
+    pub fn edge(&self) -> Arc<Edge> {
+        self.published.read().expect("tiles lock").clone()
+    }
+
+    /// Hashes of tile (`level`, `index`) with at least `min_width` of them, as of `edge`.
+    pub fn read(
+        &self,
+        edge: &Edge,
+        level: u8,
+        index: u64,
+        min_width: u16,
+    ) -> Result<Vec<Hash>, TileError> {
+        let l = usize::from(level);
+        let full = edge.full.get(l).copied().unwrap_or(0);
+        if index < full {
+            if let Some(hashes) = edge.unwritten.get(&(level, index)) {
+                return Ok(hashes.to_vec());
+            }
+            let path = self.file(level, index);
+            let bytes = std::fs::read(&path).map_err(|source| TileError::Read { path, source })?;
+            return Ok(decode_hash_tile(
+                &TileId::hashes(level, index, TILE_WIDTH as u16),
+                &bytes,
+            )?);
+        }
+        match edge.partial.get(l) {
+            Some(partial) if index == full && partial.len() >= usize::from(min_width) => {
+                Ok(partial.clone())
+            }
+            _ => Err(TileError::Beyond {
+                level,
+                index,
+                width: min_width,
+                size: edge.size,
+            }),
+        }
+    }
+
+    /// Perfect subtrees of the published tree, read from tiles.
+    pub fn subtrees(&self) -> impl PerfectSubtrees<Error = TileError> + '_ {
+        let edge = self.edge();
+        TileSubtrees(move |level, index, width| self.read(&edge, level, index, width))
+    }
+}
+
+impl From<TileError> for std::io::Error {
+    fn from(e: TileError) -> Self {
+        std::io::Error::other(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledger_core::merkle::{leaf_hash, CompactTree};
+
+    fn leaf(i: u64) -> Hash {
+        leaf_hash(&i.to_be_bytes())
+    }
+
+    fn filled(store: &TileStore, n: u64) -> (Edge, CompactTree) {
+        let mut edge = Edge::default();
+        let mut tree = CompactTree::new();
+        for i in 0..n {
+            store.append(&mut edge, leaf(i));
+            tree.append(leaf(i), |_, _, _| {});
+        }
+        store.publish(&edge);
+        (edge, tree)
+    }
+
+    #[test]
+    fn proofs_come_from_files_and_the_edge() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TileStore::new(dir.path());
+        let n = 256 * 256 + 300;
+        let (_, tree) = filled(&store, n);
+        assert!(store.file(0, 0).exists() && store.file(1, 0).exists());
+        assert!(!store.file(0, 257).exists(), "only full tiles are files");
+        let leaves: Vec<Hash> = (0..n).map(leaf).collect();
+        assert_eq!(merkle::root(&store.subtrees(), n).unwrap(), tree.root());
+        for (index, size) in [(0, n), (n - 1, n), (65_535, 65_537), (7, 9)] {
+            assert_eq!(
+                merkle::inclusion_proof(&store.subtrees(), index, size).unwrap(),
+                merkle::inclusion_proof(&leaves[..], index, size).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn a_damaged_or_missing_tile_is_rewritten_from_the_log_on_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 256 * 3 + 5;
+        let root = filled(&TileStore::new(dir.path()), n).1.root();
+        let store = TileStore::new(dir.path());
+        std::fs::write(store.file(0, 1), [9u8; 8192]).unwrap();
+        std::fs::write(store.file(0, 2), [1u8; 100]).unwrap();
+        std::fs::remove_file(store.file(0, 0)).unwrap();
+        filled(&store, n);
+        assert_eq!(merkle::root(&store.subtrees(), n).unwrap(), root);
+        assert_eq!(std::fs::read(store.file(0, 1)).unwrap().len(), 8192);
+    }
+
+    #[test]
+    fn readers_see_only_what_was_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TileStore::new(dir.path());
+        let (mut edge, _) = filled(&store, 10);
+        store.append(&mut edge, leaf(10));
+        let published = store.edge();
+        assert_eq!(published.size(), 10);
+        assert!(matches!(
+            store.read(&published, 0, 0, 11),
+            Err(TileError::Beyond { .. })
+        ));
+        assert_eq!(store.read(&published, 0, 0, 10).unwrap().len(), 10);
+    }
+
+    #[test]
+    fn a_tile_that_cannot_be_written_is_kept_and_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TileStore::new(dir.path());
+        // A file where the tiles directory should be: every write fails.
+        std::fs::write(store.dir(), b"in the way").unwrap();
+        let (mut edge, tree) = filled(&store, 300);
+        assert_eq!(merkle::root(&store.subtrees(), 300).unwrap(), tree.root());
+        std::fs::remove_file(store.dir()).unwrap();
+        store.append(&mut edge, leaf(300));
+        assert!(edge.unwritten.is_empty());
+        assert!(store.file(0, 0).exists());
+    }
+}
