@@ -34,7 +34,7 @@ pub enum DataDir {
 /// usable log once held a ledger (or belongs to something else): it is an error, never a place
 /// to create a new ledger, because a new ledger there would be signed with the community's key.
 pub fn inspect(data_dir: &Path) -> anyhow::Result<DataDir> {
-    let log = data_dir.join(crate::log::LOG_FILE);
+    let log = data_dir.join(crate::store::LOG_FILE);
     if std::fs::metadata(&log)
         .map(|m| m.len() > 0)
         .unwrap_or(false)
@@ -55,7 +55,7 @@ pub fn inspect(data_dir: &Path) -> anyhow::Result<DataDir> {
     // ledger's whose log was lost, and only a person can tell.
     let found: Vec<&String> = names
         .iter()
-        .filter(|n| *n != crate::log::LOG_FILE)
+        .filter(|n| *n != crate::store::LOG_FILE)
         .collect();
     if found.is_empty() {
         return Ok(DataDir::Fresh { existed: true });

@@ -31,9 +31,8 @@ use ledger_core::tx::Kind;
 use ledger_core::Hash;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::index::{Index, IndexBatch, IndexError};
-use crate::log::{self, LogError, LogReader, LogWriter};
-use crate::tiles::{Edge, TileError, TileStore};
+use crate::log;
+use crate::store::{self, Appended, FileStore, GroupAppender, LedgerStore, Replaying, StoreError};
 
 /// Entries kept in memory for subscribers and recent reads.
 pub const RECENT_ENTRIES: usize = 8192;
@@ -41,13 +40,11 @@ pub const RECENT_ENTRIES: usize = 8192;
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
-    Log(#[from] LogError),
-    #[error(transparent)]
-    Index(#[from] IndexError),
-    #[error(transparent)]
-    Tiles(#[from] TileError),
+    Store(#[from] StoreError),
     #[error("entry {sequence} of the log breaks the ledger rules ({rejection}); the log was not written by a correct node. Restore it from a backup or a published snapshot")]
     RuleBroken { sequence: u64, rejection: Rejection },
+    #[error("账本日志的前 {size} 条与本节点签过名的检查点不符：日志被改写过，节点拒绝启动，文件未被改动；请从备份恢复数据目录。\nThe log's first {size} entries do not have the root of the checkpoint this node signed for them: the log was rewritten. The node will not serve it and left the files as they were; restore the data directory from a backup (see RELIABILITY.md)")]
+    Rewritten { size: u64 },
     #[error("the log is empty: this node has no ledger yet")]
     NoLedger,
     #[error(
@@ -162,14 +159,11 @@ pub struct Shared {
     pub keys: RwLock<HashMap<KeyId, VerifyingKey>>,
     head: RwLock<Arc<Head>>,
     pub head_watch: watch::Sender<u64>,
-    pub reader: LogReader,
-    pub index: Index,
-    /// The Merkle tree as hash tiles (`tiles.rs`).
-    pub tiles: TileStore,
+    /// The log, its indexes and its hash tiles (`store.rs`).
+    pub store: Arc<dyn LedgerStore>,
     recent: RwLock<VecDeque<(Entry, Hash)>>,
     pub storage_ok: AtomicBool,
     pub counters: Counters,
-    pub log_path: PathBuf,
     /// The latest checkpoint that reached the genesis's witness quorum (`witnessing.rs`).
     pub witnessed: RwLock<Option<Arc<ledger_core::checkpoint::SignedCheckpoint>>>,
     /// Entry 0, which never changes, read once (every receipt carries it).
@@ -203,13 +197,17 @@ impl Shared {
                 }
             }
         }
-        let offset = self.index.offset_of(sequence)?;
-        Ok(self.reader.read_at(offset)?)
+        Ok(self.store.entry(sequence)?)
+    }
+
+    /// The sequence of the durable, published entry carrying transaction `tx_id`.
+    pub fn sequence_of(&self, tx_id: &ledger_core::tx::TxId) -> Result<Option<u64>, EngineError> {
+        Ok(self.store.sequence_of(tx_id)?)
     }
 
     /// The Merkle root of the first `size` entries. `size` must be at most the head's.
     pub fn root_at(&self, size: u64) -> Result<Hash, EngineError> {
-        Ok(merkle::root(&self.tiles.subtrees(), size)?)
+        Ok(merkle::root(&self.subtrees(), size)?)
     }
 
     /// The RFC 9162 audit path of entry `index` in the tree of `size` entries (`size` at most
@@ -219,11 +217,7 @@ impl Shared {
         index: u64,
         size: u64,
     ) -> Result<Result<Vec<Hash>, merkle::ProofError>, EngineError> {
-        Ok(merkle::inclusion_proof(
-            &self.tiles.subtrees(),
-            index,
-            size,
-        )?)
+        Ok(merkle::inclusion_proof(&self.subtrees(), index, size)?)
     }
 
     /// The RFC 9162 proof that the tree of `old` entries is a prefix of the tree of `new`
@@ -233,7 +227,7 @@ impl Shared {
         old: u64,
         new: u64,
     ) -> Result<Result<Vec<Hash>, merkle::ProofError>, EngineError> {
-        Ok(merkle::consistency_proof(&self.tiles.subtrees(), old, new)?)
+        Ok(merkle::consistency_proof(&self.subtrees(), old, new)?)
     }
 
     /// What a snapshot covers: the witnessed checkpoint's tree when there is one (so that an
@@ -280,9 +274,14 @@ impl Shared {
     }
 
     pub fn log_bytes(&self) -> u64 {
-        std::fs::metadata(&self.log_path)
-            .map(|m| m.len())
-            .unwrap_or(0)
+        self.store.log_bytes()
+    }
+
+    /// The published tree's perfect subtrees, read from the store's hash tiles.
+    fn subtrees(&self) -> impl merkle::PerfectSubtrees<Error = StoreError> + '_ {
+        ledger_core::tiles::TileSubtrees(move |level, index, width| {
+            self.store.hash_tile(level, index, width)
+        })
     }
 }
 
@@ -298,11 +297,9 @@ pub fn now_ms() -> i64 {
 /// `sync_data` never hold a lock that readers take.
 struct Writer {
     shared: Arc<Shared>,
-    log: LogWriter,
+    appender: Box<dyn GroupAppender>,
     chain: ChainHead,
     tree: CompactTree,
-    /// The writer's copy of the tiles' edge, published after each durable group.
-    edge: Edge,
     state: State,
     node_key: SigningKey,
     max_group: usize,
@@ -317,134 +314,44 @@ pub struct OpenSummary {
     pub reindexed: u64,
 }
 
-/// Everything that rebuilding from the log produces.
-struct Replayed {
-    report: log::ScanReport,
-    /// The tree's root at the size of the signed mark, once the replay got there.
-    root_at_mark: Option<Hash>,
+/// What the engine's replay builds while the store opens: the fold, the tree, the recent
+/// entries for readers.
+struct Replay {
+    /// The size and root this node signed (its mark): the log's prefix must have that root.
+    mark: Option<(u64, Hash)>,
     tree: CompactTree,
     state: State,
-    reindexed: u64,
     recent: VecDeque<(Entry, Hash)>,
-    /// The tree's right edge, its full tiles checked against the log (or rewritten from it).
-    edge: Edge,
 }
 
-/// Scans the log (read-only), replays every rule, and brings the index up to the log (from
-/// `reindex_from`). Entries from `verify_from` on (past the signed mark) have their signatures
-/// checked too; those before it are under a checkpoint this node signed.
-fn replay(
-    log_path: &Path,
-    index: &Index,
-    tiles: &TileStore,
-    reindex_from: u64,
-    verify_from: u64,
-) -> Result<Replayed, EngineError> {
-    let mut root_at_mark = None;
-    let mut state = State::new();
-    let mut tree = CompactTree::new();
-    let mut edge = Edge::default();
-    let mut batch = IndexBatch::default();
-    let mut pending = 0usize;
-    let mut reindexed = 0u64;
-    let mut recent = VecDeque::with_capacity(RECENT_ENTRIES);
-    let mut failure: Option<EngineError> = None;
-    let report = log::scan(log_path, |scanned| {
-        let sequence = scanned.entry.sequence;
-        let stop = |what: &str| LogError::Corrupt {
-            path: log_path.to_path_buf(),
-            sequence,
-            offset: scanned.offset,
-            what: what.into(),
-        };
-        let applied = if sequence >= verify_from {
-            rules::apply_entry(&mut state, &scanned.entry).map(|effects| effects.tx_id)
+impl Replay {
+    /// Folds one entry of the log. Entries past the signed mark have their signatures checked
+    /// too; those before it are under a checkpoint this node signed.
+    fn entry(&mut self, replaying: Replaying<'_>) -> Result<ledger_core::tx::TxId, EngineError> {
+        let entry = replaying.entry;
+        let verify_from = self.mark.map_or(0, |(size, _)| size);
+        let applied = if entry.sequence >= verify_from {
+            rules::apply_entry(&mut self.state, entry).map(|effects| effects.tx_id)
         } else {
-            apply_entry_unverified(&mut state, &scanned.entry)
+            apply_entry_unverified(&mut self.state, entry)
         };
-        let tx_id = match applied {
-            Ok(tx_id) => tx_id,
-            Err(rejection) => {
-                failure = Some(EngineError::RuleBroken {
-                    sequence,
-                    rejection,
-                });
-                return Err(stop("it breaks the ledger rules"));
-            }
-        };
-        let leaf = merkle::entry_leaf_hash(&scanned.entry);
-        tree.append(leaf, |_, _, _| {});
-        tiles.append(&mut edge, leaf);
-        if tree.size() == verify_from {
-            root_at_mark = Some(tree.root());
-        }
-        if sequence >= reindex_from {
-            batch.entry(sequence, &tx_id, scanned.offset);
-            reindexed += 1;
-            pending += 1;
-            if pending >= 4096 {
-                batch.applied(sequence + 1);
-                if let Err(e) = index.apply(std::mem::take(&mut batch)) {
-                    failure = Some(e.into());
-                    return Err(stop("index write failed"));
-                }
-                pending = 0;
+        let tx_id = applied.map_err(|rejection| EngineError::RuleBroken {
+            sequence: entry.sequence,
+            rejection,
+        })?;
+        self.tree
+            .append(merkle::entry_leaf_hash(entry), |_, _, _| {});
+        if let Some((size, root)) = self.mark {
+            if self.tree.size() == size && self.tree.root() != root {
+                return Err(EngineError::Rewritten { size });
             }
         }
-        if recent.len() == RECENT_ENTRIES {
-            recent.pop_front();
+        if self.recent.len() == RECENT_ENTRIES {
+            self.recent.pop_front();
         }
-        recent.push_back((scanned.entry, scanned.hash));
-        Ok(())
-    })
-    .map_err(|e| failure.take().unwrap_or(EngineError::Log(e)))?;
-    // Before the index moves: a log shorter than the index is refused, and must stay refused.
-    check_nothing_acknowledged_lost(log_path, &report, reindex_from.max(verify_from))?;
-    batch.applied(report.entries);
-    index.apply(batch)?;
-    Ok(Replayed {
-        report,
-        root_at_mark,
-        tree,
-        state,
-        reindexed,
-        recent,
-        edge,
-    })
-}
-
-/// Refuses to go on when the log holds fewer whole entries than the index says were made
-/// durable (and so acknowledged): cutting a tail, or serving a shorter log, would lose them.
-fn check_nothing_acknowledged_lost(
-    log_path: &Path,
-    report: &log::ScanReport,
-    indexed: u64,
-) -> Result<(), EngineError> {
-    if report.entries >= indexed {
-        return Ok(());
+        self.recent.push_back((entry.clone(), *replaying.hash));
+        Ok(tx_id)
     }
-    let what = match &report.torn {
-        Some(torn) => format!(
-            "the log ends in damage ({}), and its last whole entry is {} while the node \
-             records {indexed} entries as durable: the damaged part held acknowledged entries, \
-             so it is not cut",
-            torn.why,
-            report.entries.saturating_sub(1)
-        ),
-        None => format!(
-            "the log holds {} entries but the node recorded {indexed} as durable (in its index \
-             or its signed checkpoint mark): acknowledged entries are missing (if you restored an \
-             older log on purpose, move the `checkpoint` file and the `index` directory away and \
-             run `ledger-node rebuild`)",
-            report.entries
-        ),
-    };
-    Err(EngineError::Log(LogError::Corrupt {
-        path: log_path.to_path_buf(),
-        sequence: report.entries,
-        offset: report.end,
-        what,
-    }))
 }
 
 /// Opens the ledger in `data_dir`: replays the log, repairs the index, signs a checkpoint.
@@ -454,37 +361,24 @@ pub fn open(
     node_key: SigningKey,
     rebuild: bool,
 ) -> Result<(Arc<Shared>, WriterHandle, OpenSummary), EngineError> {
-    let log_path = data_dir.join(log::LOG_FILE);
-    if !log_path.exists() {
+    if !store::has_log(data_dir) {
         return Err(EngineError::NoLedger);
     }
-    let index = Index::open(&data_dir.join("index"))?;
-    if rebuild {
-        index.clear()?;
-    }
-    let indexed = index.applied()?;
     let mut candidates = crate::node_keys::all_public_keys(data_dir);
     candidates.push(node_key.verifying_key());
     let mark = crate::mark::load(data_dir, None, &candidates).map_err(EngineError::Mark)?;
-    let marked = mark.as_ref().map_or(0, |m| m.checkpoint.tree_size);
-    let tiles = TileStore::new(data_dir);
-    let replayed = replay(&log_path, &index, &tiles, indexed, marked)?;
-    tiles.publish(&replayed.edge);
-    if let Some(mark) = &mark {
-        if marked > 0 && replayed.root_at_mark != Some(mark.checkpoint.root) {
-            return Err(EngineError::Log(LogError::Corrupt {
-                path: log_path,
-                sequence: 0,
-                offset: 0,
-                what: format!(
-                    "the log's first {marked} entries do not have the root of the checkpoint \
-                     this node signed for them: the log was rewritten"
-                ),
-            }));
-        }
-    }
-    let log = LogWriter::open(&log_path, &replayed.report)?;
-    if let Some(torn) = &replayed.report.torn {
+    let mut replayed = Replay {
+        mark: mark
+            .as_ref()
+            .map(|m| (m.checkpoint.tree_size, m.checkpoint.root))
+            .filter(|(size, _)| *size > 0),
+        tree: CompactTree::new(),
+        state: State::new(),
+        recent: VecDeque::with_capacity(RECENT_ENTRIES),
+    };
+    let marked = replayed.mark.map_or(0, |(size, _)| size);
+    let opened = FileStore::open(data_dir, rebuild, marked, |r| replayed.entry(r))?;
+    if let Some(torn) = &opened.report.torn {
         tracing::warn!(
             from = torn.from,
             bytes = torn.bytes,
@@ -505,7 +399,7 @@ pub fn open(
             data_dir,
             &node_key,
             &ledger.checkpoint_key,
-            replayed.report.entries,
+            opened.report.entries,
         )
         .ok_or_else(|| EngineError::WrongNodeKey {
             have: KeyId::of(&node_key.verifying_key()).fingerprint(),
@@ -513,7 +407,12 @@ pub fn open(
         })?
     };
     let ledger_id = ledger.ledger_id.clone();
-    let size = replayed.report.entries;
+    let size = opened.report.entries;
+    assert_eq!(
+        replayed.tree.size(),
+        size,
+        "every entry of the log was replayed"
+    );
     let root = replayed.tree.root();
     let checkpoint = Checkpoint {
         origin: ledger_id.clone(),
@@ -522,10 +421,7 @@ pub fn open(
     }
     .sign(&node_key)
     .text;
-    let mut batch = IndexBatch::default();
-    batch.checkpoint(&checkpoint);
-    index.apply(batch)?;
-    index.flush()?;
+    opened.store.record_checkpoint(&checkpoint)?;
     let keys = replayed
         .state
         .keys
@@ -544,27 +440,23 @@ pub fn open(
             checkpoint,
         })),
         head_watch,
-        reader: log.reader()?,
-        index,
-        tiles,
+        store: opened.store,
         recent: RwLock::new(replayed.recent),
         storage_ok: AtomicBool::new(true),
         counters: Counters::default(),
-        log_path,
         witnessed: RwLock::new(None),
         genesis: std::sync::OnceLock::new(),
     });
     let summary = OpenSummary {
         entries: size,
-        torn: replayed.report.torn.clone(),
-        reindexed: replayed.reindexed,
+        torn: opened.report.torn.clone(),
+        reindexed: opened.reindexed,
     };
     let writer = Writer {
         shared: shared.clone(),
-        log,
-        chain: replayed.report.head,
+        appender: Box::new(opened.appender),
+        chain: opened.report.head,
         tree: replayed.tree,
-        edge: replayed.edge,
         state: replayed.state,
         node_key,
         max_group: 0,
@@ -601,8 +493,7 @@ impl WriterHandle {
 #[derive(Default)]
 struct Applied {
     outcomes: Vec<Vec<Outcome>>,
-    records: log::GroupRecords,
-    appended: Vec<(Entry, Hash, ledger_core::tx::TxId)>,
+    appended: Vec<Appended>,
     effects: Vec<(Effects, i64)>,
     new_keys: Vec<(KeyId, VerifyingKey)>,
 }
@@ -633,8 +524,8 @@ impl Writer {
         let tree_before = self.tree.clone();
         let mut applied = self.apply_jobs(&jobs);
         if !applied.appended.is_empty() {
-            match self.log.append_durable(&mut applied.records) {
-                Ok(start) => self.publish(start, &mut applied),
+            match self.appender.append_durable(&applied.appended) {
+                Ok(landed) => self.publish(landed, &mut applied),
                 Err(e) => {
                     self.chain = chain_before;
                     self.tree = tree_before;
@@ -686,7 +577,7 @@ impl Writer {
 
     /// Nothing in the group was written: the writer's state goes back to the published
     /// (durable) one, and every job hears why.
-    fn storage_failed(&mut self, jobs: Vec<Job>, e: LogError) {
+    fn storage_failed(&mut self, jobs: Vec<Job>, e: StoreError) {
         let shared = &self.shared;
         shared
             .counters
@@ -703,19 +594,13 @@ impl Writer {
     }
 
     /// Makes a durable group visible to readers: index, hash tiles, state, head.
-    fn publish(&mut self, start: u64, applied: &mut Applied) {
+    fn publish(&mut self, landed: store::Landed, applied: &mut Applied) {
         let shared = self.shared.clone();
         shared.storage_ok.store(true, Ordering::Relaxed);
-        let mut batch = IndexBatch::default();
-        let mut offset = start;
-        for ((entry, _, tx_id), size) in applied.appended.iter().zip(applied.records.sizes()) {
-            batch.entry(entry.sequence, tx_id, offset);
-            offset += size;
-            let leaf = merkle::entry_leaf_hash(entry);
-            self.tree.append(leaf, |_, _, _| {});
-            shared.tiles.append(&mut self.edge, leaf);
+        for a in &applied.appended {
+            self.tree
+                .append(merkle::entry_leaf_hash(&a.entry), |_, _, _| {});
         }
-        assert_eq!(offset, self.log.len(), "record sizes and the log disagree");
         let size = self.chain.next_sequence;
         assert_eq!(self.tree.size(), size, "Merkle tree and chain disagree");
         let root = self.tree.root();
@@ -727,20 +612,15 @@ impl Writer {
         }
         .sign(&self.node_key)
         .text;
-        batch.checkpoint(&checkpoint);
-        batch.applied(size);
-        if let Err(e) = shared.index.apply(batch) {
-            // The log is durable; the index is repaired from it on the next start.
-            tracing::error!(error = %e, "index update failed after a durable commit; restart the node to repair the index");
-        }
-        shared.tiles.publish(&self.edge);
+        self.appender
+            .publish(&applied.appended, landed, &checkpoint);
         {
             let mut recent = shared.recent.write().expect("recent lock");
-            for (entry, hash, _) in &applied.appended {
+            for a in &applied.appended {
                 if recent.len() == RECENT_ENTRIES {
                     recent.pop_front();
                 }
-                recent.push_back((entry.clone(), *hash));
+                recent.push_back((a.entry.clone(), a.hash));
             }
         }
         if !applied.new_keys.is_empty() {
@@ -844,8 +724,11 @@ impl Writer {
         debug_assert!(!matches!(prepared.tx.kind, Kind::Genesis { .. }) || ctx.sequence == 0);
         self.state.commit(effects.clone(), timestamp_ms);
         applied.effects.push((effects, timestamp_ms));
-        applied.records.push(&entry, &hash);
-        applied.appended.push((entry, hash, prepared.tx.tx_id));
+        applied.appended.push(Appended {
+            entry,
+            hash,
+            tx_id: prepared.tx.tx_id,
+        });
         Ok(ctx.sequence)
     }
 }
@@ -855,8 +738,7 @@ impl Writer {
 /// Returns the genesis entry (the ledger fingerprint is derived from it).
 pub fn create(data_dir: &Path, genesis_envelope: Vec<u8>) -> Result<Entry, anyhow::Error> {
     std::fs::create_dir_all(data_dir)?;
-    let log_path = data_dir.join(log::LOG_FILE);
-    if log_path.exists() {
+    if store::has_log(data_dir) {
         anyhow::bail!(
             "{} already holds a ledger log; refusing to overwrite it",
             data_dir.display()
@@ -871,9 +753,6 @@ pub fn create(data_dir: &Path, genesis_envelope: Vec<u8>) -> Result<Entry, anyho
     };
     rules::apply_entry(&mut state, &entry)
         .map_err(|r| anyhow::anyhow!("the genesis transaction is refused: {r}"))?;
-    let mut log = log::create(&log_path)?;
-    let mut group = log::GroupRecords::default();
-    group.push(&entry, &entry.hash());
-    log.append_durable(&mut group)?;
+    store::create(data_dir, &entry)?;
     Ok(entry)
 }

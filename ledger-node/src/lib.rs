@@ -23,6 +23,7 @@ pub mod node_keys;
 pub mod reports;
 pub mod server;
 pub mod service;
+pub mod store;
 pub mod tiles;
 pub mod tlog;
 pub mod witnessing;

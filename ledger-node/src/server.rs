@@ -266,7 +266,7 @@ pub async fn serve(
     tokio::task::spawn_blocking(move || writer.join())
         .await?
         .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
-    shared.index.flush()?;
+    shared.store.flush()?;
     // The last checkpoint, saved as the mark once more after the writer's last group.
     keeper.1.store(true, std::sync::atomic::Ordering::SeqCst);
     tokio::task::spawn_blocking(move || keeper.0.join())

@@ -234,9 +234,8 @@ impl LedgerService {
     /// Where transaction `id` is in the log up to `head`, or NOT_FOUND.
     fn sequence_of_tx(&self, id: [u8; 16], head: &Head) -> Result<u64, Status> {
         self.shared
-            .index
             .sequence_of(&TxId(id))
-            .map_err(|e| engine_status(e.into()))?
+            .map_err(engine_status)?
             .filter(|s| *s < head.size)
             .ok_or_else(|| {
                 Status::not_found(format!(

@@ -206,12 +206,6 @@ impl TileStore {
     }
 }
 
-impl From<TileError> for std::io::Error {
-    fn from(e: TileError) -> Self {
-        std::io::Error::other(e.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,13 +39,12 @@ pub fn published_checkpoint(shared: &Shared) -> Option<String> {
 pub fn tile_bytes(shared: &Shared, tile: &TileId) -> Result<Option<Vec<u8>>, EngineError> {
     match tile.kind {
         TileKind::Hashes(level) => {
-            let edge = shared.tiles.edge();
-            let (full, width) = tiles::tiles_at_level(edge.size(), level);
+            let (full, width) = tiles::tiles_at_level(shared.store.tree_size(), level);
             let present = tile.index < full || (tile.index == full && tile.width <= width);
             if !present {
                 return Ok(None);
             }
-            let hashes = shared.tiles.read(&edge, level, tile.index, tile.width)?;
+            let hashes = shared.store.hash_tile(level, tile.index, tile.width)?;
             Ok(Some(tiles::encode_hash_tile(
                 &hashes[..usize::from(tile.width)],
             )))

@@ -1,0 +1,344 @@
+//! The storage seam: where one ledger's entries, its indexes and its hash tiles live, behind a
+//! narrow read side ([`LedgerStore`], like Tessera's `LogReader`) and a one-writer append side
+//! ([`GroupAppender`]). The engine (rules, sequencing, checkpoints) knows neither file names,
+//! record sizes nor sled; a second store (PostgreSQL, the next issue) is one more
+//! implementation of these two traits.
+//!
+//! [`FileStore`] is the embedded default: the append-only log file (`log.rs`), the sled index
+//! (`index.rs`) and the hash tiles (`tiles.rs`) in the data directory. It is the only code that
+//! knows their names (`LOG_FILE`, `INDEX_DIR`, `TILES_DIR`) and the size of a log record.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ledger_core::entry::Entry;
+use ledger_core::merkle;
+use ledger_core::tx::TxId;
+use ledger_core::Hash;
+
+use crate::index::{Index, IndexBatch, IndexError};
+use crate::log::{self, GroupRecords, LogError, LogReader, LogWriter};
+use crate::tiles::{Edge, TileError, TileStore};
+
+pub use crate::log::LOG_FILE;
+
+/// The sled index's directory in the data directory.
+pub const INDEX_DIR: &str = "index";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Tiles(#[from] TileError),
+}
+
+impl From<ledger_core::tiles::TileDataError> for StoreError {
+    fn from(e: ledger_core::tiles::TileDataError) -> Self {
+        StoreError::Tiles(e.into())
+    }
+}
+
+/// One entry of a group to append, with what the indexes need.
+pub struct Appended {
+    pub entry: Entry,
+    pub hash: Hash,
+    pub tx_id: TxId,
+}
+
+/// The read side. Every method answers for durable entries only and never waits for the
+/// writer's sync: a group becomes readable when [`GroupAppender::publish`] returns.
+pub trait LedgerStore: Send + Sync {
+    /// Entry `sequence` and its blake3 hash. Asking for an entry that is not durable and
+    /// published is an error (`Missing`), never a guess.
+    fn entry(&self, sequence: u64) -> Result<(Entry, Hash), StoreError>;
+    /// The sequence of the published entry that carries transaction `tx_id`; `None` when none
+    /// does (yet: the group being written is not published).
+    fn sequence_of(&self, tx_id: &TxId) -> Result<Option<u64>, StoreError>;
+    /// At least `min_width` hashes of hash tile (`level`, `index`) of the published tree (more
+    /// when the tile is fuller); an error when the published tree does not reach them.
+    fn hash_tile(&self, level: u8, index: u64, min_width: u16) -> Result<Vec<Hash>, StoreError>;
+    /// Entries in the published tree (what [`LedgerStore::hash_tile`] covers).
+    fn tree_size(&self) -> u64;
+    /// Bytes the log takes (for metrics).
+    fn log_bytes(&self) -> u64;
+    /// Makes what is published durable in the indexes too, for a clean stop.
+    fn flush(&self) -> Result<(), StoreError>;
+}
+
+/// Where a group landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Landed {
+    pub first_sequence: u64,
+    pub count: u64,
+}
+
+/// The append side: one writer at a time.
+pub trait GroupAppender: Send {
+    /// Writes `group` (consecutive entries, starting at the store's next sequence) in one
+    /// durable write. `Ok` only once all of it is durable: the caller may then acknowledge it.
+    /// On error nothing of it is durable or visible, and the next call starts where this one
+    /// did.
+    fn append_durable(&mut self, group: &[Appended]) -> Result<Landed, StoreError>;
+    /// After [`GroupAppender::append_durable`]: indexes the group, extends the hash tiles and
+    /// records `checkpoint` (signed for the tree with the group) as the latest, then makes it
+    /// readable. An index failure here is logged, not returned: the log is durable and the
+    /// index is repaired from it on the next start.
+    fn publish(&mut self, group: &[Appended], landed: Landed, checkpoint: &str);
+}
+
+/// The embedded store's read side.
+pub struct FileStore {
+    log_path: PathBuf,
+    reader: LogReader,
+    index: Index,
+    tiles: TileStore,
+}
+
+/// The embedded store's append side.
+pub struct FileAppender {
+    store: Arc<FileStore>,
+    log: LogWriter,
+    edge: Edge,
+    /// Where each record of the last durable group starts in the log.
+    landed_offsets: Vec<u64>,
+}
+
+/// What opening the embedded store found and did, for the operator and the engine.
+pub struct Opened {
+    pub store: Arc<FileStore>,
+    pub appender: FileAppender,
+    pub report: log::ScanReport,
+    pub reindexed: u64,
+}
+
+/// One entry as the store's open hands it to the engine's replay.
+pub struct Replaying<'a> {
+    pub entry: &'a Entry,
+    pub hash: &'a Hash,
+}
+
+/// Whether `data_dir` holds a ledger log.
+pub fn has_log(data_dir: &Path) -> bool {
+    data_dir.join(log::LOG_FILE).exists()
+}
+
+impl FileStore {
+    /// Opens the store in `data_dir`: scans the log, hands every entry in order to `replay`
+    /// (which returns the entry's transaction id or stops the open), repairs the index from
+    /// where it got to and checks the hash tiles against the log. `durable` is the size the
+    /// node recorded as durable elsewhere (its signed mark): a log shorter than that, or than
+    /// the index, is refused, never cut.
+    pub fn open<E: From<StoreError>>(
+        data_dir: &Path,
+        rebuild_index: bool,
+        durable: u64,
+        mut replay: impl FnMut(Replaying<'_>) -> Result<TxId, E>,
+    ) -> Result<Opened, E> {
+        let log_path = data_dir.join(LOG_FILE);
+        let index = Index::open(&data_dir.join(INDEX_DIR)).map_err(StoreError::from)?;
+        if rebuild_index {
+            index.clear().map_err(StoreError::from)?;
+        }
+        let indexed = index.applied().map_err(StoreError::from)?;
+        let tiles = TileStore::new(data_dir);
+        let mut edge = Edge::default();
+        let mut batch = IndexBatch::default();
+        let mut pending = 0usize;
+        let mut reindexed = 0u64;
+        let mut failure: Option<E> = None;
+        let report = log::scan(&log_path, |scanned| {
+            let sequence = scanned.entry.sequence;
+            let stop = |what: &str| LogError::Corrupt {
+                path: log_path.clone(),
+                sequence,
+                offset: scanned.offset,
+                what: what.into(),
+            };
+            let tx_id = match replay(Replaying {
+                entry: &scanned.entry,
+                hash: &scanned.hash,
+            }) {
+                Ok(tx_id) => tx_id,
+                Err(e) => {
+                    failure = Some(e);
+                    return Err(stop("it breaks the ledger rules"));
+                }
+            };
+            tiles.append(&mut edge, merkle::entry_leaf_hash(&scanned.entry));
+            if sequence >= indexed {
+                batch.entry(sequence, &tx_id, scanned.offset);
+                reindexed += 1;
+                pending += 1;
+                if pending >= 4096 {
+                    batch.applied(sequence + 1);
+                    if let Err(e) = index.apply(std::mem::take(&mut batch)) {
+                        failure = Some(StoreError::from(e).into());
+                        return Err(stop("index write failed"));
+                    }
+                    pending = 0;
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| failure.take().unwrap_or(StoreError::Log(e).into()))?;
+        // Before the index moves: a log shorter than the index is refused, and must stay refused.
+        check_nothing_acknowledged_lost(&log_path, &report, indexed.max(durable))
+            .map_err(StoreError::from)?;
+        batch.applied(report.entries);
+        index.apply(batch).map_err(StoreError::from)?;
+        let log = LogWriter::open(&log_path, &report).map_err(StoreError::from)?;
+        tiles.publish(&edge);
+        let store = Arc::new(FileStore {
+            reader: log.reader().map_err(StoreError::from)?,
+            log_path,
+            index,
+            tiles,
+        });
+        Ok(Opened {
+            appender: FileAppender {
+                store: store.clone(),
+                log,
+                edge,
+                landed_offsets: Vec::new(),
+            },
+            store,
+            report,
+            reindexed,
+        })
+    }
+
+    /// Records `checkpoint` as the latest signed one and flushes the index (after an open).
+    pub fn record_checkpoint(&self, checkpoint: &str) -> Result<(), StoreError> {
+        let mut batch = IndexBatch::default();
+        batch.checkpoint(checkpoint);
+        self.index.apply(batch)?;
+        Ok(self.index.flush()?)
+    }
+}
+
+/// Creates the log of a new ledger in `data_dir` (which holds none) with its genesis entry, and
+/// makes the file and its directory entry durable.
+pub fn create(data_dir: &Path, genesis: &Entry) -> Result<(), StoreError> {
+    let log_path = data_dir.join(log::LOG_FILE);
+    let mut log = log::create(&log_path)?;
+    let mut group = GroupRecords::default();
+    group.push(genesis, &genesis.hash());
+    log.append_durable(&mut group)?;
+    Ok(())
+}
+
+/// Refuses to go on when the log holds fewer whole entries than the node recorded as durable
+/// (and so acknowledged): cutting a tail, or serving a shorter log, would lose them.
+fn check_nothing_acknowledged_lost(
+    log_path: &Path,
+    report: &log::ScanReport,
+    durable: u64,
+) -> Result<(), LogError> {
+    if report.entries >= durable {
+        return Ok(());
+    }
+    let what = match &report.torn {
+        Some(torn) => format!(
+            "the log ends in damage ({}), and its last whole entry is {} while the node \
+             records {durable} entries as durable: the damaged part held acknowledged entries, \
+             so it is not cut",
+            torn.why,
+            report.entries.saturating_sub(1)
+        ),
+        None => format!(
+            "the log holds {} entries but the node recorded {durable} as durable (in its index \
+             or its signed checkpoint mark): acknowledged entries are missing (if you restored an \
+             older log on purpose, move the `checkpoint` file and the `index` directory away and \
+             run `ledger-node rebuild`)",
+            report.entries
+        ),
+    };
+    Err(LogError::Corrupt {
+        path: log_path.to_path_buf(),
+        sequence: report.entries,
+        offset: report.end,
+        what,
+    })
+}
+
+impl LedgerStore for FileStore {
+    fn entry(&self, sequence: u64) -> Result<(Entry, Hash), StoreError> {
+        let offset = self.index.offset_of(sequence)?;
+        Ok(self.reader.read_at(offset)?)
+    }
+
+    fn sequence_of(&self, tx_id: &TxId) -> Result<Option<u64>, StoreError> {
+        Ok(self.index.sequence_of(tx_id)?)
+    }
+
+    fn hash_tile(&self, level: u8, index: u64, min_width: u16) -> Result<Vec<Hash>, StoreError> {
+        let edge = self.tiles.edge();
+        Ok(self.tiles.read(&edge, level, index, min_width)?)
+    }
+
+    fn tree_size(&self) -> u64 {
+        self.tiles.edge().size()
+    }
+
+    fn log_bytes(&self) -> u64 {
+        std::fs::metadata(&self.log_path)
+            .map(|m| m.len())
+            .unwrap_or(0)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(self.index.flush()?)
+    }
+}
+
+impl GroupAppender for FileAppender {
+    fn append_durable(&mut self, group: &[Appended]) -> Result<Landed, StoreError> {
+        let mut records = GroupRecords::default();
+        for a in group {
+            records.push(&a.entry, &a.hash);
+        }
+        let first_sequence = group.first().map_or(0, |a| a.entry.sequence);
+        let mut offset = self.log.append_durable(&mut records)?;
+        self.landed_offsets.clear();
+        for size in records.sizes() {
+            self.landed_offsets.push(offset);
+            offset += size;
+        }
+        assert_eq!(offset, self.log.len(), "record sizes and the log disagree");
+        Ok(Landed {
+            first_sequence,
+            count: group.len() as u64,
+        })
+    }
+
+    fn publish(&mut self, group: &[Appended], landed: Landed, checkpoint: &str) {
+        assert_eq!(landed.count, group.len() as u64);
+        assert_eq!(
+            self.landed_offsets.len(),
+            group.len(),
+            "publish follows its append"
+        );
+        assert_eq!(
+            landed.first_sequence,
+            self.edge.size(),
+            "groups are published in order"
+        );
+        let mut batch = IndexBatch::default();
+        for (a, offset) in group.iter().zip(&self.landed_offsets) {
+            batch.entry(a.entry.sequence, &a.tx_id, *offset);
+            self.store
+                .tiles
+                .append(&mut self.edge, merkle::entry_leaf_hash(&a.entry));
+        }
+        batch.checkpoint(checkpoint);
+        batch.applied(self.edge.size());
+        if let Err(e) = self.store.index.apply(batch) {
+            // The log is durable; the index is repaired from it on the next start.
+            tracing::error!(error = %e, "index update failed after a durable commit; restart the node to repair the index");
+        }
+        self.store.tiles.publish(&self.edge);
+    }
+}
