@@ -162,6 +162,8 @@ pub struct Shared {
     /// The log, its indexes and its hash tiles (`store.rs`).
     pub store: Arc<dyn LedgerStore>,
     recent: RwLock<VecDeque<(Entry, Hash)>>,
+    /// Entries whose rules the start replayed (the tail after the saved fold, or all).
+    pub replayed_at_start: u64,
     pub storage_ok: AtomicBool,
     pub counters: Counters,
     /// The latest checkpoint that reached the genesis's witness quorum (`witnessing.rs`).
@@ -304,6 +306,8 @@ struct Writer {
     node_key: SigningKey,
     max_group: usize,
     data_dir: PathBuf,
+    /// The size the fold was last saved at (`fold_file.rs`).
+    fold_saved_at: u64,
 }
 
 /// What opening found, for the operator.
@@ -312,6 +316,8 @@ pub struct OpenSummary {
     /// The unfinished final write that was cut (never acknowledged).
     pub torn: Option<log::TornTail>,
     pub reindexed: u64,
+    /// Entries whose rules were replayed (the tail after the saved fold, or all of them).
+    pub replayed: u64,
 }
 
 /// What the engine's replay builds while the store opens: the fold, the tree, the recent
@@ -322,9 +328,42 @@ struct Replay {
     tree: CompactTree,
     state: State,
     recent: VecDeque<(Entry, Hash)>,
+    /// The saved fold (`fold_file.rs`), taken up when the store resumes at its point.
+    saved: Option<State>,
+    /// Where the replay started: entries before it were not replayed.
+    from: u64,
 }
 
-impl Replay {
+impl store::Replayer for Replay {
+    type Error = EngineError;
+
+    fn begin(
+        &mut self,
+        from: u64,
+        tree: CompactTree,
+        root_at: &dyn Fn(u64) -> Result<Hash, StoreError>,
+    ) -> Result<(), EngineError> {
+        self.from = from;
+        let saved = self.saved.take();
+        if from == 0 {
+            return Ok(());
+        }
+        self.state = saved.expect("the store resumes only at the saved fold's point");
+        assert_eq!(
+            self.state.next_sequence, from,
+            "the saved fold covers the resume point"
+        );
+        assert_eq!(tree.size(), from);
+        self.tree = tree;
+        // A mark inside the part not replayed: the tiles there must have its root.
+        if let Some((size, root)) = self.mark {
+            if size <= from && root_at(size)? != root {
+                return Err(EngineError::Rewritten { size });
+            }
+        }
+        Ok(())
+    }
+
     /// Folds one entry of the log. Entries past the signed mark have their signatures checked
     /// too; those before it are under a checkpoint this node signed.
     fn entry(&mut self, replaying: Replaying<'_>) -> Result<ledger_core::tx::TxId, EngineError> {
@@ -375,9 +414,27 @@ pub fn open(
         tree: CompactTree::new(),
         state: State::new(),
         recent: VecDeque::with_capacity(RECENT_ENTRIES),
+        saved: None,
+        from: 0,
     };
     let marked = replayed.mark.map_or(0, |(size, _)| size);
-    let opened = FileStore::open(data_dir, rebuild, marked, |r| replayed.entry(r))?;
+    let saved = match rebuild {
+        true => None,
+        false => crate::fold_file::load(data_dir).unwrap_or_else(|why| {
+            tracing::warn!(%why, "保存的账本状态不可用，将重放整个日志 / the saved fold is unusable; replaying the whole log");
+            None
+        }),
+    };
+    let resume = saved.as_ref().map(|f| store::Resume {
+        size: f.size,
+        root: f.root,
+        last_hash: f.last_hash,
+    });
+    replayed.saved = saved.map(|f| f.state);
+    let opened = FileStore::open(data_dir, rebuild, marked, resume, &mut replayed)?;
+    if resume.is_some_and(|r| replayed.from != r.size) {
+        tracing::warn!("保存的账本状态与日志不符，已重放整个日志 / the saved fold did not match the log; replayed the whole log");
+    }
     if let Some(torn) = &opened.report.torn {
         tracing::warn!(
             from = torn.from,
@@ -442,6 +499,7 @@ pub fn open(
         head_watch,
         store: opened.store,
         recent: RwLock::new(replayed.recent),
+        replayed_at_start: size - replayed.from,
         storage_ok: AtomicBool::new(true),
         counters: Counters::default(),
         witnessed: RwLock::new(None),
@@ -451,6 +509,7 @@ pub fn open(
         entries: size,
         torn: opened.report.torn.clone(),
         reindexed: opened.reindexed,
+        replayed: size - replayed.from,
     };
     let writer = Writer {
         shared: shared.clone(),
@@ -461,6 +520,7 @@ pub fn open(
         node_key,
         max_group: 0,
         data_dir: data_dir.to_path_buf(),
+        fold_saved_at: replayed.from,
     };
     Ok((shared, WriterHandle { writer }, summary))
 }
@@ -500,6 +560,7 @@ struct Applied {
 
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        self.save_fold_every(crate::fold_file::SAVE_EVERY);
         while let Some(first) = rx.blocking_recv() {
             let mut count = first.items.len();
             let mut jobs = vec![first];
@@ -513,8 +574,40 @@ impl Writer {
                 }
             }
             self.group(jobs);
+            self.save_fold_every(crate::fold_file::SAVE_EVERY);
         }
+        self.save_fold_every(1);
         tracing::info!("writer stopped: queue closed and drained");
+    }
+
+    /// Saves the fold when `every` entries or more came since it was last saved, so the next
+    /// start replays at most about that many. The writer's state is the published one here
+    /// (between groups), and every entry it covers is durable.
+    fn save_fold_every(&mut self, every: u64) {
+        let size = self.chain.next_sequence;
+        if size - self.fold_saved_at < every {
+            return;
+        }
+        let started = Instant::now();
+        match crate::fold_file::save(
+            &self.data_dir,
+            size,
+            &self.tree.root(),
+            &self.chain.last_hash,
+            &self.state,
+        ) {
+            Ok(()) => {
+                self.fold_saved_at = size;
+                tracing::info!(
+                    size,
+                    ms = started.elapsed().as_millis() as u64,
+                    "saved the fold"
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot save the fold; the next start replays more of the log")
+            }
+        }
     }
 
     /// One group commit: apply the rules, write and sync, publish, answer.

@@ -359,6 +359,13 @@ pub fn render_metrics(shared: &Shared, subscribers: &SubscriberCounts) -> String
         "gauge",
         shared.log_bytes(),
     );
+    gauge(
+        &mut out,
+        "ledger_start_replayed_entries",
+        "Entries whose rules the last start replayed: the tail after the saved fold, or the whole log.",
+        "gauge",
+        shared.replayed_at_start,
+    );
     out
 }
 

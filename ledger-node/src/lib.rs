@@ -13,6 +13,7 @@
 pub mod bootstrap;
 pub mod config;
 pub mod engine;
+pub mod fold_file;
 pub mod genesis_file;
 pub mod http;
 pub mod index;

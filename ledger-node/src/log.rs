@@ -181,23 +181,37 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
 /// group in order, and reports where the whole groups end and any torn tail after them.
 pub fn scan(
     path: &Path,
+    each: impl FnMut(Scanned) -> Result<(), LogError>,
+) -> Result<ScanReport, LogError> {
+    scan_from(path, 0, ChainHead::default(), each)
+}
+
+/// As [`scan`], from byte `start`, which must be the end of a whole group whose last entry
+/// gives `head` (a point the node recorded itself, checked by the caller): only the tail
+/// after it is read.
+pub fn scan_from(
+    path: &Path,
+    start: u64,
+    start_head: ChainHead,
     mut each: impl FnMut(Scanned) -> Result<(), LogError>,
 ) -> Result<ScanReport, LogError> {
     let file = File::open(path).map_err(io_err(path))?;
     let file_len = file.metadata().map_err(io_err(path))?.len();
+    assert!(start <= file_len, "a resume point inside the log");
     let mut reader = io::BufReader::with_capacity(1 << 20, &file);
+    io::Seek::seek(&mut reader, io::SeekFrom::Start(start)).map_err(io_err(path))?;
     let corrupt = |sequence: u64, offset: u64, what: String| LogError::Corrupt {
         path: path.to_path_buf(),
         sequence,
         offset,
         what,
     };
-    let mut committed = ChainHead::default();
-    let mut head = ChainHead::default();
-    let mut group_start = 0u64;
+    let mut committed = start_head.clone();
+    let mut head = start_head;
+    let mut group_start = start;
     // Records read but not yet known to belong to a whole group.
     let mut pending: Vec<Scanned> = Vec::new();
-    let mut offset = 0u64;
+    let mut offset = start;
     let mut damage: Option<&'static str> = None;
     let mut buf = Vec::new();
     while offset < file_len {
@@ -510,8 +524,24 @@ impl LogWriter {
 }
 
 impl LogReader {
+    /// A reader of the log at `path` (for checks before the writer opens it).
+    pub fn open(path: &Path) -> Result<LogReader, LogError> {
+        let file = File::open(path).map_err(io_err(path))?;
+        Ok(LogReader {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
     /// Reads and checks the record at `offset`.
     pub fn read_at(&self, offset: u64) -> Result<(Entry, Hash), LogError> {
+        self.read_record(offset)
+            .map(|(entry, hash, _)| (entry, hash))
+    }
+
+    /// Reads and checks the record at `offset`; also returns where it ends and whether it
+    /// ends its group.
+    pub fn read_record(&self, offset: u64) -> Result<(Entry, Hash, (u64, bool)), LogError> {
         let corrupt = |what: String| LogError::Corrupt {
             path: self.path.clone(),
             sequence: u64::MAX,
@@ -522,8 +552,8 @@ impl LogReader {
         self.file
             .read_exact_at(&mut header, offset)
             .map_err(io_err(&self.path))?;
-        let len = match parse_header(&header) {
-            Header::Valid { len, .. } => len,
+        let (len, group_end) = match parse_header(&header) {
+            Header::Valid { len, group_end } => (len, group_end),
             Header::Zero => {
                 return Err(corrupt("zero bytes where a frame header should be".into()))
             }
@@ -539,7 +569,7 @@ impl LogReader {
             return Err(corrupt("its stored hash does not match its content".into()));
         }
         let entry = Entry::decode(encoded).map_err(|e| corrupt(e.to_string()))?;
-        Ok((entry, hash))
+        Ok((entry, hash, (offset + frame_bytes(len), group_end)))
     }
 }
 

@@ -44,7 +44,7 @@ pub fn start(settings: &Settings) -> anyhow::Result<Running> {
             torn.bytes, torn.records, torn.bytes, torn.records, torn.why
         );
     }
-    tracing::info!(entries = summary.entries, reindexed = summary.reindexed, ledger = %shared.ledger_id, "ledger opened");
+    tracing::info!(entries = summary.entries, reindexed = summary.reindexed, replayed = summary.replayed, ledger = %shared.ledger_id, "ledger opened");
     let (queue, writer) = writer.start(settings.queue_depth, settings.max_group);
     let keeper = crate::mark::keep(shared.clone(), settings.data_dir.clone());
     Ok(Running {

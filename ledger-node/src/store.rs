@@ -11,8 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ledger_core::entry::Entry;
-use ledger_core::merkle;
+use ledger_core::entry::{ChainHead, Entry};
+use ledger_core::merkle::{self, CompactTree};
+use ledger_core::tiles::TileSubtrees;
 use ledger_core::tx::TxId;
 use ledger_core::Hash;
 
@@ -125,18 +126,51 @@ pub fn has_log(data_dir: &Path) -> bool {
     data_dir.join(log::LOG_FILE).exists()
 }
 
+/// A point of the log where a start may resume: the node saved its fold there
+/// (`fold_file.rs`). The store uses it only if its log, index and tiles confirm it.
+#[derive(Clone, Copy, Debug)]
+pub struct Resume {
+    pub size: u64,
+    pub root: Hash,
+    pub last_hash: Hash,
+}
+
+/// What the engine does with the log while the store opens it.
+pub trait Replayer {
+    type Error: From<StoreError>;
+    /// Called once, before any entry: the replay starts after the first `from` entries (0:
+    /// from the genesis; else a confirmed [`Resume`] point, whose fold the replayer holds),
+    /// whose tree is `tree`; `root_at(n)` is the root of the first `n <= from` entries.
+    fn begin(
+        &mut self,
+        from: u64,
+        tree: CompactTree,
+        root_at: &dyn Fn(u64) -> Result<Hash, StoreError>,
+    ) -> Result<(), Self::Error>;
+    /// Folds the next entry; returns its transaction id, or stops the open.
+    fn entry(&mut self, replaying: Replaying<'_>) -> Result<TxId, Self::Error>;
+}
+
+/// Where the scan starts: the byte after a whole group, the chain there, the tiles' edge there.
+struct Start {
+    offset: u64,
+    head: ChainHead,
+    edge: Edge,
+}
+
 impl FileStore {
-    /// Opens the store in `data_dir`: scans the log, hands every entry in order to `replay`
-    /// (which returns the entry's transaction id or stops the open), repairs the index from
-    /// where it got to and checks the hash tiles against the log. `durable` is the size the
-    /// node recorded as durable elsewhere (its signed mark): a log shorter than that, or than
-    /// the index, is refused, never cut.
-    pub fn open<E: From<StoreError>>(
+    /// Opens the store in `data_dir`: scans the log from the start, or from `resume` when the
+    /// log, the index and the tiles confirm it, hands every entry after that point in order
+    /// to `replayer`, repairs the index from where it got to and checks the hash tiles it
+    /// passes against the log. `durable` is the size the node recorded as durable elsewhere
+    /// (its signed mark): a log shorter than that, or than the index, is refused, never cut.
+    pub fn open<R: Replayer>(
         data_dir: &Path,
         rebuild_index: bool,
         durable: u64,
-        mut replay: impl FnMut(Replaying<'_>) -> Result<TxId, E>,
-    ) -> Result<Opened, E> {
+        resume: Option<Resume>,
+        replayer: &mut R,
+    ) -> Result<Opened, R::Error> {
         let log_path = data_dir.join(LOG_FILE);
         let index = Index::open(&data_dir.join(INDEX_DIR)).map_err(StoreError::from)?;
         if rebuild_index {
@@ -144,12 +178,33 @@ impl FileStore {
         }
         let indexed = index.applied().map_err(StoreError::from)?;
         let tiles = TileStore::new(data_dir);
-        let mut edge = Edge::default();
+        let reader = LogReader::open(&log_path).map_err(StoreError::from)?;
+        let start = match resume {
+            Some(r) if !rebuild_index => resume_point(&reader, &index, &tiles, indexed, &r),
+            _ => None,
+        };
+        let Start {
+            offset,
+            head,
+            mut edge,
+        } = start.unwrap_or(Start {
+            offset: 0,
+            head: ChainHead::default(),
+            edge: Edge::default(),
+        });
+        {
+            let subtrees = TileSubtrees(|l, i, w| tiles.read(&edge, l, i, w));
+            let tree = CompactTree::from_subtrees(&subtrees, head.next_sequence)
+                .map_err(StoreError::from)?;
+            replayer.begin(head.next_sequence, tree, &|n| {
+                Ok(merkle::root(&subtrees, n)?)
+            })?;
+        }
         let mut batch = IndexBatch::default();
         let mut pending = 0usize;
         let mut reindexed = 0u64;
-        let mut failure: Option<E> = None;
-        let report = log::scan(&log_path, |scanned| {
+        let mut failure: Option<R::Error> = None;
+        let report = log::scan_from(&log_path, offset, head, |scanned| {
             let sequence = scanned.entry.sequence;
             let stop = |what: &str| LogError::Corrupt {
                 path: log_path.clone(),
@@ -157,7 +212,7 @@ impl FileStore {
                 offset: scanned.offset,
                 what: what.into(),
             };
-            let tx_id = match replay(Replaying {
+            let tx_id = match replayer.entry(Replaying {
                 entry: &scanned.entry,
                 hash: &scanned.hash,
             }) {
@@ -192,7 +247,7 @@ impl FileStore {
         let log = LogWriter::open(&log_path, &report).map_err(StoreError::from)?;
         tiles.publish(&edge);
         let store = Arc::new(FileStore {
-            reader: log.reader().map_err(StoreError::from)?,
+            reader,
             log_path,
             index,
             tiles,
@@ -217,6 +272,47 @@ impl FileStore {
         self.index.apply(batch)?;
         Ok(self.index.flush()?)
     }
+}
+
+/// Whether the log, the index and the tiles confirm `resume`: the index knows its last entry,
+/// that entry ends a whole group and has the saved hash, and the tiles there have the saved
+/// root. Anything else (including any read failure) means: scan the whole log.
+fn resume_point(
+    reader: &LogReader,
+    index: &Index,
+    tiles: &TileStore,
+    indexed: u64,
+    resume: &Resume,
+) -> Option<Start> {
+    if resume.size == 0 || resume.size > indexed {
+        return None;
+    }
+    let offset = index.offset_of(resume.size - 1).ok()?;
+    let (entry, hash, (end, group_end)) = reader.read_record(offset).ok()?;
+    if entry.sequence != resume.size - 1 || hash != resume.last_hash || !group_end {
+        return None;
+    }
+    let leaf = |sequence: u64| -> Result<Hash, StoreError> {
+        let (entry, _) = reader.read_at(index.offset_of(sequence)?)?;
+        Ok(merkle::entry_leaf_hash(&entry))
+    };
+    let edge = tiles.edge_at(resume.size, leaf).ok()??;
+    let root = merkle::root(
+        &TileSubtrees(|l, i, w| tiles.read(&edge, l, i, w)),
+        resume.size,
+    );
+    if root.ok()? != resume.root {
+        return None;
+    }
+    Some(Start {
+        offset: end,
+        head: ChainHead {
+            next_sequence: resume.size,
+            last_hash: hash,
+            last_timestamp_ms: entry.timestamp_ms,
+        },
+        edge,
+    })
 }
 
 /// Creates the log of a new ledger in `data_dir` (which holds none) with its genesis entry, and

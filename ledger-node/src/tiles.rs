@@ -153,6 +153,55 @@ impl TileStore {
         std::fs::rename(&tmp, &path)
     }
 
+    /// The edge of the tree of `size` leaves from the tile files, without reading the log
+    /// except for the leaves of the partial level-0 tile (`leaf(sequence)`). `None` when a tile
+    /// it needs is missing or has the wrong length (the caller then rebuilds from the log).
+    pub fn edge_at<E>(
+        &self,
+        size: u64,
+        mut leaf: impl FnMut(u64) -> Result<Hash, E>,
+    ) -> Result<Option<Edge>, E> {
+        let mut edge = Edge {
+            size,
+            ..Edge::default()
+        };
+        for level in 0..=MAX_TILE_LEVEL {
+            let (full, width) = ledger_core::tiles::tiles_at_level(size, level);
+            if full == 0 && width == 0 {
+                break;
+            }
+            let whole = |index: u64| {
+                std::fs::metadata(self.file(level, index))
+                    .is_ok_and(|m| m.len() == ledger_core::tiles::FULL_TILE_BYTES as u64)
+            };
+            if !(0..full).all(whole) {
+                return Ok(None);
+            }
+            let mut partial = Vec::with_capacity(usize::from(width));
+            for i in 0..u64::from(width) {
+                let below = full * TILE_WIDTH + i;
+                let hash = if level == 0 {
+                    leaf(below)?
+                } else {
+                    let path = self.file(level - 1, below);
+                    let Ok(bytes) = std::fs::read(&path) else {
+                        return Ok(None);
+                    };
+                    let id = TileId::hashes(level - 1, below, TILE_WIDTH as u16);
+                    let Ok(hashes) = decode_hash_tile(&id, &bytes) else {
+                        return Ok(None);
+                    };
+                    merkle::root_of_leaves(&hashes)
+                };
+                partial.push(hash);
+            }
+            let (f, p) = edge.level(level);
+            *f = full;
+            *p = partial;
+        }
+        Ok(Some(edge))
+    }
+
     /// Makes `edge` what readers see. Call only once every leaf in it is durable in the log.
     pub fn publish(&self, edge: &Edge) {
         let mut published = self.published.write().expect("tiles lock");
@@ -256,6 +305,36 @@ mod tests {
         filled(&store, n);
         assert_eq!(merkle::root(&store.subtrees(), n).unwrap(), root);
         assert_eq!(std::fs::read(store.file(0, 1)).unwrap().len(), 8192);
+    }
+
+    #[test]
+    fn the_edge_is_rebuilt_from_the_files_and_the_last_leaves() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TileStore::new(dir.path());
+        for n in [0u64, 1, 255, 256, 257, 65_536, 65_536 + 256 * 3 + 7] {
+            let (edge, tree) = filled(&store, n);
+            let rebuilt = store
+                .edge_at(n, |i| Ok::<_, ()>(leaf(i)))
+                .unwrap()
+                .expect("every tile is there");
+            assert_eq!(rebuilt.full, edge.full[..rebuilt.full.len()], "{n}");
+            assert_eq!(
+                rebuilt.partial,
+                edge.partial[..rebuilt.partial.len()],
+                "{n}"
+            );
+            store.publish(&rebuilt);
+            assert_eq!(
+                merkle::root(&store.subtrees(), n).unwrap(),
+                tree.root(),
+                "{n}"
+            );
+        }
+        std::fs::remove_file(store.file(0, 3)).unwrap();
+        assert!(store
+            .edge_at(65_536 + 256 * 3 + 7, |i| Ok::<_, ()>(leaf(i)))
+            .unwrap()
+            .is_none());
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub struct Cosignature {
 }
 
 /// A witness as a genesis names it: its key name and Ed25519 public key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WitnessKey {
     pub name: String,
     pub key: VerifyingKey,

@@ -16,7 +16,7 @@ use crate::Hash;
 /// does not multiply what may be paid without the representatives.
 pub const UNCONFIRMED_PAYEES: &str = "*payees not confirmed by the representatives*";
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LedgerInfo {
     pub ledger_id: String,
     pub name: String,
@@ -48,7 +48,7 @@ impl LedgerInfo {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyRecord {
     pub key_id: KeyId,
     pub public_key: VerifyingKey,
@@ -64,7 +64,7 @@ pub const RESERVE_ACCOUNT: &str = "reserve";
 /// from. It is the only kind of account whose balance is not held in the ledger.
 pub const EXTERNAL_PREFIX: &str = "external:";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum AccountKind {
     FundPool(FundSource),
     Project,
@@ -85,7 +85,7 @@ impl AccountKind {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Account {
     pub id: String,
     pub kind: AccountKind,
@@ -104,7 +104,7 @@ impl Account {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Project {
     pub id: String,
     pub name: String,
@@ -123,7 +123,7 @@ pub struct Project {
 }
 
 /// Where a project is in its life: 建设中 → 竣工 → 验收 → 结项.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ProjectStage {
     InProgress,
     Completed,
@@ -159,7 +159,7 @@ impl ProjectStage {
 }
 
 /// One key's evaluation of a completed project (效果共评).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Evaluation {
     pub key_id: KeyId,
     pub role: Role,
@@ -171,7 +171,7 @@ pub struct Evaluation {
 }
 
 /// An objection (异议) to a disbursement on public notice.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Objection {
     pub id: TxId,
     pub proposal: TxId,
@@ -187,7 +187,7 @@ pub struct Objection {
     pub resolution: Option<ObjectionResolution>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectionAnswer {
     pub at: u64,
     pub at_ms: i64,
@@ -195,7 +195,7 @@ pub struct ObjectionAnswer {
     pub document_hashes: Vec<Hash>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectionResolution {
     pub at: u64,
     pub at_ms: i64,
@@ -204,7 +204,7 @@ pub struct ObjectionResolution {
     pub by: BTreeSet<KeyId>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ObjectionState {
     /// Filed, not yet answered by the finance office.
     Open,
@@ -251,7 +251,7 @@ impl Objection {
 }
 
 /// One project's money from one fund source, as the node and the verifier publish it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SourceFigures {
     pub source: FundSource,
     pub budget: u64,
@@ -263,7 +263,7 @@ pub struct SourceFigures {
     pub remaining: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DisbursementState {
     Pending,
     Executed,
@@ -284,7 +284,7 @@ impl DisbursementState {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Disbursement {
     pub proposal: TxId,
     pub proposed_at: u64,
@@ -311,7 +311,7 @@ pub struct Disbursement {
 }
 
 /// What a reversal of an entry must undo.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Reversible {
     Receipt {
         source: FundSource,
@@ -421,7 +421,7 @@ impl Effects {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct State {
     pub ledger: Option<LedgerInfo>,
     pub keys: BTreeMap<KeyId, KeyRecord>,
@@ -798,5 +798,59 @@ impl State {
                     .expect("a project returns at most what an account gave it");
             }
         }
+    }
+}
+
+/// [`TxRecord`] as saved: its kind by name, which must be one of [`crate::tx::Kind::NAMES`]
+/// for a saved state to load.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct SavedTxRecord {
+    sequence: u64,
+    body_hash: Hash,
+    kind: String,
+    reversible: Reversible,
+    reversed_by: Option<TxId>,
+}
+
+impl From<TxRecord> for SavedTxRecord {
+    fn from(r: TxRecord) -> Self {
+        SavedTxRecord {
+            sequence: r.sequence,
+            body_hash: r.body_hash,
+            kind: r.kind.to_string(),
+            reversible: r.reversible,
+            reversed_by: r.reversed_by,
+        }
+    }
+}
+
+impl TryFrom<SavedTxRecord> for TxRecord {
+    type Error = String;
+    fn try_from(r: SavedTxRecord) -> Result<Self, String> {
+        let kind = crate::tx::Kind::NAMES
+            .iter()
+            .find(|k| **k == r.kind)
+            .copied()
+            .ok_or_else(|| format!("unknown transaction kind {:?}", r.kind))?;
+        Ok(TxRecord {
+            sequence: r.sequence,
+            body_hash: r.body_hash,
+            kind,
+            reversible: r.reversible,
+            reversed_by: r.reversed_by,
+        })
+    }
+}
+
+// By hand: serde's derive would require `'de: 'static` for the `&'static str` kind.
+impl serde::Serialize for TxRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        SavedTxRecord::from(self.clone()).serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TxRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        TxRecord::try_from(SavedTxRecord::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }

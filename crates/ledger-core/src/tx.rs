@@ -17,7 +17,9 @@ use crate::types::{Amounts, FundSource, Policy, Role};
 use crate::Hash;
 
 /// A client-chosen 128-bit transaction id.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct TxId(pub [u8; 16]);
 
 impl std::fmt::Debug for TxId {

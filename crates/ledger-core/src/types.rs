@@ -6,7 +6,9 @@ use crate::limits::MAX_TOTAL_FEN;
 use crate::proto;
 
 /// Where money comes from. Every fen in the ledger stays tagged with its source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum FundSource {
     Fiscal,
     SocialCapital,
@@ -98,7 +100,9 @@ impl FundSource {
 }
 
 /// One amount in fen per fund source.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Amounts([u64; 7]);
 
 impl Amounts {
@@ -168,7 +172,9 @@ impl Amounts {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Role {
     Admin,
     Finance,
@@ -209,7 +215,7 @@ impl Role {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Policy {
     pub approval_threshold_fen: u64,
     pub approver_quorum: u32,
