@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// verify it with `verifier verify --tiles` [env: LEDGER_TILES_DIR]
     #[arg(long)]
     pub tiles_dir: Option<PathBuf>,
+    /// Save the fold (the ledger's state, `<data>/fold`) after this many new entries: after a
+    /// crash a start replays at most about this many; a clean stop always saves it [default: 65536]
+    #[arg(long)]
+    pub fold_every: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -107,6 +111,7 @@ struct FileSettings {
     witness_urls: Option<Vec<String>>,
     witness_interval_ms: Option<u64>,
     tiles_dir: Option<PathBuf>,
+    fold_every: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +143,8 @@ pub struct Settings {
     pub witness_interval_ms: u64,
     /// Where to keep a tlog-tiles copy of the log for static publishing, if anywhere.
     pub tiles_dir: Option<PathBuf>,
+    /// Entries between saves of the fold.
+    pub fold_every: u64,
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
@@ -192,7 +199,8 @@ macro_rules! single_valued_flags {
             tls_cert,
             tls_key,
             witness_interval_ms,
-            tiles_dir
+            tiles_dir,
+            fold_every
         )
     };
 }
@@ -291,6 +299,11 @@ impl ServeArgs {
                 self.witness_urls.clone()
             },
             witness_interval_ms: pick!(witness_interval_ms, "LEDGER_WITNESS_INTERVAL_MS", 1000),
+            fold_every: pick!(
+                fold_every,
+                "LEDGER_FOLD_EVERY",
+                crate::fold_file::SAVE_EVERY
+            ),
             tiles_dir: match self.tiles_dir.clone().or(file.tiles_dir.clone()) {
                 Some(dir) => Some(dir),
                 None => env::<PathBuf>("LEDGER_TILES_DIR")?,
@@ -336,6 +349,7 @@ impl ServeArgs {
             ("max-downloads", settings.max_downloads),
             ("stall-timeout-secs", settings.stall_timeout_secs as usize),
             ("witness-interval-ms", settings.witness_interval_ms as usize),
+            ("fold-every", settings.fold_every as usize),
         ] {
             anyhow::ensure!(value > 0, "--{name} must be at least 1");
         }

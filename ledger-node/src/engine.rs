@@ -209,7 +209,7 @@ impl Shared {
 
     /// The Merkle root of the first `size` entries. `size` must be at most the head's.
     pub fn root_at(&self, size: u64) -> Result<Hash, EngineError> {
-        Ok(merkle::root(&self.subtrees(), size)?)
+        Ok(merkle::root(&*self.subtrees(), size)?)
     }
 
     /// The RFC 9162 audit path of entry `index` in the tree of `size` entries (`size` at most
@@ -219,7 +219,7 @@ impl Shared {
         index: u64,
         size: u64,
     ) -> Result<Result<Vec<Hash>, merkle::ProofError>, EngineError> {
-        Ok(merkle::inclusion_proof(&self.subtrees(), index, size)?)
+        Ok(merkle::inclusion_proof(&*self.subtrees(), index, size)?)
     }
 
     /// The RFC 9162 proof that the tree of `old` entries is a prefix of the tree of `new`
@@ -229,7 +229,7 @@ impl Shared {
         old: u64,
         new: u64,
     ) -> Result<Result<Vec<Hash>, merkle::ProofError>, EngineError> {
-        Ok(merkle::consistency_proof(&self.subtrees(), old, new)?)
+        Ok(merkle::consistency_proof(&*self.subtrees(), old, new)?)
     }
 
     /// What a snapshot covers: the witnessed checkpoint's tree when there is one (so that an
@@ -279,11 +279,9 @@ impl Shared {
         self.store.log_bytes()
     }
 
-    /// The published tree's perfect subtrees, read from the store's hash tiles.
-    fn subtrees(&self) -> impl merkle::PerfectSubtrees<Error = StoreError> + '_ {
-        ledger_core::tiles::TileSubtrees(move |level, index, width| {
-            self.store.hash_tile(level, index, width)
-        })
+    /// The published tree's perfect subtrees, from the store (one view per proof).
+    fn subtrees(&self) -> Box<dyn merkle::PerfectSubtrees<Error = StoreError> + '_> {
+        self.store.tree_view()
     }
 }
 
@@ -306,8 +304,9 @@ struct Writer {
     node_key: SigningKey,
     max_group: usize,
     data_dir: PathBuf,
-    /// The size the fold was last saved at (`fold_file.rs`).
+    /// The size the fold was last saved at (`fold_file.rs`), and how often to save it.
     fold_saved_at: u64,
+    fold_every: u64,
 }
 
 /// What opening found, for the operator.
@@ -418,9 +417,10 @@ pub fn open(
         from: 0,
     };
     let marked = replayed.mark.map_or(0, |(size, _)| size);
+    let started = Instant::now();
     let saved = match rebuild {
         true => None,
-        false => crate::fold_file::load(data_dir).unwrap_or_else(|why| {
+        false => crate::fold_file::load(data_dir, &candidates).unwrap_or_else(|why| {
             tracing::warn!(%why, "保存的账本状态不可用，将重放整个日志 / the saved fold is unusable; replaying the whole log");
             None
         }),
@@ -431,7 +431,14 @@ pub fn open(
         last_hash: f.last_hash,
     });
     replayed.saved = saved.map(|f| f.state);
+    let fold_loaded = started.elapsed();
     let opened = FileStore::open(data_dir, rebuild, marked, resume, &mut replayed)?;
+    tracing::info!(
+        fold_load_ms = fold_loaded.as_millis() as u64,
+        store_open_ms = (started.elapsed() - fold_loaded).as_millis() as u64,
+        resumed_at = replayed.from,
+        "opened the store"
+    );
     if resume.is_some_and(|r| replayed.from != r.size) {
         tracing::warn!("保存的账本状态与日志不符，已重放整个日志 / the saved fold did not match the log; replayed the whole log");
     }
@@ -521,6 +528,7 @@ pub fn open(
         max_group: 0,
         data_dir: data_dir.to_path_buf(),
         fold_saved_at: replayed.from,
+        fold_every: crate::fold_file::SAVE_EVERY,
     };
     Ok((shared, WriterHandle { writer }, summary))
 }
@@ -530,6 +538,13 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
+    /// Saves the fold after every `entries` new entries instead of `fold_file::SAVE_EVERY`.
+    pub fn fold_every(mut self, entries: u64) -> Self {
+        assert!(entries > 0);
+        self.writer.fold_every = entries;
+        self
+    }
+
     /// Starts the writer thread. It runs until every sender of the returned queue is dropped,
     /// finishing the jobs already queued.
     pub fn start(
@@ -560,7 +575,7 @@ struct Applied {
 
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
-        self.save_fold_every(crate::fold_file::SAVE_EVERY);
+        self.save_fold_every(self.fold_every);
         while let Some(first) = rx.blocking_recv() {
             let mut count = first.items.len();
             let mut jobs = vec![first];
@@ -574,7 +589,7 @@ impl Writer {
                 }
             }
             self.group(jobs);
-            self.save_fold_every(crate::fold_file::SAVE_EVERY);
+            self.save_fold_every(self.fold_every);
         }
         self.save_fold_every(1);
         tracing::info!("writer stopped: queue closed and drained");
@@ -591,6 +606,7 @@ impl Writer {
         let started = Instant::now();
         match crate::fold_file::save(
             &self.data_dir,
+            &self.node_key,
             size,
             &self.tree.root(),
             &self.chain.last_hash,

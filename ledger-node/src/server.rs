@@ -45,7 +45,9 @@ pub fn start(settings: &Settings) -> anyhow::Result<Running> {
         );
     }
     tracing::info!(entries = summary.entries, reindexed = summary.reindexed, replayed = summary.replayed, ledger = %shared.ledger_id, "ledger opened");
-    let (queue, writer) = writer.start(settings.queue_depth, settings.max_group);
+    let (queue, writer) = writer
+        .fold_every(settings.fold_every)
+        .start(settings.queue_depth, settings.max_group);
     let keeper = crate::mark::keep(shared.clone(), settings.data_dir.clone());
     Ok(Running {
         shared,

@@ -61,6 +61,10 @@ pub trait LedgerStore: Send + Sync {
     /// At least `min_width` hashes of hash tile (`level`, `index`) of the published tree (more
     /// when the tile is fuller); an error when the published tree does not reach them.
     fn hash_tile(&self, level: u8, index: u64, min_width: u16) -> Result<Vec<Hash>, StoreError>;
+    /// A view of the published tree for one proof or root: its `perfect(level, index)` is the
+    /// root of leaves `[index << level, (index + 1) << level)`, an error when the tree (as
+    /// published when the view was taken) does not hold them all.
+    fn tree_view(&self) -> Box<dyn merkle::PerfectSubtrees<Error = StoreError> + '_>;
     /// Entries in the published tree (what [`LedgerStore::hash_tile`] covers).
     fn tree_size(&self) -> u64;
     /// Bytes the log takes (for metrics).
@@ -375,6 +379,10 @@ impl LedgerStore for FileStore {
         Ok(self.tiles.read(&edge, level, index, min_width)?)
     }
 
+    fn tree_view(&self) -> Box<dyn merkle::PerfectSubtrees<Error = StoreError> + '_> {
+        Box::new(TilesView(self.tiles.subtrees()))
+    }
+
     fn tree_size(&self) -> u64 {
         self.tiles.edge().size()
     }
@@ -436,5 +444,14 @@ impl GroupAppender for FileAppender {
             tracing::error!(error = %e, "index update failed after a durable commit; restart the node to repair the index");
         }
         self.store.tiles.publish(&self.edge);
+    }
+}
+
+struct TilesView<'a>(crate::tiles::EdgeSubtrees<'a>);
+
+impl merkle::PerfectSubtrees for TilesView<'_> {
+    type Error = StoreError;
+    fn perfect(&self, level: u32, index: u64) -> Result<Hash, StoreError> {
+        Ok(self.0.perfect(level, index)?)
     }
 }

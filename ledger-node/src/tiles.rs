@@ -19,7 +19,7 @@ use std::sync::{Arc, RwLock};
 
 use ledger_core::merkle::{self, PerfectSubtrees};
 use ledger_core::tiles::{
-    decode_hash_tile, encode_hash_tile, TileDataError, TileId, TileSubtrees, MAX_TILE_LEVEL,
+    decode_hash_tile, encode_hash_tile, TileDataError, TileId, MAX_TILE_LEVEL, TILE_HEIGHT,
     TILE_WIDTH,
 };
 use ledger_core::Hash;
@@ -47,13 +47,41 @@ pub enum TileError {
     },
 }
 
-/// The right edge of the tree: per tile level, how many full tiles there are and the hashes of
+/// The complete nodes inside one tile: `nodes[r]` holds the roots of its aligned runs of `2^r`
+/// hashes (r = 0 is the hashes themselves), so any perfect subtree inside it is one lookup.
+type TileNodes = Vec<Vec<Hash>>;
+
+/// Adds `hash` to a tile's nodes, completing the nodes above it it finishes.
+fn push_node(nodes: &mut TileNodes, hash: Hash) {
+    if nodes.is_empty() {
+        nodes.resize(TILE_HEIGHT as usize, Vec::new());
+    }
+    nodes[0].push(hash);
+    for r in 1..TILE_HEIGHT as usize {
+        let below = &nodes[r - 1];
+        if !below.len().is_multiple_of(2) || below.len() / 2 == nodes[r].len() {
+            break;
+        }
+        let node = merkle::node_hash(&below[below.len() - 2], &below[below.len() - 1]);
+        nodes[r].push(node);
+    }
+}
+
+fn nodes_of(hashes: &[Hash]) -> TileNodes {
+    let mut nodes = TileNodes::new();
+    for h in hashes {
+        push_node(&mut nodes, *h);
+    }
+    nodes
+}
+
+/// The right edge of the tree: per tile level, how many full tiles there are and the nodes of
 /// the partial one after them.
 #[derive(Clone, Debug, Default)]
 pub struct Edge {
     size: u64,
     full: Vec<u64>,
-    partial: Vec<Vec<Hash>>,
+    partial: Vec<TileNodes>,
     /// Full tiles whose file could not be written yet (normally none).
     unwritten: BTreeMap<(u8, u64), Arc<Vec<Hash>>>,
 }
@@ -63,11 +91,19 @@ impl Edge {
         self.size
     }
 
-    fn level(&mut self, level: u8) -> (&mut u64, &mut Vec<Hash>) {
+    /// The hashes of the partial tile of `level` (empty when there is none).
+    fn partial_hashes(&self, level: u8) -> &[Hash] {
+        self.partial
+            .get(usize::from(level))
+            .and_then(|n| n.first())
+            .map_or(&[], |h| h.as_slice())
+    }
+
+    fn level(&mut self, level: u8) -> (&mut u64, &mut TileNodes) {
         let l = usize::from(level);
         if self.full.len() <= l {
             self.full.resize(l + 1, 0);
-            self.partial.resize(l + 1, Vec::new());
+            self.partial.resize(l + 1, TileNodes::new());
         }
         (&mut self.full[l], &mut self.partial[l])
     }
@@ -78,13 +114,16 @@ impl Edge {
         let mut carry = leaf;
         for level in 0..=MAX_TILE_LEVEL {
             let (full, partial) = self.level(level);
-            partial.push(carry);
-            if partial.len() as u64 != TILE_WIDTH {
+            push_node(partial, carry);
+            if partial[0].len() as u64 != TILE_WIDTH {
                 break;
             }
-            let hashes = std::mem::take(partial);
-            carry = merkle::root_of_leaves(&hashes);
-            completed.push((level, *full, hashes));
+            let nodes = std::mem::take(partial);
+            carry = merkle::node_hash(
+                &nodes[TILE_HEIGHT as usize - 1][0],
+                &nodes[TILE_HEIGHT as usize - 1][1],
+            );
+            completed.push((level, *full, nodes.into_iter().next().expect("level 0")));
             *full += 1;
         }
         self.size += 1;
@@ -92,10 +131,39 @@ impl Edge {
     }
 }
 
+/// Level-0 tiles' nodes kept after a read (proofs for recent entries read the same few tiles
+/// again and again). Bounded: at most `TILE_CACHE` of them (16 KiB each), oldest out first.
+/// Tiles of level 1 and up are kept for good: one per 65,536 entries (256 KiB at a million).
+const TILE_CACHE: usize = 256;
+
+#[derive(Default)]
+struct TileCache {
+    tiles: std::collections::HashMap<(u8, u64), Arc<TileNodes>>,
+    level0_order: std::collections::VecDeque<u64>,
+}
+
+impl TileCache {
+    fn get(&self, key: (u8, u64)) -> Option<Arc<TileNodes>> {
+        self.tiles.get(&key).cloned()
+    }
+
+    fn put(&mut self, key: (u8, u64), nodes: Arc<TileNodes>) {
+        if self.tiles.insert(key, nodes).is_none() && key.0 == 0 {
+            self.level0_order.push_back(key.1);
+        }
+        while self.level0_order.len() > TILE_CACHE {
+            if let Some(old) = self.level0_order.pop_front() {
+                self.tiles.remove(&(0, old));
+            }
+        }
+    }
+}
+
 /// The hash tiles of one ledger: files for full tiles, the published edge for the rest.
 pub struct TileStore {
     dir: PathBuf,
     published: RwLock<Arc<Edge>>,
+    cache: RwLock<TileCache>,
 }
 
 impl TileStore {
@@ -103,6 +171,7 @@ impl TileStore {
         TileStore {
             dir: data_dir.join(TILES_DIR),
             published: RwLock::new(Arc::new(Edge::default())),
+            cache: RwLock::new(TileCache::default()),
         }
     }
 
@@ -177,7 +246,7 @@ impl TileStore {
             if !(0..full).all(whole) {
                 return Ok(None);
             }
-            let mut partial = Vec::with_capacity(usize::from(width));
+            let mut partial = TileNodes::new();
             for i in 0..u64::from(width) {
                 let below = full * TILE_WIDTH + i;
                 let hash = if level == 0 {
@@ -193,7 +262,7 @@ impl TileStore {
                     };
                     merkle::root_of_leaves(&hashes)
                 };
-                partial.push(hash);
+                push_node(&mut partial, hash);
             }
             let (f, p) = edge.level(level);
             *f = full;
@@ -235,23 +304,79 @@ impl TileStore {
                 &bytes,
             )?);
         }
-        match edge.partial.get(l) {
-            Some(partial) if index == full && partial.len() >= usize::from(min_width) => {
-                Ok(partial.clone())
-            }
-            _ => Err(TileError::Beyond {
-                level,
-                index,
-                width: min_width,
-                size: edge.size,
-            }),
+        let partial = edge.partial_hashes(level);
+        if index == full && partial.len() >= usize::from(min_width) && min_width > 0 {
+            return Ok(partial.to_vec());
         }
+        Err(TileError::Beyond {
+            level,
+            index,
+            width: min_width,
+            size: edge.size,
+        })
     }
 
-    /// Perfect subtrees of the published tree, read from tiles.
-    pub fn subtrees(&self) -> impl PerfectSubtrees<Error = TileError> + '_ {
+    /// The nodes of full tile (`level`, `index`) of `edge`'s tree, from the cache or its file.
+    fn full_nodes(&self, edge: &Edge, level: u8, index: u64) -> Result<Arc<TileNodes>, TileError> {
+        if let Some(nodes) = self.cache.read().expect("tile cache").get((level, index)) {
+            return Ok(nodes);
+        }
+        let hashes = self.read(edge, level, index, TILE_WIDTH as u16)?;
+        let nodes = Arc::new(nodes_of(&hashes));
+        self.cache
+            .write()
+            .expect("tile cache")
+            .put((level, index), nodes.clone());
+        Ok(nodes)
+    }
+
+    /// The root of perfect subtree (`level`, `index`) of `edge`'s tree (leaves
+    /// `[index << level, (index + 1) << level)`): one lookup in a tile's nodes.
+    pub fn perfect(&self, edge: &Edge, level: u32, index: u64) -> Result<Hash, TileError> {
+        let beyond = || TileError::Beyond {
+            level: (level / TILE_HEIGHT) as u8,
+            index,
+            width: 0,
+            size: edge.size,
+        };
+        let tile_level = u8::try_from(level / TILE_HEIGHT).map_err(|_| beyond())?;
+        if tile_level > MAX_TILE_LEVEL {
+            return Err(beyond());
+        }
+        let r = level % TILE_HEIGHT;
+        let per_tile = TILE_WIDTH >> r;
+        let (tile, k) = (index / per_tile, (index % per_tile) as usize);
+        let full = edge.full.get(usize::from(tile_level)).copied().unwrap_or(0);
+        if tile < full {
+            let nodes = self.full_nodes(edge, tile_level, tile)?;
+            return Ok(nodes[r as usize][k]);
+        }
+        edge.partial
+            .get(usize::from(tile_level))
+            .filter(|_| tile == full)
+            .and_then(|nodes| nodes.get(r as usize))
+            .and_then(|n| n.get(k))
+            .copied()
+            .ok_or_else(beyond)
+    }
+
+    /// Perfect subtrees of the published tree, read from tiles: one view of the tree (the
+    /// edge is taken once), for the many lookups of one proof.
+    pub fn subtrees(&self) -> EdgeSubtrees<'_> {
         let edge = self.edge();
-        TileSubtrees(move |level, index, width| self.read(&edge, level, index, width))
+        EdgeSubtrees { store: self, edge }
+    }
+}
+
+pub struct EdgeSubtrees<'a> {
+    store: &'a TileStore,
+    edge: Arc<Edge>,
+}
+
+impl PerfectSubtrees for EdgeSubtrees<'_> {
+    type Error = TileError;
+    fn perfect(&self, level: u32, index: u64) -> Result<Hash, TileError> {
+        self.store.perfect(&self.edge, level, index)
     }
 }
 

@@ -79,8 +79,34 @@ fn a_resumed_start_and_a_full_replay_give_the_same_state() {
     );
     drop(s);
     // A fold saved for a point whose entry hash is not the log's.
-    let saved = fold_file::load_bytes(&good).unwrap();
-    fold_file::save(&data, saved.size, &saved.root, &[7; 32], &saved.state).unwrap();
+    let node_key = ledger_keys::read(&bootstrap::node_key_path(&data)).unwrap();
+    let saved = fold_file::load_bytes(&good, &[node_key.verifying_key()]).unwrap();
+    fold_file::save(
+        &data,
+        &node_key,
+        saved.size,
+        &saved.root,
+        &[7; 32],
+        &saved.state,
+    )
+    .unwrap();
+    let (s, summary) = open(&data, false);
+    assert_eq!(
+        (summary.replayed, state_of(&s)),
+        (count + 1, resumed_state.clone())
+    );
+    drop(s);
+    // One that is right in every way but not signed by the node's key.
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    fold_file::save(
+        &data,
+        &stranger,
+        saved.size,
+        &saved.root,
+        &saved.last_hash,
+        &saved.state,
+    )
+    .unwrap();
     let (s, summary) = open(&data, false);
     assert_eq!((summary.replayed, state_of(&s)), (count + 1, resumed_state));
 }

@@ -801,37 +801,54 @@ impl State {
     }
 }
 
-/// [`TxRecord`] as saved: its kind by name, which must be one of [`crate::tx::Kind::NAMES`]
-/// for a saved state to load.
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
+/// [`TxRecord`] as saved: its kind by its place in [`crate::tx::Kind::NAMES`] (a saved state
+/// naming any other place does not load).
+#[derive(serde::Deserialize)]
 struct SavedTxRecord {
     sequence: u64,
     body_hash: Hash,
-    kind: String,
+    kind: u8,
     reversible: Reversible,
     reversed_by: Option<TxId>,
 }
 
-impl From<TxRecord> for SavedTxRecord {
-    fn from(r: TxRecord) -> Self {
-        SavedTxRecord {
-            sequence: r.sequence,
-            body_hash: r.body_hash,
-            kind: r.kind.to_string(),
-            reversible: r.reversible,
-            reversed_by: r.reversed_by,
+/// The same, borrowed, for saving without copying.
+#[derive(serde::Serialize)]
+struct SavedTxRecordRef<'a> {
+    sequence: u64,
+    body_hash: &'a Hash,
+    kind: u8,
+    reversible: &'a Reversible,
+    reversed_by: &'a Option<TxId>,
+}
+
+// By hand: serde's derive would require `'de: 'static` for the `&'static str` kind.
+impl serde::Serialize for TxRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let kind = crate::tx::Kind::NAMES
+            .iter()
+            .position(|k| *k == self.kind)
+            .ok_or_else(|| serde::ser::Error::custom("a transaction kind not in Kind::NAMES"))?;
+        SavedTxRecordRef {
+            sequence: self.sequence,
+            body_hash: &self.body_hash,
+            kind: kind as u8,
+            reversible: &self.reversible,
+            reversed_by: &self.reversed_by,
         }
+        .serialize(s)
     }
 }
 
-impl TryFrom<SavedTxRecord> for TxRecord {
-    type Error = String;
-    fn try_from(r: SavedTxRecord) -> Result<Self, String> {
+impl<'de> serde::Deserialize<'de> for TxRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let r = SavedTxRecord::deserialize(d)?;
         let kind = crate::tx::Kind::NAMES
-            .iter()
-            .find(|k| **k == r.kind)
+            .get(usize::from(r.kind))
             .copied()
-            .ok_or_else(|| format!("unknown transaction kind {:?}", r.kind))?;
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("unknown transaction kind {}", r.kind))
+            })?;
         Ok(TxRecord {
             sequence: r.sequence,
             body_hash: r.body_hash,
@@ -839,18 +856,5 @@ impl TryFrom<SavedTxRecord> for TxRecord {
             reversible: r.reversible,
             reversed_by: r.reversed_by,
         })
-    }
-}
-
-// By hand: serde's derive would require `'de: 'static` for the `&'static str` kind.
-impl serde::Serialize for TxRecord {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        SavedTxRecord::from(self.clone()).serialize(s)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for TxRecord {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        TxRecord::try_from(SavedTxRecord::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
