@@ -307,6 +307,12 @@ struct Writer {
     /// The size the fold was last saved at (`fold_file.rs`), and how often to save it.
     fold_saved_at: u64,
     fold_every: u64,
+    /// The thread that saves the fold between groups, and how to wake it (with the key to sign
+    /// with); started with the writer.
+    fold_saver: Option<(
+        std::sync::mpsc::SyncSender<SigningKey>,
+        std::thread::JoinHandle<()>,
+    )>,
 }
 
 /// What opening found, for the operator.
@@ -529,6 +535,7 @@ pub fn open(
         data_dir: data_dir.to_path_buf(),
         fold_saved_at: replayed.from,
         fold_every: crate::fold_file::SAVE_EVERY,
+        fold_saver: None,
     };
     Ok((shared, WriterHandle { writer }, summary))
 }
@@ -575,6 +582,7 @@ struct Applied {
 
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        self.fold_saver = Some(spawn_fold_saver(self.shared.clone(), self.data_dir.clone()));
         self.save_fold_every(self.fold_every);
         while let Some(first) = rx.blocking_recv() {
             let mut count = first.items.len();
@@ -591,18 +599,36 @@ impl Writer {
             self.group(jobs);
             self.save_fold_every(self.fold_every);
         }
-        self.save_fold_every(1);
+        // The last save is the writer's own, after the saver thread is done: nothing older can
+        // replace it.
+        if let Some((wake, thread)) = self.fold_saver.take() {
+            drop(wake);
+            let _ = thread.join();
+        }
+        self.save_fold_now();
         tracing::info!("writer stopped: queue closed and drained");
     }
 
-    /// Saves the fold when `every` entries or more came since it was last saved, so the next
-    /// start replays at most about that many. The writer's state is the published one here
-    /// (between groups), and every entry it covers is durable.
+    /// Asks the saver thread to save the fold when `every` entries or more came since it was
+    /// last asked, so the next start replays at most about that many. The writer goes on: the
+    /// saver encodes the published state under its read lock and writes it on its own.
     fn save_fold_every(&mut self, every: u64) {
         let size = self.chain.next_sequence;
         if size - self.fold_saved_at < every {
             return;
         }
+        if let Some((wake, _)) = &self.fold_saver {
+            // Full: a save is under way; the next group asks again.
+            if wake.try_send(self.node_key.clone()).is_ok() {
+                self.fold_saved_at = size;
+            }
+        }
+    }
+
+    /// Saves the fold here and now (the writer's state is the published one between groups,
+    /// and every entry it covers is durable).
+    fn save_fold_now(&mut self) {
+        let size = self.chain.next_sequence;
         let started = Instant::now();
         match crate::fold_file::save(
             &self.data_dir,
@@ -840,6 +866,43 @@ impl Writer {
         });
         Ok(ctx.sequence)
     }
+}
+
+/// The fold saver: on each wake-up, encodes the published state (under the state's read lock,
+/// with the head that matches it) and writes it signed, off the writer thread, so a group never
+/// waits for a save's writing and `sync`.
+fn spawn_fold_saver(
+    shared: Arc<Shared>,
+    data_dir: PathBuf,
+) -> (
+    std::sync::mpsc::SyncSender<SigningKey>,
+    std::thread::JoinHandle<()>,
+) {
+    let (wake, woken) = std::sync::mpsc::sync_channel::<SigningKey>(1);
+    let thread = std::thread::Builder::new()
+        .name("fold-saver".into())
+        .spawn(move || {
+            for key in woken {
+                let started = Instant::now();
+                let encoded = {
+                    let state = shared.state.read().expect("state lock");
+                    let head = shared.head();
+                    assert_eq!(head.size, state.next_sequence, "state and head change together");
+                    crate::fold_file::encode(&state).map(|body| (head.size, head.root, body))
+                };
+                let saved = encoded.and_then(|(size, root, body)| {
+                    let (_, last_hash) = shared.read_entry(size - 1)?;
+                    crate::fold_file::write(&data_dir, &key, size, &root, &last_hash, &body)?;
+                    Ok(size)
+                });
+                match saved {
+                    Ok(size) => tracing::info!(size, ms = started.elapsed().as_millis() as u64, "saved the fold"),
+                    Err(e) => tracing::error!(error = %e, "cannot save the fold; the next start replays more of the log"),
+                }
+            }
+        })
+        .expect("spawn the fold saver");
+    (wake, thread)
 }
 
 /// Creates a new ledger in a data directory that holds none, from a signed genesis envelope.

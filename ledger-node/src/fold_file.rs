@@ -66,8 +66,24 @@ pub fn save(
         state.next_sequence, size,
         "the fold covers exactly `size` entries"
     );
-    let body = postcard::to_allocvec(state)?;
-    let signature = key.sign(&signed_message(size, root, last_hash, &body));
+    write(data_dir, key, size, root, last_hash, &encode(state)?)
+}
+
+/// The state's bytes as saved (taken under the state's read lock; the rest needs no lock).
+pub fn encode(state: &State) -> anyhow::Result<Vec<u8>> {
+    Ok(postcard::to_allocvec(state)?)
+}
+
+/// Writes an [`encode`]d state of the first `size` entries, signed with the node key.
+pub fn write(
+    data_dir: &Path,
+    key: &SigningKey,
+    size: u64,
+    root: &Hash,
+    last_hash: &Hash,
+    body: &[u8],
+) -> anyhow::Result<()> {
+    let signature = key.sign(&signed_message(size, root, last_hash, body));
     let mut bytes = Vec::with_capacity(HEADER_BYTES + body.len() + 32);
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&size.to_be_bytes());
@@ -75,7 +91,7 @@ pub fn save(
     bytes.extend_from_slice(last_hash);
     bytes.extend_from_slice(&signature.to_bytes());
     bytes.extend_from_slice(&(body.len() as u64).to_be_bytes());
-    bytes.extend_from_slice(&body);
+    bytes.extend_from_slice(body);
     let check = blake3::hash(&bytes);
     bytes.extend_from_slice(check.as_bytes());
     let path = data_dir.join(FOLD_FILE);
