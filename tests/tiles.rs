@@ -502,3 +502,130 @@ async fn the_nodes_hash_tiles_survive_a_restart_and_a_damaged_one_is_repaired_fr
     }
     verify_whole_log(&node, &mut client).await;
 }
+
+/// The demo witnesses' keys, kept in the data directory by the node that runs them: what a
+/// node operator who also runs the witnesses (the demo's case) could cosign anything with.
+fn demo_witness_keys(data: &Path) -> Vec<(String, ed25519_dalek::SigningKey)> {
+    ["township", "committee"]
+        .iter()
+        .map(|w| {
+            let dir = data.join("witnesses").join(w);
+            let name = std::fs::read_to_string(dir.join("witness.name")).unwrap();
+            let key = ledger_keys::read(&dir.join("witness.key")).unwrap();
+            (name.trim().to_string(), key)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receipt_is_checked_against_the_ledger_as_published_now() {
+    let root = tmp("tiles-receipt");
+    let data = root.join("data");
+    let published = root.join("published");
+    let node = Node::start(&data, &["--tiles-dir", published.to_str().unwrap()]);
+    let mut client = node.client().await;
+    let community = Community::setup(&node, &mut client).await;
+    let mut tx_ids = Vec::new();
+    for i in 0..300u64 {
+        let receipt = submit(&mut client, community.receipt(1 + i)).await.unwrap();
+        let env: proto::SignedEnvelope =
+            prost::Message::decode(receipt.entry.unwrap().envelope.as_slice()).unwrap();
+        let body: proto::TransactionBody = prost::Message::decode(env.body.as_slice()).unwrap();
+        tx_ids.push(body.tx_id);
+    }
+    let witnessed = wait_witnessed(&mut client).await;
+    wait_exported(&published, witnessed.tree_size);
+    let snapshot = export(&mut client).await;
+    let fingerprint = ledger_fingerprint_of(&snapshot, &data);
+    let mine = tx_ids[280].clone();
+    let receipt = client
+        .get_receipt(proto::GetReceiptRequest { tx_id: mine })
+        .await
+        .unwrap()
+        .into_inner();
+    let receipt_path = root.join("my.receipt");
+    std::fs::write(&receipt_path, prost::Message::encode_to_vec(&receipt)).unwrap();
+    let check = |location: &str| {
+        verifier(&[
+            "receipt",
+            receipt_path.to_str().unwrap(),
+            "--trust",
+            &fingerprint,
+            "--tiles",
+            location,
+        ])
+    };
+    for location in [
+        format!("http://{}", node.http),
+        published.to_str().unwrap().to_string(),
+    ] {
+        let (code, json, out) = check(&location);
+        assert_eq!(code, 0, "{location}: {out}");
+        assert_eq!(json["published_tree_size"], witnessed.tree_size, "{out}");
+    }
+
+    // Whoever runs the node (and, in the demo, the witnesses too) rewrites history without the
+    // payment and publishes that, cosigned: the receipt shows it.
+    let mut reader = SnapshotReader::open(snapshot.as_slice()).unwrap();
+    let ledger_id = reader.header().ledger_id.clone();
+    let mut entries = Vec::new();
+    while let Some(e) = reader.next_entry().unwrap() {
+        entries.push((e.timestamp_ms, e.envelope));
+    }
+    entries.remove(receipt.sequence as usize);
+    let node_key = ledger_keys::read(&data.join("node.key")).unwrap();
+    let forged = forge_snapshot(&ledger_id, &node_key, entries, &demo_witness_keys(&data));
+    let fork = root.join("fork");
+    std::fs::create_dir_all(&fork).unwrap();
+    tiles_of_snapshot(&forged, &fork);
+    // The forger publishes hash tiles too, made from the forged entries.
+    write_hash_tiles(&forged, &fork);
+    let (code, json, out) = check(fork.to_str().unwrap());
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(json["code"], "NOT_IN_PUBLISHED_LEDGER", "{out}");
+    assert!(out.contains("不在现在发布的账本中"), "{out}");
+
+    // A changed hash tile proves nothing either way: refused, not taken as inclusion.
+    let changed = root.join("changed");
+    copy_dir(&published, &changed);
+    assert!((256..512).contains(&receipt.sequence) && witnessed.tree_size < 512);
+    let tile = changed.join(TileId::hashes(0, 1, (witnessed.tree_size % 256) as u16).path());
+    let mut bytes = std::fs::read(&tile).unwrap();
+    bytes[(receipt.sequence as usize - 256) * 32] ^= 1;
+    std::fs::write(&tile, bytes).unwrap();
+    let (code, json, out) = check(changed.to_str().unwrap());
+    assert_eq!(
+        (code, json["code"].as_str()),
+        (1, Some("TILES_MALFORMED")),
+        "{out}"
+    );
+    // Nothing there at all: nothing was checked (exit 2).
+    let (code, _, out) = check(root.join("nowhere").to_str().unwrap());
+    assert_eq!(code, 2, "{out}");
+}
+
+/// Hash tiles of a snapshot's entries, as a publisher of it would write them.
+fn write_hash_tiles(snapshot: &[u8], dir: &Path) {
+    let mut reader = SnapshotReader::open(snapshot).unwrap();
+    let mut level: Vec<[u8; 32]> = Vec::new();
+    while let Some(e) = reader.next_entry().unwrap() {
+        level.push(merkle::entry_leaf_hash(&e));
+    }
+    let size = level.len() as u64;
+    for l in 0..=tiles::MAX_TILE_LEVEL {
+        if level.is_empty() {
+            break;
+        }
+        for (i, chunk) in level.chunks(256).enumerate() {
+            let tile = TileId::hashes(l, i as u64, chunk.len() as u16);
+            let path = dir.join(tile.path());
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, tiles::encode_hash_tile(chunk)).unwrap();
+        }
+        level = level
+            .chunks_exact(256)
+            .map(merkle::root_of_leaves)
+            .collect();
+    }
+    assert!(size > 0);
+}

@@ -78,6 +78,11 @@ enum Command {
         /// Your salt (64 hex digits), to prove the payment in this receipt is yours.
         #[arg(long, requires = "contributor")]
         salt: Option<String>,
+        /// Also check that the entry is in the ledger as it is published now (the node's HTTP
+        /// address, the community's tiles copy on any web host, or that directory): a ledger
+        /// rewritten after your receipt was given no longer holds it.
+        #[arg(long)]
+        tiles: Option<String>,
         /// The contributor name you gave with the salt.
         #[arg(long, requires = "salt")]
         contributor: Option<String>,
@@ -172,6 +177,7 @@ fn main() -> ExitCode {
             witnesses,
             salt,
             contributor,
+            tiles,
             json,
         } => parse_witnesses(&witnesses)
             .and_then(|w| {
@@ -179,8 +185,8 @@ fn main() -> ExitCode {
                     &receipt,
                     &trust,
                     &w,
-                    salt.as_deref(),
-                    contributor.as_deref(),
+                    (salt.as_deref(), contributor.as_deref()),
+                    tiles.as_deref(),
                     json,
                 )
             })
@@ -585,8 +591,8 @@ fn receipt_cmd(
     path: &Path,
     trust: &str,
     required_witnesses: &[WitnessKey],
-    salt: Option<&str>,
-    contributor: Option<&str>,
+    (salt, contributor): (Option<&str>, Option<&str>),
+    tiles: Option<&str>,
     json: bool,
 ) -> anyhow::Result<bool> {
     let trust = parse_trust(trust)?;
@@ -736,13 +742,114 @@ fn receipt_cmd(
             "this receipt is not a payment, so it cannot prove a contribution".into(),
         );
     }
-    Ok(print_result(
-        json,
-        true,
-        "OK",
-        &lines,
-        serde_json::json!({ "sequence": entry.sequence, "tree_size": checkpoint.checkpoint.tree_size }),
-    ))
+    let mut extra = serde_json::json!({ "sequence": entry.sequence, "tree_size": checkpoint.checkpoint.tree_size });
+    if let Some(location) = tiles {
+        match in_published(location, &receipt, &entry, &trust, required_witnesses)? {
+            Ok((line, size)) => {
+                lines.push(line);
+                extra["published_tree_size"] = size.into();
+            }
+            Err((code, message)) => return fail(code, message),
+        }
+    }
+    Ok(print_result(json, true, "OK", &lines, extra))
+}
+
+/// What [`in_published`] found: the line to print and the published size, or the failure code
+/// and message.
+type Published = Result<(String, u64), (&'static str, String)>;
+
+/// Whether the receipt's entry is in the ledger as published as tiles at `location` now: the
+/// published checkpoint must be the trusted ledger's (the receipt's genesis at index 0, its
+/// signature, the witnesses' quorum) and hold the entry. `Err` of the outer result: nothing
+/// could be checked (exit 2).
+fn in_published(
+    location: &str,
+    receipt: &pb::TxReceipt,
+    entry: &Entry,
+    trust: &Trust,
+    required_witnesses: &[WitnessKey],
+) -> anyhow::Result<Published> {
+    use ledger_verifier::tiles::{
+        fetch_checkpoint, inclusion_in_tiles, inclusion_proof_from_tiles,
+    };
+    let unusable = |f: check::Failure| anyhow::anyhow!("{}", f.message);
+    let mut fetch = fetch::Tiles::new(location)?;
+    let published = fetch_checkpoint(&mut fetch).map_err(unusable)?;
+    let size = published.checkpoint.tree_size;
+    let mut vouched = String::new();
+    match trust {
+        Trust::Ledger(fp) => {
+            let genesis_proof = inclusion_proof_from_tiles(&mut fetch, &published, 0)
+                .map_err(unusable)?
+                .iter()
+                .map(|h| h.to_vec())
+                .collect::<Vec<_>>();
+            match ledger_trust::check(
+                &published,
+                receipt.genesis.as_ref(),
+                &genesis_proof,
+                fp,
+                required_witnesses,
+            ) {
+                Ok(accepted) if !accepted.witnessed_by.is_empty() => {
+                    vouched = format!("，见证 witnessed by {}", accepted.witnessed_by.join(", "));
+                }
+                Ok(_) => {}
+                // The genesis's path came from the published hash tiles: if it does not lead to
+                // the published root, the tiles were changed.
+                Err(r) if r.code == "INCLUSION_PROOF_INVALID" => {
+                    return Ok(Err((
+                        "TILES_MALFORMED",
+                        format!(
+                            "发布的哈希瓦片与其检查点不符：文件被改动过。/ The published hash tiles do not match their checkpoint: they were changed ({})",
+                            r.message
+                        ),
+                    )))
+                }
+                Err(r) => {
+                    return Ok(Err((
+                        r.code,
+                        format!(
+                            "发布的账本不是这本账 / the published ledger is not this ledger: {}",
+                            r.message
+                        ),
+                    )))
+                }
+            }
+        }
+        _ => {
+            let key = full_key(trust)?;
+            if let Err(e) = published.verify(&published.checkpoint.origin, &key) {
+                return Ok(Err((
+                    "CHECKPOINT_SIGNATURE_INVALID",
+                    format!("the published checkpoint is not signed by the trusted node key: {e}"),
+                )));
+            }
+        }
+    }
+    if entry.sequence >= size {
+        anyhow::bail!(
+            "发布的账本目前只有 {size} 条，还不含第 {} 条；请稍后再核对（这不说明有问题）。/ The published ledger has {size} entries so far and does not reach entry {} yet; check again later (this says nothing is wrong)",
+            entry.sequence,
+            entry.sequence
+        );
+    }
+    if !inclusion_in_tiles(&mut fetch, &published, entry).map_err(unusable)? {
+        return Ok(Err((
+            "NOT_IN_PUBLISHED_LEDGER",
+            format!(
+                "你的收据中的第 {seq} 条记录不在现在发布的账本中（{size} 条）：收据之后账本被改写过，或发布的文件被改动过。请保留收据和这条结果，告知社区和见证方。/ Entry {seq} of your receipt is not proven to be in the ledger as published now ({size} entries): the ledger was rewritten after your receipt was given, or the published files were changed. Keep the receipt and this result, and tell the community and the witnesses",
+                seq = entry.sequence
+            ),
+        )));
+    }
+    Ok(Ok((
+        format!(
+            "在现在发布的账本中 In the ledger as published now ({size} entries{vouched}): {location}"
+        ),
+        size,
+    )))
 }
 
 /// A checkpoint, and for a snapshot the leaf hashes' compact tree at every size we need.

@@ -160,18 +160,14 @@ impl<F: Fetch> EntrySource for TilesSource<F> {
     }
 }
 
-/// Whether `entry` is in the tree of the published checkpoint `checkpoint` (already verified
-/// by the caller against the key in force at its size): the audit path computed from hash tiles
-/// fetched on the way (about one tile per 8 levels), checked against the signed root.
-pub fn inclusion_in_tiles<F: Fetch>(
+/// The audit path of entry `index` in the tree of `checkpoint`, computed from the hash tiles
+/// it needs (about one per 8 levels of the tree), fetched on the way. Not checked here.
+pub fn inclusion_proof_from_tiles<F: Fetch>(
     fetch: &mut F,
     checkpoint: &SignedCheckpoint,
-    entry: &Entry,
-) -> Result<bool, Failure> {
+    index: u64,
+) -> Result<Vec<ledger_core::Hash>, Failure> {
     let size = checkpoint.checkpoint.tree_size;
-    if entry.sequence >= size {
-        return Ok(false);
-    }
     let fetch = std::cell::RefCell::new(fetch);
     let subtrees = TileSubtrees(|level: u8, index: u64, min_width: u16| {
         let (full, partial) = tiles::tiles_at_level(size, level);
@@ -194,8 +190,23 @@ pub fn inclusion_in_tiles<F: Fetch>(
         tiles::decode_hash_tile(&tile, &bytes)
             .map_err(|e| Failure::new("TILES_MALFORMED", None, e.to_string()))
     });
-    let proof = merkle::inclusion_proof(&subtrees, entry.sequence, size)?
-        .map_err(|e| Failure::new("TILES_MALFORMED", None, e.to_string()))?;
+    merkle::inclusion_proof(&subtrees, index, size)?
+        .map_err(|e| Failure::new("TILES_MALFORMED", None, e.to_string()))
+}
+
+/// Whether `entry` is in the tree of the published checkpoint `checkpoint` (verified by the
+/// caller against the key in force at its size): its audit path from the hash tiles, checked
+/// against the signed root. A server whose tiles disagree with the root proves nothing.
+pub fn inclusion_in_tiles<F: Fetch>(
+    fetch: &mut F,
+    checkpoint: &SignedCheckpoint,
+    entry: &Entry,
+) -> Result<bool, Failure> {
+    let size = checkpoint.checkpoint.tree_size;
+    if entry.sequence >= size {
+        return Ok(false);
+    }
+    let proof = inclusion_proof_from_tiles(fetch, checkpoint, entry.sequence)?;
     Ok(merkle::verify_inclusion(
         &entry_leaf_hash(entry),
         entry.sequence,
