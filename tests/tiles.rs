@@ -140,9 +140,10 @@ fn nginx(root: &Path, work: &Path) -> Nginx {
         .port();
     std::fs::create_dir_all(work).unwrap();
     // As root, workers would run as nobody and could not read a private temporary directory.
+    // One process (`master_process off`), so killing it leaves no worker behind.
     let user = if unsafe_is_root() { "user root;" } else { "" };
     let conf = format!(
-        "{user}\nworker_processes 1;\ndaemon off;\npid {work}/nginx.pid;\nerror_log {work}/error.log;\n\
+        "{user}\nworker_processes 1;\ndaemon off;\nmaster_process off;\npid {work}/nginx.pid;\nerror_log {work}/error.log;\n\
          events {{ worker_connections 64; }}\n\
          http {{\n  access_log off;\n  client_body_temp_path {work}/body;\n  proxy_temp_path {work}/proxy;\n\
            fastcgi_temp_path {work}/fastcgi;\n  uwsgi_temp_path {work}/uwsgi;\n  scgi_temp_path {work}/scgi;\n\
