@@ -426,7 +426,10 @@ pub fn open(
     let started = Instant::now();
     let saved = match rebuild {
         true => None,
-        false => crate::fold_file::load(data_dir, &candidates).unwrap_or_else(|why| {
+        // Only the key this node runs with (the ledger's checkpoint key, checked below): a key
+        // file someone planted in the data directory (node.key.retired-*, node.key.next) must
+        // not make their fold acceptable (adversary review).
+        false => crate::fold_file::load(data_dir, &[node_key.verifying_key()]).unwrap_or_else(|why| {
             tracing::warn!(%why, "保存的账本状态不可用，将重放整个日志 / the saved fold is unusable; replaying the whole log");
             None
         }),

@@ -299,10 +299,10 @@ impl TileStore {
             }
             let path = self.file(level, index);
             let bytes = std::fs::read(&path).map_err(|source| TileError::Read { path, source })?;
-            return Ok(decode_hash_tile(
-                &TileId::hashes(level, index, TILE_WIDTH as u16),
-                &bytes,
-            )?);
+            let hashes =
+                decode_hash_tile(&TileId::hashes(level, index, TILE_WIDTH as u16), &bytes)?;
+            self.check_against_parent(edge, level, index, &hashes)?;
+            return Ok(hashes);
         }
         let partial = edge.partial_hashes(level);
         if index == full && partial.len() >= usize::from(min_width) && min_width > 0 {
@@ -314,6 +314,41 @@ impl TileStore {
             width: min_width,
             size: edge.size,
         })
+    }
+
+    /// A full tile read from its file must hash to its place in the tile above (or in the edge,
+    /// which was built from the log or confirmed against a signed root): a file changed on disk
+    /// after it was written is refused, never served or used in a proof (adversary review).
+    fn check_against_parent(
+        &self,
+        edge: &Edge,
+        level: u8,
+        index: u64,
+        hashes: &[Hash],
+    ) -> Result<(), TileError> {
+        let root = merkle::root_of_leaves(hashes);
+        let parent = level + 1;
+        let (parent_index, position) = (index / TILE_WIDTH, (index % TILE_WIDTH) as usize);
+        let parent_full = edge.full.get(usize::from(parent)).copied().unwrap_or(0);
+        let expected = if parent_index < parent_full {
+            self.full_nodes(edge, parent, parent_index)?[0][position]
+        } else {
+            match edge.partial_hashes(parent).get(position) {
+                Some(h) => *h,
+                None => return Ok(()),
+            }
+        };
+        if root != expected {
+            let path = self.file(level, index);
+            tracing::error!(path = %path.display(), "哈希瓦片与日志不符 / a hash tile does not match the tree; restart with `ledger-node rebuild` to rewrite it from the log");
+            return Err(TileError::Damaged(TileDataError::HashTileLength {
+                path: path.display().to_string(),
+                got: hashes.len() * 32,
+                want: hashes.len() * 32,
+                width: hashes.len() as u16,
+            }));
+        }
+        Ok(())
     }
 
     /// The nodes of full tile (`level`, `index`) of `edge`'s tree, from the cache or its file.
@@ -460,6 +495,25 @@ mod tests {
             .edge_at(65_536 + 256 * 3 + 7, |i| Ok::<_, ()>(leaf(i)))
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn a_tile_changed_on_disk_after_it_was_written_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TileStore::new(dir.path());
+        let n = 65_536 + 300;
+        filled(&store, n);
+        let mut bytes = std::fs::read(store.file(0, 0)).unwrap();
+        bytes[128] ^= 1;
+        std::fs::write(store.file(0, 0), bytes).unwrap();
+        let edge = store.edge();
+        assert!(matches!(
+            store.read(&edge, 0, 0, 256),
+            Err(TileError::Damaged(_))
+        ));
+        assert!(merkle::inclusion_proof(&store.subtrees(), 5, n).is_err());
+        // The other tiles still serve.
+        assert!(store.read(&edge, 0, 1, 256).is_ok());
     }
 
     #[test]

@@ -108,5 +108,22 @@ fn a_resumed_start_and_a_full_replay_give_the_same_state() {
     )
     .unwrap();
     let (s, summary) = open(&data, false);
-    assert_eq!((summary.replayed, state_of(&s)), (count + 1, resumed_state));
+    assert_eq!(
+        (summary.replayed, state_of(&s)),
+        (count + 1, resumed_state.clone())
+    );
+    drop(s);
+    // Even with the stranger's key planted where the node keeps its retired and next keys
+    // (adversary review): only the key the node runs with signs a fold it will use.
+    for planted in ["node.key.retired-1", "node.key.next"] {
+        ledger_keys::write_new(&data.join(planted), &stranger).unwrap();
+        let (s, summary) = open(&data, false);
+        assert_eq!(
+            (summary.replayed, state_of(&s)),
+            (count + 1, resumed_state.clone()),
+            "{planted}"
+        );
+        drop(s);
+        std::fs::remove_file(data.join(planted)).unwrap();
+    }
 }
