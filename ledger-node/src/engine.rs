@@ -374,7 +374,10 @@ impl store::Replayer for Replay {
     fn entry(&mut self, replaying: Replaying<'_>) -> Result<ledger_core::tx::TxId, EngineError> {
         let entry = replaying.entry;
         let verify_from = self.mark.map_or(0, |(size, _)| size);
-        let applied = if entry.sequence >= verify_from {
+        // Key rotations are checked in full even under the mark: they decide which key may
+        // sign the mark itself (checked after the replay), so a key file planted in the data
+        // directory cannot vouch for entries appended beside it.
+        let applied = if entry.sequence >= verify_from || is_key_rotation(entry) {
             rules::apply_entry(&mut self.state, entry).map(|effects| effects.tx_id)
         } else {
             apply_entry_unverified(&mut self.state, entry)
@@ -396,6 +399,12 @@ impl store::Replayer for Replay {
         self.recent.push_back((entry.clone(), *replaying.hash));
         Ok(tx_id)
     }
+}
+
+/// Whether `entry` rotates the checkpoint key (decoded without checking its signatures).
+fn is_key_rotation(entry: &Entry) -> bool {
+    rules::prepare(&entry.envelope)
+        .is_ok_and(|p| matches!(p.tx.kind, Kind::CheckpointKeyRotated { .. }))
 }
 
 /// Opens the ledger in `data_dir`: replays the log, repairs the index, signs a checkpoint.
@@ -465,6 +474,15 @@ pub fn open(
         .ledger
         .as_ref()
         .ok_or(EngineError::NoLedger)?;
+    if let Some(mark) = &mark {
+        let named = ledger.checkpoint_key_at(mark.checkpoint.tree_size);
+        if mark.verify(&mark.checkpoint.origin, &named).is_err() {
+            return Err(EngineError::Mark(format!(
+                "it is not signed by the checkpoint key the ledger names at its size ({}); a key file in the data directory is not enough",
+                KeyId::of(&named).fingerprint()
+            )));
+        }
+    }
     let node_key = if ledger.checkpoint_key == node_key.verifying_key() {
         node_key
     } else {

@@ -127,3 +127,40 @@ fn a_resumed_start_and_a_full_replay_give_the_same_state() {
         std::fs::remove_file(data.join(planted)).unwrap();
     }
 }
+
+#[test]
+fn a_mark_signed_by_a_key_file_planted_in_the_data_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let keys = bootstrap::create_dev_ledger(&data, "mark test").unwrap();
+    let (shared, _) = open(&data, false);
+    let txs = bootstrap::demo_transactions(&shared.ledger_id, &keys).unwrap();
+    let head = shared.head();
+    drop(shared);
+    run_writer(&data, txs);
+    // The real tree's checkpoint, signed by a stranger whose key is planted as a retired node key.
+    let (shared, _) = open(&data, false);
+    let head_now = shared.head();
+    assert!(head_now.size > head.size);
+    drop(shared);
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[11; 32]);
+    let forged = ledger_core::checkpoint::Checkpoint {
+        origin: keys_ledger_id(&data),
+        tree_size: head_now.size,
+        root: head_now.root,
+    }
+    .sign(&stranger);
+    std::fs::write(data.join("checkpoint"), forged.text).unwrap();
+    ledger_keys::write_new(&data.join("node.key.retired-1"), &stranger).unwrap();
+    let key = ledger_keys::read(&bootstrap::node_key_path(&data)).unwrap();
+    let refused = engine::open(&data, key, false).err().expect("refused");
+    assert!(
+        refused.to_string().contains("names at its size"),
+        "{refused}"
+    );
+}
+
+fn keys_ledger_id(data: &Path) -> String {
+    let (shared, _) = open(data, false);
+    shared.ledger_id.clone()
+}
