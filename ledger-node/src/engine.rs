@@ -26,7 +26,7 @@ use ledger_core::limits::MAX_GROUP_ENTRIES;
 use ledger_core::merkle::{self, CompactTree};
 use ledger_core::rules::{self, apply_entry_unverified, EntryContext, Prepared, Rejection};
 use ledger_core::signing::KeyId;
-use ledger_core::state::{Change, Effects, State};
+use ledger_core::state::{Change, Effects, History, State, TxHistory, TxRecord};
 use ledger_core::tx::Kind;
 use ledger_core::Hash;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -165,6 +165,10 @@ pub struct Shared {
     /// Entries whose rules the start replayed (the tail after the saved fold, or all).
     pub replayed_at_start: u64,
     pub storage_ok: AtomicBool,
+    /// Whether every published group's transaction records reached the index (the history the
+    /// fold reads): false after an index write failed, until a restart repairs the index. While
+    /// false, nothing is dropped from the fold's memory.
+    pub records_indexed: AtomicBool,
     pub counters: Counters,
     /// The latest checkpoint that reached the genesis's witness quorum (`witnessing.rs`).
     pub witnessed: RwLock<Option<Arc<ledger_core::checkpoint::SignedCheckpoint>>>,
@@ -347,13 +351,16 @@ impl store::Replayer for Replay {
         from: u64,
         tree: CompactTree,
         root_at: &dyn Fn(u64) -> Result<Hash, StoreError>,
+        history: Arc<dyn TxHistory>,
     ) -> Result<(), EngineError> {
         self.from = from;
         let saved = self.saved.take();
         if from == 0 {
+            self.state.history = History::new(history);
             return Ok(());
         }
         self.state = saved.expect("the store resumes only at the saved fold's point");
+        self.state.history = History::new(history);
         assert_eq!(
             self.state.next_sequence, from,
             "the saved fold covers the resume point"
@@ -371,21 +378,29 @@ impl store::Replayer for Replay {
 
     /// Folds one entry of the log. Entries past the signed mark have their signatures checked
     /// too; those before it are under a checkpoint this node signed.
-    fn entry(&mut self, replaying: Replaying<'_>) -> Result<ledger_core::tx::TxId, EngineError> {
+    fn entry(
+        &mut self,
+        replaying: Replaying<'_>,
+    ) -> Result<Vec<(ledger_core::tx::TxId, TxRecord)>, EngineError> {
         let entry = replaying.entry;
         let verify_from = self.mark.map_or(0, |(size, _)| size);
         // Key rotations are checked in full even under the mark: they decide which key may
         // sign the mark itself (checked after the replay), so a key file planted in the data
         // directory cannot vouch for entries appended beside it.
         let applied = if entry.sequence >= verify_from || is_key_rotation(entry) {
-            rules::apply_entry(&mut self.state, entry).map(|effects| effects.tx_id)
+            rules::apply_entry(&mut self.state, entry)
         } else {
             apply_entry_unverified(&mut self.state, entry)
         };
-        let tx_id = applied.map_err(|rejection| EngineError::RuleBroken {
-            sequence: entry.sequence,
-            rejection,
-        })?;
+        let records = applied
+            .map_err(|rejection| match rejection {
+                Rejection::HistoryUnavailable(e) => EngineError::Store(StoreError::History(e)),
+                rejection => EngineError::RuleBroken {
+                    sequence: entry.sequence,
+                    rejection,
+                },
+            })?
+            .records();
         self.tree
             .append(merkle::entry_leaf_hash(entry), |_, _, _| {});
         if let Some((size, root)) = self.mark {
@@ -397,7 +412,11 @@ impl store::Replayer for Replay {
             self.recent.pop_front();
         }
         self.recent.push_back((entry.clone(), *replaying.hash));
-        Ok(tx_id)
+        Ok(records)
+    }
+
+    fn indexed(&mut self, upto: u64) {
+        self.state.forget_indexed(upto);
     }
 }
 
@@ -535,6 +554,7 @@ pub fn open(
         recent: RwLock::new(replayed.recent),
         replayed_at_start: size - replayed.from,
         storage_ok: AtomicBool::new(true),
+        records_indexed: AtomicBool::new(true),
         counters: Counters::default(),
         witnessed: RwLock::new(None),
         genesis: std::sync::OnceLock::new(),
@@ -768,8 +788,13 @@ impl Writer {
         }
         .sign(&self.node_key)
         .text;
-        self.appender
-            .publish(&applied.appended, landed, &checkpoint);
+        let indexed = self
+            .appender
+            .publish(&applied.appended, landed, &checkpoint)
+            && shared.records_indexed.load(Ordering::Relaxed);
+        if !indexed {
+            shared.records_indexed.store(false, Ordering::Relaxed);
+        }
         {
             let mut recent = shared.recent.write().expect("recent lock");
             for a in &applied.appended {
@@ -792,6 +817,11 @@ impl Writer {
             state.next_sequence, size,
             "published state and log disagree"
         );
+        if indexed {
+            // The index has every record now: memory keeps none of them.
+            state.forget_indexed(size);
+            self.state.forget_indexed(size);
+        }
         *shared.head.write().expect("head lock") = Arc::new(Head {
             size,
             root,
@@ -879,12 +909,12 @@ impl Writer {
         }
         debug_assert!(!matches!(prepared.tx.kind, Kind::Genesis { .. }) || ctx.sequence == 0);
         self.state.commit(effects.clone(), timestamp_ms);
-        applied.effects.push((effects, timestamp_ms));
         applied.appended.push(Appended {
             entry,
             hash,
-            tx_id: prepared.tx.tx_id,
+            records: effects.records(),
         });
+        applied.effects.push((effects, timestamp_ms));
         Ok(ctx.sequence)
     }
 }

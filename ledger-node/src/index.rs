@@ -9,10 +9,17 @@
 //!
 //! | key                          | value                                  |
 //! |------------------------------|----------------------------------------|
+//! | `v`                          | u32: this layout's version             |
 //! | `a`                          | u64: entries indexed                   |
-//! | `t` tx_id[16]                | u64 sequence                           |
+//! | `t` tx_id[16]                | the transaction's record (postcard)    |
 //! | `o` sequence u64             | u64 log offset                         |
 //! | `c`                          | latest signed checkpoint text          |
+//!
+//! A transaction's record (`TxRecord`: its sequence, body hash, kind, what a reversal needs,
+//! whether it was reversed) lives here rather than in the node's fold, so the fold's memory
+//! does not grow with history; the fold reads it through `ledger_core::state::TxHistory`. A
+//! record may be ahead of a saved fold (the index is written per group, the fold now and then):
+//! the fold hides what it has not reached.
 //!
 //! Merkle node hashes are not here: they are C2SP hash tiles under `<data>/tiles/` (see
 //! `tiles.rs`), 32 bytes per entry in files of 8 KiB. Kept in sled they cost 818 bytes of disk
@@ -20,7 +27,11 @@
 
 use std::path::Path;
 
+use ledger_core::state::{HistoryError, TxHistory, TxRecord};
 use ledger_core::tx::TxId;
+
+/// The layout above. An index of another layout is dropped on open and rebuilt from the log.
+const LAYOUT_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -71,10 +82,16 @@ pub struct IndexBatch {
 }
 
 impl IndexBatch {
-    pub fn entry(&mut self, sequence: u64, tx_id: &TxId, offset: u64) {
-        self.batch.insert(&tx_key(tx_id), &sequence.to_be_bytes());
+    /// Where entry `sequence` starts in the log.
+    pub fn entry(&mut self, sequence: u64, offset: u64) {
         self.batch
             .insert(&offset_key(sequence), &offset.to_be_bytes());
+    }
+
+    /// The record of `tx_id` as it is after this batch's entries.
+    pub fn record(&mut self, tx_id: &TxId, record: &TxRecord) {
+        let value = postcard::to_allocvec(record).expect("a record encodes");
+        self.batch.insert(&tx_key(tx_id), value);
     }
 
     pub fn checkpoint(&mut self, text: &str) {
@@ -104,12 +121,30 @@ impl Index {
                 other => IndexError::Sled(other),
             })?;
         let tree = db.open_tree("index")?;
-        Ok(Index { db, tree })
+        let index = Index { db, tree };
+        index.check_layout()?;
+        Ok(index)
+    }
+
+    /// An index written in another layout (by an older node) is dropped, to be rebuilt from
+    /// the log by this open's scan.
+    fn check_layout(&self) -> Result<(), IndexError> {
+        let version = self.tree.get(b"v")?;
+        if version.as_deref() == Some(&LAYOUT_VERSION.to_be_bytes()[..]) {
+            return Ok(());
+        }
+        if !self.tree.is_empty() {
+            tracing::warn!("索引格式已更新，将从日志重建 / the index has an older layout; rebuilding it from the log");
+            self.tree.clear()?;
+        }
+        self.tree.insert(b"v", &LAYOUT_VERSION.to_be_bytes())?;
+        Ok(())
     }
 
     /// Drops everything, for a rebuild from the log.
     pub fn clear(&self) -> Result<(), IndexError> {
         self.tree.clear()?;
+        self.tree.insert(b"v", &LAYOUT_VERSION.to_be_bytes())?;
         Ok(())
     }
 
@@ -132,9 +167,16 @@ impl Index {
     }
 
     pub fn sequence_of(&self, tx_id: &TxId) -> Result<Option<u64>, IndexError> {
+        Ok(self.tx_record(tx_id)?.map(|r| r.sequence))
+    }
+
+    /// The record of `tx_id` as last written (possibly by entries a reader has not seen yet).
+    pub fn tx_record(&self, tx_id: &TxId) -> Result<Option<TxRecord>, IndexError> {
         match self.tree.get(tx_key(tx_id))? {
             None => Ok(None),
-            Some(v) => u64_value(&v, || format!("tx {tx_id}")).map(Some),
+            Some(v) => postcard::from_bytes(&v)
+                .map(Some)
+                .map_err(|_| IndexError::Malformed(format!("tx {tx_id}"))),
         }
     }
 
@@ -156,5 +198,12 @@ impl Index {
     /// Bytes sled uses on disk.
     pub fn size_on_disk(&self) -> Result<u64, IndexError> {
         Ok(self.db.size_on_disk()?)
+    }
+}
+
+impl TxHistory for Index {
+    fn record(&self, tx_id: &TxId) -> Result<Option<TxRecord>, HistoryError> {
+        self.tx_record(tx_id)
+            .map_err(|e| HistoryError(e.to_string()))
     }
 }

@@ -97,6 +97,7 @@ pub fn rejection_status(r: &Rejection) -> Status {
         StatusClass::PermissionDenied => tonic::Code::PermissionDenied,
         StatusClass::FailedPrecondition => tonic::Code::FailedPrecondition,
         StatusClass::AlreadyExists => tonic::Code::AlreadyExists,
+        StatusClass::Unavailable => tonic::Code::Unavailable,
     };
     // Chinese first, then English, on two lines; the reason code stays a stable identifier.
     let mut status = Status::new(code, format!("{}: {}", r.reason(), r.bilingual()));
@@ -598,10 +599,20 @@ impl pb::ledger_server::Ledger for LedgerService {
         let shared = self.shared.clone();
         let state = tokio::task::spawn_blocking(move || -> Result<State, Status> {
             let mut state = State::new();
+            // With the index holding every record, the replay keeps none of them in memory.
+            let forget = shared
+                .records_indexed
+                .load(std::sync::atomic::Ordering::Relaxed);
+            if forget {
+                state.history = ledger_core::state::History::new(shared.store.history());
+            }
             for seq in 0..size {
                 let (entry, _) = shared.read_entry(seq).map_err(engine_status)?;
                 rules::apply_entry_unverified(&mut state, &entry)
                     .map_err(|r| Status::internal(format!("entry {seq} does not replay: {r}")))?;
+                if forget && (seq + 1) % 4096 == 0 {
+                    state.forget_indexed(seq + 1);
+                }
             }
             Ok(state)
         })

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use ledger_core::entry::{ChainHead, Entry};
 use ledger_core::merkle::{self, CompactTree};
+use ledger_core::state::{TxHistory, TxRecord};
 use ledger_core::tiles::TileSubtrees;
 use ledger_core::tx::TxId;
 use ledger_core::Hash;
@@ -26,6 +27,10 @@ pub use crate::log::LOG_FILE;
 /// The sled index's directory in the data directory.
 pub const INDEX_DIR: &str = "index";
 
+/// Entries indexed in one batch while the store opens (and whose records the fold may then
+/// drop from memory).
+const INDEX_BATCH: u64 = 4096;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(transparent)]
@@ -34,6 +39,8 @@ pub enum StoreError {
     Index(#[from] IndexError),
     #[error(transparent)]
     Tiles(#[from] TileError),
+    #[error(transparent)]
+    History(#[from] ledger_core::state::HistoryError),
 }
 
 impl From<ledger_core::tiles::TileDataError> for StoreError {
@@ -46,7 +53,8 @@ impl From<ledger_core::tiles::TileDataError> for StoreError {
 pub struct Appended {
     pub entry: Entry,
     pub hash: Hash,
-    pub tx_id: TxId,
+    /// The transaction records the entry wrote (`Effects::records`).
+    pub records: Vec<(TxId, TxRecord)>,
 }
 
 /// The read side. Every method answers for durable entries only and never waits for the
@@ -71,6 +79,8 @@ pub trait LedgerStore: Send + Sync {
     fn log_bytes(&self) -> u64;
     /// Makes what is published durable in the indexes too, for a clean stop.
     fn flush(&self) -> Result<(), StoreError>;
+    /// Where the records of published transactions are (read by the fold; see `TxHistory`).
+    fn history(&self) -> Arc<dyn TxHistory>;
 }
 
 /// Where a group landed.
@@ -90,8 +100,10 @@ pub trait GroupAppender: Send {
     /// After [`GroupAppender::append_durable`]: indexes the group, extends the hash tiles and
     /// records `checkpoint` (signed for the tree with the group) as the latest, then makes it
     /// readable. An index failure here is logged, not returned: the log is durable and the
-    /// index is repaired from it on the next start.
-    fn publish(&mut self, group: &[Appended], landed: Landed, checkpoint: &str);
+    /// index is repaired from it on the next start. Returns whether the group's transaction
+    /// records are in the history ([`LedgerStore::history`]) now: only then may the engine
+    /// drop them from memory.
+    fn publish(&mut self, group: &[Appended], landed: Landed, checkpoint: &str) -> bool;
 }
 
 /// The embedded store's read side.
@@ -145,14 +157,19 @@ pub trait Replayer {
     /// Called once, before any entry: the replay starts after the first `from` entries (0:
     /// from the genesis; else a confirmed [`Resume`] point, whose fold the replayer holds),
     /// whose tree is `tree`; `root_at(n)` is the root of the first `n <= from` entries.
+    /// `history` holds the records of every entry the index covers (some may be beyond
+    /// `from`: the fold hides those until it replays them).
     fn begin(
         &mut self,
         from: u64,
         tree: CompactTree,
         root_at: &dyn Fn(u64) -> Result<Hash, StoreError>,
+        history: Arc<dyn TxHistory>,
     ) -> Result<(), Self::Error>;
-    /// Folds the next entry; returns its transaction id, or stops the open.
-    fn entry(&mut self, replaying: Replaying<'_>) -> Result<TxId, Self::Error>;
+    /// Folds the next entry; returns the transaction records it wrote, or stops the open.
+    fn entry(&mut self, replaying: Replaying<'_>) -> Result<Vec<(TxId, TxRecord)>, Self::Error>;
+    /// The history now holds the records of every entry before `upto`.
+    fn indexed(&mut self, upto: u64);
 }
 
 /// Where the scan starts: the byte after a whole group, the chain there, the tiles' edge there.
@@ -200,12 +217,15 @@ impl FileStore {
             let subtrees = TileSubtrees(|l, i, w| tiles.read(&edge, l, i, w));
             let tree = CompactTree::from_subtrees(&subtrees, head.next_sequence)
                 .map_err(StoreError::from)?;
-            replayer.begin(head.next_sequence, tree, &|n| {
-                Ok(merkle::root(&subtrees, n)?)
-            })?;
+            replayer.begin(
+                head.next_sequence,
+                tree,
+                &|n| Ok(merkle::root(&subtrees, n)?),
+                Arc::new(index.clone()),
+            )?;
         }
         let mut batch = IndexBatch::default();
-        let mut pending = 0usize;
+        let mut pending = 0u64;
         let mut reindexed = 0u64;
         let mut failure: Option<R::Error> = None;
         let report = log::scan_from(&log_path, offset, head, |scanned| {
@@ -216,29 +236,38 @@ impl FileStore {
                 offset: scanned.offset,
                 what: what.into(),
             };
-            let tx_id = match replayer.entry(Replaying {
+            let records = match replayer.entry(Replaying {
                 entry: &scanned.entry,
                 hash: &scanned.hash,
             }) {
-                Ok(tx_id) => tx_id,
+                Ok(records) => records,
                 Err(e) => {
                     failure = Some(e);
                     return Err(stop("it breaks the ledger rules"));
                 }
             };
             tiles.append(&mut edge, merkle::entry_leaf_hash(&scanned.entry));
-            if sequence >= indexed {
-                batch.entry(sequence, &tx_id, scanned.offset);
-                reindexed += 1;
-                pending += 1;
-                if pending >= 4096 {
-                    batch.applied(sequence + 1);
-                    if let Err(e) = index.apply(std::mem::take(&mut batch)) {
-                        failure = Some(StoreError::from(e).into());
-                        return Err(stop("index write failed"));
-                    }
-                    pending = 0;
+            if sequence < indexed {
+                // Its records are in the index already (the fold hides any written later).
+                if (sequence + 1) % INDEX_BATCH == 0 {
+                    replayer.indexed(sequence + 1);
                 }
+                return Ok(());
+            }
+            batch.entry(sequence, scanned.offset);
+            for (tx_id, record) in &records {
+                batch.record(tx_id, record);
+            }
+            reindexed += 1;
+            pending += 1;
+            if pending >= INDEX_BATCH {
+                batch.applied(sequence + 1);
+                if let Err(e) = index.apply(std::mem::take(&mut batch)) {
+                    failure = Some(StoreError::from(e).into());
+                    return Err(stop("index write failed"));
+                }
+                replayer.indexed(sequence + 1);
+                pending = 0;
             }
             Ok(())
         })
@@ -248,6 +277,7 @@ impl FileStore {
             .map_err(StoreError::from)?;
         batch.applied(report.entries);
         index.apply(batch).map_err(StoreError::from)?;
+        replayer.indexed(report.entries);
         let log = LogWriter::open(&log_path, &report).map_err(StoreError::from)?;
         tiles.publish(&edge);
         let store = Arc::new(FileStore {
@@ -396,6 +426,10 @@ impl LedgerStore for FileStore {
     fn flush(&self) -> Result<(), StoreError> {
         Ok(self.index.flush()?)
     }
+
+    fn history(&self) -> Arc<dyn TxHistory> {
+        Arc::new(self.index.clone())
+    }
 }
 
 impl GroupAppender for FileAppender {
@@ -418,7 +452,7 @@ impl GroupAppender for FileAppender {
         })
     }
 
-    fn publish(&mut self, group: &[Appended], landed: Landed, checkpoint: &str) {
+    fn publish(&mut self, group: &[Appended], landed: Landed, checkpoint: &str) -> bool {
         assert_eq!(landed.count, group.len() as u64);
         assert_eq!(
             self.landed_offsets.len(),
@@ -432,18 +466,26 @@ impl GroupAppender for FileAppender {
         );
         let mut batch = IndexBatch::default();
         for (a, offset) in group.iter().zip(&self.landed_offsets) {
-            batch.entry(a.entry.sequence, &a.tx_id, *offset);
+            batch.entry(a.entry.sequence, *offset);
+            for (tx_id, record) in &a.records {
+                batch.record(tx_id, record);
+            }
             self.store
                 .tiles
                 .append(&mut self.edge, merkle::entry_leaf_hash(&a.entry));
         }
         batch.checkpoint(checkpoint);
         batch.applied(self.edge.size());
-        if let Err(e) = self.store.index.apply(batch) {
-            // The log is durable; the index is repaired from it on the next start.
-            tracing::error!(error = %e, "index update failed after a durable commit; restart the node to repair the index");
-        }
+        let indexed = match self.store.index.apply(batch) {
+            Ok(()) => true,
+            Err(e) => {
+                // The log is durable; the index is repaired from it on the next start.
+                tracing::error!(error = %e, "index update failed after a durable commit; restart the node to repair the index");
+                false
+            }
+        };
         self.store.tiles.publish(&self.edge);
+        indexed
     }
 }
 

@@ -3,6 +3,7 @@
 //! node and the verifier can never diverge on what an entry did.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use ed25519_dalek::VerifyingKey;
 
@@ -335,7 +336,74 @@ pub struct TxRecord {
     pub kind: &'static str,
     pub reversible: Reversible,
     pub reversed_by: Option<TxId>,
+    /// The sequence of the entry that reversed it (with `reversed_by`).
+    pub reversed_at: Option<u64>,
 }
+
+impl TxRecord {
+    /// The sequence of the last entry that changed this record.
+    pub fn last_changed(&self) -> u64 {
+        self.reversed_at.unwrap_or(self.sequence).max(self.sequence)
+    }
+
+    /// This record as it stood before entry `next_sequence`: `None` when it did not exist yet,
+    /// without a reversal that came at or after it.
+    fn seen_before(mut self, next_sequence: u64) -> Option<TxRecord> {
+        if self.sequence >= next_sequence {
+            return None;
+        }
+        if self.reversed_at.is_some_and(|at| at >= next_sequence) {
+            self.reversed_by = None;
+            self.reversed_at = None;
+        }
+        Some(self)
+    }
+}
+
+/// Where the records of transactions live that a fold no longer keeps in memory (the node's
+/// on-disk index), so its memory does not grow with history. A holder may return a record
+/// written by a later entry than the fold has reached (an index ahead of a saved fold):
+/// [`State::tx`] hides what the fold has not reached yet.
+pub trait TxHistory: Send + Sync {
+    /// The record of `tx_id` as last written, `None` when none was. An error must never be
+    /// read as `None`: the caller refuses the transaction instead (a duplicate let through
+    /// would be worse than a retry).
+    fn record(&self, tx_id: &TxId) -> Result<Option<TxRecord>, HistoryError>;
+}
+
+/// The history could not be read: the transaction that needed it is refused, to be retried.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the transaction index cannot be read: {0}")]
+pub struct HistoryError(pub String);
+
+/// The optional history of a [`State`]. Not part of the fold's value: two states with the same
+/// records (in memory or in a history) compare by what they hold in memory only.
+#[derive(Clone, Default)]
+pub struct History(Option<Arc<dyn TxHistory>>);
+
+impl History {
+    pub fn new(history: Arc<dyn TxHistory>) -> History {
+        History(Some(history))
+    }
+}
+
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "History(index)"
+        } else {
+            "History(none)"
+        })
+    }
+}
+
+impl PartialEq for History {
+    fn eq(&self, _: &History) -> bool {
+        true
+    }
+}
+
+impl Eq for History {}
 
 /// One movement of money between two accounts, in one source: double entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -373,9 +441,10 @@ pub enum Change {
         amounts: Amounts,
     },
     DisbursementSet(Disbursement),
+    /// `target` was reversed: its record (with `reversed_by` set) as it is from now on.
     Reversed {
         target: TxId,
-        by: TxId,
+        record: TxRecord,
     },
     /// A payee opened without the approver quorum among its signers.
     PayeeUnconfirmed(String),
@@ -413,6 +482,17 @@ pub struct Effects {
 }
 
 impl Effects {
+    /// The transaction records this entry wrote: its own, and a reversed target's.
+    pub fn records(&self) -> Vec<(TxId, TxRecord)> {
+        let mut records = vec![(self.tx_id, self.record.clone())];
+        for change in &self.changes {
+            if let Change::Reversed { target, record } = change {
+                records.push((*target, record.clone()));
+            }
+        }
+        records
+    }
+
     pub fn movements(&self) -> impl Iterator<Item = &Movement> {
         self.changes.iter().filter_map(|c| match c {
             Change::Moved(m) => Some(m),
@@ -429,7 +509,11 @@ pub struct State {
     pub projects: BTreeMap<String, Project>,
     pub disbursements: HashMap<TxId, Disbursement>,
     pub objections: BTreeMap<TxId, Objection>,
+    /// Records of transactions: all of them, or (with a [`History`]) those not yet in it.
+    /// Read them through [`State::tx`], which looks in both.
     pub txs: HashMap<TxId, TxRecord>,
+    #[serde(skip)]
+    pub history: History,
     /// Money that entered the ledger per source (receipts less reversed receipts).
     pub received: Amounts,
     /// Sequence number the next entry will have.
@@ -450,6 +534,35 @@ pub fn external_account(source: FundSource) -> String {
 impl State {
     pub fn new() -> State {
         State::default()
+    }
+
+    /// The record of transaction `tx_id` as of this fold: in memory, or in the history.
+    pub fn tx(&self, tx_id: &TxId) -> Result<Option<TxRecord>, HistoryError> {
+        if let Some(record) = self.txs.get(tx_id) {
+            return Ok(Some(record.clone()));
+        }
+        match &self.history.0 {
+            None => Ok(None),
+            Some(history) => Ok(history
+                .record(tx_id)?
+                .and_then(|r| r.seen_before(self.next_sequence))),
+        }
+    }
+
+    /// Whether transaction `tx_id` is in this fold.
+    pub fn knows_tx(&self, tx_id: &TxId) -> Result<bool, HistoryError> {
+        Ok(self.tx(tx_id)?.is_some())
+    }
+
+    /// Drops from memory the records that the history holds (everything last changed before
+    /// entry `indexed`): the holder calls this once the history has them, durably or repaired
+    /// from the log on a start.
+    pub fn forget_indexed(&mut self, indexed: u64) {
+        assert!(
+            self.history.0.is_some(),
+            "forgetting records needs a history"
+        );
+        self.txs.retain(|_, r| r.last_changed() >= indexed);
     }
 
     /// Which window an unapproved payment to `payee` counts in.
@@ -587,7 +700,7 @@ impl State {
                 touched
             }
             Kind::EntryReversed { target, .. } | Kind::EntryAnnotated { target, .. } => {
-                match self.txs.get(target).map(|r| &r.reversible) {
+                match self.tx(target).ok().flatten().map(|r| r.reversible) {
                     Some(Reversible::Receipt { pool, .. }) => {
                         vec![pool.clone(), RESERVE_ACCOUNT.to_string()]
                     }
@@ -715,10 +828,13 @@ impl State {
                 Change::DisbursementSet(d) => {
                     self.disbursements.insert(d.proposal, d);
                 }
-                Change::Reversed { target, by } => {
-                    let record = self.txs.get_mut(&target).expect("reversed entry exists");
-                    assert!(record.reversed_by.is_none(), "entry reversed twice");
-                    record.reversed_by = Some(by);
+                Change::Reversed { target, record } => {
+                    assert_eq!(record.reversed_at, Some(effects.record.sequence));
+                    assert!(record.reversed_by.is_some());
+                    if let Some(before) = self.txs.get(&target) {
+                        assert!(before.reversed_by.is_none(), "entry reversed twice");
+                    }
+                    self.txs.insert(target, record);
                 }
             }
         }
@@ -810,6 +926,7 @@ struct SavedTxRecord {
     kind: u8,
     reversible: Reversible,
     reversed_by: Option<TxId>,
+    reversed_at: Option<u64>,
 }
 
 /// The same, borrowed, for saving without copying.
@@ -820,6 +937,7 @@ struct SavedTxRecordRef<'a> {
     kind: u8,
     reversible: &'a Reversible,
     reversed_by: &'a Option<TxId>,
+    reversed_at: Option<u64>,
 }
 
 // By hand: serde's derive would require `'de: 'static` for the `&'static str` kind.
@@ -835,6 +953,7 @@ impl serde::Serialize for TxRecord {
             kind: kind as u8,
             reversible: &self.reversible,
             reversed_by: &self.reversed_by,
+            reversed_at: self.reversed_at,
         }
         .serialize(s)
     }
@@ -855,6 +974,7 @@ impl<'de> serde::Deserialize<'de> for TxRecord {
             kind,
             reversible: r.reversible,
             reversed_by: r.reversed_by,
+            reversed_at: r.reversed_at,
         })
     }
 }

@@ -7,7 +7,10 @@ use ledger_core::build;
 use ledger_core::proto::{self, transaction_body::Kind};
 use ledger_core::rules::{DecodeError, Rejection, SignatureError, StatusClass, ALL_REASONS};
 use ledger_core::signing::KeyId;
-use ledger_core::state::{DisbursementState, FundSource::*, Role, RESERVE_ACCOUNT};
+use ledger_core::state::{
+    DisbursementState, FundSource::*, History, HistoryError, Role, TxHistory, TxRecord,
+    RESERVE_ACCOUNT,
+};
 use prost::Message;
 
 fn id(k: &ed25519_dalek::SigningKey) -> KeyId {
@@ -1170,6 +1173,143 @@ fn a_transaction_id_is_used_once() {
         build::envelope(other, &[&f]).encode_to_vec(),
         "TX_ID_CONFLICT",
     );
+}
+
+// ---------- records kept in a history (the node's index) ----------
+
+/// A history like the node's index: records as last written, possibly ahead of the fold.
+#[derive(Default)]
+struct MapHistory {
+    records: std::sync::Mutex<std::collections::HashMap<ledger_core::tx::TxId, TxRecord>>,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl TxHistory for MapHistory {
+    fn record(&self, tx_id: &ledger_core::tx::TxId) -> Result<Option<TxRecord>, HistoryError> {
+        if self.failing.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(HistoryError("disk read failed".into()));
+        }
+        Ok(self.records.lock().unwrap().get(tx_id).cloned())
+    }
+}
+
+/// Moves every record the fold holds into `history`, as the node does once its index has them.
+fn index_all(w: &mut World, history: &MapHistory) {
+    let mut records = history.records.lock().unwrap();
+    for (id, r) in &w.state.txs {
+        records.insert(*id, r.clone());
+    }
+    drop(records);
+    w.state.forget_indexed(w.state.next_sequence);
+    assert!(w.state.txs.is_empty());
+}
+
+fn with_history() -> (World, std::sync::Arc<MapHistory>) {
+    let mut w = World::started();
+    let history = std::sync::Arc::new(MapHistory::default());
+    w.state.history = History::new(history.clone());
+    (w, history)
+}
+
+#[test]
+fn records_moved_to_the_history_still_catch_duplicates_conflicts_and_reversals() {
+    let (mut w, history) = with_history();
+    let f = w.finance.clone();
+    let body = build::body(
+        LEDGER,
+        [7; 16],
+        w.now,
+        w.receipt(Crowdfunding, "pool:crowd", 1_000),
+    );
+    let env = build::envelope(body, &[&f]).encode_to_vec();
+    let first = w.submit_bytes(env.clone()).unwrap();
+    index_all(&mut w, &history);
+    w.rejects_bytes(env, "DUPLICATE");
+    let other = build::body(
+        LEDGER,
+        [7; 16],
+        w.now,
+        w.receipt(Crowdfunding, "pool:crowd", 2),
+    );
+    w.rejects_bytes(
+        build::envelope(other, &[&f]).encode_to_vec(),
+        "TX_ID_CONFLICT",
+    );
+    let reverse = || {
+        Kind::EntryReversed(proto::EntryReversed {
+            target_tx_id: first.tx_id.0.to_vec(),
+            reason: "重复入账".into(),
+        })
+    };
+    let rev = w.ok(reverse(), &[&f]);
+    assert_eq!(w.balance("pool:crowd", Crowdfunding), 0);
+    // The updated record is in memory until the history has it, and found there after.
+    assert_eq!(
+        w.state.tx(&first.tx_id).unwrap().unwrap().reversed_by,
+        Some(rev.tx_id)
+    );
+    w.rejects(reverse(), &[&f], "ALREADY_REVERSED");
+    index_all(&mut w, &history);
+    w.rejects(reverse(), &[&f], "ALREADY_REVERSED");
+    let unknown = Kind::EntryReversed(proto::EntryReversed {
+        target_tx_id: vec![9; 16],
+        reason: "x".into(),
+    });
+    w.rejects(unknown, &[&f], "UNKNOWN_TRANSACTION");
+}
+
+#[test]
+fn a_history_ahead_of_the_fold_shows_only_what_the_fold_has_reached() {
+    // A saved fold at entry N with an index that got further: replaying the tail must find
+    // neither the tail's own transactions nor their reversals already there.
+    let (mut w, history) = with_history();
+    let f = w.finance.clone();
+    let receipt = w.ok(w.receipt(Crowdfunding, "pool:crowd", 1_000), &[&f]);
+    index_all(&mut w, &history);
+    let saved = w.state.clone();
+    let reversal = w.ok(
+        Kind::EntryReversed(proto::EntryReversed {
+            target_tx_id: receipt.tx_id.0.to_vec(),
+            reason: "重复入账".into(),
+        }),
+        &[&f],
+    );
+    index_all(&mut w, &history);
+    let mut resumed = saved;
+    let seen = resumed
+        .tx(&receipt.tx_id)
+        .unwrap()
+        .expect("before the saved point");
+    assert_eq!((seen.reversed_by, seen.reversed_at), (None, None));
+    assert_eq!(resumed.tx(&reversal.tx_id).unwrap(), None);
+    // Replaying the reversal on the resumed fold gives the same state as the live one.
+    resumed.commit(reversal.clone(), w.now);
+    assert_eq!(
+        resumed.tx(&receipt.tx_id).unwrap(),
+        w.state.tx(&receipt.tx_id).unwrap()
+    );
+    assert_eq!(resumed.accounts, w.state.accounts);
+}
+
+#[test]
+fn a_history_that_cannot_be_read_refuses_the_transaction_and_changes_nothing() {
+    let (mut w, history) = with_history();
+    let f = w.finance.clone();
+    w.ok(w.receipt(Crowdfunding, "pool:crowd", 1_000), &[&f]);
+    index_all(&mut w, &history);
+    history
+        .failing
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let refused = w.rejects(
+        w.receipt(Crowdfunding, "pool:crowd", 5),
+        &[&f],
+        "STORAGE_UNAVAILABLE",
+    );
+    assert_eq!(refused.status(), StatusClass::Unavailable);
+    history
+        .failing
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    w.ok(w.receipt(Crowdfunding, "pool:crowd", 5), &[&f]);
 }
 
 // ---------- the catalogue ----------

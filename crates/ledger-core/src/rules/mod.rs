@@ -87,8 +87,8 @@ pub fn apply_entry(state: &mut State, entry: &Entry) -> Result<Effects, Rejectio
 /// Replays an entry of a log this node itself wrote and synced: every rule is applied again,
 /// but signatures, already verified when the entry was accepted, are not checked again. The
 /// signers are the key ids the envelope names. For the node's start-up and historical views;
-/// the verifier always uses [`apply_entry`]. Returns the transaction id.
-pub fn apply_entry_unverified(state: &mut State, entry: &Entry) -> Result<TxId, Rejection> {
+/// the verifier always uses [`apply_entry`].
+pub fn apply_entry_unverified(state: &mut State, entry: &Entry) -> Result<Effects, Rejection> {
     let prepared = prepare(&entry.envelope)?;
     if state.ledger.is_none() && !matches!(prepared.tx.kind, Kind::Genesis { .. }) {
         return Err(Rejection::NoGenesis);
@@ -104,8 +104,8 @@ pub fn apply_entry_unverified(state: &mut State, entry: &Entry) -> Result<TxId, 
         timestamp_ms: entry.timestamp_ms,
     };
     let effects = apply(state, &ctx, &prepared.tx, &prepared.body_hash, &signers)?;
-    state.commit(effects, entry.timestamp_ms);
-    Ok(prepared.tx.tx_id)
+    state.commit(effects.clone(), entry.timestamp_ms);
+    Ok(effects)
 }
 
 struct Signers<'a> {
@@ -219,9 +219,10 @@ pub fn apply(
         kind: kind_name,
         reversible,
         reversed_by: None,
+        reversed_at: None,
     };
 
-    if let Some(existing) = state.txs.get(&tx.tx_id) {
+    if let Some(existing) = state.tx(&tx.tx_id)? {
         let tx_id = tx.tx_id.to_string();
         return Err(if existing.body_hash == *body_hash {
             Rejection::Duplicate {
@@ -997,8 +998,7 @@ fn entry_reversed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, 
     };
     signers.require(kind_name, Role::Finance)?;
     let original = state
-        .txs
-        .get(target)
+        .tx(target)?
         .ok_or_else(|| Rejection::UnknownTransaction {
             tx_id: target.to_string(),
         })?;
@@ -1081,7 +1081,11 @@ fn entry_reversed(cx: &Op<'_>, changes: &mut Vec<Change>) -> Result<Reversible, 
     }
     changes.push(Change::Reversed {
         target: *target,
-        by: tx.tx_id,
+        record: TxRecord {
+            reversed_by: Some(tx.tx_id),
+            reversed_at: Some(cx.ctx.sequence),
+            ..original
+        },
     });
     Ok(Reversible::NotReversible)
 }
@@ -1102,7 +1106,7 @@ fn entry_annotated(cx: &Op<'_>) -> Result<Reversible, Rejection> {
         &[Role::Auditor, Role::Approver, Role::Resident],
         "auditor, approver or resident",
     )?;
-    if !state.txs.contains_key(target) {
+    if !state.knows_tx(target)? {
         return Err(Rejection::UnknownTransaction {
             tx_id: target.to_string(),
         });
@@ -1218,17 +1222,14 @@ fn pending_disbursement<'a>(
     state: &'a State,
     proposal: &TxId,
 ) -> Result<&'a Disbursement, Rejection> {
-    let d = state.disbursements.get(proposal).ok_or_else(|| {
-        if state.txs.contains_key(proposal) {
-            Rejection::UnknownDisbursement {
-                tx_id: proposal.to_string(),
-            }
+    let Some(d) = state.disbursements.get(proposal) else {
+        let tx_id = proposal.to_string();
+        return Err(if state.knows_tx(proposal)? {
+            Rejection::UnknownDisbursement { tx_id }
         } else {
-            Rejection::UnknownTransaction {
-                tx_id: proposal.to_string(),
-            }
-        }
-    })?;
+            Rejection::UnknownTransaction { tx_id }
+        });
+    };
     if d.state != DisbursementState::Pending {
         return Err(Rejection::NotPending {
             tx_id: proposal.to_string(),

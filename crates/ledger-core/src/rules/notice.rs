@@ -251,15 +251,13 @@ pub(super) fn apply_policy_to_pending(
 }
 
 fn find_objection<'a>(state: &'a State, id: &TxId) -> Result<&'a Objection, Rejection> {
-    state.objections.get(id).ok_or_else(|| {
-        if state.txs.contains_key(id) {
-            Rejection::UnknownObjection {
-                tx_id: id.to_string(),
-            }
-        } else {
-            Rejection::UnknownTransaction {
-                tx_id: id.to_string(),
-            }
-        }
+    if let Some(objection) = state.objections.get(id) {
+        return Ok(objection);
+    }
+    let tx_id = id.to_string();
+    Err(if state.knows_tx(id)? {
+        Rejection::UnknownObjection { tx_id }
+    } else {
+        Rejection::UnknownTransaction { tx_id }
     })
 }

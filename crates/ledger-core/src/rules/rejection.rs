@@ -12,6 +12,8 @@ pub enum StatusClass {
     PermissionDenied,
     FailedPrecondition,
     AlreadyExists,
+    /// Nothing is wrong with the transaction: the node could not read what the rules need.
+    Unavailable,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,6 +96,10 @@ pub enum Rejection {
     },
     #[error("the amounts add up to more than the ledger can count")]
     AmountOverflow,
+    /// The rules could not read the transaction index (an I/O failure on the node): refused,
+    /// never guessed, so a duplicate cannot slip through; the same bytes may be sent again.
+    #[error("{0}; nothing was written, send the same transaction again later")]
+    HistoryUnavailable(#[from] crate::state::HistoryError),
     #[error("there is no transaction {tx_id} in this ledger")]
     UnknownTransaction { tx_id: String },
     #[error("transaction {tx_id} is not a disbursement proposal")]
@@ -182,7 +188,7 @@ fn describe_ms(ms: i64) -> String {
 }
 
 /// Every reason code, for documentation and for the test that each one is exercised.
-pub const ALL_REASONS: [&str; 49] = [
+pub const ALL_REASONS: [&str; 50] = [
     "MALFORMED",
     "NON_CANONICAL",
     "TOO_LARGE",
@@ -232,6 +238,7 @@ pub const ALL_REASONS: [&str; 49] = [
     "WRONG_PROJECT_STAGE",
     "EVALUATION_INCOMPLETE",
     "PROJECT_HAS_PENDING",
+    "STORAGE_UNAVAILABLE",
 ];
 
 impl Rejection {
@@ -284,6 +291,7 @@ impl Rejection {
             WrongProjectStage { .. } => "WRONG_PROJECT_STAGE",
             EvaluationIncomplete { .. } => "EVALUATION_INCOMPLETE",
             ProjectHasPending { .. } => "PROJECT_HAS_PENDING",
+            HistoryUnavailable(_) => "STORAGE_UNAVAILABLE",
         }
     }
 
@@ -301,6 +309,7 @@ impl Rejection {
             | QuorumNotMet { .. }
             | SelfApproval { .. } => StatusClass::PermissionDenied,
             TxIdConflict { .. } | Duplicate { .. } => StatusClass::AlreadyExists,
+            HistoryUnavailable(_) => StatusClass::Unavailable,
             _ => StatusClass::FailedPrecondition,
         }
     }

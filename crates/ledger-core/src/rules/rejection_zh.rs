@@ -114,6 +114,10 @@ impl Rejection {
             ),
             AmountOverflow => "金额加起来超出了账本能计数的范围".to_string(),
             UnknownTransaction { tx_id } => format!("本账本中没有交易 {tx_id}"),
+            HistoryUnavailable(e) => format!(
+                "节点读不了交易索引（{}），什么都没有写入；请稍后原样重发这笔交易",
+                e.0
+            ),
             UnknownDisbursement { tx_id } => format!("交易 {tx_id} 不是支出申请"),
             NotPending { tx_id, state } => format!("支出 {tx_id} 的状态是 {state}，不是待处理"),
             AlreadyApproved { key, tx_id } => format!("密钥 {key} 已经批准过支出 {tx_id}"),
