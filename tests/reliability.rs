@@ -135,6 +135,42 @@ async fn a_lost_index_is_rebuilt_from_the_log() {
     }
 }
 
+/// The index is derived from the log and checked against it, never trusted over it: a data
+/// directory given another ledger's index (a copy mistake) does not make the node's own entries
+/// look like duplicates of the other ledger's, or hide its own; the node finds the mismatch,
+/// rebuilds the index from its log and serves every entry by its transaction id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_from_another_log_is_rebuilt_not_trusted() {
+    let other = tempfile::tempdir().unwrap();
+    ledger_with_receipts(other.path(), 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (size, _) = ledger_with_receipts(dir.path(), 5).await;
+    std::fs::remove_dir_all(dir.path().join("index")).unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(other.path().join("index"))
+        .arg(dir.path().join("index"))
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let node = Node::start(dir.path(), &[]);
+    let mut client = node.client().await;
+    assert_eq!(checkpoint(&mut client).await.tree_size, size);
+    for e in read_log(&mut client).await {
+        let env: proto::SignedEnvelope = prost::Message::decode(e.envelope.as_slice()).unwrap();
+        let body: proto::TransactionBody = prost::Message::decode(env.body.as_slice()).unwrap();
+        let by_id = client
+            .get_entry(proto::GetEntryRequest {
+                by: Some(proto::get_entry_request::By::TxId(body.tx_id)),
+            })
+            .await
+            .unwrap_or_else(|s| panic!("entry {}: {s}", e.sequence))
+            .into_inner();
+        assert_eq!(by_id.sequence, e.sequence);
+    }
+    verify_whole_log(&node, &mut client).await;
+}
+
 /// Every bit of the length field of three records, flipped one at a time in a small log: the real
 /// node refuses to start each time, names the damaged entry, and leaves the file byte-for-byte
 /// as it was. (Before the checked frame, one such flip in entry 3 of 9 cut the log to 3 entries

@@ -45,6 +45,8 @@ pub enum EngineError {
     RuleBroken { sequence: u64, rejection: Rejection },
     #[error("账本日志的前 {size} 条与本节点签过名的检查点不符：日志被改写过，节点拒绝启动，文件未被改动；请从备份恢复数据目录。\nThe log's first {size} entries do not have the root of the checkpoint this node signed for them: the log was rewritten. The node will not serve it and left the files as they were; restore the data directory from a backup (see RELIABILITY.md)")]
     Rewritten { size: u64 },
+    #[error("账本索引与日志第 {sequence} 条不符（索引覆盖前 {index_covers} 条）：日志在建立索引之后被改写过，或索引属于另一份日志。\nThe index does not match entry {sequence} of the log (the index covers the first {index_covers} entries): the log was rewritten after it was indexed, or the index belongs to another log")]
+    IndexMismatch { sequence: u64, index_covers: u64 },
     #[error("the log is empty: this node has no ledger yet")]
     NoLedger,
     #[error(
@@ -341,6 +343,47 @@ struct Replay {
     saved: Option<State>,
     /// Where the replay started: entries before it were not replayed.
     from: u64,
+    /// The store's index, as the fold reads it (set when the replay begins).
+    history: Option<Arc<dyn TxHistory>>,
+}
+
+impl Replay {
+    fn new(mark: Option<(u64, Hash)>) -> Replay {
+        Replay {
+            mark,
+            tree: CompactTree::new(),
+            state: State::new(),
+            recent: VecDeque::with_capacity(RECENT_ENTRIES),
+            saved: None,
+            from: 0,
+            history: None,
+        }
+    }
+
+    /// The index's records for what entry `sequence` wrote must be what the fold wrote: the
+    /// fold trusts the index for every earlier transaction, so an index built from another
+    /// log would otherwise make an honest entry a duplicate, or hide a real one.
+    fn check_indexed(
+        &self,
+        sequence: u64,
+        index_covers: u64,
+        records: &[(ledger_core::tx::TxId, TxRecord)],
+    ) -> Result<(), EngineError> {
+        let history = self.history.as_ref().expect("the replay has begun");
+        for (tx_id, folded) in records {
+            let indexed = history
+                .record(tx_id)
+                .map_err(StoreError::History)?
+                .and_then(|r| r.seen_before(sequence + 1));
+            if indexed.as_ref() != Some(folded) {
+                return Err(EngineError::IndexMismatch {
+                    sequence,
+                    index_covers,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 impl store::Replayer for Replay {
@@ -354,6 +397,7 @@ impl store::Replayer for Replay {
         history: Arc<dyn TxHistory>,
     ) -> Result<(), EngineError> {
         self.from = from;
+        self.history = Some(history.clone());
         let saved = self.saved.take();
         if from == 0 {
             self.state.history = History::new(history);
@@ -401,6 +445,9 @@ impl store::Replayer for Replay {
                 },
             })?
             .records();
+        if entry.sequence < replaying.index_covers {
+            self.check_indexed(entry.sequence, replaying.index_covers, &records)?;
+        }
         self.tree
             .append(merkle::entry_leaf_hash(entry), |_, _, _| {});
         if let Some((size, root)) = self.mark {
@@ -439,17 +486,11 @@ pub fn open(
     let mut candidates = crate::node_keys::all_public_keys(data_dir);
     candidates.push(node_key.verifying_key());
     let mark = crate::mark::load(data_dir, None, &candidates).map_err(EngineError::Mark)?;
-    let mut replayed = Replay {
-        mark: mark
-            .as_ref()
+    let mut replayed = Replay::new(
+        mark.as_ref()
             .map(|m| (m.checkpoint.tree_size, m.checkpoint.root))
             .filter(|(size, _)| *size > 0),
-        tree: CompactTree::new(),
-        state: State::new(),
-        recent: VecDeque::with_capacity(RECENT_ENTRIES),
-        saved: None,
-        from: 0,
-    };
+    );
     let marked = replayed.mark.map_or(0, |(size, _)| size);
     let started = Instant::now();
     let saved = match rebuild {
@@ -469,7 +510,29 @@ pub fn open(
     });
     replayed.saved = saved.map(|f| f.state);
     let fold_loaded = started.elapsed();
-    let opened = FileStore::open(data_dir, rebuild, marked, resume, &mut replayed)?;
+    let opened = match FileStore::open(data_dir, rebuild, marked, resume, &mut replayed) {
+        // The index is derived from the log: rebuild it from the log, and let the signed mark
+        // judge the log. Everything the old index covered must still be there.
+        Err(EngineError::IndexMismatch {
+            sequence,
+            index_covers,
+        }) if !rebuild => {
+            tracing::warn!(
+                sequence,
+                index_covers,
+                "账本索引与日志不符，正在从日志重建索引 / the index does not match the log; rebuilding it from the log"
+            );
+            replayed = Replay::new(replayed.mark);
+            FileStore::open(
+                data_dir,
+                true,
+                marked.max(index_covers),
+                None,
+                &mut replayed,
+            )?
+        }
+        opened => opened?,
+    };
     tracing::info!(
         fold_load_ms = fold_loaded.as_millis() as u64,
         store_open_ms = (started.elapsed() - fold_loaded).as_millis() as u64,

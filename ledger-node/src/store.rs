@@ -135,6 +135,11 @@ pub struct Opened {
 pub struct Replaying<'a> {
     pub entry: &'a Entry,
     pub hash: &'a Hash,
+    /// How many entries the index covered when the open began. The index holds the records
+    /// of an entry below it, written from the log as it was then: the replayer checks they
+    /// are what it folds, so an index from another log (or a log rewritten under its index)
+    /// is found, not trusted.
+    pub index_covers: u64,
 }
 
 /// Whether `data_dir` holds a ledger log.
@@ -239,6 +244,7 @@ impl FileStore {
             let records = match replayer.entry(Replaying {
                 entry: &scanned.entry,
                 hash: &scanned.hash,
+                index_covers: indexed,
             }) {
                 Ok(records) => records,
                 Err(e) => {

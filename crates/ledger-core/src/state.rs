@@ -348,7 +348,7 @@ impl TxRecord {
 
     /// This record as it stood before entry `next_sequence`: `None` when it did not exist yet,
     /// without a reversal that came at or after it.
-    fn seen_before(mut self, next_sequence: u64) -> Option<TxRecord> {
+    pub fn seen_before(mut self, next_sequence: u64) -> Option<TxRecord> {
         if self.sequence >= next_sequence {
             return None;
         }
