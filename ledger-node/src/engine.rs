@@ -343,8 +343,40 @@ struct Replay {
     saved: Option<State>,
     /// Where the replay started: entries before it were not replayed.
     from: u64,
-    /// The store's index, as the fold reads it (set when the replay begins).
-    history: Option<Arc<dyn TxHistory>>,
+    /// The store's index, as the fold reads it during the replay (set when it begins).
+    history: Option<Arc<EntryMemo>>,
+}
+
+/// The index as the replay reads it: the last record looked up is kept for the rest of the
+/// entry, so checking an entry's records against the index (`Replay::check_indexed`) does not
+/// read again what the duplicate rule just read. Forgotten at every entry: the store writes the
+/// index between entries.
+struct EntryMemo {
+    index: Arc<dyn TxHistory>,
+    last: std::sync::Mutex<Option<(ledger_core::tx::TxId, Option<TxRecord>)>>,
+}
+
+impl EntryMemo {
+    fn next_entry(&self) {
+        *self.last.lock().expect("memo lock") = None;
+    }
+}
+
+impl TxHistory for EntryMemo {
+    fn record(
+        &self,
+        tx_id: &ledger_core::tx::TxId,
+    ) -> Result<Option<TxRecord>, ledger_core::state::HistoryError> {
+        let mut last = self.last.lock().expect("memo lock");
+        if let Some((id, record)) = last.as_ref() {
+            if id == tx_id {
+                return Ok(record.clone());
+            }
+        }
+        let record = self.index.record(tx_id)?;
+        *last = Some((*tx_id, record.clone()));
+        Ok(record)
+    }
 }
 
 impl Replay {
@@ -397,14 +429,18 @@ impl store::Replayer for Replay {
         history: Arc<dyn TxHistory>,
     ) -> Result<(), EngineError> {
         self.from = from;
-        self.history = Some(history.clone());
+        let memo = Arc::new(EntryMemo {
+            index: history,
+            last: std::sync::Mutex::new(None),
+        });
+        self.history = Some(memo.clone());
         let saved = self.saved.take();
         if from == 0 {
-            self.state.history = History::new(history);
+            self.state.history = History::new(memo);
             return Ok(());
         }
         self.state = saved.expect("the store resumes only at the saved fold's point");
-        self.state.history = History::new(history);
+        self.state.history = History::new(memo);
         assert_eq!(
             self.state.next_sequence, from,
             "the saved fold covers the resume point"
@@ -427,6 +463,9 @@ impl store::Replayer for Replay {
         replaying: Replaying<'_>,
     ) -> Result<Vec<(ledger_core::tx::TxId, TxRecord)>, EngineError> {
         let entry = replaying.entry;
+        if let Some(memo) = &self.history {
+            memo.next_entry();
+        }
         let verify_from = self.mark.map_or(0, |(size, _)| size);
         // Key rotations are checked in full even under the mark: they decide which key may
         // sign the mark itself (checked after the replay), so a key file planted in the data
@@ -539,6 +578,9 @@ pub fn open(
         resumed_at = replayed.from,
         "opened the store"
     );
+    // The memo served the replay; from here the index changes under the fold (reversals).
+    replayed.state.history = History::new(opened.store.history());
+    replayed.history = None;
     if resume.is_some_and(|r| replayed.from != r.size) {
         tracing::warn!("保存的账本状态与日志不符，已重放整个日志 / the saved fold did not match the log; replayed the whole log");
     }
