@@ -113,15 +113,12 @@ async fn a_damaged_whole_entry_stops_the_node_with_a_message_naming_it() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lost_index_is_rebuilt_from_the_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let (size, _) = ledger_with_receipts(dir.path(), 5).await;
-    std::fs::remove_dir_all(dir.path().join("index")).unwrap();
-    let node = Node::start(dir.path(), &[]);
-    let mut client = node.client().await;
-    assert_eq!(checkpoint(&mut client).await.tree_size, size);
-    for e in read_log(&mut client).await {
+/// The index answers for every entry of the log: looked up by its transaction id, it is found
+/// at its own sequence.
+async fn every_entry_is_found_by_its_tx_id(
+    client: &mut proto::ledger_client::LedgerClient<tonic::transport::Channel>,
+) {
+    for e in read_log(client).await {
         let env: proto::SignedEnvelope = prost::Message::decode(e.envelope.as_slice()).unwrap();
         let body: proto::TransactionBody = prost::Message::decode(env.body.as_slice()).unwrap();
         let by_id = client
@@ -133,6 +130,17 @@ async fn a_lost_index_is_rebuilt_from_the_log() {
             .into_inner();
         assert_eq!(by_id.sequence, e.sequence);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_index_is_rebuilt_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (size, _) = ledger_with_receipts(dir.path(), 5).await;
+    std::fs::remove_dir_all(dir.path().join("index")).unwrap();
+    let node = Node::start(dir.path(), &[]);
+    let mut client = node.client().await;
+    assert_eq!(checkpoint(&mut client).await.tree_size, size);
+    every_entry_is_found_by_its_tx_id(&mut client).await;
 }
 
 /// The index is derived from the log and checked against it, never trusted over it: a data
@@ -156,18 +164,7 @@ async fn an_index_from_another_log_is_rebuilt_not_trusted() {
     let node = Node::start(dir.path(), &[]);
     let mut client = node.client().await;
     assert_eq!(checkpoint(&mut client).await.tree_size, size);
-    for e in read_log(&mut client).await {
-        let env: proto::SignedEnvelope = prost::Message::decode(e.envelope.as_slice()).unwrap();
-        let body: proto::TransactionBody = prost::Message::decode(env.body.as_slice()).unwrap();
-        let by_id = client
-            .get_entry(proto::GetEntryRequest {
-                by: Some(proto::get_entry_request::By::TxId(body.tx_id)),
-            })
-            .await
-            .unwrap_or_else(|s| panic!("entry {}: {s}", e.sequence))
-            .into_inner();
-        assert_eq!(by_id.sequence, e.sequence);
-    }
+    every_entry_is_found_by_its_tx_id(&mut client).await;
     verify_whole_log(&node, &mut client).await;
 }
 
