@@ -611,7 +611,9 @@ pub async fn expect_refused(
     assert_eq!(balances_after, balances, "{what}: balances changed");
 }
 
-/// The value of one metric from the node's `/metrics` page.
+/// The value of one metric from the node's `/metrics` page: the first series of that name,
+/// whatever its labels (one ledger's, with one ledger open), or an exact series
+/// (`name{ledger="x"}`).
 pub fn metric(node: &Node, name: &str) -> u64 {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(&node.http).expect("the node's HTTP port");
@@ -624,7 +626,11 @@ pub fn metric(node: &Node, name: &str) -> u64 {
     let mut text = String::new();
     stream.read_to_string(&mut text).unwrap();
     text.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .find(|l| {
+            l.starts_with(name)
+                && (l[name.len()..].starts_with(' ')
+                    || (!name.contains('{') && l[name.len()..].starts_with('{')))
+        })
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("metric {name} missing"))
@@ -881,4 +887,162 @@ pub fn python_venv(base: &Path, requirements: &Path) -> PathBuf {
     );
     std::fs::write(&stamp, &wanted).unwrap();
     python
+}
+
+/// A client of one ledger of a node that serves several: every call carries its `ledger-id`.
+pub type LedgerOf = proto::ledger_client::LedgerClient<ledger_client::Transport>;
+
+/// A ledger added to a node's data directory with `ledger-node init` (one admin, no
+/// witnesses), and the finance key `fund_pool` registers on it.
+pub struct AddedLedger {
+    pub ledger_id: String,
+    pub admin: SigningKey,
+    pub finance: SigningKey,
+    pub fingerprint: String,
+    /// What `ledger-node init` printed.
+    pub said: String,
+}
+
+/// Runs `ledger-node init` for a new ledger `ledger_id` into `data_dir`, which already holds
+/// the node's own ledger (the node may be running).
+pub fn add_ledger(data_dir: &Path, ledger_id: &str, name: &str) -> AddedLedger {
+    let (ok, said, err, admin) = init_added(data_dir, ledger_id, name);
+    assert!(ok, "ledger-node init {ledger_id} failed:\n{said}\n{err}");
+    let fingerprint = said
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("账本指纹 ledger fingerprint: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no fingerprint in:\n{said}"))
+        .to_string();
+    AddedLedger {
+        ledger_id: ledger_id.to_string(),
+        admin,
+        finance: SigningKey::from_bytes(&random_seed()),
+        fingerprint,
+        said,
+    }
+}
+
+/// Runs `ledger-node init` for ledger `ledger_id` into `data_dir` with a new admin key:
+/// (success, stdout, stderr, the admin key).
+pub fn init_added(
+    data_dir: &Path,
+    ledger_id: &str,
+    name: &str,
+) -> (bool, String, String, SigningKey) {
+    let work = tempfile::tempdir().unwrap();
+    let admin = SigningKey::from_bytes(&random_seed());
+    ledger_keys::write_new(&work.path().join("admin.key"), &admin).unwrap();
+    let genesis = format!(
+        "ledger_id = \"{ledger_id}\"\nname = \"{name}\"\napproval_threshold_yuan = 100000\n\
+         approver_quorum = 2\nadmin_quorum = 1\nreserve_ratio_bp = 1000\n\
+         [[admin]]\nname = \"社区居委会\"\npublic_key = \"{}\"\n",
+        hex::encode(admin.verifying_key().as_bytes())
+    );
+    std::fs::write(work.path().join("genesis.toml"), genesis).unwrap();
+    let out = Command::new(binary("ledger-node"))
+        .args([
+            "init",
+            "--genesis",
+            "genesis.toml",
+            "--admin-key",
+            "admin.key",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        admin,
+    )
+}
+
+impl Node {
+    /// A client of ledger `ledger_id` on this node.
+    pub async fn client_for(&self, ledger_id: &str) -> LedgerOf {
+        let url = format!("http://{}", self.addr);
+        for _ in 0..100 {
+            if let Ok(c) = ledger_client::LedgerClient::connect(&url, None).await {
+                let mut c = c.for_ledger(Some(ledger_id)).unwrap();
+                return c.raw().clone().max_decoding_message_size(64 << 20);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("cannot connect to {url}");
+    }
+}
+
+impl AddedLedger {
+    /// An envelope of this ledger, signed by `keys`.
+    pub fn envelope(
+        &self,
+        tx_id: [u8; 16],
+        kind: Kind,
+        keys: &[&SigningKey],
+    ) -> proto::SignedEnvelope {
+        build::envelope(build::body(&self.ledger_id, tx_id, now_ms(), kind), keys)
+    }
+
+    /// Money received into `pool:fiscal`, signed by the finance key.
+    pub fn receipt(&self, tx_id: [u8; 16], yuan: u64) -> proto::SignedEnvelope {
+        self.envelope(
+            tx_id,
+            receipt_kind(
+                ledger_core::state::FundSource::Fiscal,
+                "pool:fiscal",
+                yuan * YUAN,
+            ),
+            &[&self.finance],
+        )
+    }
+
+    /// Registers the finance key and opens `pool:fiscal`.
+    pub async fn fund_pool(&self, client: &mut LedgerOf) {
+        let finance = register(&self.finance, Role::Finance, "街道财政所");
+        submit_to(
+            client,
+            self.envelope(random_tx_id(), finance, &[&self.admin]),
+        )
+        .await
+        .expect("register the finance key");
+        let pool = Kind::AccountOpened(proto::AccountOpened {
+            account_id: "pool:fiscal".into(),
+            kind: proto::AccountKind::FundPool as i32,
+            source: ledger_core::state::FundSource::Fiscal.to_proto() as i32,
+            name: "财政资金".into(),
+        });
+        submit_to(client, self.envelope(random_tx_id(), pool, &[&self.admin]))
+            .await
+            .expect("open the pool");
+    }
+}
+
+pub async fn submit_to(
+    client: &mut LedgerOf,
+    envelope: proto::SignedEnvelope,
+) -> Result<proto::TxReceipt, tonic::Status> {
+    client
+        .submit(proto::SubmitRequest {
+            envelope: Some(envelope),
+        })
+        .await
+        .map(|r| r.into_inner().receipt.expect("receipt"))
+}
+
+/// The whole snapshot of one ledger over gRPC.
+pub async fn export_of(client: &mut LedgerOf) -> Vec<u8> {
+    let mut stream = client
+        .export_snapshot(proto::ExportSnapshotRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = tokio_stream::StreamExt::next(&mut stream).await {
+        bytes.extend(chunk.unwrap().data);
+    }
+    bytes
 }

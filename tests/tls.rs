@@ -61,7 +61,7 @@ async fn a_tls_node_is_reached_over_https_and_refuses_plain_connections() {
         .await
         .unwrap();
     assert_eq!(status, 200);
-    assert!(metrics.contains("ledger_entries "));
+    assert!(metrics.contains("ledger_entries{ledger="));
     let plain = plain_get(&format!("127.0.0.1:{http_port}")).await;
     assert!(
         !plain.starts_with("HTTP/1.1 200"),

@@ -33,7 +33,10 @@ async fn metrics_count_what_the_node_did() {
         .unwrap()
         .into_inner();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let size = checkpoint(&mut client).await.tree_size;
+    let cp = checkpoint(&mut client).await;
+    let size = cp.tree_size;
+    // Every ledger's series carry its id as the `ledger` label.
+    let id = cp.text.lines().next().unwrap().to_string();
     let http = node.http.clone();
     let r = tokio::task::spawn_blocking(move || request(&http, "GET", "/metrics", &[], b""))
         .await
@@ -51,25 +54,38 @@ async fn metrics_count_what_the_node_did() {
             .parse()
             .unwrap()
     };
-    assert_eq!(value("ledger_entries"), size);
+    assert_eq!(value(&format!("ledger_entries{{ledger=\"{id}\"}}")), size);
     assert_eq!(
-        value("ledger_submissions_total{outcome=\"appended\"}"),
+        value(&format!(
+            "ledger_submissions_total{{ledger=\"{id}\",outcome=\"appended\"}}"
+        )),
         size - 1,
         "every entry but genesis came through the writer"
     );
-    assert_eq!(value("ledger_submissions_total{outcome=\"rejected\"}"), 1);
+    assert_eq!(
+        value(&format!(
+            "ledger_submissions_total{{ledger=\"{id}\",outcome=\"rejected\"}}"
+        )),
+        1
+    );
     assert_eq!(value("ledger_subscribers"), 1);
-    assert_eq!(value("ledger_storage_ok"), 1);
+    assert_eq!(value(&format!("ledger_storage_ok{{ledger=\"{id}\"}}")), 1);
     assert_eq!(
-        value("ledger_group_commit_size_count"),
-        value("ledger_group_commits_total")
+        value(&format!(
+            "ledger_group_commit_size_count{{ledger=\"{id}\"}}"
+        )),
+        value(&format!("ledger_group_commits_total{{ledger=\"{id}\"}}"))
     );
     assert_eq!(
-        value("ledger_group_commit_size_bucket{le=\"+Inf\"}"),
-        value("ledger_group_commit_size_count")
+        value(&format!(
+            "ledger_group_commit_size_bucket{{ledger=\"{id}\",le=\"+Inf\"}}"
+        )),
+        value(&format!(
+            "ledger_group_commit_size_count{{ledger=\"{id}\"}}"
+        ))
     );
     assert_eq!(
-        value("ledger_log_bytes"),
+        value(&format!("ledger_log_bytes{{ledger=\"{id}\"}}")),
         std::fs::metadata(dir.path().join("ledger.log"))
             .unwrap()
             .len()

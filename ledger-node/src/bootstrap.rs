@@ -246,26 +246,14 @@ pub fn init_ledger(
                 .all(|e| e.file_name() == NODE_KEY_FILE)
         })
         .unwrap_or(false);
+    // A data directory that holds a ledger is a node's: the new ledger is added beside it
+    // (`<data>/ledgers/`), even while the node runs.
     if !only_node_key && inspect(data_dir)? == DataDir::Ledger {
-        anyhow::bail!(
-            "{} already holds a ledger; refusing to create another over it",
-            data_dir.display()
-        );
+        return add_ledger(data_dir, &g, &signers);
     }
     std::fs::create_dir_all(data_dir)?;
-    let node_key = ensure_node_key(data_dir)?;
-    let genesis = Kind::Genesis(proto::Genesis {
-        ledger_name: g.name.clone(),
-        currency: "CNY".into(),
-        admin_keys: g.admins.clone(),
-        policy: Some(g.policy),
-        checkpoint_key: node_key.verifying_key().to_bytes().to_vec(),
-        witnesses: g.witnesses.clone(),
-        witness_quorum: g.witness_quorum,
-    });
-    let body = build::body(&g.ledger_id, random_tx_id(), engine::now_ms(), genesis);
-    let refs: Vec<&SigningKey> = signers.iter().collect();
-    let genesis = engine::create(data_dir, build::envelope(body, &refs).encode_to_vec())?;
+    let fingerprint = create_in(data_dir, &g, &signers)?;
+    let node_key = ledger_keys::read(&node_key_path(data_dir))?;
     println!(
         "已创建账本 created ledger {} ({}) in {}",
         g.ledger_id,
@@ -273,8 +261,7 @@ pub fn init_ledger(
         data_dir.display()
     );
     println!(
-        "  账本指纹 ledger fingerprint: {}  (公布在公示栏上 / publish it on the notice board)",
-        ledger_core::entry::ledger_fingerprint(&genesis)
+        "  账本指纹 ledger fingerprint: {fingerprint}  (公布在公示栏上 / publish it on the notice board)"
     );
     println!(
         "  node key fingerprint: {}  (named in the genesis; it signs the checkpoints)",
@@ -289,13 +276,106 @@ pub fn init_ledger(
     );
     if !g.witnesses.is_empty() {
         println!(
-            "  见证方 witnesses: {} named, {} needed. Each runs:\n    ledger-witness follow --dir <its dir> --fingerprint {} --node <this node's gRPC URL>\n  and this node is started with --witness-url <each witness's URL>.",
+            "  见证方 witnesses: {} named, {} needed. Each runs:\n    ledger-witness follow --dir <its dir> --fingerprint {fingerprint} --node <this node's gRPC URL>\n  and this node is started with --witness-url <each witness's URL>.",
             g.witnesses.len(),
             g.witness_quorum,
-            ledger_core::entry::ledger_fingerprint(&genesis)
         );
     }
     Ok(())
+}
+
+/// Adds ledger `g` to the node whose data directory is `root` (running or not): it is made in
+/// a hidden directory beside the others and renamed into `<root>/ledgers/<name>/` only once
+/// whole, so a running node never opens half a ledger. Its own node key signs its checkpoints.
+fn add_ledger(
+    root: &Path,
+    g: &crate::genesis_file::GenesisFile,
+    signers: &[SigningKey],
+) -> anyhow::Result<()> {
+    use crate::ledgers;
+    let own = crate::store::ledger_id_of(root)?;
+    anyhow::ensure!(
+        g.ledger_id != own,
+        "{root} 中的主账本就是 {id}；新账本需要另一个 ledger_id / the node's own ledger in {root} \
+         is already {id}: give the new ledger another ledger_id",
+        root = root.display(),
+        id = own
+    );
+    let target = ledgers::added_ledger_dir(root, &g.ledger_id);
+    anyhow::ensure!(
+        !target.exists(),
+        "本节点已有账本 {id}（{dir}）；不会覆盖 / this node already has ledger {id} in {dir}; \
+         refusing to create another over it",
+        id = g.ledger_id,
+        dir = target.display()
+    );
+    let parent = root.join(ledgers::LEDGERS_DIR);
+    std::fs::create_dir_all(&parent)?;
+    let building = parent.join(format!(
+        ".new-{}-{}",
+        ledgers::dir_name(&g.ledger_id),
+        std::process::id()
+    ));
+    std::fs::create_dir(&building)
+        .with_context(|| format!("cannot create {}", building.display()))?;
+    let made = create_in(&building, g, signers);
+    if let Err(e) = made {
+        let _ = std::fs::remove_dir_all(&building);
+        return Err(e);
+    }
+    let fingerprint = made.expect("checked");
+    // A rename onto an existing directory fails unless it is empty; `target` was checked above
+    // and a concurrent `init` of the same id loses here.
+    std::fs::rename(&building, &target)
+        .with_context(|| format!("cannot move the new ledger into {}", target.display()))?;
+    crate::log::sync_parent_dir(&target)?;
+    println!(
+        "已在运行中的节点加入账本 added ledger {} ({}) to the node in {}",
+        g.ledger_id,
+        g.name,
+        root.display()
+    );
+    println!("  目录 directory: {}", target.display());
+    println!(
+        "  账本指纹 ledger fingerprint: {fingerprint}  (公布在公示栏上 / publish it on the notice board)"
+    );
+    println!(
+        "  请求时用 ledger-id 元数据（ledger --ledger {id}），网页 /l/{seg}/\n  \
+         requests name it with ledger-id metadata (ledger --ledger {id}); its page is /l/{seg}/",
+        id = g.ledger_id,
+        seg = g.ledger_id.replace('/', "%2F")
+    );
+    if !g.witnesses.is_empty() {
+        println!(
+            "  见证方 witnesses: list their URLs in {}/{} (one per line); the node reads it when it opens the ledger",
+            target.display(),
+            ledgers::WITNESS_URLS_FILE
+        );
+    }
+    Ok(())
+}
+
+/// Creates ledger `g` in the empty directory `dir` (a new node key, the signed genesis);
+/// returns its fingerprint.
+fn create_in(
+    dir: &Path,
+    g: &crate::genesis_file::GenesisFile,
+    signers: &[SigningKey],
+) -> anyhow::Result<String> {
+    let node_key = ensure_node_key(dir)?;
+    let genesis = Kind::Genesis(proto::Genesis {
+        ledger_name: g.name.clone(),
+        currency: "CNY".into(),
+        admin_keys: g.admins.clone(),
+        policy: Some(g.policy),
+        checkpoint_key: node_key.verifying_key().to_bytes().to_vec(),
+        witnesses: g.witnesses.clone(),
+        witness_quorum: g.witness_quorum,
+    });
+    let body = build::body(&g.ledger_id, random_tx_id(), engine::now_ms(), genesis);
+    let refs: Vec<&SigningKey> = signers.iter().collect();
+    let genesis = engine::create(dir, build::envelope(body, &refs).encode_to_vec())?;
+    Ok(ledger_core::entry::ledger_fingerprint(&genesis).to_string())
 }
 
 /// Reads the admin key files that sign the genesis: each must be one of the file's `[[admin]]`

@@ -86,6 +86,15 @@ pub struct ServeArgs {
     /// crash a start replays at most about this many; a clean stop always saves it [default: 65536]
     #[arg(long)]
     pub fold_every: Option<u64>,
+    /// Ledgers open at once besides the data directory's own (each added ledger lives in
+    /// <data>/ledgers/); the least recently used idle one is closed to open another, and the
+    /// metrics carry at most this many ledger labels [default: 256]
+    #[arg(long)]
+    pub max_open_ledgers: Option<usize>,
+    /// Seconds an added ledger may go unused before it is closed (its writer stopped, its fold
+    /// saved) [default: 300]
+    #[arg(long)]
+    pub ledger_idle_secs: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -112,6 +121,8 @@ struct FileSettings {
     witness_interval_ms: Option<u64>,
     tiles_dir: Option<PathBuf>,
     fold_every: Option<u64>,
+    max_open_ledgers: Option<usize>,
+    ledger_idle_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -145,6 +156,9 @@ pub struct Settings {
     pub tiles_dir: Option<PathBuf>,
     /// Entries between saves of the fold.
     pub fold_every: u64,
+    /// Added ledgers open at once, and how long an unused one stays open.
+    pub max_open_ledgers: usize,
+    pub ledger_idle_secs: u64,
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
@@ -200,7 +214,9 @@ macro_rules! single_valued_flags {
             tls_key,
             witness_interval_ms,
             tiles_dir,
-            fold_every
+            fold_every,
+            max_open_ledgers,
+            ledger_idle_secs
         )
     };
 }
@@ -304,6 +320,8 @@ impl ServeArgs {
                 "LEDGER_FOLD_EVERY",
                 crate::fold_file::SAVE_EVERY
             ),
+            max_open_ledgers: pick!(max_open_ledgers, "LEDGER_MAX_OPEN_LEDGERS", 256),
+            ledger_idle_secs: pick!(ledger_idle_secs, "LEDGER_IDLE_SECS", 300),
             tiles_dir: match self.tiles_dir.clone().or(file.tiles_dir.clone()) {
                 Some(dir) => Some(dir),
                 None => env::<PathBuf>("LEDGER_TILES_DIR")?,
@@ -350,9 +368,17 @@ impl ServeArgs {
             ("stall-timeout-secs", settings.stall_timeout_secs as usize),
             ("witness-interval-ms", settings.witness_interval_ms as usize),
             ("fold-every", settings.fold_every as usize),
+            ("max-open-ledgers", settings.max_open_ledgers),
+            ("ledger-idle-secs", settings.ledger_idle_secs as usize),
         ] {
             anyhow::ensure!(value > 0, "--{name} must be at least 1");
         }
+        anyhow::ensure!(
+            settings.max_open_ledgers <= crate::ledgers::MAX_OPEN_LEDGERS,
+            "--max-open-ledgers must be at most {} (each open ledger has a writer thread, a \
+             mark keeper and an index)",
+            crate::ledgers::MAX_OPEN_LEDGERS
+        );
         anyhow::ensure!(
             settings.max_group <= ledger_core::limits::MAX_GROUP_ENTRIES,
             "--max-group must be at most {} (a torn tail is never longer than one group)",

@@ -18,6 +18,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::engine::{Histogram, Shared};
+use crate::ledgers::{Ledgers, OpenLedger, LEDGER_ID_HEADER};
 
 /// Open Subscribe streams, counted per port (each port has its own limit).
 #[derive(Clone, Default)]
@@ -28,15 +29,16 @@ pub struct SubscriberCounts {
 
 #[derive(Clone)]
 struct Http {
-    shared: Arc<Shared>,
+    ledgers: Arc<Ledgers>,
     subscribers: SubscriberCounts,
     /// Slots for `/snapshot` downloads running at once.
     downloads: Arc<tokio::sync::Semaphore>,
     /// A download that takes nothing for this long is ended (its slot goes to the next).
     stall: Duration,
-    /// Disclosure statements made and kept (`reports.rs`).
-    reports: Arc<crate::reports::Reports>,
 }
+
+/// The ledger a request on the HTTP port is for, put in its extensions by `pick_ledger`.
+type Picked = axum::Extension<Arc<OpenLedger>>;
 
 /// The HTTP port's limits against slow and silent clients.
 #[derive(Clone, Copy, Debug)]
@@ -54,33 +56,46 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub async fn serve(
     listener: TcpListener,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
-    shared: Arc<Shared>,
+    ledgers: Arc<Ledgers>,
     subscribers: SubscriberCounts,
     grpc_web: Router,
     limits: HttpLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = Router::new()
-        .route("/metrics", get(metrics))
+    let http = Http {
+        ledgers,
+        subscribers,
+        downloads: Arc::new(tokio::sync::Semaphore::new(limits.max_downloads)),
+        stall: limits.conn.write_stall,
+    };
+    // One ledger's page and reads: at the root for the node's own ledger, and under
+    // /l/<ledger>/ for each ledger (the page uses relative URLs, so it works under both).
+    let one_ledger = Router::new()
         .route("/snapshot", get(snapshot))
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*path}", get(tile))
         .route("/reports", get(reports_index))
         .route("/reports/{period}/{file}", get(report_file))
-        .with_state(Http {
-            shared,
-            subscribers,
-            downloads: Arc::new(tokio::sync::Semaphore::new(limits.max_downloads)),
-            stall: limits.conn.write_stall,
-            reports: Arc::default(),
-        })
+        .with_state(http.clone())
         .merge(grpc_web)
         // The public port reads; transactions are posted to the gRPC port, which the community
         // can keep off the internet. (Static routes win over tonic's wildcard route.)
         .route("/ledger.v1.Ledger/Submit", post(writes_elsewhere))
         .route("/ledger.v1.Ledger/SubmitBatch", post(writes_elsewhere))
         // Replaces tonic's fallback: any other path is a file of the page, or not found.
-        .fallback(get(page));
+        .fallback(get(page))
+        .layer(axum::middleware::from_fn_with_state(
+            http.clone(),
+            pick_ledger,
+        ));
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/ledgers", get(ledgers_json))
+        .route("/l", get(ledgers_page))
+        .route("/l/", get(ledgers_page))
+        .with_state(http)
+        .nest("/l/{ledger}", one_ledger.clone())
+        .merge(one_ledger);
     let accepted = crate::listen::accept(listener, limits.conn, "http");
     match tls {
         Some(config) => {
@@ -225,7 +240,12 @@ async fn writes_elsewhere() -> Response {
 /// The page's files. Everything the page loads comes from this origin (the CSP says so), so a
 /// memo in the ledger cannot pull in a script from anywhere else.
 async fn page(uri: axum::http::Uri) -> Response {
-    match ledger_web::asset(uri.path()) {
+    // Under /l/<ledger>/ the same files (a fallback may see the whole path).
+    let path = match uri.path().strip_prefix("/l/") {
+        Some(rest) => rest.find('/').map_or("/", |at| &rest[at..]),
+        None => uri.path(),
+    };
+    match ledger_web::asset(path) {
         Some(asset) => (
             [
                 (header::CONTENT_TYPE, asset.content_type),
@@ -253,124 +273,162 @@ async fn page(uri: axum::http::Uri) -> Response {
     }
 }
 
-fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {
+fn histogram(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    ledgers: &[Arc<OpenLedger>],
+    pick: impl Fn(&Shared) -> &Histogram,
+) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-    let mut cumulative = 0;
-    for (i, bound) in h.bounds.iter().enumerate() {
-        cumulative += h.buckets[i].load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
-    }
-    cumulative += h.buckets[h.bounds.len()].load(Ordering::Relaxed);
-    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
-    let _ = writeln!(
-        out,
-        "{name}_sum {}\n{name}_count {}",
-        h.sum.load(Ordering::Relaxed),
-        h.count.load(Ordering::Relaxed)
-    );
-}
-
-/// Prometheus text format 0.0.4.
-pub fn render_metrics(shared: &Shared, subscribers: &SubscriberCounts) -> String {
-    let page_subscribers = subscribers.page.load(Ordering::Relaxed) as u64;
-    let subscribers = subscribers.grpc.load(Ordering::Relaxed) as u64 + page_subscribers;
-    let c = &shared.counters;
-    let mut out = String::new();
-    let gauge = |out: &mut String, name: &str, help: &str, kind: &str, value: u64| {
+    for ledger in ledgers {
+        let h = pick(&ledger.shared);
+        let id = &ledger.shared.ledger_id;
+        let mut cumulative = 0;
+        for (i, bound) in h.bounds.iter().enumerate() {
+            cumulative += h.buckets[i].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{ledger=\"{id}\",le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        cumulative += h.buckets[h.bounds.len()].load(Ordering::Relaxed);
         let _ = writeln!(
             out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            "{name}_bucket{{ledger=\"{id}\",le=\"+Inf\"}} {cumulative}"
+        );
+        let _ = writeln!(
+            out,
+            "{name}_sum{{ledger=\"{id}\"}} {}\n{name}_count{{ledger=\"{id}\"}} {}",
+            h.sum.load(Ordering::Relaxed),
+            h.count.load(Ordering::Relaxed)
+        );
+    }
+}
+
+/// One family of per-ledger series: each open ledger's value, labelled with its id (ids are
+/// letters, digits and `-_./:`, nothing a label value must escape). The number of series is
+/// bounded by `--max-open-ledgers`.
+fn per_ledger(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    kind: &str,
+    ledgers: &[Arc<OpenLedger>],
+    value: impl Fn(&Shared) -> u64,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for ledger in ledgers {
+        let id = &ledger.shared.ledger_id;
+        let _ = writeln!(out, "{name}{{ledger=\"{id}\"}} {}", value(&ledger.shared));
+    }
+}
+
+/// Prometheus text format 0.0.4: each open ledger's series carry a `ledger` label.
+pub fn render_metrics(ledgers: &[Arc<OpenLedger>], subscribers: &SubscriberCounts) -> String {
+    let page_subscribers = subscribers.page.load(Ordering::Relaxed) as u64;
+    let subscribers = subscribers.grpc.load(Ordering::Relaxed) as u64 + page_subscribers;
+    let mut out = String::new();
+    let gauge = |out: &mut String, name: &str, help: &str, value: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
         );
     };
+    let relaxed = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     gauge(
+        &mut out,
+        "ledger_open_ledgers",
+        "Ledgers open on this node (the node's own included).",
+        ledgers.len() as u64,
+    );
+    per_ledger(
         &mut out,
         "ledger_entries",
         "Entries in the durable log.",
         "gauge",
-        shared.head().size,
+        ledgers,
+        |s| s.head().size,
     );
     let _ = writeln!(out, "# HELP ledger_submissions_total Transactions submitted, by outcome.\n# TYPE ledger_submissions_total counter");
-    let _ = writeln!(
-        out,
-        "ledger_submissions_total{{outcome=\"appended\"}} {}",
-        c.appended.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        out,
-        "ledger_submissions_total{{outcome=\"rejected\"}} {}",
-        c.rejected.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        out,
-        "ledger_submissions_total{{outcome=\"duplicate\"}} {}",
-        c.duplicates.load(Ordering::Relaxed)
-    );
-    gauge(
+    for ledger in ledgers {
+        let (id, c) = (&ledger.shared.ledger_id, &ledger.shared.counters);
+        for (outcome, n) in [
+            ("appended", &c.appended),
+            ("rejected", &c.rejected),
+            ("duplicate", &c.duplicates),
+        ] {
+            let _ = writeln!(
+                out,
+                "ledger_submissions_total{{ledger=\"{id}\",outcome=\"{outcome}\"}} {}",
+                relaxed(n)
+            );
+        }
+    }
+    per_ledger(
         &mut out,
         "ledger_storage_errors_total",
         "Group commits that failed to write or sync.",
         "counter",
-        c.storage_errors.load(Ordering::Relaxed),
+        ledgers,
+        |s| relaxed(&s.counters.storage_errors),
     );
-    gauge(
+    per_ledger(
         &mut out,
         "ledger_storage_ok",
         "1 when the last group commit reached the disk, 0 after a failed write.",
         "gauge",
-        shared.storage_ok.load(Ordering::Relaxed) as u64,
+        ledgers,
+        |s| s.storage_ok.load(Ordering::Relaxed) as u64,
     );
-    gauge(
+    per_ledger(
         &mut out,
         "ledger_group_commits_total",
         "Group commits (one write, one sync each).",
         "counter",
-        c.groups.load(Ordering::Relaxed),
+        ledgers,
+        |s| relaxed(&s.counters.groups),
     );
     histogram(
         &mut out,
         "ledger_group_commit_size",
         "Transactions appended per group commit.",
-        &c.group_size,
+        ledgers,
+        |s| &s.counters.group_size,
     );
     histogram(
         &mut out,
         "ledger_group_commit_duration_microseconds",
         "Duration of a group commit: rules, write, sync, index, checkpoint.",
-        &c.group_micros,
+        ledgers,
+        |s| &s.counters.group_micros,
     );
     gauge(
         &mut out,
         "ledger_subscribers",
         "Open Subscribe streams, both ports.",
-        "gauge",
         subscribers,
     );
     gauge(
         &mut out,
         "ledger_page_subscribers",
         "Open Subscribe streams from the public page (HTTP port).",
-        "gauge",
         page_subscribers,
     );
-    gauge(
+    per_ledger(
         &mut out,
         "ledger_log_bytes",
         "Size of the log file.",
         "gauge",
-        shared.log_bytes(),
+        ledgers,
+        |s| s.log_bytes(),
     );
-    gauge(
-        &mut out,
-        "ledger_start_replayed_entries",
-        "Entries whose rules the last start replayed: the tail after the saved fold, or the whole log.",
-        "gauge",
-        shared.replayed_at_start,
-    );
+    per_ledger(&mut out, "ledger_start_replayed_entries", "Entries whose rules the ledger's last opening replayed: the tail after the saved fold, or the whole log.", "gauge", ledgers, |s| s.replayed_at_start);
     out
 }
 
 async fn metrics(State(http): State<Http>) -> Response {
-    let body = render_metrics(&http.shared, &http.subscribers);
+    let body = render_metrics(&http.ledgers.open_ledgers(), &http.subscribers);
     (
         [(
             header::CONTENT_TYPE,
@@ -385,8 +443,8 @@ async fn metrics(State(http): State<Http>) -> Response {
 /// latest one with the witness quorum; the node's own when the genesis names no witnesses.
 /// The tlog-tiles checkpoint (`tlog::published_checkpoint`): the witnessed one, or the head's
 /// while the genesis names no witnesses.
-async fn checkpoint(State(http): State<Http>) -> Response {
-    let Some(text) = crate::tlog::published_checkpoint(&http.shared) else {
+async fn checkpoint(axum::Extension(ledger): Picked) -> Response {
+    let Some(text) = crate::tlog::published_checkpoint(&ledger.shared) else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "5")],
@@ -407,10 +465,11 @@ async fn checkpoint(State(http): State<Http>) -> Response {
 
 /// A tlog-tiles hash tile or entry bundle (`/tile/<L>/<N>[.p/<W>]`, `/tile/entries/...`).
 /// A tile never changes once it exists, so caches may keep it for good.
-async fn tile(
-    State(http): State<Http>,
-    axum::extract::Path(path): axum::extract::Path<String>,
-) -> Response {
+async fn tile(axum::Extension(ledger): Picked, uri: axum::http::Uri) -> Response {
+    // The part after `tile/` (under /l/<ledger>/ the nest has already taken the prefix).
+    let Some(path) = uri.path().split_once("/tile/").map(|(_, p)| p.to_string()) else {
+        return (StatusCode::NOT_FOUND, "no such tile\n").into_response();
+    };
     let tile = match ledger_core::tiles::TileId::parse(&format!("tile/{path}")) {
         Ok(t) => t,
         Err(e) => {
@@ -421,8 +480,8 @@ async fn tile(
                 .into_response()
         }
     };
-    let shared = http.shared.clone();
-    let read = tokio::task::spawn_blocking(move || crate::tlog::tile_bytes(&shared, &tile)).await;
+    let read =
+        tokio::task::spawn_blocking(move || crate::tlog::tile_bytes(&ledger.shared, &tile)).await;
     match read {
         Ok(Ok(Some(bytes))) => (
             [
@@ -450,22 +509,22 @@ async fn tile(
     }
 }
 
-async fn reports_index(State(http): State<Http>) -> Response {
-    crate::reports::index(&http.shared)
+async fn reports_index(axum::Extension(ledger): Picked) -> Response {
+    crate::reports::index(&ledger.shared)
 }
 
-async fn report_file(
-    State(http): State<Http>,
-    axum::extract::Path((period, file)): axum::extract::Path<(String, String)>,
-    uri: axum::http::Uri,
-) -> Response {
+async fn report_file(axum::Extension(ledger): Picked, uri: axum::http::Uri) -> Response {
     let lang = uri
         .query()
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
-    crate::reports::file(&http.reports, http.shared.clone(), &period, &file, lang).await
+    let parts: Vec<&str> = uri.path().rsplitn(3, '/').collect();
+    let [file, period, _] = parts[..] else {
+        return (StatusCode::NOT_FOUND, "no such statement\n").into_response();
+    };
+    crate::reports::file(ledger.clone(), period, file, lang).await
 }
 
-async fn snapshot(State(http): State<Http>) -> Response {
+async fn snapshot(State(http): State<Http>, axum::Extension(ledger): Picked) -> Response {
     let Ok(slot) = http.downloads.clone().try_acquire_owned() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -477,11 +536,11 @@ async fn snapshot(State(http): State<Http>) -> Response {
         )
             .into_response();
     };
-    let stream = crate::service::snapshot_chunks(http.shared.clone(), http.stall, Some(slot));
     let name = format!(
         "attachment; filename=\"{}.snapshot\"",
-        http.shared.ledger_id.replace(['/', ':', '"'], "_")
+        ledger.shared.ledger_id.replace(['/', ':', '"'], "_")
     );
+    let stream = crate::service::snapshot_chunks(ledger, http.stall, Some(slot));
     let headers = [
         (header::CONTENT_TYPE, "application/octet-stream".to_string()),
         (header::CONTENT_DISPOSITION, name),
@@ -492,6 +551,164 @@ async fn snapshot(State(http): State<Http>) -> Response {
         Body::from_stream(tokio_stream::StreamExt::map(stream, |r| {
             r.map_err(std::io::Error::other)
         })),
+    )
+        .into_response()
+}
+
+/// Puts the ledger a request is for in its extensions: the one its `/l/<ledger>/` path names
+/// (set as its `ledger-id` header too, over any the client sent, so the page's gRPC-Web calls
+/// reach that ledger), else the node's own. An unknown ledger is a plain 404 page.
+async fn pick_ledger(
+    State(http): State<Http>,
+    axum::extract::OriginalUri(original): axum::extract::OriginalUri,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let named = match original.path().strip_prefix("/l/") {
+        None => None,
+        Some(rest) => {
+            let (segment, tail) = rest.split_once('/').unwrap_or((rest, ""));
+            if tail.is_empty() && !rest.ends_with('/') {
+                // The page's links are relative: it must be loaded from the directory.
+                let to = format!("/l/{segment}/");
+                return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, to)]).into_response();
+            }
+            match url_ledger_id(segment) {
+                Some(id) => Some(id),
+                None => {
+                    return not_a_ledger(&crate::ledgers::PickError::Invalid(segment.to_string()))
+                }
+            }
+        }
+    };
+    let ledger = match http.ledgers.get(named.as_deref()).await {
+        Ok(ledger) => ledger,
+        Err(e) => return not_a_ledger(&e),
+    };
+    if let Some(id) = &named {
+        let value = axum::http::HeaderValue::from_str(id).expect("a ledger id is a header value");
+        request.headers_mut().insert(LEDGER_ID_HEADER, value);
+    }
+    request.extensions_mut().insert(ledger);
+    next.run(request).await
+}
+
+/// The ledger id a path segment names: percent-encoded (`%2F` for `/`, also `%3A`, `%2E`).
+fn url_ledger_id(segment: &str) -> Option<String> {
+    let mut id = String::new();
+    let mut rest = segment;
+    while let Some(c) = rest.chars().next() {
+        if let Some(hex) = rest.strip_prefix('%') {
+            let code = hex.get(..2)?;
+            id.push(match code.to_ascii_uppercase().as_str() {
+                "2F" => '/',
+                "3A" => ':',
+                "2E" => '.',
+                "2D" => '-',
+                "5F" => '_',
+                _ => return None,
+            });
+            rest = &hex[2..];
+        } else {
+            id.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    crate::ledgers::valid_id(&id).then_some(id)
+}
+
+/// A ledger id in a URL path segment (`/` as `%2F`).
+fn url_segment(ledger_id: &str) -> String {
+    ledger_id.replace('/', "%2F")
+}
+
+fn not_a_ledger(e: &crate::ledgers::PickError) -> Response {
+    use crate::ledgers::PickError;
+    let status = match e {
+        PickError::Invalid(_) | PickError::Unknown(_) => StatusCode::NOT_FOUND,
+        PickError::Busy { .. } | PickError::Unopenable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::HeaderName::from_static("ledger-reason"), e.reason()),
+        ],
+        format!("{e}\n"),
+    )
+        .into_response()
+}
+
+/// `GET /ledgers`: the node's ledgers as JSON, each with its page.
+async fn ledgers_json(State(http): State<Http>) -> Response {
+    let (list, more) = http.ledgers.list();
+    let ledgers: Vec<serde_json::Value> = list
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "ledger_id": l.ledger_id,
+                "default": l.default,
+                "open": l.open,
+                "page": format!("/l/{}/", url_segment(&l.ledger_id)),
+            })
+        })
+        .collect();
+    let body = serde_json::json!({ "ledgers": ledgers, "not_listed": more });
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// `GET /l/`: the node's ledgers, a link to each one's page.
+async fn ledgers_page(State(http): State<Http>) -> Response {
+    let (list, more) = http.ledgers.list();
+    let mut items = String::new();
+    for l in &list {
+        // Ids hold only letters, digits and -_./: (nothing HTML must escape).
+        let _ = writeln!(
+            items,
+            "<li><a href=\"/l/{seg}/\">{id}</a>{mark}</li>",
+            seg = url_segment(&l.ledger_id),
+            id = l.ledger_id,
+            mark = if l.default {
+                " （本节点的主账本 the node's own ledger）"
+            } else {
+                ""
+            }
+        );
+    }
+    if more > 0 {
+        let _ = writeln!(
+            items,
+            "<li>另有 {more} 个账本未列出 / {more} more ledgers not listed</li>"
+        );
+    }
+    let body = format!(
+        "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>本节点的账本 · Ledgers on this node</title></head><body>\
+         <h1>本节点的账本 <small>Ledgers on this node</small></h1>\
+         <p>共 {n} 个账本。每个账本的指纹请以社区公示栏为准。<br>{n} ledgers. Check each \
+         ledger's fingerprint against the one on its community's notice board.</p>\
+         <ul>\n{items}</ul></body></html>\n",
+        n = list.len() + more
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+            ),
+        ],
+        body,
     )
         .into_response()
 }

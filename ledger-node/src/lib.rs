@@ -17,6 +17,7 @@ pub mod fold_file;
 pub mod genesis_file;
 pub mod http;
 pub mod index;
+pub mod ledgers;
 pub mod listen;
 pub mod log;
 pub mod mark;

@@ -179,9 +179,11 @@ fn run(args: ServeArgs, default_dir: &Path, demo: bool) -> anyhow::Result<()> {
         let running = server::start(&settings)?;
         if demo {
             if let Some(keys) = demo_keys {
-                let txs = bootstrap::demo_transactions(&running.shared.ledger_id, &keys)?;
+                let ledger = &running.ledger;
+                let txs = bootstrap::demo_transactions(&ledger.shared.ledger_id, &keys)?;
                 let count = txs.len();
-                server::submit_all(&running.queue, &running.shared, txs).await?;
+                let queue = ledger.queue().expect("a ledger just opened has its writer");
+                server::submit_all(&queue, &ledger.shared, txs).await?;
                 println!(
                     "demo ledger filled with {count} transactions; keys in {}",
                     keys.dir.display()

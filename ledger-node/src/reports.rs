@@ -17,6 +17,7 @@ use ledger_report::{Lang, Period, ReportError};
 use ledger_verifier::trust::Trust;
 
 use crate::engine::Shared;
+use crate::ledgers::OpenLedger;
 
 /// Statements kept, newest last: each is a few hundred kilobytes.
 const CACHED_STATEMENTS: usize = 16;
@@ -56,8 +57,8 @@ fn internal(what: &str, e: impl std::fmt::Display) -> Refusal {
 
 /// The snapshot exactly as `/snapshot` serves it now (the same stream), in memory, with the
 /// number of entries it holds.
-async fn served_snapshot(shared: Arc<Shared>) -> Result<(u64, Vec<u8>), Refusal> {
-    let mut stream = crate::service::snapshot_chunks(shared, SNAPSHOT_STALL, None);
+async fn served_snapshot(ledger: Arc<OpenLedger>) -> Result<(u64, Vec<u8>), Refusal> {
+    let mut stream = crate::service::snapshot_chunks(ledger, SNAPSHOT_STALL, None);
     let mut bytes = Vec::new();
     while let Some(chunk) = tokio_stream::StreamExt::next(&mut stream).await {
         bytes.extend(chunk.map_err(|e| internal("reading the log", e))?);
@@ -104,10 +105,11 @@ impl Reports {
     /// The files of `period`'s statement at the current snapshot, made or from the cache.
     async fn statement(
         &self,
-        shared: Arc<Shared>,
+        ledger: Arc<OpenLedger>,
         period: Period,
         lang: Lang,
     ) -> Result<Files, Refusal> {
+        let shared = ledger.shared.clone();
         let size = shared.snapshot_point().0;
         let key = (period.name(), lang, size);
         if let Some(files) = self.cached(&key) {
@@ -127,7 +129,7 @@ impl Reports {
         if let Some(files) = self.cached(&(period.name(), lang, size)) {
             return Ok(files);
         }
-        let (size, bytes) = served_snapshot(shared.clone()).await?;
+        let (size, bytes) = served_snapshot(ledger).await?;
         let files = tokio::task::spawn_blocking(move || make(&shared, &bytes, period, lang))
             .await
             .map_err(|e| internal("the statement task", e))??;
@@ -157,8 +159,7 @@ fn make(shared: &Shared, snapshot: &[u8], period: Period, lang: Lang) -> Result<
 
 /// `GET /reports/<period>/<file>[?lang=en]`.
 pub async fn file(
-    reports: &Reports,
-    shared: Arc<Shared>,
+    ledger: Arc<OpenLedger>,
     period: &str,
     name: &str,
     lang: Option<&str>,
@@ -196,7 +197,7 @@ pub async fn file(
             ),
         );
     }
-    let files = match reports.statement(shared, period, lang).await {
+    let files = match ledger.reports.statement(ledger.clone(), period, lang).await {
         Ok(files) => files,
         Err(refusal) => return refusal.into_response(),
     };

@@ -4,56 +4,35 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use ledger_core::proto::ledger_server::LedgerServer;
 use tokio::net::TcpListener;
 
-use crate::bootstrap;
 use crate::config::Settings;
 use crate::engine::{self, Job, Shared};
+use crate::ledgers::{Ledgers, OpenLedger, OpenSettings};
 use crate::service::{LedgerService, Limits};
 
+/// The node's own ledger, opened, its writer running.
 pub struct Running {
-    pub shared: Arc<Shared>,
-    pub queue: tokio::sync::mpsc::Sender<Job>,
-    pub writer: std::thread::JoinHandle<()>,
-    /// Saves the signed checkpoint mark (`mark.rs`) until stopped.
-    pub keeper: (
-        std::thread::JoinHandle<()>,
-        Arc<std::sync::atomic::AtomicBool>,
-    ),
+    pub ledger: OpenLedger,
+}
+
+fn open_settings(settings: &Settings) -> OpenSettings {
+    OpenSettings {
+        fold_every: settings.fold_every,
+        queue_depth: settings.queue_depth,
+        max_group: settings.max_group,
+        witness_interval: Duration::from_millis(settings.witness_interval_ms),
+    }
 }
 
 /// Opens the ledger in the data directory and starts its writer.
 pub fn start(settings: &Settings) -> anyhow::Result<Running> {
-    let key =
-        ledger_keys::read(&bootstrap::node_key_path(&settings.data_dir)).with_context(|| {
-            format!(
-                "the node key of the ledger in {} is needed",
-                settings.data_dir.display()
-            )
-        })?;
-    let (shared, writer, summary) = engine::open(&settings.data_dir, key, false)?;
-    if let Some(torn) = &summary.torn {
-        eprintln!(
-            "账本日志末尾有一次未完成的写入（{} 字节，{} 条未确认的记录），已截去。\n\
-             The log ended in an unfinished write ({} bytes, {} unacknowledged records: {}); it was cut.",
-            torn.bytes, torn.records, torn.bytes, torn.records, torn.why
-        );
-    }
-    tracing::info!(entries = summary.entries, reindexed = summary.reindexed, replayed = summary.replayed, ledger = %shared.ledger_id, "ledger opened");
-    let (queue, writer) = writer
-        .fold_every(settings.fold_every)
-        .start(settings.queue_depth, settings.max_group);
-    let keeper = crate::mark::keep(shared.clone(), settings.data_dir.clone());
     Ok(Running {
-        shared,
-        queue,
-        writer,
-        keeper,
+        ledger: OpenLedger::start(&settings.data_dir, &open_settings(settings))?,
     })
 }
 
@@ -82,12 +61,14 @@ pub async fn serve(
     running: Running,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let Running {
-        shared,
-        queue,
-        writer,
-        keeper,
-    } = running;
+    let ledgers = Ledgers::new(
+        &settings.data_dir,
+        running.ledger,
+        open_settings(&settings),
+        settings.max_open_ledgers,
+        Duration::from_secs(settings.ledger_idle_secs),
+    );
+    let shared = ledgers.default_ledger().shared.clone();
     // tonic answers a message over its decoding limit with OUT_OF_RANGE; the service checks the
     // configured limit itself so a client that exceeds it gets RESOURCE_EXHAUSTED, and tonic's
     // limit (twice as high) only bounds the memory a single message can take.
@@ -99,14 +80,18 @@ pub async fn serve(
         ..Limits::default()
     };
     let mut witness_urls = settings.witness_urls.clone();
-    witness_urls.extend(crate::witnessing::start_local_witnesses(&settings.data_dir).await?);
+    let (local, servers) = crate::witnessing::start_local_witnesses(&settings.data_dir).await?;
+    witness_urls.extend(local);
     crate::witnessing::restore(&shared, &settings.data_dir);
-    tokio::spawn(crate::witnessing::run(
+    let witnessing = tokio::spawn(crate::witnessing::run(
         shared.clone(),
         settings.data_dir.clone(),
         witness_urls,
         Duration::from_millis(settings.witness_interval_ms),
     ));
+    for task in servers.into_iter().chain([witnessing.abort_handle()]) {
+        ledgers.default_ledger().add_task(task);
+    }
     if let Some(dir) = &settings.tiles_dir {
         let exporter = crate::tlog::Exporter::new(shared.clone(), dir)?;
         std::thread::Builder::new()
@@ -116,8 +101,8 @@ pub async fn serve(
     }
     // One shutdown signal for both ports and for the Subscribe streams.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let page_queue = queue.clone();
-    let service = LedgerService::new(shared.clone(), queue, limits.clone(), stop_rx.clone());
+    ledgers.spawn_reaper(stop_rx.clone());
+    let service = LedgerService::new(ledgers.clone(), limits.clone(), stop_rx.clone());
     let subscribers = service.subscriber_count();
     let ledger = LedgerServer::new(service)
         .max_decoding_message_size(settings.max_message_bytes.saturating_mul(2))
@@ -169,8 +154,7 @@ pub async fn serve(
             // The page calls the same service over gRPC-Web on its own origin; its own
             // instance, so its Subscribe streams have their own limit and count.
             let page_service = LedgerService::new(
-                shared.clone(),
-                page_queue,
+                ledgers.clone(),
                 Limits {
                     max_subscribers: settings.max_page_subscribers,
                     ..limits.clone()
@@ -188,7 +172,7 @@ pub async fn serve(
             Some(tokio::spawn(crate::http::serve(
                 http_listener,
                 http_tls,
-                shared.clone(),
+                ledgers.clone(),
                 crate::http::SubscriberCounts {
                     grpc: subscribers.clone(),
                     page: page_subscribers.clone(),
@@ -202,11 +186,7 @@ pub async fn serve(
                 stopped(stop_rx.clone()),
             )))
         }
-        None => {
-            // The writer stops when the last sender is gone.
-            drop(page_queue);
-            None
-        }
+        None => None,
     };
     let cors = cors_layer(&origins)?;
     let incoming = tokio_stream::StreamExt::map(
@@ -251,7 +231,7 @@ pub async fn serve(
         .http2_keepalive_timeout(Some(keepalive))
         .timeout(Duration::from_secs(600))
         // One span per request, named by its method; handlers add structured fields.
-        .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
+        .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path(), ledger = tracing::field::Empty))
         .add_service(health)
         .add_service(reflection)
         .add_service(reflection_v1alpha)
@@ -262,18 +242,10 @@ pub async fn serve(
     if let Some(task) = http_task {
         let _ = task.await;
     }
-    tracing::info!("stopped accepting; waiting for the writer to finish");
-    // The service (and its queue sender) is dropped with the server; the writer drains the
-    // queue, syncs, and stops.
-    tokio::task::spawn_blocking(move || writer.join())
-        .await?
-        .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
-    shared.store.flush()?;
-    // The last checkpoint, saved as the mark once more after the writer's last group.
-    keeper.1.store(true, std::sync::atomic::Ordering::SeqCst);
-    tokio::task::spawn_blocking(move || keeper.0.join())
-        .await?
-        .map_err(|_| anyhow::anyhow!("the mark keeper panicked"))?;
+    tracing::info!("stopped accepting; waiting for the writers to finish");
+    // Each writer drains its queue, syncs, saves its fold and stops; each index is flushed and
+    // each ledger's last checkpoint saved as its mark.
+    ledgers.close_all().await?;
     tracing::info!("shut down cleanly");
     Ok(())
 }

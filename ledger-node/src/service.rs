@@ -22,6 +22,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::engine::{EngineError, Head, Item, Job, Outcome, Shared};
+use crate::ledgers::{Ledgers, OpenLedger, PickError, LEDGER_ID_HEADER};
 
 /// Explicit limits of the service (TigerBeetle style: everything bounded).
 #[derive(Clone, Debug)]
@@ -53,8 +54,7 @@ impl Default for Limits {
 
 #[derive(Clone)]
 pub struct LedgerService {
-    shared: Arc<Shared>,
-    queue: mpsc::Sender<Job>,
+    ledgers: Arc<Ledgers>,
     limits: Limits,
     subscribers: Arc<AtomicUsize>,
     /// Open ReadEntries streams, bounded like Subscribe streams (same limit, own count).
@@ -71,16 +71,10 @@ impl LedgerService {
         self.subscribers.clone()
     }
 
-    pub fn new(
-        shared: Arc<Shared>,
-        queue: mpsc::Sender<Job>,
-        limits: Limits,
-        stopping: watch::Receiver<bool>,
-    ) -> Self {
+    pub fn new(ledgers: Arc<Ledgers>, limits: Limits, stopping: watch::Receiver<bool>) -> Self {
         let replays = Arc::new(Semaphore::new(limits.max_replays.max(1)));
         LedgerService {
-            shared,
-            queue,
+            ledgers,
             limits,
             subscribers: Arc::new(AtomicUsize::new(0)),
             readers: Arc::new(AtomicUsize::new(0)),
@@ -88,6 +82,37 @@ impl LedgerService {
             stopping,
         }
     }
+
+    /// The ledger a request names with its `ledger-id` metadata (none: the node's own).
+    async fn ledger<T>(&self, request: &Request<T>) -> Result<Arc<OpenLedger>, Status> {
+        let id = match request.metadata().get(LEDGER_ID_HEADER) {
+            None => None,
+            Some(v) => Some(v.to_str().map_err(|_| {
+                pick_status(&PickError::Invalid(
+                    String::from_utf8_lossy(v.as_bytes()).into(),
+                ))
+            })?),
+        };
+        let ledger = self.ledgers.get(id).await.map_err(|e| pick_status(&e))?;
+        tracing::Span::current().record("ledger", ledger.shared.ledger_id.as_str());
+        Ok(ledger)
+    }
+}
+
+/// The status of a request whose ledger cannot be given, with its `ledger-reason`.
+pub fn pick_status(e: &PickError) -> Status {
+    let code = match e {
+        PickError::Invalid(_) => tonic::Code::InvalidArgument,
+        PickError::Unknown(_) => tonic::Code::NotFound,
+        PickError::Busy { .. } => tonic::Code::ResourceExhausted,
+        PickError::Unopenable { .. } => tonic::Code::Unavailable,
+    };
+    let mut status = Status::new(code, format!("{}: {e}", e.reason()));
+    status.metadata_mut().insert(
+        "ledger-reason",
+        tonic::metadata::MetadataValue::from_static(e.reason()),
+    );
+    status
 }
 
 pub fn rejection_status(r: &Rejection) -> Status {
@@ -157,7 +182,19 @@ fn prepare_item(shared: &Shared, envelope: pb::SignedEnvelope) -> Item {
     }
     let prepared = ledger_core::tx::Envelope::from_proto(envelope)
         .map_err(Rejection::from)
-        .and_then(rules::prepare_envelope);
+        .and_then(rules::prepare_envelope)
+        .and_then(|p| {
+            // On a node with many ledgers, a clerk may send to the wrong one: say so, before
+            // anything about keys this ledger never registered.
+            if p.tx.ledger_id == shared.ledger_id {
+                Ok(p)
+            } else {
+                Err(Rejection::WrongLedger {
+                    expected: shared.ledger_id.clone(),
+                    found: p.tx.ledger_id.clone(),
+                })
+            }
+        });
     let verified = match &prepared {
         Ok(p) => pre_verify(shared, p),
         _ => None,
@@ -209,95 +246,101 @@ fn pre_verify(shared: &Shared, p: &Prepared) -> Option<Result<Vec<KeyId>, Reject
     )
 }
 
-impl LedgerService {
-    async fn submit_items(&self, items: Vec<Item>) -> Result<(Vec<Outcome>, Arc<Head>), Status> {
-        let (reply, answer) = oneshot::channel();
-        match self.queue.try_send(Job { items, reply }) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                return Err(Status::resource_exhausted(
-                    "the node's write queue is full; retry after a moment (limit: --queue-depth)",
-                ))
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                return Err(Status::unavailable(
-                    "the node is shutting down; retry against it once it is back",
-                ))
-            }
+async fn submit_items(
+    ledger: &OpenLedger,
+    items: Vec<Item>,
+) -> Result<(Vec<Outcome>, Arc<Head>), Status> {
+    let (reply, answer) = oneshot::channel();
+    let Some(queue) = ledger.queue() else {
+        return Err(Status::unavailable(
+            "账本正在关闭，请重试 / the ledger is closing; submit again (it is idempotent)",
+        ));
+    };
+    match queue.try_send(Job { items, reply }) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            return Err(Status::resource_exhausted(
+                "the node's write queue is full; retry after a moment (limit: --queue-depth)",
+            ))
         }
-        match answer.await {
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(message)) => Err(Status::unavailable(message)),
-            Err(_) => Err(Status::unavailable("the node stopped before answering; the transaction was not acknowledged, so submit it again (it is idempotent)")),
+        Err(mpsc::error::TrySendError::Closed(_)) => {
+            return Err(Status::unavailable(
+                "the node is shutting down; retry against it once it is back",
+            ))
         }
     }
-
-    /// Where transaction `id` is in the log up to `head`, or NOT_FOUND.
-    fn sequence_of_tx(&self, id: [u8; 16], head: &Head) -> Result<u64, Status> {
-        self.shared
-            .sequence_of(&TxId(id))
-            .map_err(engine_status)?
-            .filter(|s| *s < head.size)
-            .ok_or_else(|| {
-                Status::not_found(format!(
-                    "账本中没有交易 no transaction {} in this ledger",
-                    hex::encode(id)
-                ))
-            })
+    match answer.await {
+        Ok(Ok(result)) => Ok(result),
+        Ok(Err(message)) => Err(Status::unavailable(message)),
+        Err(_) => Err(Status::unavailable("the node stopped before answering; the transaction was not acknowledged, so submit it again (it is idempotent)")),
     }
+}
 
-    /// The receipt of a durable entry, with its proof against `head`.
-    fn receipt(
-        &self,
-        sequence: u64,
-        head: &Head,
-        duplicate: bool,
-    ) -> Result<pb::TxReceipt, Status> {
-        self.receipt_at(sequence, head.size, &head.checkpoint, duplicate)
-    }
-
-    /// The receipt of a durable entry, with its proofs (and the genesis's) against the
-    /// checkpoint `checkpoint` of `size` entries.
-    fn receipt_at(
-        &self,
-        sequence: u64,
-        size: u64,
-        checkpoint: &str,
-        duplicate: bool,
-    ) -> Result<pb::TxReceipt, Status> {
-        assert!(sequence < size);
-        let (entry, hash) = self.shared.read_entry(sequence).map_err(engine_status)?;
-        let (genesis, genesis_hash) = self.shared.genesis().map_err(engine_status)?;
-        let prove = |index| {
-            self.shared
-                .inclusion_proof(index, size)
-                .map_err(engine_status)?
-                .map_err(|e| Status::internal(e.to_string()))
-        };
-        let proof = prove(sequence)?;
-        let genesis_proof = prove(0)?;
-        Ok(pb::TxReceipt {
-            sequence,
-            entry_hash: hash.to_vec(),
-            checkpoint: checkpoint.to_string(),
-            inclusion_proof: proof.iter().map(|h| h.to_vec()).collect(),
-            entry: Some(entry_proto(&entry, &hash)),
-            duplicate,
-            genesis: Some(entry_proto(&genesis, &genesis_hash)),
-            genesis_inclusion_proof: genesis_proof.iter().map(|h| h.to_vec()).collect(),
+/// Where transaction `id` is in the log up to `head`, or NOT_FOUND.
+fn sequence_of_tx(shared: &Shared, id: [u8; 16], head: &Head) -> Result<u64, Status> {
+    shared
+        .sequence_of(&TxId(id))
+        .map_err(engine_status)?
+        .filter(|s| *s < head.size)
+        .ok_or_else(|| {
+            Status::not_found(format!(
+                "账本中没有交易 no transaction {} in this ledger",
+                hex::encode(id)
+            ))
         })
-    }
+}
 
-    fn check_size(&self, tree_size: u64) -> Result<u64, Status> {
-        let head = self.shared.head();
-        match tree_size {
-            0 => Ok(head.size),
-            n if n > head.size => Err(Status::out_of_range(format!(
-                "tree size {n} is beyond the log, which has {} entries",
-                head.size
-            ))),
-            n => Ok(n),
-        }
+/// The receipt of a durable entry, with its proof against `head`.
+fn receipt(
+    shared: &Shared,
+    sequence: u64,
+    head: &Head,
+    duplicate: bool,
+) -> Result<pb::TxReceipt, Status> {
+    receipt_at(shared, sequence, head.size, &head.checkpoint, duplicate)
+}
+
+/// The receipt of a durable entry, with its proofs (and the genesis's) against the
+/// checkpoint `checkpoint` of `size` entries.
+fn receipt_at(
+    shared: &Shared,
+    sequence: u64,
+    size: u64,
+    checkpoint: &str,
+    duplicate: bool,
+) -> Result<pb::TxReceipt, Status> {
+    assert!(sequence < size);
+    let (entry, hash) = shared.read_entry(sequence).map_err(engine_status)?;
+    let (genesis, genesis_hash) = shared.genesis().map_err(engine_status)?;
+    let prove = |index| {
+        shared
+            .inclusion_proof(index, size)
+            .map_err(engine_status)?
+            .map_err(|e| Status::internal(e.to_string()))
+    };
+    let proof = prove(sequence)?;
+    let genesis_proof = prove(0)?;
+    Ok(pb::TxReceipt {
+        sequence,
+        entry_hash: hash.to_vec(),
+        checkpoint: checkpoint.to_string(),
+        inclusion_proof: proof.iter().map(|h| h.to_vec()).collect(),
+        entry: Some(entry_proto(&entry, &hash)),
+        duplicate,
+        genesis: Some(entry_proto(&genesis, &genesis_hash)),
+        genesis_inclusion_proof: genesis_proof.iter().map(|h| h.to_vec()).collect(),
+    })
+}
+
+fn check_size(shared: &Shared, tree_size: u64) -> Result<u64, Status> {
+    let head = shared.head();
+    match tree_size {
+        0 => Ok(head.size),
+        n if n > head.size => Err(Status::out_of_range(format!(
+            "tree size {n} is beyond the log, which has {} entries",
+            head.size
+        ))),
+        n => Ok(n),
     }
 }
 
@@ -309,16 +352,17 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         request: Request<pb::SubmitRequest>,
     ) -> Result<Response<pb::SubmitResponse>, Status> {
+        let ledger = self.ledger(&request).await?;
         let envelope = request
             .into_inner()
             .envelope
             .ok_or_else(|| Status::invalid_argument("the request has no envelope"))?;
-        let item = prepare_item(&self.shared, envelope);
-        let (outcomes, head) = self.submit_items(vec![item]).await?;
+        let item = prepare_item(&ledger.shared, envelope);
+        let (outcomes, head) = submit_items(&ledger, vec![item]).await?;
         let outcome = outcomes.into_iter().next().expect("one outcome per item");
         let receipt = match outcome {
-            Outcome::Appended(seq) => self.receipt(seq, &head, false)?,
-            Outcome::Duplicate(seq) => self.receipt(seq, &head, true)?,
+            Outcome::Appended(seq) => receipt(&ledger.shared, seq, &head, false)?,
+            Outcome::Duplicate(seq) => receipt(&ledger.shared, seq, &head, true)?,
             Outcome::Rejected(r) => {
                 tracing::info!(reason = r.reason(), "transaction rejected");
                 return Err(rejection_status(&r));
@@ -338,6 +382,7 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         request: Request<pb::SubmitBatchRequest>,
     ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
+        let ledger = self.ledger(&request).await?;
         let request = request.into_inner();
         if request.encoded_len() > self.limits.max_message_bytes {
             return Err(Status::resource_exhausted(format!(
@@ -368,7 +413,7 @@ impl pb::ledger_server::Ledger for LedgerService {
         while !rest.is_empty() {
             let tail = rest.split_off(chunk.min(rest.len()));
             let part = std::mem::replace(&mut rest, tail);
-            let shared = self.shared.clone();
+            let shared = ledger.shared.clone();
             tasks.push(tokio::task::spawn_blocking(move || {
                 part.into_iter()
                     .map(|e| prepare_item(&shared, e))
@@ -379,15 +424,15 @@ impl pb::ledger_server::Ledger for LedgerService {
         for t in tasks {
             items.extend(t.await.map_err(|e| Status::internal(e.to_string()))?);
         }
-        let (outcomes, head) = self.submit_items(items).await?;
+        let (outcomes, head) = submit_items(&ledger, items).await?;
         let mut results = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
             let result = match outcome {
                 Outcome::Appended(seq) => {
-                    pb::submit_result::Outcome::Receipt(self.receipt(seq, &head, false)?)
+                    pb::submit_result::Outcome::Receipt(receipt(&ledger.shared, seq, &head, false)?)
                 }
                 Outcome::Duplicate(seq) => {
-                    pb::submit_result::Outcome::Receipt(self.receipt(seq, &head, true)?)
+                    pb::submit_result::Outcome::Receipt(receipt(&ledger.shared, seq, &head, true)?)
                 }
                 Outcome::Rejected(r) => pb::submit_result::Outcome::Rejection(rejection_proto(&r)),
             };
@@ -402,6 +447,7 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         request: Request<pb::GetReceiptRequest>,
     ) -> Result<Response<pb::TxReceipt>, Status> {
+        let ledger = self.ledger(&request).await?;
         let id: [u8; 16] = request
             .into_inner()
             .tx_id
@@ -411,19 +457,23 @@ impl pb::ledger_server::Ledger for LedgerService {
                 Status::invalid_argument("a transaction id is 16 bytes (32 hex digits)")
             })?;
         // The witnessed checkpoint first: the head read after it is never smaller.
-        let witnessed = self
+        let witnessed = ledger
             .shared
             .witnessed
             .read()
             .expect("witnessed lock")
             .clone();
-        let head = self.shared.head();
-        let sequence = self.sequence_of_tx(id, &head)?;
+        let head = ledger.shared.head();
+        let sequence = sequence_of_tx(&ledger.shared, id, &head)?;
         let receipt = match witnessed {
-            Some(w) if sequence < w.checkpoint.tree_size => {
-                self.receipt_at(sequence, w.checkpoint.tree_size, &w.text, false)?
-            }
-            _ => self.receipt(sequence, &head, false)?,
+            Some(w) if sequence < w.checkpoint.tree_size => receipt_at(
+                &ledger.shared,
+                sequence,
+                w.checkpoint.tree_size,
+                &w.text,
+                false,
+            )?,
+            _ => receipt(&ledger.shared, sequence, &head, false)?,
         };
         Ok(Response::new(receipt))
     }
@@ -432,7 +482,8 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         request: Request<pb::GetEntryRequest>,
     ) -> Result<Response<pb::Entry>, Status> {
-        let head = self.shared.head();
+        let ledger = self.ledger(&request).await?;
+        let head = ledger.shared.head();
         let sequence = match request.into_inner().by {
             Some(pb::get_entry_request::By::Sequence(s)) => s,
             Some(pb::get_entry_request::By::TxId(id)) => {
@@ -440,7 +491,7 @@ impl pb::ledger_server::Ledger for LedgerService {
                     .as_slice()
                     .try_into()
                     .map_err(|_| Status::invalid_argument("a transaction id is 16 bytes"))?;
-                self.sequence_of_tx(id, &head)?
+                sequence_of_tx(&ledger.shared, id, &head)?
             }
             None => {
                 return Err(Status::invalid_argument(
@@ -454,7 +505,7 @@ impl pb::ledger_server::Ledger for LedgerService {
                 head.size
             )));
         }
-        let (entry, hash) = self.shared.read_entry(sequence).map_err(engine_status)?;
+        let (entry, hash) = ledger.shared.read_entry(sequence).map_err(engine_status)?;
         Ok(Response::new(entry_proto(&entry, &hash)))
     }
 
@@ -464,8 +515,9 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         request: Request<pb::ReadEntriesRequest>,
     ) -> Result<Response<Self::ReadEntriesStream>, Status> {
+        let ledger = self.ledger(&request).await?;
         let req = request.into_inner();
-        let head = self.shared.head();
+        let head = ledger.shared.head();
         if req.from_sequence > head.size {
             return Err(Status::out_of_range(format!(
                 "the log has {} entries",
@@ -486,11 +538,12 @@ impl pb::ledger_server::Ledger for LedgerService {
             )));
         }
         let (tx, stream) = FedStream::new(self.limits.subscriber_buffer);
-        let shared = self.shared.clone();
         let stall = self.limits.subscriber_stall;
         let ending = stream.ending.clone();
         tokio::spawn(async move {
             let _guard = guard;
+            // The stream holds its ledger open (an idle ledger is closed only when no one does).
+            let shared = &ledger.shared;
             for seq in req.from_sequence..end {
                 let item = shared
                     .read_entry(seq)
@@ -519,11 +572,12 @@ impl pb::ledger_server::Ledger for LedgerService {
 
     async fn get_checkpoint(
         &self,
-        _: Request<pb::GetCheckpointRequest>,
+        request: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::Checkpoint>, Status> {
+        let ledger = self.ledger(&request).await?;
         Ok(Response::new(checkpoint_proto(
-            &self.shared,
-            &self.shared.head(),
+            &ledger.shared,
+            &ledger.shared.head(),
         )))
     }
 
@@ -531,19 +585,20 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         request: Request<pb::GetInclusionProofRequest>,
     ) -> Result<Response<pb::InclusionProof>, Status> {
+        let ledger = self.ledger(&request).await?;
         let req = request.into_inner();
-        let size = self.check_size(req.tree_size)?;
+        let size = check_size(&ledger.shared, req.tree_size)?;
         if req.sequence >= size {
             return Err(Status::out_of_range(format!(
                 "entry {} is not in a tree of {size} entries",
                 req.sequence
             )));
         }
-        let (entry, _) = self
+        let (entry, _) = ledger
             .shared
             .read_entry(req.sequence)
             .map_err(engine_status)?;
-        let proof = self
+        let proof = ledger
             .shared
             .inclusion_proof(req.sequence, size)
             .map_err(engine_status)?
@@ -560,15 +615,16 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         request: Request<pb::GetConsistencyProofRequest>,
     ) -> Result<Response<pb::ConsistencyProof>, Status> {
+        let ledger = self.ledger(&request).await?;
         let req = request.into_inner();
-        let new_size = self.check_size(req.new_size)?;
+        let new_size = check_size(&ledger.shared, req.new_size)?;
         if req.old_size > new_size {
             return Err(Status::invalid_argument(format!(
                 "old size {} is larger than new size {new_size}",
                 req.old_size
             )));
         }
-        let proof = self
+        let proof = ledger
             .shared
             .consistency_proof(req.old_size, new_size)
             .map_err(engine_status)?
@@ -584,19 +640,20 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         request: Request<pb::GetBalancesRequest>,
     ) -> Result<Response<pb::Balances>, Status> {
+        let ledger = self.ledger(&request).await?;
         let as_of = request.into_inner().as_of_tree_size;
         if as_of == 0 {
-            let head = self.shared.head();
-            let state = self.shared.state.read().expect("state lock");
+            let head = ledger.shared.head();
+            let state = ledger.shared.state.read().expect("state lock");
             return Ok(Response::new(balances_proto(&state, head.size)));
         }
-        let size = self.check_size(as_of)?;
+        let size = check_size(&ledger.shared, as_of)?;
         let _permit = self.replays.try_acquire().map_err(|_| {
             Status::resource_exhausted(
                 "another historical balance query is running; retry in a moment",
             )
         })?;
-        let shared = self.shared.clone();
+        let shared = ledger.shared.clone();
         let state = tokio::task::spawn_blocking(move || -> Result<State, Status> {
             let mut state = State::new();
             // With the index holding every record, the replay keeps none of them in memory.
@@ -623,10 +680,11 @@ impl pb::ledger_server::Ledger for LedgerService {
 
     async fn list_projects(
         &self,
-        _: Request<pb::ListProjectsRequest>,
+        request: Request<pb::ListProjectsRequest>,
     ) -> Result<Response<pb::Projects>, Status> {
-        let head = self.shared.head();
-        let state = self.shared.state.read().expect("state lock");
+        let ledger = self.ledger(&request).await?;
+        let head = ledger.shared.head();
+        let state = ledger.shared.state.read().expect("state lock");
         let projects = state
             .projects
             .values()
@@ -673,9 +731,10 @@ impl pb::ledger_server::Ledger for LedgerService {
 
     async fn list_keys(
         &self,
-        _: Request<pb::ListKeysRequest>,
+        request: Request<pb::ListKeysRequest>,
     ) -> Result<Response<pb::Keys>, Status> {
-        let state = self.shared.state.read().expect("state lock");
+        let ledger = self.ledger(&request).await?;
+        let state = ledger.shared.state.read().expect("state lock");
         let keys = state
             .keys
             .values()
@@ -695,9 +754,10 @@ impl pb::ledger_server::Ledger for LedgerService {
 
     async fn list_disbursements(
         &self,
-        _: Request<pb::ListDisbursementsRequest>,
+        request: Request<pb::ListDisbursementsRequest>,
     ) -> Result<Response<pb::Disbursements>, Status> {
-        let state = self.shared.state.read().expect("state lock");
+        let ledger = self.ledger(&request).await?;
+        let state = ledger.shared.state.read().expect("state lock");
         let quorum = state.policy().map(|p| p.approver_quorum).unwrap_or(0);
         let mut list: Vec<_> = state.disbursements.values().collect();
         list.sort_by_key(|d| d.proposed_at);
@@ -731,9 +791,10 @@ impl pb::ledger_server::Ledger for LedgerService {
         &self,
         request: Request<pb::SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let ledger = self.ledger(&request).await?;
         let req = request.into_inner();
         let filter = Filter::new(&req)?;
-        let head = self.shared.head();
+        let head = ledger.shared.head();
         let start = pb::subscribe_request::Start::try_from(req.start)
             .unwrap_or(pb::subscribe_request::Start::Unspecified);
         let cursor = match start {
@@ -756,12 +817,13 @@ impl pb::ledger_server::Ledger for LedgerService {
             )));
         }
         let (tx, rx) = mpsc::channel(self.limits.subscriber_buffer);
-        let shared = self.shared.clone();
         let stall = self.limits.subscriber_stall;
         let stopping = self.stopping.clone();
         tokio::spawn(async move {
             let _guard = guard;
-            follow(shared, cursor, filter, tx, stall, stopping).await;
+            // The stream holds its ledger open (an idle ledger is closed only when no one does).
+            follow(ledger.shared.clone(), cursor, filter, tx, stall, stopping).await;
+            drop(ledger);
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
@@ -770,9 +832,10 @@ impl pb::ledger_server::Ledger for LedgerService {
 
     async fn export_snapshot(
         &self,
-        _: Request<pb::ExportSnapshotRequest>,
+        request: Request<pb::ExportSnapshotRequest>,
     ) -> Result<Response<Self::ExportSnapshotStream>, Status> {
-        let chunks = snapshot_chunks(self.shared.clone(), self.limits.subscriber_stall, None);
+        let ledger = self.ledger(&request).await?;
+        let chunks = snapshot_chunks(ledger, self.limits.subscriber_stall, None);
         let stream = tokio_stream::StreamExt::map(chunks, |chunk| {
             chunk
                 .map(|data| pb::SnapshotChunk { data })
@@ -788,17 +851,19 @@ impl pb::ledger_server::Ledger for LedgerService {
 /// be completed ends with an error, never quietly, so no client takes a cut-short snapshot for
 /// a whole one.
 pub fn snapshot_chunks(
-    shared: Arc<Shared>,
+    ledger: Arc<OpenLedger>,
     stall: Duration,
     slot: Option<tokio::sync::OwnedSemaphorePermit>,
 ) -> FedStream<Vec<u8>, EngineError> {
-    let (size, checkpoint, witnessed, key) = shared.snapshot_point();
+    let (size, checkpoint, witnessed, key) = ledger.shared.snapshot_point();
     let (tx, stream) = FedStream::new(16);
     // Cut short unless the last chunk is handed over.
     stream.end_with(EngineError::SnapshotCutShort);
     let ending = stream.ending.clone();
     tokio::spawn(async move {
         let _slot = slot;
+        // The download holds its ledger open until it ends.
+        let shared = &ledger.shared;
         let mut chunk = snapshot::encode_header(&snapshot::Header {
             ledger_id: shared.ledger_id.clone(),
             node_public_key: key.to_bytes(),

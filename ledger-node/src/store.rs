@@ -366,6 +366,17 @@ pub fn create(data_dir: &Path, genesis: &Entry) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The id of the ledger whose log is in `data_dir`, read from its genesis (entry 0) alone: it
+/// works while a node serves the directory (it takes no lock).
+pub fn ledger_id_of(data_dir: &Path) -> anyhow::Result<String> {
+    let reader = log::LogReader::open(&data_dir.join(log::LOG_FILE))?;
+    let (genesis, _) = reader.read_at(0)?;
+    let prepared = ledger_core::rules::prepare(&genesis.envelope).map_err(|r| {
+        anyhow::anyhow!("the genesis of {} does not decode: {r}", data_dir.display())
+    })?;
+    Ok(prepared.tx.ledger_id)
+}
+
 /// Refuses to go on when the log holds fewer whole entries than the node recorded as durable
 /// (and so acknowledged): cutting a tail, or serving a shorter log, would lose them.
 fn check_nothing_acknowledged_lost(

@@ -228,22 +228,26 @@ async fn ask(shared: &Shared, endpoint: &mut Endpoint, head: &Head) -> Result<St
 pub const LOCAL_WITNESSES_DIR: &str = "witnesses";
 
 /// Starts the witnesses kept in `<data>/witnesses/*` (a demo ledger's: run by the same
-/// operator, they show how witnessing works and prove nothing) on loopback ports; their URLs.
-pub async fn start_local_witnesses(data_dir: &Path) -> anyhow::Result<Vec<String>> {
+/// operator, they show how witnessing works and prove nothing) on loopback ports; their URLs,
+/// and their servers' tasks.
+pub async fn start_local_witnesses(
+    data_dir: &Path,
+) -> anyhow::Result<(Vec<String>, Vec<tokio::task::AbortHandle>)> {
     let dir = data_dir.join(LOCAL_WITNESSES_DIR);
     let Ok(items) = std::fs::read_dir(&dir) else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
     let mut urls = Vec::new();
+    let mut servers = Vec::new();
     for item in items {
         let path = item?.path();
         let witness = Arc::new(ledger_witness::Witness::open(&path)?);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         tracing::info!(witness = %witness.public_key().name, %url, "演示见证方 demo witness run by this node (it proves nothing: the same operator runs it)");
-        tokio::spawn(ledger_witness::server::serve(listener, witness));
+        servers.push(tokio::spawn(ledger_witness::server::serve(listener, witness)).abort_handle());
         urls.push(url);
     }
     urls.sort();
-    Ok(urls)
+    Ok((urls, servers))
 }

@@ -45,6 +45,10 @@ struct Cli {
     /// Extra CA certificate (PEM) to trust for an https node.
     #[arg(long, global = true, env = "LEDGER_CA")]
     ca: Option<PathBuf>,
+    /// Which ledger of a node that serves several (its ledger id); the node's own ledger when
+    /// not given.
+    #[arg(long, global = true, env = "LEDGER_ID")]
+    ledger: Option<String>,
     /// Machine-readable output (JSON; JSON lines for streams).
     #[arg(long, global = true)]
     json: bool,
@@ -629,7 +633,8 @@ async fn report(
 }
 
 async fn connect(cli: &Cli) -> Result<LedgerClient, Failure> {
-    Ok(LedgerClient::connect(&cli.node, cli.ca.as_deref()).await?)
+    let client = LedgerClient::connect(&cli.node, cli.ca.as_deref()).await?;
+    Ok(client.for_ledger(cli.ledger.as_deref())?)
 }
 
 fn read_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<SigningKey>> {

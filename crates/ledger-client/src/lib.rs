@@ -68,9 +68,31 @@ impl ClientError {
 /// The outcome of one item of a batch.
 pub type ItemResult = Result<pb::TxReceipt, pb::Rejection>;
 
+/// The channel every call goes through: it names the ledger (`ledger-id` metadata) when the
+/// client was given one.
+pub type Transport = tonic::codegen::InterceptedService<Channel, NameLedger>;
+
+/// Adds `ledger-id` to every request (a node serving many ledgers picks the ledger by it; a
+/// request without it is for the node's own ledger).
+#[derive(Clone, Default)]
+pub struct NameLedger(Option<tonic::metadata::AsciiMetadataValue>);
+
+impl tonic::service::Interceptor for NameLedger {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(id) = &self.0 {
+            request.metadata_mut().insert("ledger-id", id.clone());
+        }
+        Ok(request)
+    }
+}
+
 #[derive(Clone)]
 pub struct LedgerClient {
-    raw: Raw<Channel>,
+    raw: Raw<Transport>,
+    channel: Channel,
 }
 
 impl LedgerClient {
@@ -104,15 +126,34 @@ impl LedgerClient {
             .connect()
             .await
             .map_err(|e| connect_err(error_chain(&e)))?;
-        Ok(LedgerClient {
-            raw: Raw::new(channel)
+        Ok(LedgerClient::over(channel, NameLedger::default()))
+    }
+
+    fn over(channel: Channel, name: NameLedger) -> LedgerClient {
+        LedgerClient {
+            raw: Raw::with_interceptor(channel.clone(), name)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
-        })
+            channel,
+        }
+    }
+
+    /// The same connection, for ledger `ledger_id` of a node serving several (`None`: the
+    /// node's own). An id that is not ASCII is refused here.
+    pub fn for_ledger(&self, ledger_id: Option<&str>) -> Result<LedgerClient, ClientError> {
+        let name = match ledger_id {
+            None => NameLedger(None),
+            Some(id) => NameLedger(Some(id.parse().map_err(|_| {
+                ClientError::Local(format!(
+                    "账本标识 {id:?} 不是 ASCII / the ledger id {id:?} is not ASCII"
+                ))
+            })?)),
+        };
+        Ok(LedgerClient::over(self.channel.clone(), name))
     }
 
     /// The generated gRPC client, for calls this wrapper does not cover.
-    pub fn raw(&mut self) -> &mut Raw<Channel> {
+    pub fn raw(&mut self) -> &mut Raw<Transport> {
         &mut self.raw
     }
 

@@ -1,0 +1,349 @@
+//! One node, many ledgers: ledgers added with `ledger-node init` while the node runs, each
+//! with its own genesis, node key, log and page; a request names its ledger with `ledger-id`
+//! metadata (the page with its `/l/<ledger>/` path). The operator is the adversary: one
+//! community's books must never pass for another's, and nothing a client sends creates or
+//! opens anything but a ledger `init` made.
+
+use ledger_core::proto;
+use ledger_e2e::*;
+use prost::Message;
+
+fn with_ledger<T>(message: T, ledger_id: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("ledger-id", ledger_id.parse().unwrap());
+    request
+}
+
+fn origin_of(checkpoint: &proto::Checkpoint) -> String {
+    checkpoint.text.lines().next().unwrap().to_string()
+}
+
+fn get(node: &Node, path: &str) -> HttpResponse {
+    request(&node.http, "GET", path, &[], b"")
+}
+
+/// The verifier's verdict on `snapshot` against a ledger fingerprint: Ok(entries) or the
+/// failure's message.
+fn verify_against(snapshot: &[u8], fingerprint: &str) -> Result<u64, String> {
+    let trust = ledger_verifier::trust::Trust::Ledger(fingerprint.to_string());
+    let outcome =
+        ledger_verifier::check::verify_snapshot(snapshot, &trust, &[], 1, |_| {}, |_, _| {});
+    match outcome.failure {
+        None => Ok(outcome.entries_checked),
+        Some(f) => Err(f.message),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledgers_added_while_the_node_runs_are_served_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut node = Node::start(&data, &[]);
+    let mut own = node.client().await;
+    let own_id = origin_of(&checkpoint(&mut own).await);
+
+    // Nothing is opened or created for a ledger the node does not have.
+    let status = own
+        .get_checkpoint(with_ledger(
+            proto::GetCheckpointRequest {},
+            "north.example/fund",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}");
+    assert_eq!(
+        status.metadata().get("ledger-reason").unwrap(),
+        "unknown_ledger"
+    );
+    assert!(
+        status.message().contains("本节点没有账本"),
+        "{}",
+        status.message()
+    );
+    for hostile in ["../data", "a b", "..", &"x".repeat(65)] {
+        let status = own
+            .get_checkpoint(with_ledger(proto::GetCheckpointRequest {}, hostile))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                status.code(),
+                tonic::Code::InvalidArgument | tonic::Code::NotFound
+            ),
+            "{hostile}: {status:?}"
+        );
+    }
+    assert!(
+        !data.join("ledgers").exists(),
+        "no request created anything"
+    );
+
+    // Two communities' ledgers are added to the running node.
+    let north = add_ledger(&data, "north.example/fund", "北区共同缔造基金");
+    assert!(north.said.contains("added ledger"), "{}", north.said);
+    let south = add_ledger(&data, "south.example/fund", "南区共同缔造基金");
+    // The same id again, or the node's own id, is refused and changes nothing.
+    for (id, says) in [
+        ("north.example/fund", "already has ledger"),
+        (own_id.as_str(), "another ledger_id"),
+    ] {
+        let (ok, _, err, _) = init_added(&data, id, "又一个");
+        assert!(!ok && err.contains(says), "{id}: {err}");
+    }
+    let names: Vec<_> = std::fs::read_dir(data.join("ledgers"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let mut n = node.client_for("north.example/fund").await;
+    let mut s = node.client_for("south.example/fund").await;
+    north.fund_pool(&mut n).await;
+    south.fund_pool(&mut s).await;
+    let mut acked = Vec::new();
+    for i in 0..5u64 {
+        let id = random_tx_id();
+        let r = submit_to(&mut n, north.receipt(id, 100 + i)).await.unwrap();
+        acked.push((id, r.sequence));
+    }
+    submit_to(&mut s, south.receipt(random_tx_id(), 7))
+        .await
+        .unwrap();
+
+    // Each ledger has its own checkpoint, signed by its own node key.
+    let (cn, cs, co) = (
+        n.get_checkpoint(proto::GetCheckpointRequest {})
+            .await
+            .unwrap()
+            .into_inner(),
+        s.get_checkpoint(proto::GetCheckpointRequest {})
+            .await
+            .unwrap()
+            .into_inner(),
+        checkpoint(&mut own).await,
+    );
+    assert_eq!(origin_of(&cn), "north.example/fund");
+    assert_eq!(origin_of(&cs), "south.example/fund");
+    assert_eq!(origin_of(&co), own_id);
+    assert_eq!(cn.tree_size, 8, "genesis, finance key, pool, five receipts");
+    assert_eq!(cs.tree_size, 4);
+    assert_ne!(cn.node_public_key, cs.node_public_key);
+    assert_ne!(cn.node_public_key, co.node_public_key);
+
+    // A transaction of one ledger sent to another is refused by the rules, and stored nowhere.
+    let stray = north.receipt(random_tx_id(), 9);
+    let status = submit_to(&mut s, stray.clone()).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    let status = own
+        .submit(proto::SubmitRequest {
+            envelope: Some(stray),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    let after = s
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(after.tree_size, 4);
+
+    // Each snapshot verifies against its own fingerprint only: the operator cannot pass one
+    // community's books off as another's.
+    let north_snapshot = export_of(&mut n).await;
+    let south_snapshot = export_of(&mut s).await;
+    assert_eq!(verify_against(&north_snapshot, &north.fingerprint), Ok(8));
+    assert_eq!(verify_against(&south_snapshot, &south.fingerprint), Ok(4));
+    assert!(verify_against(&north_snapshot, &south.fingerprint).is_err());
+    assert!(verify_against(&south_snapshot, &north.fingerprint).is_err());
+
+    // The page: an index of the node's ledgers, and each ledger's page under /l/<ledger>/.
+    let (page, node_http) = (get(&node, "/l/"), node.http.clone());
+    assert_eq!(page.status, 200);
+    let index = String::from_utf8(page.body).unwrap();
+    for id in [own_id.as_str(), "north.example/fund", "south.example/fund"] {
+        assert!(index.contains(id), "{id} missing from the index:\n{index}");
+    }
+    assert!(index.contains("/l/north.example%2Ffund/"), "{index}");
+    let listed: serde_json_value::Value =
+        serde_json_value::from_slice(&get(&node, "/ledgers").body).unwrap();
+    assert_eq!(listed["ledgers"].as_array().unwrap().len(), 3, "{listed}");
+    let redirect = get(&node, "/l/north.example%2Ffund");
+    assert_eq!(redirect.status, 308);
+    assert_eq!(
+        redirect.header("location"),
+        Some("/l/north.example%2Ffund/")
+    );
+    let page = get(&node, "/l/north.example%2Ffund/");
+    assert_eq!(page.status, 200);
+    assert!(String::from_utf8_lossy(&page.body).contains("阳光账本"));
+    let text = String::from_utf8(get(&node, "/l/north.example%2Ffund/checkpoint").body).unwrap();
+    assert!(text.starts_with("north.example/fund\n8\n"), "{text}");
+    let unknown = get(&node, "/l/nowhere.example/");
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.header("ledger-reason"), Some("unknown_ledger"));
+    let downloaded = get(&node, "/l/south.example%2Ffund/snapshot");
+    assert_eq!(downloaded.status, 200);
+    assert_eq!(verify_against(&downloaded.body, &south.fingerprint), Ok(4));
+    // The page's gRPC-Web calls reach the ledger its path names, whatever header it sends.
+    let web = tokio::task::spawn_blocking(move || {
+        request(
+            &node_http,
+            "POST",
+            "/l/north.example%2Ffund/ledger.v1.Ledger/GetCheckpoint",
+            &[
+                ("content-type", "application/grpc-web+proto"),
+                ("x-grpc-web", "1"),
+                ("ledger-id", "south.example/fund"),
+            ],
+            &[0, 0, 0, 0, 0],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(web.status, 200);
+    let len = u32::from_be_bytes(web.body[1..5].try_into().unwrap()) as usize;
+    let cp = proto::Checkpoint::decode(&web.body[5..5 + len]).unwrap();
+    assert_eq!(origin_of(&cp), "north.example/fund");
+
+    // Metrics carry each open ledger as a label.
+    assert_eq!(metric(&node, "ledger_open_ledgers"), 3);
+    assert_eq!(
+        metric(&node, "ledger_entries{ledger=\"north.example/fund\"}"),
+        8
+    );
+    assert_eq!(
+        metric(&node, "ledger_entries{ledger=\"south.example/fund\"}"),
+        4
+    );
+
+    // The `ledger` command names a ledger with --ledger.
+    let cli = Cli {
+        node: format!("http://{}", node.addr),
+        dir: dir.path(),
+    };
+    let out = cli.ok(&["--ledger", "north.example/fund", "balances", "--json"]);
+    assert!(
+        out.contains("pool:fiscal") && out.contains("51000"),
+        "{out}"
+    );
+
+    // After a restart every acknowledged transaction is there, and the added ledgers stay
+    // closed until someone asks for them.
+    assert!(node.terminate(), "a clean stop closes every ledger");
+    node = Node::start(&data, &[]);
+    assert_eq!(metric(&node, "ledger_open_ledgers"), 1);
+    let mut n = node.client_for("north.example/fund").await;
+    for (id, sequence) in acked {
+        let entry = n
+            .get_entry(proto::GetEntryRequest {
+                by: Some(proto::get_entry_request::By::TxId(id.to_vec())),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(entry.sequence, sequence);
+    }
+    assert_eq!(metric(&node, "ledger_open_ledgers"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_ledgers_close_and_the_open_limit_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let node = Node::start(
+        &data,
+        &["--max-open-ledgers", "1", "--ledger-idle-secs", "1"],
+    );
+    let a = add_ledger(&data, "a.example/fund", "甲社区");
+    let b = add_ledger(&data, "b.example/fund", "乙社区");
+    let mut ca = node.client_for("a.example/fund").await;
+    let mut cb = node.client_for("b.example/fund").await;
+    a.fund_pool(&mut ca).await;
+    submit_to(&mut ca, a.receipt(random_tx_id(), 1))
+        .await
+        .unwrap();
+    // Opening b closes a (idle, least recently used) to stay within one open added ledger.
+    b.fund_pool(&mut cb).await;
+    assert_eq!(
+        metric(&node, "ledger_open_ledgers"),
+        2,
+        "the node's own and b"
+    );
+
+    // While a stream holds b open, a cannot be opened: a typed, retryable refusal.
+    let mut stream = cb
+        .subscribe(proto::SubscribeRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    tokio_stream::StreamExt::next(&mut stream)
+        .await
+        .unwrap()
+        .unwrap();
+    let status = ca
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    assert_eq!(
+        status.metadata().get("ledger-reason").unwrap(),
+        "ledgers_busy"
+    );
+    drop(stream);
+
+    // Unused for the idle time, b is closed; a opens again with everything it had.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while metric(&node, "ledger_open_ledgers") != 1 {
+        assert!(std::time::Instant::now() < deadline, "b was never closed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let r = submit_to(&mut ca, a.receipt(random_tx_id(), 2))
+        .await
+        .unwrap();
+    assert_eq!(r.sequence, 4, "genesis, key, pool, receipt, and now this");
+    let snapshot = export_of(&mut ca).await;
+    assert_eq!(verify_against(&snapshot, &a.fingerprint), Ok(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_directory_under_another_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let node = Node::start(&data, &[]);
+    add_ledger(&data, "north.example/fund", "北区");
+    // The operator copies north's directory to where east's would be: serving it as east
+    // would show east's residents north's books.
+    let ledgers = data.join("ledgers");
+    let copy = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(ledgers.join("north%2Eexample%2Ffund"))
+        .arg(ledgers.join("east%2Eexample%2Ffund"))
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let mut east = node.client_for("east.example/fund").await;
+    let status = east
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert_eq!(
+        status.metadata().get("ledger-reason").unwrap(),
+        "ledger_unopenable"
+    );
+    assert!(
+        status.message().contains("north.example/fund"),
+        "{}",
+        status.message()
+    );
+    // North itself is still served.
+    let mut north = node.client_for("north.example/fund").await;
+    let cp = north
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(origin_of(&cp), "north.example/fund");
+}
