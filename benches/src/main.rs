@@ -21,6 +21,7 @@ use ledger_core::state::{FundSource, Role};
 use tokio_stream::StreamExt;
 
 mod browser;
+mod ledgers;
 mod report;
 
 #[derive(Parser)]
@@ -45,6 +46,10 @@ struct Args {
     /// the node's /reports latency, on a ledger of --entries entries (try 10000).
     #[arg(long)]
     report: bool,
+    /// Only the many-ledgers rows: one node serving this many ledgers (try 1000), ingest spread
+    /// over them against ingest into one, RSS, opening a closed ledger.
+    #[arg(long)]
+    ledgers: Option<usize>,
 }
 
 const LEDGER_BATCH: usize = 1000;
@@ -83,6 +88,11 @@ struct Node {
 }
 
 fn start_node(dir: &Path) -> anyhow::Result<(Node, Duration)> {
+    start_node_with(dir, &[])
+}
+
+/// Starts the node with extra serving flags.
+fn start_node_with(dir: &Path, extra: &[&str]) -> anyhow::Result<(Node, Duration)> {
     let started = Instant::now();
     let mut child = Command::new(bin_dir().join("ledger-node"))
         .args([
@@ -100,6 +110,7 @@ fn start_node(dir: &Path) -> anyhow::Result<(Node, Duration)> {
             "--data-dir",
         ])
         .arg(dir)
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()?;
@@ -539,6 +550,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.report {
         return report::run(args.entries).await;
+    }
+    if let Some(count) = args.ledgers {
+        return ledgers::run(count, args.ingest).await;
     }
     let temp = tempfile::tempdir()?;
     let dir_path = args

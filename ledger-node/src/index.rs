@@ -55,6 +55,40 @@ pub enum IndexError {
 pub struct Index {
     db: sled::Db,
     tree: sled::Tree,
+    /// Where to park the database when this index is dropped, if parking is on.
+    parks_at: Option<std::path::PathBuf>,
+}
+
+/// sled 0.34 does not give back the memory of a database it closes (about 2 MB each time,
+/// measured; spacejam/sled#1466, open). A node with many ledgers closes and reopens their
+/// indexes all day, so a serving node parks a closed index's database here (flushed, still
+/// open, its file lock held) and the next open of the same directory takes it back: memory
+/// then grows with the ledgers opened at least once, not with how often. Off unless
+/// [`park_closed_indexes`] turns it on, so a process that opens a directory, changes its files
+/// and opens it again (tests, `rebuild`) always reads the disk.
+static PARKED: std::sync::Mutex<Option<std::collections::HashMap<std::path::PathBuf, sled::Db>>> =
+    std::sync::Mutex::new(None);
+
+/// Turns parking on for this process (the serving node does, at start).
+pub fn park_closed_indexes() {
+    let mut parked = PARKED.lock().expect("parked lock");
+    parked.get_or_insert_with(Default::default);
+}
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        let Some(path) = self.parks_at.take() else {
+            return;
+        };
+        if let Err(e) = self.db.flush() {
+            // Not parked: the next open reads the disk.
+            tracing::warn!(error = %e, "flushing a closing index failed");
+            return;
+        }
+        if let Some(parked) = PARKED.lock().expect("parked lock").as_mut() {
+            parked.insert(path, self.db.clone());
+        }
+    }
 }
 
 fn offset_key(sequence: u64) -> [u8; 9] {
@@ -105,7 +139,23 @@ impl IndexBatch {
 
 impl Index {
     pub fn open(path: &Path) -> Result<Index, IndexError> {
-        let db = sled::Config::new()
+        let parking = {
+            let mut parked = PARKED.lock().expect("parked lock");
+            parked.as_mut().map(|p| p.remove(path))
+        };
+        let (db, parks_at) = match parking {
+            None => (Self::open_db(path)?, None),
+            Some(Some(db)) => (db, Some(path.to_path_buf())),
+            Some(None) => (Self::open_db(path)?, Some(path.to_path_buf())),
+        };
+        let tree = db.open_tree("index")?;
+        let index = Index { db, tree, parks_at };
+        index.check_layout()?;
+        Ok(index)
+    }
+
+    fn open_db(path: &Path) -> Result<sled::Db, IndexError> {
+        sled::Config::new()
             .path(path)
             .cache_capacity(16 << 20)
             .open()
@@ -119,11 +169,7 @@ impl Index {
                     IndexError::InUse(path.parent().unwrap_or(path).to_path_buf())
                 }
                 other => IndexError::Sled(other),
-            })?;
-        let tree = db.open_tree("index")?;
-        let index = Index { db, tree };
-        index.check_layout()?;
-        Ok(index)
+            })
     }
 
     /// An index written in another layout (by an older node) is dropped, to be rebuilt from

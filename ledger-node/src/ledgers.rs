@@ -186,6 +186,7 @@ impl OpenLedger {
         })?;
         self.shared.store.flush()?;
         parts.keeper.1.store(true, Ordering::SeqCst);
+        parts.keeper.0.thread().unpark();
         parts.keeper.0.join().map_err(|_| {
             anyhow::anyhow!("the mark keeper of {} panicked", self.shared.ledger_id)
         })?;
@@ -278,6 +279,8 @@ impl Ledgers {
         idle: Duration,
     ) -> Arc<Ledgers> {
         assert!((1..=MAX_OPEN_LEDGERS).contains(&max_open));
+        // Closing and reopening ledgers must not leak sled's memory each time (index.rs).
+        crate::index::park_closed_indexes();
         Arc::new(Ledgers {
             root: root.to_path_buf(),
             default: Arc::new(default),
@@ -405,7 +408,17 @@ impl Ledgers {
         let open = slot.take().expect("checked above");
         self.open.fetch_sub(1, Ordering::SeqCst);
         let id = open.shared.ledger_id.clone();
-        match tokio::task::spawn_blocking(move || open.close()).await {
+        let closing = move || {
+            open.close()?;
+            // Aborted tasks drop their handles on their next poll; the index is parked for the
+            // next open only when the last one is gone (index.rs), so wait for that (bounded).
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Arc::strong_count(&open.shared) > 1 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            anyhow::Ok(())
+        };
+        match tokio::task::spawn_blocking(closing).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::error!(ledger = %id, error = %format!("{e:#}"), "closing an idle ledger failed")

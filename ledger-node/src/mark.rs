@@ -96,11 +96,9 @@ pub fn keep(
                 if last {
                     return;
                 }
-                for _ in 0..10 {
-                    if stopping.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    std::thread::sleep(KEEP_EVERY / 10);
+                // Woken early by the stop (the closer unparks this thread).
+                if !stopping.load(Ordering::SeqCst) {
+                    std::thread::park_timeout(KEEP_EVERY);
                 }
             }
         })
