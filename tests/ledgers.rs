@@ -229,6 +229,32 @@ async fn ledgers_added_while_the_node_runs_are_served_apart() {
         "{out}"
     );
 
+    // A resident's auditor follows one ledger of the node: it verifies against that ledger's
+    // fingerprint, and the other's fingerprint is refused.
+    let audit = |fingerprint: &str, state: &str| {
+        std::process::Command::new(binary("verifier"))
+            .args(["audit", "--node", &format!("http://{}", node.addr)])
+            .args([
+                "--ledger",
+                "north.example/fund",
+                "--trust",
+                fingerprint,
+                "--once",
+            ])
+            .arg("--state")
+            .arg(dir.path().join(state))
+            .output()
+            .unwrap()
+    };
+    let followed = audit(&north.fingerprint, "north.json");
+    assert!(
+        followed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&followed.stdout)
+    );
+    let refused = audit(&south.fingerprint, "south.json");
+    assert!(!refused.status.success(), "north's log passed as south's");
+
     // After a restart every acknowledged transaction is there, and the added ledgers stay
     // closed until someone asks for them.
     assert!(node.terminate(), "a clean stop closes every ledger");

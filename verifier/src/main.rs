@@ -135,6 +135,10 @@ enum Command {
     Audit {
         #[arg(long)]
         node: String,
+        /// Which ledger of a node that serves several (its ledger id); the node's own ledger
+        /// when not given. Whatever the node sends must still verify against --trust.
+        #[arg(long)]
+        ledger: Option<String>,
         #[arg(long)]
         trust: String,
         /// Where the last verified checkpoint is kept between runs.
@@ -211,12 +215,13 @@ fn main() -> ExitCode {
             .and_then(|w| report_cmd(&snapshot, &trust, (&period, at), &out, &lang, &w, threads)),
         Command::Audit {
             node,
+            ledger,
             trust,
             state,
             once,
             witness_grace_secs,
         } => audit(
-            &node,
+            (&node, ledger.as_deref()),
             &trust,
             &state,
             once,
@@ -1064,11 +1069,15 @@ fn consistency(
                     .await
                     .with_context(|| format!("cannot reach {node}"))?;
                 anyhow::Ok(
+                    // The checkpoints name their ledger: a node serving several is asked for it.
                     client
-                        .get_consistency_proof(pb::GetConsistencyProofRequest {
-                            old_size: older.tree_size,
-                            new_size: newer.tree_size,
-                        })
+                        .get_consistency_proof(for_ledger(
+                            pb::GetConsistencyProofRequest {
+                                old_size: older.tree_size,
+                                new_size: newer.tree_size,
+                            },
+                            Some(&older.origin),
+                        )?)
                         .await?
                         .into_inner(),
                 )
@@ -1120,7 +1129,7 @@ fn save_state(path: &Path, state: &AuditState) -> anyhow::Result<()> {
 }
 
 fn audit(
-    node: &str,
+    (node, ledger): (&str, Option<&str>),
     trust: &str,
     state_path: &Path,
     once: bool,
@@ -1143,7 +1152,7 @@ fn audit(
     runtime.block_on(async move {
         let mut client = pb::ledger_client::LedgerClient::connect(node.to_string()).await.with_context(|| format!("cannot reach node {node}"))?;
         let mut stream = client
-            .subscribe(pb::SubscribeRequest { start: pb::subscribe_request::Start::FromBeginning as i32, ..Default::default() })
+            .subscribe(for_ledger(pb::SubscribeRequest { start: pb::subscribe_request::Start::FromBeginning as i32, ..Default::default() }, ledger)?)
             .await
             .context("subscribe")?
             .into_inner();
@@ -1199,7 +1208,7 @@ fn audit(
                         }
                         // The node must prove consistency with what we verified last time.
                         let old_root: [u8; 32] = hex::decode(&old.root).ok().and_then(|b| b.try_into().ok()).context("audit state root")?;
-                        let proof = client.get_consistency_proof(pb::GetConsistencyProofRequest { old_size: old.tree_size, new_size: signed.checkpoint.tree_size }).await?.into_inner();
+                        let proof = client.get_consistency_proof(for_ledger(pb::GetConsistencyProofRequest { old_size: old.tree_size, new_size: signed.checkpoint.tree_size }, ledger)?).await?.into_inner();
                         let hashes = merkle::hashes_from_bytes(&proof.hashes).unwrap_or_default();
                         if merkle::verify_consistency(old.tree_size, signed.checkpoint.tree_size, &old_root, &signed.checkpoint.root, &hashes).is_err()
                             || prefix_root.is_some_and(|r| r != old_root)
@@ -1343,4 +1352,16 @@ fn feed(
     fold.feed(&rest, |_| {})?;
     pending.clear();
     Ok(())
+}
+
+/// A request naming ledger `ledger` (`ledger-id` metadata) of a node that serves several.
+fn for_ledger<T>(message: T, ledger: Option<&str>) -> anyhow::Result<tonic::Request<T>> {
+    let mut request = tonic::Request::new(message);
+    if let Some(id) = ledger {
+        let value = id.parse().map_err(|_| {
+            anyhow::anyhow!("账本标识 {id:?} 不可用 / the ledger id {id:?} is not usable")
+        })?;
+        request.metadata_mut().insert("ledger-id", value);
+    }
+    Ok(request)
 }

@@ -42,6 +42,10 @@ enum Command {
         /// The node's gRPC address, e.g. http://127.0.0.1:50051
         #[arg(long)]
         node: String,
+        /// Which ledger of a node that serves several (its ledger id); the node's own when not
+        /// given. The ledger read must still have --fingerprint.
+        #[arg(long)]
+        ledger: Option<String>,
         /// 重放模式 Keep the whole log (fetched from --node) and run the fund rules over it:
         /// never cosign a checkpoint over entries the rules refuse; follows key rotations
         #[arg(long)]
@@ -92,8 +96,9 @@ fn main() -> anyhow::Result<()> {
             dir,
             fingerprint,
             node,
+            ledger,
             replay,
-        } => runtime()?.block_on(follow(dir, fingerprint, node, replay)),
+        } => runtime()?.block_on(follow(dir, fingerprint, (node, ledger), replay)),
         Command::TrustKey {
             dir,
             fingerprint,
@@ -119,11 +124,13 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 async fn follow(
     dir: PathBuf,
     fingerprint: String,
-    node: String,
+    (node, ledger): (String, Option<String>),
     replay: bool,
 ) -> anyhow::Result<()> {
     Witness::open(&dir)?;
-    let mut client = ledger_client::LedgerClient::connect(&node, None).await?;
+    let mut client = ledger_client::LedgerClient::connect(&node, None)
+        .await?
+        .for_ledger(ledger.as_deref())?;
     let e = client
         .entry(0)
         .await

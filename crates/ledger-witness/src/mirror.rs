@@ -187,13 +187,16 @@ fn read_frame(reader: &mut impl Read) -> anyhow::Result<Option<Entry>> {
 /// Fetches entries `[from, to)` from the node, in chunks, handing each chunk to `each`.
 pub async fn fetch(
     node_url: &str,
+    ledger_id: &str,
     from: u64,
     to: u64,
     mut each: impl FnMut(Vec<Entry>) -> Result<(), String>,
 ) -> Result<(), String> {
     use tokio_stream::StreamExt;
+    // The checkpoint's origin names the ledger: a node may serve several.
     let mut client = ledger_client::LedgerClient::connect(node_url, None)
         .await
+        .and_then(|c| c.for_ledger(Some(ledger_id)))
         .map_err(|e| format!("cannot reach the node {node_url}: {e}"))?;
     let mut next = from;
     while next < to {

@@ -449,7 +449,7 @@ async fn replay_to(
     let now_ms = i64::try_from(now)
         .unwrap_or(i64::MAX / 1000)
         .saturating_mul(1000);
-    let fetched = mirror::fetch(node_url, held, cp.tree_size, |chunk| {
+    let fetched = mirror::fetch(node_url, &cp.origin, held, cp.tree_size, |chunk| {
         tokio::task::block_in_place(|| mirror.extend(&chunk, now_ms))
     })
     .await;
