@@ -1363,3 +1363,70 @@ async fn a_browser_too_old_for_the_page_is_told_so() {
     assert!(notice.contains("无法运行这个页面的核验"), "{notice}");
     assert!(notice.contains("WebAssembly is turned off"), "{notice}");
 }
+
+/// A node serving several ledgers: each ledger's page is `/l/<ledger>/`, shows that ledger's
+/// money only, and checks that ledger's signatures, chain and proofs itself, like the root page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_ledger_of_a_node_has_its_own_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let node = Node::start_command(&data, "demo", &[]);
+    let north = add_ledger(&data, "north.example/fund", "北区共同缔造基金");
+    let mut n = node.client_for("north.example/fund").await;
+    north.fund_pool(&mut n).await;
+    for yuan in [1_200, 35] {
+        submit_to(&mut n, north.receipt(random_tx_id(), yuan))
+            .await
+            .unwrap();
+    }
+    let balances = |n: &mut LedgerOf| {
+        let mut n = n.clone();
+        async move {
+            n.get_balances(proto::GetBalancesRequest::default())
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let before = balances(&mut n).await;
+    let page = format!("http://{}/l/north.example%2Ffund/", node.http);
+    let browser = tokio::task::spawn_blocking(move || {
+        let b = Browser::start(1200, 2400);
+        b.goto(&page);
+        b.wait_for("the live ledger", Duration::from_secs(30), LIVE);
+        b
+    })
+    .await
+    .unwrap();
+    assert!(
+        text(&browser, "body").contains("北区共同缔造基金"),
+        "the page names north's ledger"
+    );
+    assert_eq!(shown_totals(&browser), expected_totals(&before));
+    for id in [
+        "check-signature",
+        "check-chain",
+        "check-signatures",
+        "check-inclusion",
+    ] {
+        browser.wait_for(
+            &format!("{id} passing"),
+            Duration::from_secs(10),
+            &format!("return document.getElementById('{id}')?.dataset.state === 'ok';"),
+        );
+    }
+    assert_eq!(text(&browser, "#alarm"), "", "no alarm on an honest node");
+    // A receipt posted now reaches north's page live, and only it.
+    submit_to(&mut n, north.receipt(random_tx_id(), 8))
+        .await
+        .unwrap();
+    let after = expected_totals(&balances(&mut n).await);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while shown_totals(&browser) != after {
+        assert!(
+            Instant::now() < deadline,
+            "the page never showed the new receipt"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
