@@ -290,46 +290,59 @@ fn sequence_of_tx(shared: &Shared, id: [u8; 16], head: &Head) -> Result<u64, Sta
         })
 }
 
-/// The receipt of a durable entry, with its proof against `head`.
-fn receipt(
-    shared: &Shared,
-    sequence: u64,
-    head: &Head,
-    duplicate: bool,
-) -> Result<pb::TxReceipt, Status> {
-    receipt_at(shared, sequence, head.size, &head.checkpoint, duplicate)
+/// Receipts against one checkpoint. The genesis entry and its proof are the same in every one,
+/// so the receipts of a batch compute them once (measured: no change in batch ingest, where the
+/// genesis proof's tiles are always cached; it saves the work, not the time).
+struct Receipts<'a> {
+    shared: &'a Shared,
+    size: u64,
+    checkpoint: &'a str,
+    genesis: pb::Entry,
+    genesis_proof: Vec<Vec<u8>>,
 }
 
-/// The receipt of a durable entry, with its proofs (and the genesis's) against the
-/// checkpoint `checkpoint` of `size` entries.
-fn receipt_at(
-    shared: &Shared,
-    sequence: u64,
-    size: u64,
-    checkpoint: &str,
-    duplicate: bool,
-) -> Result<pb::TxReceipt, Status> {
-    assert!(sequence < size);
-    let (entry, hash) = shared.read_entry(sequence).map_err(engine_status)?;
-    let (genesis, genesis_hash) = shared.genesis().map_err(engine_status)?;
-    let prove = |index| {
-        shared
-            .inclusion_proof(index, size)
-            .map_err(engine_status)?
-            .map_err(|e| Status::internal(e.to_string()))
-    };
-    let proof = prove(sequence)?;
-    let genesis_proof = prove(0)?;
-    Ok(pb::TxReceipt {
-        sequence,
-        entry_hash: hash.to_vec(),
-        checkpoint: checkpoint.to_string(),
-        inclusion_proof: proof.iter().map(|h| h.to_vec()).collect(),
-        entry: Some(entry_proto(&entry, &hash)),
-        duplicate,
-        genesis: Some(entry_proto(&genesis, &genesis_hash)),
-        genesis_inclusion_proof: genesis_proof.iter().map(|h| h.to_vec()).collect(),
-    })
+impl<'a> Receipts<'a> {
+    /// Receipts against `head`.
+    fn against(shared: &'a Shared, head: &'a Head) -> Result<Receipts<'a>, Status> {
+        Receipts::at(shared, head.size, &head.checkpoint)
+    }
+
+    /// Receipts against the checkpoint `checkpoint` of `size` entries.
+    fn at(shared: &'a Shared, size: u64, checkpoint: &'a str) -> Result<Receipts<'a>, Status> {
+        let (genesis, genesis_hash) = shared.genesis().map_err(engine_status)?;
+        let genesis_proof = prove(shared, 0, size)?;
+        Ok(Receipts {
+            shared,
+            size,
+            checkpoint,
+            genesis: entry_proto(&genesis, &genesis_hash),
+            genesis_proof: genesis_proof.iter().map(|h| h.to_vec()).collect(),
+        })
+    }
+
+    /// The receipt of durable entry `sequence`, with its proof.
+    fn of(&self, sequence: u64, duplicate: bool) -> Result<pb::TxReceipt, Status> {
+        assert!(sequence < self.size);
+        let (entry, hash) = self.shared.read_entry(sequence).map_err(engine_status)?;
+        let proof = prove(self.shared, sequence, self.size)?;
+        Ok(pb::TxReceipt {
+            sequence,
+            entry_hash: hash.to_vec(),
+            checkpoint: self.checkpoint.to_string(),
+            inclusion_proof: proof.iter().map(|h| h.to_vec()).collect(),
+            entry: Some(entry_proto(&entry, &hash)),
+            duplicate,
+            genesis: Some(self.genesis.clone()),
+            genesis_inclusion_proof: self.genesis_proof.clone(),
+        })
+    }
+}
+
+fn prove(shared: &Shared, index: u64, size: u64) -> Result<Vec<Hash>, Status> {
+    shared
+        .inclusion_proof(index, size)
+        .map_err(engine_status)?
+        .map_err(|e| Status::internal(e.to_string()))
 }
 
 fn check_size(shared: &Shared, tree_size: u64) -> Result<u64, Status> {
@@ -361,8 +374,8 @@ impl pb::ledger_server::Ledger for LedgerService {
         let (outcomes, head) = submit_items(&ledger, vec![item]).await?;
         let outcome = outcomes.into_iter().next().expect("one outcome per item");
         let receipt = match outcome {
-            Outcome::Appended(seq) => receipt(&ledger.shared, seq, &head, false)?,
-            Outcome::Duplicate(seq) => receipt(&ledger.shared, seq, &head, true)?,
+            Outcome::Appended(seq) => Receipts::against(&ledger.shared, &head)?.of(seq, false)?,
+            Outcome::Duplicate(seq) => Receipts::against(&ledger.shared, &head)?.of(seq, true)?,
             Outcome::Rejected(r) => {
                 tracing::info!(reason = r.reason(), "transaction rejected");
                 return Err(rejection_status(&r));
@@ -425,14 +438,15 @@ impl pb::ledger_server::Ledger for LedgerService {
             items.extend(t.await.map_err(|e| Status::internal(e.to_string()))?);
         }
         let (outcomes, head) = submit_items(&ledger, items).await?;
+        let receipts = Receipts::against(&ledger.shared, &head)?;
         let mut results = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
             let result = match outcome {
                 Outcome::Appended(seq) => {
-                    pb::submit_result::Outcome::Receipt(receipt(&ledger.shared, seq, &head, false)?)
+                    pb::submit_result::Outcome::Receipt(receipts.of(seq, false)?)
                 }
                 Outcome::Duplicate(seq) => {
-                    pb::submit_result::Outcome::Receipt(receipt(&ledger.shared, seq, &head, true)?)
+                    pb::submit_result::Outcome::Receipt(receipts.of(seq, true)?)
                 }
                 Outcome::Rejected(r) => pb::submit_result::Outcome::Rejection(rejection_proto(&r)),
             };
@@ -466,14 +480,11 @@ impl pb::ledger_server::Ledger for LedgerService {
         let head = ledger.shared.head();
         let sequence = sequence_of_tx(&ledger.shared, id, &head)?;
         let receipt = match witnessed {
-            Some(w) if sequence < w.checkpoint.tree_size => receipt_at(
-                &ledger.shared,
-                sequence,
-                w.checkpoint.tree_size,
-                &w.text,
-                false,
-            )?,
-            _ => receipt(&ledger.shared, sequence, &head, false)?,
+            Some(w) if sequence < w.checkpoint.tree_size => {
+                Receipts::at(&ledger.shared, w.checkpoint.tree_size, &w.text)?
+                    .of(sequence, false)?
+            }
+            _ => Receipts::against(&ledger.shared, &head)?.of(sequence, false)?,
         };
         Ok(Response::new(receipt))
     }
