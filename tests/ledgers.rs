@@ -298,7 +298,8 @@ async fn idle_ledgers_close_and_the_open_limit_holds() {
         "the node's own and b"
     );
 
-    // While a stream holds b open, a cannot be opened: a typed, retryable refusal.
+    // Streams alone cannot keep the only place (anonymous page readers could lock every
+    // other community out): opening a ends b's stream, with where to resume.
     let mut stream = cb
         .subscribe(proto::SubscribeRequest::default())
         .await
@@ -308,21 +309,36 @@ async fn idle_ledgers_close_and_the_open_limit_holds() {
         .await
         .unwrap()
         .unwrap();
-    let status = ca
-        .get_checkpoint(proto::GetCheckpointRequest {})
+    ca.get_checkpoint(proto::GetCheckpointRequest {})
         .await
-        .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+        .unwrap();
+    let ended = loop {
+        match tokio_stream::StreamExt::next(&mut stream).await {
+            Some(Ok(_)) => continue,
+            Some(Err(status)) => break status,
+            None => panic!("the stream ended without saying why"),
+        }
+    };
+    assert_eq!(ended.code(), tonic::Code::Unavailable, "{ended:?}");
     assert_eq!(
-        status.metadata().get("ledger-reason").unwrap(),
-        "ledgers_busy"
+        ended.metadata().get("ledger-reason").unwrap(),
+        "ledger_closed_for_room"
     );
-    drop(stream);
+    assert!(
+        ended.message().contains("resubscribe from sequence"),
+        "{}",
+        ended.message()
+    );
+    assert_eq!(
+        metric(&node, "ledger_open_ledgers"),
+        2,
+        "the node's own and a"
+    );
 
-    // Unused for the idle time, b is closed; a opens again with everything it had.
+    // Unused for the idle time, a is closed; it opens again with everything it had.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while metric(&node, "ledger_open_ledgers") != 1 {
-        assert!(std::time::Instant::now() < deadline, "b was never closed");
+        assert!(std::time::Instant::now() < deadline, "a was never closed");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let r = submit_to(&mut ca, a.receipt(random_tx_id(), 2))
@@ -372,4 +388,105 @@ async fn a_ledger_directory_under_another_name_is_refused() {
         .unwrap()
         .into_inner();
     assert_eq!(origin_of(&cp), "north.example/fund");
+}
+
+/// The `ledger-mark` threads of process `pid`: one per open ledger.
+fn keeper_threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter(|t| {
+            let comm = t.as_ref().unwrap().path().join("comm");
+            std::fs::read_to_string(comm).is_ok_and(|c| c.trim() == "ledger-mark")
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_and_concurrent_opens_leak_nothing_and_keep_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let node = Node::start(&data, &["--max-open-ledgers", "3"]);
+    let ids: Vec<String> = (0..12).map(|i| format!("c{i}.example/fund")).collect();
+    for id in &ids {
+        add_ledger(&data, id, "社区");
+    }
+    // Requests that give up (a 1 ms deadline) while their ledger opens.
+    for id in &ids {
+        let mut client = node.client_for(id).await;
+        let mut request = tonic::Request::new(proto::GetCheckpointRequest {});
+        request.set_timeout(std::time::Duration::from_millis(1));
+        let _ = client.get_checkpoint(request).await;
+    }
+    // Then all at once.
+    let mut tasks = Vec::new();
+    for id in &ids {
+        let mut client = node.client_for(id).await;
+        tasks.push(tokio::spawn(async move {
+            client.get_checkpoint(proto::GetCheckpointRequest {}).await
+        }));
+    }
+    for t in tasks {
+        let answer = t.await.unwrap();
+        if let Err(status) = answer {
+            assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let open = metric(&node, "ledger_open_ledgers");
+    assert!(
+        open <= 4,
+        "{open} open with --max-open-ledgers 3 (and the node's own)"
+    );
+    assert_eq!(
+        keeper_threads(node.pid()),
+        open as usize,
+        "every running mark keeper belongs to a registered open ledger"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_made_again_under_its_old_name_is_read_from_its_new_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let node = Node::start(&data, &["--ledger-idle-secs", "1"]);
+    let old = add_ledger(&data, "redo.example/fund", "旧");
+    let mut client = node.client_for("redo.example/fund").await;
+    old.fund_pool(&mut client).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while metric(&node, "ledger_open_ledgers") != 1 {
+        assert!(std::time::Instant::now() < deadline, "never closed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Closed (its index parked), then deleted and made again by its admins.
+    std::fs::remove_dir_all(data.join("ledgers/redo%2Eexample%2Ffund")).unwrap();
+    let new = add_ledger(&data, "redo.example/fund", "新");
+    let cp = client
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cp.tree_size, 1, "only the new genesis");
+    assert_eq!(
+        verify_against(&export_of(&mut client).await, &new.fingerprint),
+        Ok(1)
+    );
+
+    // Two `init`s of one id at once: one ledger, and nothing left of the other.
+    let racers: Vec<_> = (0..4)
+        .map(|_| {
+            let data = data.clone();
+            std::thread::spawn(move || init_added(&data, "race.example/fund", "竞").0)
+        })
+        .collect();
+    let won = racers
+        .into_iter()
+        .filter_map(|r| r.join().unwrap().then_some(()))
+        .count();
+    assert_eq!(won, 1);
+    let leftovers: Vec<_> = std::fs::read_dir(data.join("ledgers"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -326,8 +326,18 @@ fn add_ledger(
     let fingerprint = made.expect("checked");
     // A rename onto an existing directory fails unless it is empty; `target` was checked above
     // and a concurrent `init` of the same id loses here.
-    std::fs::rename(&building, &target)
-        .with_context(|| format!("cannot move the new ledger into {}", target.display()))?;
+    if let Err(e) = std::fs::rename(&building, &target) {
+        // Another `init` of the same id won the race (or the disk refused): nothing of this
+        // one may stay behind, least of all its node key.
+        let _ = std::fs::remove_dir_all(&building);
+        anyhow::bail!(
+            "无法把新账本放入 {dir}（{e}）；本节点可能已有账本 {id}，什么也没有创建 / cannot move \
+             the new ledger into {dir} ({e}); this node may already have ledger {id}: nothing was \
+             created",
+            dir = target.display(),
+            id = g.ledger_id
+        );
+    }
     crate::log::sync_parent_dir(&target)?;
     println!(
         "已在运行中的节点加入账本 added ledger {} ({}) to the node in {}",

@@ -599,15 +599,10 @@ fn url_ledger_id(segment: &str) -> Option<String> {
     let mut rest = segment;
     while let Some(c) = rest.chars().next() {
         if let Some(hex) = rest.strip_prefix('%') {
-            let code = hex.get(..2)?;
-            id.push(match code.to_ascii_uppercase().as_str() {
-                "2F" => '/',
-                "3A" => ':',
-                "2E" => '.',
-                "2D" => '-',
-                "5F" => '_',
-                _ => return None,
-            });
+            // Any escape of a character an id may hold (`%2F`, `%45`, …); the id is checked
+            // whole below.
+            let byte = u8::from_str_radix(hex.get(..2)?, 16).ok()?;
+            id.push(char::from(byte));
             rest = &hex[2..];
         } else {
             id.push(c);
@@ -617,9 +612,13 @@ fn url_ledger_id(segment: &str) -> Option<String> {
     crate::ledgers::valid_id(&id).then_some(id)
 }
 
-/// A ledger id in a URL path segment (`/` as `%2F`).
+/// A ledger id in a URL path segment (`/` as `%2F`; the ids `.` and `..` with `%2E`, or a
+/// browser would take the link to the parent path: the node's own ledger).
 fn url_segment(ledger_id: &str) -> String {
-    ledger_id.replace('/', "%2F")
+    match ledger_id {
+        "." | ".." => ledger_id.replace('.', "%2E"),
+        _ => ledger_id.replace('/', "%2F"),
+    }
 }
 
 fn not_a_ledger(e: &crate::ledgers::PickError) -> Response {
@@ -711,4 +710,27 @@ async fn ledgers_page(State(http): State<Http>) -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{url_ledger_id, url_segment};
+
+    #[test]
+    fn every_ledger_id_links_to_its_own_page() {
+        for id in ["north.example/fund", ".", "..", "a:b", "East"] {
+            let segment = url_segment(id);
+            assert!(
+                segment != "." && segment != ".." && !segment.contains('/'),
+                "{id}: {segment}"
+            );
+            assert_eq!(url_ledger_id(&segment).as_deref(), Some(id));
+        }
+        // Any escape of an id character is read as that character; anything else is no id.
+        assert_eq!(url_ledger_id("%45ast").as_deref(), Some("East"));
+        assert_eq!(url_ledger_id("a%2fb").as_deref(), Some("a/b"));
+        for bad in ["%252F", "%00", "a%20b", "%", "%4", "%e4%b8%ad", ""] {
+            assert_eq!(url_ledger_id(bad), None, "{bad}");
+        }
+    }
 }

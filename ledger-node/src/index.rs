@@ -55,8 +55,30 @@ pub enum IndexError {
 pub struct Index {
     db: sled::Db,
     tree: sled::Tree,
-    /// Where to park the database when this index is dropped, if parking is on.
-    parks_at: Option<std::path::PathBuf>,
+    /// Under what to park the database when this index is dropped, if parking is on.
+    parks_as: Option<(FileId, std::path::PathBuf)>,
+}
+
+/// Which files a sled directory's database is: its `db` file's device and inode, so a parked
+/// database is taken back only for the very files it has open (not for a directory deleted and
+/// made again under the same name), and is found again when its directory was renamed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileId(u64, u64);
+
+impl FileId {
+    fn of(index_dir: &Path) -> Option<FileId> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let meta = std::fs::metadata(index_dir.join("db")).ok()?;
+            Some(FileId(meta.dev(), meta.ino()))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = index_dir;
+            None
+        }
+    }
 }
 
 /// sled 0.34 does not give back the memory of a database it closes (about 2 MB each time,
@@ -66,8 +88,10 @@ pub struct Index {
 /// then grows with the ledgers opened at least once, not with how often. Off unless
 /// [`park_closed_indexes`] turns it on, so a process that opens a directory, changes its files
 /// and opens it again (tests, `rebuild`) always reads the disk.
-static PARKED: std::sync::Mutex<Option<std::collections::HashMap<std::path::PathBuf, sled::Db>>> =
-    std::sync::Mutex::new(None);
+#[allow(clippy::type_complexity)]
+static PARKED: std::sync::Mutex<
+    Option<std::collections::HashMap<FileId, (std::path::PathBuf, sled::Db)>>,
+> = std::sync::Mutex::new(None);
 
 /// Turns parking on for this process (the serving node does, at start).
 pub fn park_closed_indexes() {
@@ -77,7 +101,7 @@ pub fn park_closed_indexes() {
 
 impl Drop for Index {
     fn drop(&mut self) {
-        let Some(path) = self.parks_at.take() else {
+        let Some((id, path)) = self.parks_as.take() else {
             return;
         };
         if let Err(e) = self.db.flush() {
@@ -86,7 +110,7 @@ impl Drop for Index {
             return;
         }
         if let Some(parked) = PARKED.lock().expect("parked lock").as_mut() {
-            parked.insert(path, self.db.clone());
+            parked.insert(id, (path, self.db.clone()));
         }
     }
 }
@@ -139,19 +163,29 @@ impl IndexBatch {
 
 impl Index {
     pub fn open(path: &Path) -> Result<Index, IndexError> {
-        let parking = {
-            let mut parked = PARKED.lock().expect("parked lock");
-            parked.as_mut().map(|p| p.remove(path))
-        };
-        let (db, parks_at) = match parking {
+        let (db, parks_as) = match Self::take_parked(path) {
             None => (Self::open_db(path)?, None),
-            Some(Some(db)) => (db, Some(path.to_path_buf())),
-            Some(None) => (Self::open_db(path)?, Some(path.to_path_buf())),
+            Some(Some(db)) => (db, FileId::of(path).map(|id| (id, path.to_path_buf()))),
+            Some(None) => {
+                let db = Self::open_db(path)?;
+                (db, FileId::of(path).map(|id| (id, path.to_path_buf())))
+            }
         };
         let tree = db.open_tree("index")?;
-        let index = Index { db, tree, parks_at };
+        let index = Index { db, tree, parks_as };
         index.check_layout()?;
         Ok(index)
+    }
+
+    /// `None` when parking is off; else the database parked for the files at `path`, if any.
+    /// A database parked under this path for other files (the directory was deleted and made
+    /// again) is dropped: its files are gone.
+    fn take_parked(path: &Path) -> Option<Option<sled::Db>> {
+        let mut parked = PARKED.lock().expect("parked lock");
+        let parked = parked.as_mut()?;
+        let here = FileId::of(path);
+        parked.retain(|id, (at, _)| at != path || Some(*id) == here);
+        Some(here.and_then(|id| parked.remove(&id)).map(|(_, db)| db))
     }
 
     fn open_db(path: &Path) -> Result<sled::Db, IndexError> {

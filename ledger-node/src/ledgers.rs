@@ -114,6 +114,32 @@ pub struct OpenLedger {
     parts: Mutex<Option<Parts>>,
     /// Milliseconds since the registry was made, at the last request.
     last_used_ms: AtomicI64,
+    /// Subscribe streams holding this ledger open, and the signal that ends them when the node
+    /// needs the room for another ledger.
+    streams: AtomicUsize,
+    evict: tokio::sync::watch::Sender<bool>,
+}
+
+/// Counts a stream as holding its ledger while it lives.
+pub struct StreamGuard<'a>(&'a AtomicUsize);
+
+impl Drop for StreamGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for OpenLedger {
+    /// A ledger is closed before it is dropped; one that was not (a bug) is closed here rather
+    /// than left with its writer and mark keeper running and its files open.
+    fn drop(&mut self) {
+        if self.parts.get_mut().map(|p| p.is_some()).unwrap_or(false) {
+            tracing::error!(ledger = %self.shared.ledger_id, "a ledger was dropped without being closed; closing it now");
+            if let Err(e) = self.close() {
+                tracing::error!(error = %format!("{e:#}"), "closing a dropped ledger failed");
+            }
+        }
+    }
 }
 
 impl OpenLedger {
@@ -154,7 +180,20 @@ impl OpenLedger {
                 tasks: Vec::new(),
             })),
             last_used_ms: AtomicI64::new(0),
+            streams: AtomicUsize::new(0),
+            evict: tokio::sync::watch::channel(false).0,
         })
+    }
+
+    /// Counts a Subscribe stream as holding this ledger while the guard lives.
+    pub fn stream_guard(&self) -> StreamGuard<'_> {
+        self.streams.fetch_add(1, Ordering::SeqCst);
+        StreamGuard(&self.streams)
+    }
+
+    /// Turns true when the node closes this ledger to make room: its streams end then.
+    pub fn evicted(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.evict.subscribe()
     }
 
     /// The writer's queue; `None` once the ledger is closing.
@@ -211,11 +250,12 @@ pub enum PickError {
 impl PickError {
     /// The stable machine code (`ledger-reason`).
     pub fn reason(&self) -> &'static str {
+        use ledger_proto::ledger_reasons as code;
         match self {
-            PickError::Invalid(_) => "invalid_ledger_id",
-            PickError::Unknown(_) => "unknown_ledger",
-            PickError::Busy { .. } => "ledgers_busy",
-            PickError::Unopenable { .. } => "ledger_unopenable",
+            PickError::Invalid(_) => code::INVALID_LEDGER_ID,
+            PickError::Unknown(_) => code::UNKNOWN_LEDGER,
+            PickError::Busy { .. } => code::LEDGERS_BUSY,
+            PickError::Unopenable { .. } => code::LEDGER_UNOPENABLE,
         }
     }
 }
@@ -302,7 +342,10 @@ impl Ledgers {
     }
 
     /// The ledger a request names (`None`: the default), opened if it is closed.
-    pub async fn get(&self, ledger_id: Option<&str>) -> Result<Arc<OpenLedger>, PickError> {
+    pub async fn get(
+        self: &Arc<Self>,
+        ledger_id: Option<&str>,
+    ) -> Result<Arc<OpenLedger>, PickError> {
         let id = match ledger_id {
             None => return Ok(self.default.clone()),
             Some(id) if id == self.default.shared.ledger_id => return Ok(self.default.clone()),
@@ -310,33 +353,56 @@ impl Ledgers {
             Some(id) => id,
         };
         let cell = self.cell(id)?;
+        if let Some(open) = cell.lock().await.as_ref() {
+            open.last_used_ms.store(self.now_ms(), Ordering::Relaxed);
+            return Ok(open.clone());
+        }
+        // Opened on a task of its own: a request that goes away while its ledger opens must
+        // not leave that ledger opened and unregistered (its threads and files would leak).
+        let (ledgers, owned) = (self.clone(), id.to_string());
+        tokio::spawn(async move { ledgers.open_in(&cell, &owned).await })
+            .await
+            .map_err(|e| unopenable(id, e.to_string()))?
+    }
+
+    /// Opens added ledger `id` into `cell` unless someone did meanwhile.
+    async fn open_in(&self, cell: &Cell, id: &str) -> Result<Arc<OpenLedger>, PickError> {
         let mut slot = cell.lock().await;
         if let Some(open) = slot.as_ref() {
             open.last_used_ms.store(self.now_ms(), Ordering::Relaxed);
             return Ok(open.clone());
         }
-        self.make_room().await?;
         let dir = added_ledger_dir(&self.root, id);
-        let settings = self.settings.clone();
-        let opened = tokio::task::spawn_blocking(move || OpenLedger::start(&dir, &settings))
+        // Before anything is opened or written there: a directory moved, copied or linked
+        // under another ledger's name would show one community another's books.
+        let named = dir.clone();
+        let holds = tokio::task::spawn_blocking(move || crate::store::ledger_id_of(&named))
             .await
             .map_err(|e| unopenable(id, e.to_string()))?
             .map_err(|e| unopenable(id, format!("{e:#}")))?;
-        let opened = Arc::new(opened);
-        if opened.shared.ledger_id != id {
-            // A directory moved or copied under another ledger's name: serving it under this
-            // name would show one community another's books.
-            let found = opened.shared.ledger_id.clone();
-            let closing = opened.clone();
-            let _ = tokio::task::spawn_blocking(move || closing.close()).await;
+        if holds != id {
             return Err(unopenable(
                 id,
-                format!("its directory holds ledger {found} / 目录中是账本 {found}"),
+                format!("its directory holds ledger {holds} / 目录中是账本 {holds}"),
             ));
         }
+        self.reserve_slot().await?;
+        let settings = self.settings.clone();
+        let started = tokio::task::spawn_blocking(move || OpenLedger::start(&dir, &settings)).await;
+        let opened = match started {
+            Ok(Ok(opened)) => Arc::new(opened),
+            Ok(Err(e)) => {
+                self.open.fetch_sub(1, Ordering::SeqCst);
+                return Err(unopenable(id, format!("{e:#}")));
+            }
+            Err(e) => {
+                self.open.fetch_sub(1, Ordering::SeqCst);
+                return Err(unopenable(id, e.to_string()));
+            }
+        };
+        assert_eq!(opened.shared.ledger_id, id, "the genesis was checked above");
         self.start_witnessing(&opened).await;
         opened.last_used_ms.store(self.now_ms(), Ordering::Relaxed);
-        self.open.fetch_add(1, Ordering::SeqCst);
         *slot = Some(opened.clone());
         Ok(opened)
     }
@@ -355,21 +421,76 @@ impl Ledgers {
         Ok(cell)
     }
 
-    /// Closes the least recently used idle ledger while the limit is reached.
-    async fn make_room(&self) -> Result<(), PickError> {
-        while self.open.load(Ordering::SeqCst) >= self.max_open {
-            let victim = self
+    /// Takes one of the `max_open` places (atomically, so concurrent opens cannot pass the
+    /// limit), closing the least recently used idle ledger for it, or else one held only by
+    /// Subscribe streams (they end with where to resume); `Busy` when every open ledger is in
+    /// use by requests.
+    async fn reserve_slot(&self) -> Result<(), PickError> {
+        loop {
+            let open = self.open.load(Ordering::SeqCst);
+            if open < self.max_open {
+                let taken =
+                    self.open
+                        .compare_exchange(open, open + 1, Ordering::SeqCst, Ordering::SeqCst);
+                if taken.is_ok() {
+                    return Ok(());
+                }
+                continue;
+            }
+            let idle = self
                 .idle_cells(i64::MAX)
                 .into_iter()
                 .min_by_key(|(_, used)| *used);
-            let Some((cell, _)) = victim else {
+            let closed = match idle {
+                Some((cell, _)) => self.close_if_idle(&cell, i64::MAX).await,
+                None => self.evict_streamed().await,
+            };
+            if !closed {
                 return Err(PickError::Busy {
                     limit: self.max_open,
                 });
-            };
-            self.close_if_idle(&cell, i64::MAX).await;
+            }
         }
-        Ok(())
+    }
+
+    /// Ends the streams of the least recently used ledger held only by streams, and closes
+    /// it. Anonymous readers of the public page must not be able to keep every place: a stream
+    /// can resume, a refused community cannot post.
+    async fn evict_streamed(&self) -> bool {
+        let cells: Vec<Arc<Cell>> = self
+            .added
+            .lock()
+            .expect("ledgers lock")
+            .values()
+            .cloned()
+            .collect();
+        let victim = cells
+            .into_iter()
+            .filter_map(|cell| {
+                let used = {
+                    let slot = cell.try_lock().ok()?;
+                    let open = slot.as_ref()?;
+                    let streams = open.streams.load(Ordering::SeqCst);
+                    let only_streams = streams > 0 && Arc::strong_count(open) == 1 + streams;
+                    only_streams.then(|| open.last_used_ms.load(Ordering::Relaxed))?
+                };
+                Some((cell, used))
+            })
+            .min_by_key(|(_, used)| *used);
+        let Some((cell, _)) = victim else {
+            return false;
+        };
+        let held = cell.lock().await.clone();
+        if let Some(open) = held {
+            tracing::warn!(ledger = %open.shared.ledger_id, "closing a ledger held only by streams, to open another");
+            let _ = open.evict.send(true);
+            // Its streams end at their next step; `open` here and the cell's are what remain.
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Arc::strong_count(&open) > 2 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        self.close_if_idle(&cell, i64::MAX).await
     }
 
     /// Open ledgers no one holds, used at or before `used_before` (ms), with when.
@@ -397,13 +518,13 @@ impl Ledgers {
 
     /// Closes the ledger in `cell` if no one holds it and it was last used at or before
     /// `used_before`. The cell stays locked while it closes, so no one opens it meanwhile.
-    async fn close_if_idle(&self, cell: &Cell, used_before: i64) {
+    async fn close_if_idle(&self, cell: &Cell, used_before: i64) -> bool {
         let mut slot = cell.lock().await;
         let idle = slot.as_ref().is_some_and(|open| {
             Arc::strong_count(open) == 1 && open.last_used_ms.load(Ordering::Relaxed) <= used_before
         });
         if !idle {
-            return;
+            return false;
         }
         let open = slot.take().expect("checked above");
         self.open.fetch_sub(1, Ordering::SeqCst);
@@ -425,13 +546,14 @@ impl Ledgers {
             }
             Err(e) => tracing::error!(ledger = %id, error = %e, "closing an idle ledger failed"),
         }
+        true
     }
 
     /// Closes every added ledger unused for the idle time.
     pub async fn close_idle(&self) {
         let before = self.now_ms() - self.idle.as_millis() as i64;
         for (cell, _) in self.idle_cells(before) {
-            self.close_if_idle(&cell, before).await;
+            let _ = self.close_if_idle(&cell, before).await;
         }
     }
 

@@ -85,6 +85,11 @@ impl LedgerService {
 
     /// The ledger a request names with its `ledger-id` metadata (none: the node's own).
     async fn ledger<T>(&self, request: &Request<T>) -> Result<Arc<OpenLedger>, Status> {
+        if request.metadata().get_all(LEDGER_ID_HEADER).iter().count() > 1 {
+            return Err(pick_status(&PickError::Invalid(
+                "(ledger-id given more than once)".into(),
+            )));
+        }
         let id = match request.metadata().get(LEDGER_ID_HEADER) {
             None => None,
             Some(v) => Some(v.to_str().map_err(|_| {
@@ -832,9 +837,11 @@ impl pb::ledger_server::Ledger for LedgerService {
         let stopping = self.stopping.clone();
         tokio::spawn(async move {
             let _guard = guard;
-            // The stream holds its ledger open (an idle ledger is closed only when no one does).
-            follow(ledger.shared.clone(), cursor, filter, tx, stall, stopping).await;
-            drop(ledger);
+            // The stream holds its ledger open (an idle ledger is closed only when no one does),
+            // unless the node needs the room for another ledger: then it ends (`ledgers.rs`).
+            let _streaming = ledger.stream_guard();
+            let ends = (stopping, ledger.evicted());
+            follow(ledger.shared.clone(), cursor, filter, tx, stall, ends).await;
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
@@ -1075,7 +1082,7 @@ async fn follow(
     filter: Filter,
     tx: mpsc::Sender<Result<pb::SubscribeEvent, Status>>,
     stall: Duration,
-    mut stopping: watch::Receiver<bool>,
+    (mut stopping, mut evicted): (watch::Receiver<bool>, watch::Receiver<bool>),
 ) {
     use pb::subscribe_event::Event;
     let mut watch = shared.head_watch.subscribe();
@@ -1083,6 +1090,20 @@ async fn follow(
         Status::unavailable(format!(
             "the node is shutting down; resubscribe from sequence {cursor} when it is back"
         ))
+    };
+    let made_room = |cursor: u64| {
+        let mut status = Status::unavailable(format!(
+            "节点为打开其他账本关闭了本账本；请从序号 {cursor} 重新订阅\n\
+             the node closed this ledger to open others (every open ledger was held by \
+             streams); resubscribe from sequence {cursor}"
+        ));
+        status.metadata_mut().insert(
+            "ledger-reason",
+            tonic::metadata::MetadataValue::from_static(
+                ledger_proto::ledger_reasons::LEDGER_CLOSED_FOR_ROOM,
+            ),
+        );
+        status
     };
     let send = |event: Result<pb::SubscribeEvent, Status>| {
         let tx = tx.clone();
@@ -1093,6 +1114,10 @@ async fn follow(
         while cursor < head.size {
             if *stopping.borrow() {
                 let _ = tx.try_send(Err(shutting_down(cursor)));
+                return;
+            }
+            if *evicted.borrow() {
+                let _ = tx.try_send(Err(made_room(cursor)));
                 return;
             }
             let (entry, hash) = match shared.read_entry(cursor) {
@@ -1147,6 +1172,10 @@ async fn follow(
                 _ = tokio::time::sleep(stall / 3) => true,
                 _ = stopping.wait_for(|s| *s) => {
                     let _ = tx.try_send(Err(shutting_down(cursor)));
+                    return;
+                }
+                _ = evicted.wait_for(|s| *s) => {
+                    let _ = tx.try_send(Err(made_room(cursor)));
                     return;
                 }
             };

@@ -512,11 +512,14 @@ fn refusal_text(reason: &str, message: &str) -> String {
         Some((zh, en)) => (Some(zh), en),
         None => (None, message),
     };
-    let zh_line = zh.map(|zh| format!("账本拒绝了这笔交易（{reason}）：{}", printable(zh)));
-    let en_line = format!(
-        "the ledger refused the transaction ({reason}): {}",
-        printable(en)
-    );
+    // The node could not give the ledger asked for (`--ledger`): nothing was judged.
+    let picking = ledger_core::ledger_reasons::ALL.contains(&reason);
+    let (zh_what, en_what) = match picking {
+        true => ("节点无法提供这个账本", "the node cannot serve that ledger"),
+        false => ("账本拒绝了这笔交易", "the ledger refused the transaction"),
+    };
+    let zh_line = zh.map(|zh| format!("{zh_what}（{reason}）：{}", printable(zh)));
+    let en_line = format!("{en_what} ({reason}): {}", printable(en));
     match (LANG.get().copied().unwrap_or(Lang::Both), zh_line) {
         (Lang::En, _) | (_, None) => en_line,
         (Lang::Zh, Some(zh)) => zh,

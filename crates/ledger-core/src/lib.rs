@@ -37,6 +37,8 @@ pub mod tiles;
 pub mod tx;
 pub mod types;
 
+/// The `ledger-reason` codes of a request whose ledger a node cannot give.
+pub use ledger_proto::ledger_reasons;
 pub use ledger_proto::v1 as proto;
 
 /// A 32-byte hash (blake3 for entries and keys, SHA-256 in the Merkle tree).
