@@ -459,6 +459,15 @@ async fn a_ledger_made_again_under_its_old_name_is_read_from_its_new_files() {
     }
     // Closed (its index parked), then deleted and made again by its admins.
     std::fs::remove_dir_all(data.join("ledgers/redo%2Eexample%2Ffund")).unwrap();
+    let gone = client
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), tonic::Code::NotFound, "{gone:?}");
+    assert_eq!(
+        gone.metadata().get("ledger-reason").unwrap(),
+        "unknown_ledger"
+    );
     let new = add_ledger(&data, "redo.example/fund", "新");
     let cp = client
         .get_checkpoint(proto::GetCheckpointRequest {})
@@ -489,4 +498,42 @@ async fn a_ledger_made_again_under_its_old_name_is_read_from_its_new_files() {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_is_not_read_gives_its_place_up_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let node = Node::start(&data, &["--max-open-ledgers", "1"]);
+    let a = add_ledger(&data, "a.example/fund", "甲");
+    let b = add_ledger(&data, "b.example/fund", "乙");
+    let mut ca = node.client_for("a.example/fund").await;
+    a.fund_pool(&mut ca).await;
+    // Enough entries that a reader who takes nothing leaves the node's send blocked.
+    for round in 0..3u64 {
+        let batch = (0..1000)
+            .map(|i| a.receipt(random_tx_id(), round * 1000 + i + 1))
+            .collect();
+        ca.submit_batch(proto::SubmitBatchRequest { envelopes: batch })
+            .await
+            .unwrap();
+    }
+    let mut stalled = ca
+        .subscribe(proto::SubscribeRequest {
+            start: proto::subscribe_request::Start::FromBeginning as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    tokio_stream::StreamExt::next(&mut stalled)
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The only place is a's, held by a stream nobody reads: b still opens (before, the
+    // eviction waited for the stream's stall time and b got ledgers_busy).
+    let mut cb = node.client_for("b.example/fund").await;
+    b.fund_pool(&mut cb).await;
+    drop(stalled);
 }

@@ -625,6 +625,7 @@ fn not_a_ledger(e: &crate::ledgers::PickError) -> Response {
     use crate::ledgers::PickError;
     let status = match e {
         PickError::Invalid(_) | PickError::Unknown(_) => StatusCode::NOT_FOUND,
+        PickError::Repeated => StatusCode::BAD_REQUEST,
         PickError::Busy { .. } | PickError::Unopenable { .. } => StatusCode::SERVICE_UNAVAILABLE,
     };
     (

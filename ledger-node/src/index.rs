@@ -93,6 +93,14 @@ static PARKED: std::sync::Mutex<
     Option<std::collections::HashMap<FileId, (std::path::PathBuf, sled::Db)>>,
 > = std::sync::Mutex::new(None);
 
+/// Drops the parked databases whose directory no longer holds their files (deleted, or moved
+/// away): their files are closed, and their memory is left to sled.
+pub fn prune_parked() {
+    if let Some(parked) = PARKED.lock().expect("parked lock").as_mut() {
+        parked.retain(|id, (path, _)| FileId::of(path) == Some(*id));
+    }
+}
+
 /// Turns parking on for this process (the serving node does, at start).
 pub fn park_closed_indexes() {
     let mut parked = PARKED.lock().expect("parked lock");

@@ -243,8 +243,14 @@ pub enum PickError {
     Unknown(String),
     /// Every open ledger is in use and the limit is reached.
     Busy { limit: usize },
-    /// The ledger's directory could not be opened.
-    Unopenable { ledger: String, why: String },
+    /// `ledger-id` was given more than once.
+    Repeated,
+    /// The ledger's directory could not be opened (why, in Chinese and in English).
+    Unopenable {
+        ledger: String,
+        why_zh: String,
+        why_en: String,
+    },
 }
 
 impl PickError {
@@ -252,7 +258,7 @@ impl PickError {
     pub fn reason(&self) -> &'static str {
         use ledger_proto::ledger_reasons as code;
         match self {
-            PickError::Invalid(_) => code::INVALID_LEDGER_ID,
+            PickError::Invalid(_) | PickError::Repeated => code::INVALID_LEDGER_ID,
             PickError::Unknown(_) => code::UNKNOWN_LEDGER,
             PickError::Busy { .. } => code::LEDGERS_BUSY,
             PickError::Unopenable { .. } => code::LEDGER_UNOPENABLE,
@@ -278,9 +284,17 @@ impl std::fmt::Display for PickError {
                 "节点同时打开的 {limit} 个账本都在使用中，请稍后重试\n\
                  all {limit} ledgers the node keeps open are in use (--max-open-ledgers); retry in a moment"
             ),
-            PickError::Unopenable { ledger, why } => write!(
+            PickError::Repeated => write!(
                 f,
-                "账本 {ledger} 无法打开：{why}\nledger {ledger} cannot be opened: {why}"
+                "ledger-id 只能给一次\nledger-id was given more than once: name one ledger"
+            ),
+            PickError::Unopenable {
+                ledger,
+                why_zh,
+                why_en,
+            } => write!(
+                f,
+                "账本 {ledger} 无法打开：{why_zh}\nledger {ledger} cannot be opened: {why_en}"
             ),
         }
     }
@@ -373,6 +387,9 @@ impl Ledgers {
             return Ok(open.clone());
         }
         let dir = added_ledger_dir(&self.root, id);
+        if !crate::store::has_log(&dir) {
+            return Err(PickError::Unknown(id.to_string())); // deleted since
+        }
         // Before anything is opened or written there: a directory moved, copied or linked
         // under another ledger's name would show one community another's books.
         let named = dir.clone();
@@ -381,10 +398,12 @@ impl Ledgers {
             .map_err(|e| unopenable(id, e.to_string()))?
             .map_err(|e| unopenable(id, format!("{e:#}")))?;
         if holds != id {
-            return Err(unopenable(
-                id,
-                format!("its directory holds ledger {holds} / 目录中是账本 {holds}"),
-            ));
+            tracing::error!(ledger = %id, %holds, "a ledger directory holds another ledger");
+            return Err(PickError::Unopenable {
+                ledger: id.to_string(),
+                why_zh: format!("目录中是另一个账本 {holds}"),
+                why_en: format!("its directory holds another ledger, {holds}"),
+            });
         }
         self.reserve_slot().await?;
         let settings = self.settings.clone();
@@ -426,6 +445,7 @@ impl Ledgers {
     /// Subscribe streams (they end with where to resume); `Busy` when every open ledger is in
     /// use by requests.
     async fn reserve_slot(&self) -> Result<(), PickError> {
+        let mut attempts = 0;
         loop {
             let open = self.open.load(Ordering::SeqCst);
             if open < self.max_open {
@@ -442,9 +462,11 @@ impl Ledgers {
                 .into_iter()
                 .min_by_key(|(_, used)| *used);
             let closed = match idle {
-                Some((cell, _)) => self.close_if_idle(&cell, i64::MAX).await,
+                // Another opener may close the same one first: then look again (bounded).
+                Some((cell, _)) => self.close_if_idle(&cell, i64::MAX).await || attempts < 16,
                 None => self.evict_streamed().await,
             };
+            attempts += 1;
             if !closed {
                 return Err(PickError::Busy {
                     limit: self.max_open,
@@ -490,7 +512,14 @@ impl Ledgers {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }
-        self.close_if_idle(&cell, i64::MAX).await
+        let closed = self.close_if_idle(&cell, i64::MAX).await;
+        if !closed {
+            // Still open (someone took it meanwhile): new streams must not be ended at once.
+            if let Some(open) = cell.lock().await.as_ref() {
+                let _ = open.evict.send(false);
+            }
+        }
+        closed
     }
 
     /// Open ledgers no one holds, used at or before `used_before` (ms), with when.
@@ -551,6 +580,7 @@ impl Ledgers {
 
     /// Closes every added ledger unused for the idle time.
     pub async fn close_idle(&self) {
+        crate::index::prune_parked();
         let before = self.now_ms() - self.idle.as_millis() as i64;
         for (cell, _) in self.idle_cells(before) {
             let _ = self.close_if_idle(&cell, before).await;
@@ -688,11 +718,14 @@ impl Ledgers {
 /// An added ledger's witnesses' URLs (the default ledger's come from `--witness-url`).
 pub const WITNESS_URLS_FILE: &str = "witness-urls";
 
+/// A ledger that cannot be opened, for a reason whose text is the same in both languages (an
+/// error from below, itself bilingual where it is ours).
 fn unopenable(id: &str, why: String) -> PickError {
     tracing::error!(ledger = %id, %why, "cannot open a ledger");
     PickError::Unopenable {
         ledger: id.to_string(),
-        why,
+        why_zh: why.clone(),
+        why_en: why,
     }
 }
 

@@ -86,9 +86,7 @@ impl LedgerService {
     /// The ledger a request names with its `ledger-id` metadata (none: the node's own).
     async fn ledger<T>(&self, request: &Request<T>) -> Result<Arc<OpenLedger>, Status> {
         if request.metadata().get_all(LEDGER_ID_HEADER).iter().count() > 1 {
-            return Err(pick_status(&PickError::Invalid(
-                "(ledger-id given more than once)".into(),
-            )));
+            return Err(pick_status(&PickError::Repeated));
         }
         let id = match request.metadata().get(LEDGER_ID_HEADER) {
             None => None,
@@ -107,7 +105,7 @@ impl LedgerService {
 /// The status of a request whose ledger cannot be given, with its `ledger-reason`.
 pub fn pick_status(e: &PickError) -> Status {
     let code = match e {
-        PickError::Invalid(_) => tonic::Code::InvalidArgument,
+        PickError::Invalid(_) | PickError::Repeated => tonic::Code::InvalidArgument,
         PickError::Unknown(_) => tonic::Code::NotFound,
         PickError::Busy { .. } => tonic::Code::ResourceExhausted,
         PickError::Unopenable { .. } => tonic::Code::Unavailable,
@@ -558,7 +556,10 @@ impl pb::ledger_server::Ledger for LedgerService {
         let ending = stream.ending.clone();
         tokio::spawn(async move {
             let _guard = guard;
-            // The stream holds its ledger open (an idle ledger is closed only when no one does).
+            // The stream holds its ledger open (an idle ledger is closed only when no one does),
+            // unless the node needs the room for another ledger.
+            let _streaming = ledger.stream_guard();
+            let mut evicted = ledger.evicted();
             let shared = &ledger.shared;
             for seq in req.from_sequence..end {
                 let item = shared
@@ -566,11 +567,15 @@ impl pb::ledger_server::Ledger for LedgerService {
                     .map(|(e, h)| entry_proto(&e, &h))
                     .map_err(engine_status);
                 let failed = item.is_err();
-                match tx.send_timeout(item, stall).await {
+                match send_unless_evicted(&tx, item, stall, &mut evicted).await {
                     Ok(()) if !failed => {}
                     Ok(()) => return,
-                    Err(mpsc::error::SendTimeoutError::Closed(_)) => return,
-                    Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                    Err(Unsent::Gone) => return,
+                    Err(Unsent::Evicted) => {
+                        *ending.lock().expect("ending lock") = Some(made_room(seq));
+                        return;
+                    }
+                    Err(Unsent::Stalled) => {
                         // The reader took nothing for `stall`: end its stream with where to
                         // resume, as Subscribe does, and free its slot. The error comes after
                         // what is already queued, so a cut stream never looks complete.
@@ -880,7 +885,10 @@ pub fn snapshot_chunks(
     let ending = stream.ending.clone();
     tokio::spawn(async move {
         let _slot = slot;
-        // The download holds its ledger open until it ends.
+        // The download holds its ledger open until it ends, unless the node needs the room
+        // for another ledger (it then ends cut short, never looking complete).
+        let _streaming = ledger.stream_guard();
+        let mut evicted = ledger.evicted();
         let shared = &ledger.shared;
         let mut chunk = snapshot::encode_header(&snapshot::Header {
             ledger_id: shared.ledger_id.clone(),
@@ -897,8 +905,7 @@ pub fn snapshot_chunks(
                 }
             }
             if chunk.len() >= 64 * 1024
-                && tx
-                    .send_timeout(Ok(std::mem::take(&mut chunk)), stall)
+                && send_unless_evicted(&tx, Ok(std::mem::take(&mut chunk)), stall, &mut evicted)
                     .await
                     .is_err()
             {
@@ -907,7 +914,10 @@ pub fn snapshot_chunks(
             }
         }
         chunk.extend_from_slice(&snapshot::encode_trailer(&checkpoint));
-        if tx.send_timeout(Ok(chunk), stall).await.is_ok() {
+        if send_unless_evicted(&tx, Ok(chunk), stall, &mut evicted)
+            .await
+            .is_ok()
+        {
             ending.lock().expect("ending lock").take();
         }
     });
@@ -1091,23 +1101,10 @@ async fn follow(
             "the node is shutting down; resubscribe from sequence {cursor} when it is back"
         ))
     };
-    let made_room = |cursor: u64| {
-        let mut status = Status::unavailable(format!(
-            "节点为打开其他账本关闭了本账本；请从序号 {cursor} 重新订阅\n\
-             the node closed this ledger to open others (every open ledger was held by \
-             streams); resubscribe from sequence {cursor}"
-        ));
-        status.metadata_mut().insert(
-            "ledger-reason",
-            tonic::metadata::MetadataValue::from_static(
-                ledger_proto::ledger_reasons::LEDGER_CLOSED_FOR_ROOM,
-            ),
-        );
-        status
-    };
+    let evicted_for_send = evicted.clone();
     let send = |event: Result<pb::SubscribeEvent, Status>| {
-        let tx = tx.clone();
-        async move { tokio::time::timeout(stall, tx.send(event)).await }
+        let (tx, mut evicted) = (tx.clone(), evicted_for_send.clone());
+        async move { send_unless_evicted(&tx, event, stall, &mut evicted).await }
     };
     loop {
         let head = shared.head();
@@ -1133,9 +1130,13 @@ async fn follow(
                 }))
                 .await
                 {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_)) => return, // the subscriber went away
-                    Err(_) => {
+                    Ok(()) => {}
+                    Err(Unsent::Gone) => return, // the subscriber went away
+                    Err(Unsent::Evicted) => {
+                        let _ = tx.try_send(Err(made_room(cursor)));
+                        return;
+                    }
+                    Err(Unsent::Stalled) => {
                         let _ = tx.try_send(Err(Status::resource_exhausted(format!(
                             "this subscriber read nothing for {}s and was dropped; resubscribe from sequence {cursor}",
                             stall.as_secs()
@@ -1155,7 +1156,7 @@ async fn follow(
             })),
         };
         for event in [checkpoint, caught_up] {
-            if !matches!(send(Ok(event)).await, Ok(Ok(()))) {
+            if send(Ok(event)).await.is_err() {
                 return;
             }
         }
@@ -1190,7 +1191,7 @@ async fn follow(
                 let again = pb::SubscribeEvent {
                     event: Some(Event::Checkpoint(checkpoint_proto(&shared, &head))),
                 };
-                if !matches!(send(Ok(again)).await, Ok(Ok(()))) {
+                if send(Ok(again)).await.is_err() {
                     return;
                 }
                 continue;
@@ -1223,4 +1224,51 @@ fn objection_info(o: &ledger_core::state::Objection) -> pb::ObjectionInfo {
             .map(|r| r.reason.clone())
             .unwrap_or_default(),
     }
+}
+
+/// Why an item of a stream was not sent.
+enum Unsent {
+    /// The reader went away.
+    Gone,
+    /// The reader took nothing for the stall time.
+    Stalled,
+    /// The node closed the stream's ledger to open others (`ledgers.rs`).
+    Evicted,
+}
+
+/// Sends `item` unless the reader takes nothing for `stall` or the node closes the ledger to
+/// make room: a stream that is not read must not keep its ledger's place for the stall time.
+async fn send_unless_evicted<T>(
+    tx: &mpsc::Sender<T>,
+    item: T,
+    stall: Duration,
+    evicted: &mut watch::Receiver<bool>,
+) -> Result<(), Unsent> {
+    tokio::select! {
+        sent = tx.send_timeout(item, stall) => match sent {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => Err(Unsent::Gone),
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => Err(Unsent::Stalled),
+        },
+        closing = evicted.wait_for(|e| *e) => {
+            drop(closing);
+            Err(Unsent::Evicted)
+        }
+    }
+}
+
+/// How a stream ends when the node closes its ledger to open others.
+fn made_room(cursor: u64) -> Status {
+    let mut status = Status::unavailable(format!(
+        "节点为打开其他账本关闭了本账本；请从序号 {cursor} 重新订阅\n\
+         the node closed this ledger to open others (every open ledger was held by streams); \
+         resubscribe from sequence {cursor}"
+    ));
+    status.metadata_mut().insert(
+        "ledger-reason",
+        tonic::metadata::MetadataValue::from_static(
+            ledger_proto::ledger_reasons::LEDGER_CLOSED_FOR_ROOM,
+        ),
+    );
+    status
 }
