@@ -1047,6 +1047,10 @@ fn spawn_fold_saver(
                     crate::fold_file::encode(&state).map(|body| (head.size, head.root, body))
                 };
                 let saved = encoded.and_then(|(size, root, body)| {
+                    // A start resumes from this fold only where the index covers it: the
+                    // index's writes up to `size` leave the process first, so a kill -9 right
+                    // after this save does not make the next start replay the whole log.
+                    shared.store.flush()?;
                     let (_, last_hash) = shared.read_entry(size - 1)?;
                     crate::fold_file::write(&data_dir, &key, size, &root, &last_hash, &body)?;
                     Ok(size)
