@@ -593,23 +593,10 @@ async fn pick_ledger(
     next.run(request).await
 }
 
-/// The ledger id a path segment names: percent-encoded (`%2F` for `/`, also `%3A`, `%2E`).
+/// The ledger id a path segment names: percent-encoded (`%2F` for `/`, any other escape of an
+/// id character too).
 fn url_ledger_id(segment: &str) -> Option<String> {
-    let mut id = String::new();
-    let mut rest = segment;
-    while let Some(c) = rest.chars().next() {
-        if let Some(hex) = rest.strip_prefix('%') {
-            // Any escape of a character an id may hold (`%2F`, `%45`, …); the id is checked
-            // whole below.
-            let byte = u8::from_str_radix(hex.get(..2)?, 16).ok()?;
-            id.push(char::from(byte));
-            rest = &hex[2..];
-        } else {
-            id.push(c);
-            rest = &rest[c.len_utf8()..];
-        }
-    }
-    crate::ledgers::valid_id(&id).then_some(id)
+    crate::ledgers::percent_decoded_id(segment)
 }
 
 /// A ledger id in a URL path segment (`/` as `%2F`; the ids `.` and `..` with `%2E`, or a

@@ -51,25 +51,25 @@ pub fn dir_name(ledger_id: &str) -> String {
 
 /// The ledger id a directory name stands for, if it is one `dir_name` makes.
 pub fn ledger_id_of_dir(name: &str) -> Option<String> {
-    let mut id = String::with_capacity(name.len());
-    let mut rest = name;
+    percent_decoded_id(name).filter(|id| dir_name(id) == name)
+}
+
+/// The ledger id `text` spells with percent-escapes (`%2F`, `%2e`, …: any escape of a
+/// character an id may hold), if it is one. For directory names and URL path segments alike.
+pub fn percent_decoded_id(text: &str) -> Option<String> {
+    let mut id = String::with_capacity(text.len());
+    let mut rest = text;
     while let Some(c) = rest.chars().next() {
         if let Some(hex) = rest.strip_prefix('%') {
-            let code = hex.get(..2)?;
-            let c = match code {
-                "2E" => '.',
-                "2F" => '/',
-                "3A" => ':',
-                _ => return None,
-            };
-            id.push(c);
+            let byte = u8::from_str_radix(hex.get(..2)?, 16).ok()?;
+            id.push(char::from(byte));
             rest = &hex[2..];
         } else {
             id.push(c);
             rest = &rest[c.len_utf8()..];
         }
     }
-    (valid_id(&id) && dir_name(&id) == name).then_some(id)
+    valid_id(&id).then_some(id)
 }
 
 /// Whether `id` is a ledger id the rules accept (`ledger_core::tx`'s identifier).
@@ -479,25 +479,12 @@ impl Ledgers {
     /// it. Anonymous readers of the public page must not be able to keep every place: a stream
     /// can resume, a refused community cannot post.
     async fn evict_streamed(&self) -> bool {
-        let cells: Vec<Arc<Cell>> = self
-            .added
-            .lock()
-            .expect("ledgers lock")
-            .values()
-            .cloned()
-            .collect();
-        let victim = cells
-            .into_iter()
-            .filter_map(|cell| {
-                let used = {
-                    let slot = cell.try_lock().ok()?;
-                    let open = slot.as_ref()?;
-                    let streams = open.streams.load(Ordering::SeqCst);
-                    let only_streams = streams > 0 && Arc::strong_count(open) == 1 + streams;
-                    only_streams.then(|| open.last_used_ms.load(Ordering::Relaxed))?
-                };
-                Some((cell, used))
+        let victim = self
+            .open_cells_where(|open| {
+                let streams = open.streams.load(Ordering::SeqCst);
+                streams > 0 && Arc::strong_count(open) == 1 + streams
             })
+            .into_iter()
             .min_by_key(|(_, used)| *used);
         let Some((cell, _)) = victim else {
             return false;
@@ -524,25 +511,31 @@ impl Ledgers {
 
     /// Open ledgers no one holds, used at or before `used_before` (ms), with when.
     fn idle_cells(&self, used_before: i64) -> Vec<(Arc<Cell>, i64)> {
-        let cells: Vec<Arc<Cell>> = self
-            .added
-            .lock()
-            .expect("ledgers lock")
-            .values()
-            .cloned()
-            .collect();
-        cells
+        self.open_cells_where(|open| {
+            Arc::strong_count(open) == 1 && open.last_used_ms.load(Ordering::Relaxed) <= used_before
+        })
+    }
+
+    /// The cells whose open ledger `pick` accepts, with when each was last used. A cell busy
+    /// (opening, closing, or being looked at) is passed over.
+    fn open_cells_where(&self, pick: impl Fn(&Arc<OpenLedger>) -> bool) -> Vec<(Arc<Cell>, i64)> {
+        self.cells()
             .into_iter()
             .filter_map(|cell| {
                 let used = {
                     let slot = cell.try_lock().ok()?;
-                    let open = slot.as_ref()?;
-                    let used = open.last_used_ms.load(Ordering::Relaxed);
-                    (Arc::strong_count(open) == 1 && used <= used_before).then_some(used)?
+                    let open = slot.as_ref().filter(|open| pick(open))?;
+                    open.last_used_ms.load(Ordering::Relaxed)
                 };
                 Some((cell, used))
             })
             .collect()
+    }
+
+    /// The cells of the added ledgers asked for so far (a snapshot: the lock is not held).
+    fn cells(&self) -> Vec<Arc<Cell>> {
+        let added = self.added.lock().expect("ledgers lock");
+        added.values().cloned().collect()
     }
 
     /// Closes the ledger in `cell` if no one holds it and it was last used at or before
@@ -607,14 +600,7 @@ impl Ledgers {
 
     /// Closes every ledger, the default last (at shutdown, after the ports stopped).
     pub async fn close_all(&self) -> anyhow::Result<()> {
-        let cells: Vec<Arc<Cell>> = self
-            .added
-            .lock()
-            .expect("ledgers lock")
-            .values()
-            .cloned()
-            .collect();
-        for cell in cells {
+        for cell in self.cells() {
             let mut slot = cell.lock().await;
             if let Some(open) = slot.take() {
                 self.open.fetch_sub(1, Ordering::SeqCst);
@@ -627,15 +613,8 @@ impl Ledgers {
 
     /// The default ledger and every open added ledger (for metrics).
     pub fn open_ledgers(&self) -> Vec<Arc<OpenLedger>> {
-        let cells: Vec<Arc<Cell>> = self
-            .added
-            .lock()
-            .expect("ledgers lock")
-            .values()
-            .cloned()
-            .collect();
         let mut open = vec![self.default.clone()];
-        for cell in cells {
+        for cell in self.cells() {
             // A cell busy opening or closing is left out of this scrape.
             if let Ok(slot) = cell.try_lock() {
                 open.extend(slot.as_ref().cloned());
