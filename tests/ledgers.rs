@@ -365,6 +365,16 @@ async fn a_ledger_directory_under_another_name_is_refused() {
         .status()
         .unwrap();
     assert!(copy.success());
+    let files = |dir: &std::path::Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let east_dir = ledgers.join("east%2Eexample%2Ffund");
+    let before = files(&east_dir);
     let mut east = node.client_for("east.example/fund").await;
     let status = east
         .get_checkpoint(proto::GetCheckpointRequest {})
@@ -379,6 +389,11 @@ async fn a_ledger_directory_under_another_name_is_refused() {
         status.message().contains("north.example/fund"),
         "{}",
         status.message()
+    );
+    assert_eq!(
+        files(&east_dir),
+        before,
+        "nothing was written into the misnamed directory"
     );
     // North itself is still served.
     let mut north = node.client_for("north.example/fund").await;
