@@ -1046,3 +1046,216 @@ pub async fn export_of(client: &mut LedgerOf) -> Vec<u8> {
     }
     bytes
 }
+
+/// A real PostgreSQL server for the tests, from Debian's package (installed with apt-get when
+/// missing), in a temporary directory on a free loopback port, started and stopped with pg_ctl
+/// as the unprivileged `postgres` user when the tests run as root. Trust authentication on
+/// loopback only; every test makes its own database.
+pub struct Postgres {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    bin: PathBuf,
+}
+
+impl Postgres {
+    /// Installs (once per machine), initdb's and starts a server.
+    pub fn start() -> Postgres {
+        let bin = postgres_bin();
+        let dir = tempfile::Builder::new()
+            .prefix("ledger-pg-")
+            .tempdir()
+            .expect("temp dir");
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).expect("pg data dir");
+        as_postgres_owner(dir.path());
+        as_postgres_owner(&data);
+        let port = free_port();
+        let pg = Postgres { dir, port, bin };
+        pg.run_as_owner(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-instructions",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+        );
+        pg.pg_ctl_start();
+        pg
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn run_as_owner(&self, tool: &str, args: &[&str]) {
+        let program = self.bin.join(tool);
+        let mut cmd = if is_root() {
+            let mut c = Command::new("setpriv");
+            c.args([
+                "--reuid=postgres",
+                "--regid=postgres",
+                "--init-groups",
+                "--",
+            ])
+            .arg(&program);
+            c
+        } else {
+            Command::new(&program)
+        };
+        let out = cmd
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap_or_else(|e| panic!("run {tool}: {e}"));
+        assert!(
+            out.status.success(),
+            "{tool} {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn pg_ctl_start(&self) {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c max_connections=200 -c fsync=on",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("server.log");
+        self.run_as_owner(
+            "pg_ctl",
+            &[
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                self.data().to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &options,
+            ],
+        );
+    }
+
+    /// Stops the server at once, as a crash would (`pg_ctl stop -m immediate`).
+    pub fn crash(&self) {
+        self.run_as_owner(
+            "pg_ctl",
+            &[
+                "stop",
+                "-w",
+                "-m",
+                "immediate",
+                "-D",
+                self.data().to_str().unwrap(),
+            ],
+        );
+    }
+
+    /// Starts the server again after [`Postgres::crash`] (it recovers from its WAL).
+    pub fn restart(&self) {
+        self.pg_ctl_start();
+    }
+
+    /// A new database, and its URL.
+    pub fn database(&self, name: &str) -> String {
+        self.sql("postgres", &format!("CREATE DATABASE {name}"));
+        self.url(name)
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Runs `sql` with psql in database `db`; its unaligned, tuples-only output.
+    pub fn sql(&self, db: &str, sql: &str) -> String {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
+            .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", db])
+            .args(["-c", sql])
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "psql {sql:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.data();
+        let stop = |p: &Postgres| {
+            p.run_as_owner(
+                "pg_ctl",
+                &["stop", "-m", "immediate", "-D", data.to_str().unwrap()],
+            )
+        };
+        // Already stopped is fine; a panic here would hide the test's own.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stop(self)));
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn as_postgres_owner(path: &Path) {
+    if is_root() {
+        let status = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(path)
+            .status()
+            .expect("chown");
+        assert!(status.success(), "chown postgres {}", path.display());
+    }
+}
+
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// The directory of Debian's PostgreSQL server programs, installed with apt-get when missing.
+fn postgres_bin() -> PathBuf {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _once = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let find = || {
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path().join("bin"))
+            .filter(|b| b.join("initdb").exists() && b.join("psql").exists())
+            .collect();
+        found.sort();
+        found.pop()
+    };
+    if let Some(bin) = find() {
+        return bin;
+    }
+    eprintln!("installing PostgreSQL with apt-get (once per machine)");
+    assert!(
+        apt_install(&["postgresql"]),
+        "these tests run a real PostgreSQL: run `apt-get install postgresql` as root (this \
+         test tried and failed)"
+    );
+    find().expect("postgresql installed but no initdb under /usr/lib/postgresql/*/bin")
+}

@@ -95,6 +95,15 @@ pub struct ServeArgs {
     /// saved) [default: 300]
     #[arg(long)]
     pub ledger_idle_secs: Option<u64>,
+    /// Keep the node's own ledger in PostgreSQL (postgres://user@host:port/db), shared with any
+    /// number of nodes of which one writes at a time (README: high availability); the data
+    /// directory then holds this node's copy. Default: the embedded store only [env: LEDGER_STORE]
+    #[arg(long)]
+    pub store: Option<String>,
+    /// Milliseconds the write lease lasts without renewal: the longest writes wait after the
+    /// writing node dies (500 to 120000) [default: 5000]
+    #[arg(long)]
+    pub lease_ms: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -123,6 +132,8 @@ struct FileSettings {
     fold_every: Option<u64>,
     max_open_ledgers: Option<usize>,
     ledger_idle_secs: Option<u64>,
+    store: Option<String>,
+    lease_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +170,8 @@ pub struct Settings {
     /// Added ledgers open at once, and how long an unused one stays open.
     pub max_open_ledgers: usize,
     pub ledger_idle_secs: u64,
+    /// The PostgreSQL store of the node's own ledger, if any.
+    pub store: Option<crate::pg::PgSettings>,
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
@@ -216,7 +229,9 @@ macro_rules! single_valued_flags {
             tiles_dir,
             fold_every,
             max_open_ledgers,
-            ledger_idle_secs
+            ledger_idle_secs,
+            store,
+            lease_ms
         )
     };
 }
@@ -322,6 +337,28 @@ impl ServeArgs {
             ),
             max_open_ledgers: pick!(max_open_ledgers, "LEDGER_MAX_OPEN_LEDGERS", 256),
             ledger_idle_secs: pick!(ledger_idle_secs, "LEDGER_IDLE_SECS", 300),
+            store: match self.store.clone().or(file.store.clone()) {
+                Some(url) => Some(url),
+                None => env::<String>("LEDGER_STORE")?,
+            }
+            .map(|url| {
+                let ms = pick!(lease_ms, "LEDGER_LEASE_MS", 5000);
+                anyhow::ensure!(
+                    (crate::pg::MIN_LEASE_MS..=crate::pg::MAX_LEASE_MS).contains(&ms),
+                    "--lease-ms must be between {} and {}",
+                    crate::pg::MIN_LEASE_MS,
+                    crate::pg::MAX_LEASE_MS
+                );
+                anyhow::ensure!(
+                    url.starts_with("postgres://") || url.starts_with("postgresql://"),
+                    "--store {url:?}: give a postgres:// URL (the embedded store needs no flag)"
+                );
+                Ok(crate::pg::PgSettings::new(
+                    url,
+                    std::time::Duration::from_millis(ms),
+                ))
+            })
+            .transpose()?,
             tiles_dir: match self.tiles_dir.clone().or(file.tiles_dir.clone()) {
                 Some(dir) => Some(dir),
                 None => env::<PathBuf>("LEDGER_TILES_DIR")?,

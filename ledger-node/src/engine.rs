@@ -31,6 +31,9 @@ use ledger_core::tx::Kind;
 use ledger_core::Hash;
 use tokio::sync::{mpsc, oneshot, watch};
 
+mod replicated;
+pub use replicated::check_copy;
+
 use crate::log;
 use crate::store::{self, Appended, FileStore, GroupAppender, LedgerStore, Replaying, StoreError};
 
@@ -86,8 +89,22 @@ pub enum Outcome {
 }
 
 /// The writer's answer to a job: one outcome per item and the head that covers them, or why
-/// storage failed (nothing in the job was written).
-pub type JobResult = Result<(Vec<Outcome>, Arc<Head>), String>;
+/// why nothing in the job was written.
+pub type JobResult = Result<(Vec<Outcome>, Arc<Head>), Unwritten>;
+
+/// Why the writer wrote nothing of a job: a message for a person and, where a client can act on
+/// it (go to another node), a `ledger-reason` code.
+#[derive(Clone, Debug)]
+pub struct Unwritten {
+    pub reason: Option<&'static str>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Unwritten {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
 
 pub struct Job {
     pub items: Vec<Item>,
@@ -134,6 +151,8 @@ pub struct Counters {
     pub rejected: AtomicU64,
     pub duplicates: AtomicU64,
     pub storage_errors: AtomicU64,
+    /// 1 while this node holds the write lease of a ledger kept in PostgreSQL, else 0.
+    pub is_writer: AtomicU64,
 }
 
 impl Default for Counters {
@@ -148,6 +167,7 @@ impl Default for Counters {
             rejected: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
             storage_errors: AtomicU64::new(0),
+            is_writer: AtomicU64::new(0),
         }
     }
 }
@@ -319,6 +339,8 @@ struct Writer {
         std::sync::mpsc::SyncSender<SigningKey>,
         std::thread::JoinHandle<()>,
     )>,
+    /// The ledger's database, when it is kept in PostgreSQL (`replicated.rs`).
+    replicated: Option<replicated::Replicated>,
 }
 
 /// What opening found, for the operator.
@@ -682,6 +704,7 @@ pub fn open(
         fold_saved_at: replayed.from,
         fold_every: crate::fold_file::SAVE_EVERY,
         fold_saver: None,
+        replicated: None,
     };
     Ok((shared, WriterHandle { writer }, summary))
 }
@@ -727,24 +750,26 @@ struct Applied {
 }
 
 impl Writer {
-    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+    fn run(self, rx: mpsc::Receiver<Job>) {
+        if self.replicated.is_some() {
+            return self.run_replicated(rx);
+        }
+        self.run_embedded(rx)
+    }
+
+    fn run_embedded(mut self, mut rx: mpsc::Receiver<Job>) {
         self.fold_saver = Some(spawn_fold_saver(self.shared.clone(), self.data_dir.clone()));
         self.save_fold_every(self.fold_every);
         while let Some(first) = rx.blocking_recv() {
-            let mut count = first.items.len();
-            let mut jobs = vec![first];
-            while count < self.max_group {
-                match rx.try_recv() {
-                    Ok(job) => {
-                        count += job.items.len();
-                        jobs.push(job);
-                    }
-                    Err(_) => break,
-                }
-            }
+            let jobs = self.more_jobs(first, &mut rx);
             self.group(jobs);
             self.save_fold_every(self.fold_every);
         }
+        self.stop_fold_saver();
+    }
+
+    /// Stops the fold saver and saves the fold a last time.
+    fn stop_fold_saver(&mut self) {
         // The last save is the writer's own, after the saver thread is done: nothing older can
         // replace it.
         if let Some((wake, thread)) = self.fold_saver.take() {
@@ -805,12 +830,19 @@ impl Writer {
         let tree_before = self.tree.clone();
         let mut applied = self.apply_jobs(&jobs);
         if !applied.appended.is_empty() {
-            match self.appender.append_durable(&applied.appended) {
+            // A ledger kept in PostgreSQL commits there first: the database is the log of
+            // record, this node's files its copy.
+            let written = self.replicate(&applied.appended).and_then(|()| {
+                self.appender
+                    .append_durable(&applied.appended)
+                    .map_err(|e| self.copy_failed(e))
+            });
+            match written {
                 Ok(landed) => self.publish(landed, &mut applied),
-                Err(e) => {
+                Err(unwritten) => {
                     self.chain = chain_before;
                     self.tree = tree_before;
-                    self.storage_failed(jobs, e);
+                    self.storage_failed(jobs, unwritten);
                     return;
                 }
             }
@@ -858,19 +890,18 @@ impl Writer {
 
     /// Nothing in the group was written: the writer's state goes back to the published
     /// (durable) one, and every job hears why.
-    fn storage_failed(&mut self, jobs: Vec<Job>, e: StoreError) {
+    fn storage_failed(&mut self, jobs: Vec<Job>, unwritten: Unwritten) {
         let shared = &self.shared;
         shared
             .counters
             .storage_errors
             .fetch_add(1, Ordering::Relaxed);
         shared.storage_ok.store(false, Ordering::Relaxed);
-        tracing::error!(error = %e, "group commit failed; nothing in it was acknowledged");
+        tracing::error!(error = %unwritten, "group commit failed; nothing in it was acknowledged");
         self.state = shared.state.read().expect("state lock").clone();
         assert_eq!(self.state.next_sequence, self.chain.next_sequence);
-        let message = format!("storage is failing, nothing was written: {e}");
         for job in jobs {
-            let _ = job.reply.send(Err(message.clone()));
+            let _ = job.reply.send(Err(unwritten.clone()));
         }
     }
 

@@ -383,6 +383,14 @@ pub fn render_metrics(ledgers: &[Arc<OpenLedger>], subscribers: &SubscriberCount
     );
     per_ledger(
         &mut out,
+        "ledger_is_writer",
+        "1 while this node holds the write lease of a ledger kept in PostgreSQL (--store), else 0.",
+        "gauge",
+        ledgers,
+        |s| relaxed(&s.counters.is_writer),
+    );
+    per_ledger(
+        &mut out,
         "ledger_group_commits_total",
         "Group commits (one write, one sync each).",
         "counter",

@@ -143,8 +143,14 @@ impl Drop for OpenLedger {
 }
 
 impl OpenLedger {
-    /// Opens the ledger in `data_dir` and starts its writer and mark keeper (blocking).
-    pub fn start(data_dir: &Path, settings: &OpenSettings) -> anyhow::Result<OpenLedger> {
+    /// Opens the ledger in `data_dir` and starts its writer and mark keeper (blocking). With
+    /// `store`, the ledger is kept in PostgreSQL and `data_dir` holds this node's copy
+    /// (`pg.rs`): the copy must be a prefix of the database's log. Needs a Tokio runtime.
+    pub fn start(
+        data_dir: &Path,
+        settings: &OpenSettings,
+        store: Option<&crate::pg::PgSettings>,
+    ) -> anyhow::Result<OpenLedger> {
         let key =
             ledger_keys::read(&crate::bootstrap::node_key_path(data_dir)).with_context(|| {
                 format!(
@@ -165,9 +171,29 @@ impl OpenLedger {
             );
         }
         tracing::info!(entries = summary.entries, reindexed = summary.reindexed, replayed = summary.replayed, ledger = %shared.ledger_id, "ledger opened");
-        let (queue, writer) = writer
-            .fold_every(settings.fold_every)
-            .start(settings.queue_depth, settings.max_group);
+        let mut writer = writer.fold_every(settings.fold_every);
+        if let Some(store) = store {
+            let shown = store.shown_url();
+            // The blocking client runs its own runtime: off this (possibly async) thread.
+            let replica = std::thread::scope(|scope| {
+                scope
+                    .spawn(|| -> anyhow::Result<crate::pg::Replica> {
+                        let mut replica =
+                            crate::pg::Replica::connect(store.clone(), &shared.ledger_id)
+                                .with_context(|| {
+                                    format!("无法使用数据库 / cannot use the store {shown}")
+                                })?;
+                        engine::check_copy(&mut replica, &shared).with_context(|| {
+                            format!("数据库 {shown} 与本节点的副本 / the store {shown} and this node's copy")
+                        })?;
+                        Ok(replica)
+                    })
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("connecting to the store panicked"))?
+            })?;
+            writer = writer.replicated(replica, tokio::runtime::Handle::current());
+        }
+        let (queue, writer) = writer.start(settings.queue_depth, settings.max_group);
         let keeper = crate::mark::keep(shared.clone(), data_dir.to_path_buf());
         Ok(OpenLedger {
             shared,
@@ -407,7 +433,8 @@ impl Ledgers {
         }
         self.reserve_slot().await?;
         let settings = self.settings.clone();
-        let started = tokio::task::spawn_blocking(move || OpenLedger::start(&dir, &settings)).await;
+        let started =
+            tokio::task::spawn_blocking(move || OpenLedger::start(&dir, &settings, None)).await;
         let opened = match started {
             Ok(Ok(opened)) => Arc::new(opened),
             Ok(Err(e)) => {

@@ -22,6 +22,7 @@ pub mod listen;
 pub mod log;
 pub mod mark;
 pub mod node_keys;
+pub mod pg;
 pub mod reports;
 pub mod server;
 pub mod service;

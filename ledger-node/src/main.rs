@@ -164,6 +164,9 @@ fn only_data_dir(before: &ServeArgs, command: &str) -> anyhow::Result<()> {
 fn run(args: ServeArgs, default_dir: &Path, demo: bool) -> anyhow::Result<()> {
     let settings = args.resolve(default_dir)?;
     let mut demo_keys = None;
+    if let Some(store) = &settings.store {
+        ledger_node::pg::copy_genesis_if_absent(store, &settings.data_dir)?;
+    }
     if bootstrap::inspect(&settings.data_dir)? != bootstrap::DataDir::Ledger {
         let name = if demo {
             "幸福里社区共同缔造基金（演示）"

@@ -32,7 +32,11 @@ fn open_settings(settings: &Settings) -> OpenSettings {
 /// Opens the ledger in the data directory and starts its writer.
 pub fn start(settings: &Settings) -> anyhow::Result<Running> {
     Ok(Running {
-        ledger: OpenLedger::start(&settings.data_dir, &open_settings(settings))?,
+        ledger: OpenLedger::start(
+            &settings.data_dir,
+            &open_settings(settings),
+            settings.store.as_ref(),
+        )?,
     })
 }
 

@@ -274,7 +274,16 @@ async fn submit_items(
     }
     match answer.await {
         Ok(Ok(result)) => Ok(result),
-        Ok(Err(message)) => Err(Status::unavailable(message)),
+        Ok(Err(unwritten)) => {
+            let mut status = Status::unavailable(unwritten.message);
+            if let Some(reason) = unwritten.reason {
+                status.metadata_mut().insert(
+                    "ledger-reason",
+                    tonic::metadata::MetadataValue::from_static(reason),
+                );
+            }
+            Err(status)
+        }
         Err(_) => Err(Status::unavailable("the node stopped before answering; the transaction was not acknowledged, so submit it again (it is idempotent)")),
     }
 }

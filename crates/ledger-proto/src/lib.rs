@@ -28,6 +28,12 @@ pub mod ledger_reasons {
     pub const LEDGER_UNOPENABLE: &str = "ledger_unopenable";
     /// A Subscribe stream ended because the node closed its ledger to open others (resume).
     pub const LEDGER_CLOSED_FOR_ROOM: &str = "ledger_closed_for_room";
+    /// This node does not hold the write lease of a ledger kept in PostgreSQL: another node
+    /// writes (UNAVAILABLE; submit to another node, or again once this one takes over).
+    pub const NOT_THE_WRITER: &str = "not_the_writer";
+    /// The ledger's database and this node's copy disagree; the node writes nothing until a
+    /// person looks (UNAVAILABLE).
+    pub const STORE_DIVERGED: &str = "store_diverged";
     /// Every code above, for matching.
     pub const ALL: &[&str] = &[
         INVALID_LEDGER_ID,
@@ -35,5 +41,7 @@ pub mod ledger_reasons {
         LEDGERS_BUSY,
         LEDGER_UNOPENABLE,
         LEDGER_CLOSED_FOR_ROOM,
+        NOT_THE_WRITER,
+        STORE_DIVERGED,
     ];
 }

@@ -1,0 +1,555 @@
+//! The writer of a ledger kept in PostgreSQL (`pg.rs`). The same thread, fold and copy as the
+//! embedded writer; what changes is where a group is committed and who may commit:
+//!
+//! - **holding the lease**, a group is committed to the database first (one transaction,
+//!   conditional on the lease and the head) and to this node's copy after; the lease is renewed
+//!   every third of its length;
+//! - **not holding it**, jobs are refused with `not_the_writer` (the client goes to another
+//!   node), and the writer follows the database into the copy: woken by LISTEN/NOTIFY, with a
+//!   poll as the backstop. It tries to take the lease when it has expired, and then first
+//!   catches up with everything the last writer committed.
+//!
+//! Every followed entry goes through the same rules (signatures included) as a submitted one:
+//! the database is storage, not a source of trust. An entry that breaks them, a chain that does
+//! not link, or a database behind this node's copy stops the node's writing with
+//! `store_diverged`, for a person to look at; nothing is cut or rewritten.
+
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use ledger_proto::ledger_reasons::{NOT_THE_WRITER, STORE_DIVERGED};
+
+use super::*;
+use crate::pg::{PgError, PgHead, PgSettings, Replica, Row, FOLLOW_BATCH};
+
+/// The longest a follower waits for a notification before it looks at the database anyway.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Entries uploaded in one transaction when a node brings its embedded log to the database.
+const UPLOAD_BATCH: u64 = 1024;
+
+pub(super) struct Replicated {
+    replica: Replica,
+    /// Where the database's log ends, as the next append expects it; `None` when this writer
+    /// does not know (no lease, or an append whose outcome is unknown): it reads it again.
+    head: Option<PgHead>,
+    runtime: tokio::runtime::Handle,
+    /// Woken by the listener thread when the database says the ledger grew.
+    wake: Arc<tokio::sync::Notify>,
+    listener_stop: Arc<AtomicBool>,
+    /// Why this node stopped writing for good (until a person restarts it).
+    diverged: Option<String>,
+    next_take: Instant,
+}
+
+impl WriterHandle {
+    /// Keeps the ledger in the database `replica` reaches: the writer commits there when it
+    /// holds the lease and follows it when not. `runtime` times the writer's waits.
+    pub fn replicated(mut self, replica: Replica, runtime: tokio::runtime::Handle) -> Self {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let listener_stop = Arc::new(AtomicBool::new(false));
+        spawn_listener(
+            replica.settings().clone(),
+            self.writer.shared.ledger_id.clone(),
+            wake.clone(),
+            listener_stop.clone(),
+        );
+        self.writer.replicated = Some(Replicated {
+            replica,
+            head: None,
+            runtime,
+            wake,
+            listener_stop,
+            diverged: None,
+            next_take: Instant::now(),
+        });
+        self
+    }
+}
+
+/// Checks, before the node serves, that this node's copy is a prefix of the database's log
+/// (or the database does not hold the ledger yet, or holds an unfinished upload of this copy).
+pub fn check_copy(replica: &mut Replica, shared: &Shared) -> Result<(), PgError> {
+    let local = shared.head().size;
+    let Some(head) = replica.head()? else {
+        return Ok(());
+    };
+    let common = local.min(head.next_sequence);
+    if local > head.next_sequence && head.seeded {
+        return Err(PgError::Diverged(behind_message(head.next_sequence, local)));
+    }
+    if common == 0 {
+        return Ok(());
+    }
+    let (_, ours) = shared
+        .read_entry(common - 1)
+        .map_err(|e| PgError::Unavailable(format!("this node's copy cannot be read: {e}")))?;
+    match replica.hash_of(common - 1)? {
+        Some(theirs) if theirs == ours => Ok(()),
+        _ => Err(PgError::Diverged(forked_message(common - 1))),
+    }
+}
+
+fn behind_message(database: u64, copy: u64) -> String {
+    format!(
+        "数据库中只有 {database} 条，而本节点的副本有 {copy} 条：数据库丢失了已确认的条目（例如切换到了非同步的备库），\
+         或者它是另一个账本的数据库。节点不会写入，也不会删除任何一方；请对照见证方的检查点，从备份恢复数据库。\n\
+         The database holds {database} entries and this node's copy {copy}: the database lost \
+         acknowledged entries (a failover to a standby that was not synchronous?) or belongs to \
+         another ledger. The node writes nothing and cuts neither; compare with the witnesses' \
+         checkpoints and restore the database from a backup (README: high availability)."
+    )
+}
+
+fn forked_message(sequence: u64) -> String {
+    format!(
+        "本节点的副本与数据库在第 {sequence} 条不一致：这是两段不同的历史。节点不会写入；请保留两者并对照见证方的检查点。\n\
+         This node's copy and the database differ at entry {sequence}: two different histories \
+         under one ledger id. The node writes nothing; keep both and compare them with the \
+         witnesses' checkpoints."
+    )
+}
+
+/// Follows LISTEN/NOTIFY on a connection of its own and wakes the writer when its ledger grew.
+fn spawn_listener(
+    settings: PgSettings,
+    ledger_id: String,
+    wake: Arc<tokio::sync::Notify>,
+    stop: Arc<AtomicBool>,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("pg-listen".into())
+        .spawn(move || crate::pg::listen(&settings, &ledger_id, &stop, || wake.notify_one()));
+    if let Err(e) = spawned {
+        // The poll still follows the database.
+        tracing::error!(error = %e, "cannot start the LISTEN thread; following by polling only");
+    }
+}
+
+impl Writer {
+    fn repl(&mut self) -> &mut Replicated {
+        self.replicated.as_mut().expect("a replicated writer")
+    }
+
+    pub(super) fn run_replicated(mut self, mut rx: mpsc::Receiver<Job>) {
+        self.fold_saver = Some(spawn_fold_saver(self.shared.clone(), self.data_dir.clone()));
+        loop {
+            self.tend();
+            let Some(waited) = self.wait(&mut rx) else {
+                break;
+            };
+            let Some(first) = waited else {
+                continue;
+            };
+            let jobs = self.more_jobs(first, &mut rx);
+            if let Some(unwritten) = self.cannot_write() {
+                for job in jobs {
+                    let _ = job.reply.send(Err(unwritten.clone()));
+                }
+                continue;
+            }
+            self.group(jobs);
+            self.save_fold_every(self.fold_every);
+        }
+        let repl = self.repl();
+        repl.listener_stop.store(true, Ordering::SeqCst);
+        // A clean stop hands the lease on at once instead of making the others wait it out.
+        if let Err(e) = repl.replica.release() {
+            tracing::warn!(error = %e, "cannot release the write lease; another node takes it when it expires");
+        }
+        self.shared.counters.is_writer.store(0, Ordering::Relaxed);
+        self.stop_fold_saver();
+    }
+
+    /// Waits for a job, a notification or the poll: `None` when the queue closed, `Some(None)`
+    /// when there is no job.
+    fn wait(&mut self, rx: &mut mpsc::Receiver<Job>) -> Option<Option<Job>> {
+        let repl = self.repl();
+        let wait = POLL.min(repl.replica.settings().lease / 6);
+        let wake = repl.wake.clone();
+        repl.runtime.block_on(async move {
+            tokio::select! {
+                job = rx.recv() => job.map(Some),
+                _ = wake.notified() => Some(None),
+                _ = tokio::time::sleep(wait) => Some(None),
+            }
+        })
+    }
+
+    /// Why this node cannot commit a group now, if it cannot.
+    fn cannot_write(&mut self) -> Option<Unwritten> {
+        if let Some(why) = &self.repl().diverged {
+            return Some(Unwritten {
+                reason: Some(STORE_DIVERGED),
+                message: why.clone(),
+            });
+        }
+        if !self.repl().replica.holds_lease() {
+            return Some(not_the_writer());
+        }
+        if self.repl().head.is_none() {
+            if let Err(e) = self.resync() {
+                return Some(self.unwritten(e));
+            }
+        }
+        None
+    }
+
+    fn unwritten(&mut self, e: PgError) -> Unwritten {
+        match e {
+            PgError::NotWriter => not_the_writer(),
+            PgError::Diverged(why) => {
+                self.diverge(why.clone());
+                Unwritten {
+                    reason: Some(STORE_DIVERGED),
+                    message: why,
+                }
+            }
+            e @ PgError::Unavailable(_) => Unwritten {
+                reason: None,
+                message: format!(
+                    "数据库不可用，未写入任何内容，请重试 / {e}; nothing was written, submit again (it is idempotent)"
+                ),
+            },
+        }
+    }
+
+    /// Keeps the lease (renews it, or takes it when it expired) and, without it, follows.
+    fn tend(&mut self) {
+        if self.repl().diverged.is_some() {
+            return;
+        }
+        if self.repl().replica.holds_lease() {
+            if self.repl().replica.renewal_due() {
+                match self.repl().replica.renew() {
+                    Ok(()) => {}
+                    Err(PgError::NotWriter) => self.lost_lease(),
+                    Err(e) => tracing::warn!(error = %e, "cannot renew the write lease"),
+                }
+            }
+            return;
+        }
+        if let Err(e) = self.follow() {
+            self.follow_failed(e);
+            return;
+        }
+        if Instant::now() < self.repl().next_take {
+            return;
+        }
+        let lease = self.repl().replica.settings().lease;
+        self.repl().next_take = Instant::now() + lease / 4;
+        match self.repl().replica.try_take_lease() {
+            Ok(Some(_)) => {
+                self.shared.counters.is_writer.store(1, Ordering::Relaxed);
+                if let Err(e) = self.resync() {
+                    self.follow_failed(e);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::debug!(error = %e, "cannot try the write lease"),
+        }
+    }
+
+    fn lost_lease(&mut self) {
+        self.repl().head = None;
+        self.shared.counters.is_writer.store(0, Ordering::Relaxed);
+    }
+
+    fn follow_failed(&mut self, e: PgError) {
+        match e {
+            PgError::Diverged(why) => self.diverge(why),
+            PgError::NotWriter => self.lost_lease(),
+            e => tracing::warn!(error = %e, "cannot follow the database; trying again"),
+        }
+    }
+
+    /// Stops this node's writing for good, loudly.
+    fn diverge(&mut self, why: String) {
+        tracing::error!("{why}");
+        eprintln!("{why}");
+        self.shared.storage_ok.store(false, Ordering::Relaxed);
+        self.lost_lease();
+        let repl = self.repl();
+        repl.replica
+            .step_down("the database and this node's copy disagree");
+        repl.diverged = Some(why);
+    }
+
+    /// After taking the lease (or losing track of the head): brings the copy and the database
+    /// level: follows what the database has beyond the copy, or uploads the copy's entries the
+    /// database lacks when it holds an unfinished upload (or nothing) of them.
+    fn resync(&mut self) -> Result<(), PgError> {
+        self.repl().head = None;
+        self.follow()?;
+        let head = self.repl().replica.head()?.ok_or(PgError::NotWriter)?;
+        let local = self.chain.next_sequence;
+        let head = if head.next_sequence < local {
+            if head.seeded {
+                return Err(PgError::Diverged(behind_message(head.next_sequence, local)));
+            }
+            self.upload(head)?
+        } else {
+            head
+        };
+        if head.next_sequence != self.chain.next_sequence || head.last_hash != self.chain.last_hash
+        {
+            return Err(PgError::Diverged(forked_message(
+                self.chain.next_sequence.saturating_sub(1),
+            )));
+        }
+        if !head.seeded {
+            self.repl().replica.mark_seeded()?;
+        }
+        self.repl().head = Some(PgHead {
+            seeded: true,
+            ..head
+        });
+        Ok(())
+    }
+
+    /// Uploads this node's entries from `head` on (an embedded ledger moving to the database).
+    fn upload(&mut self, mut head: PgHead) -> Result<PgHead, PgError> {
+        let local = self.chain.next_sequence;
+        let copy = |e: EngineError| PgError::Unavailable(format!("this node's copy: {e}"));
+        if head.next_sequence > 0 {
+            let (_, ours) = self
+                .shared
+                .read_entry(head.next_sequence - 1)
+                .map_err(copy)?;
+            if ours != head.last_hash {
+                return Err(PgError::Diverged(forked_message(head.next_sequence - 1)));
+            }
+        }
+        tracing::warn!(
+            from = head.next_sequence,
+            to = local,
+            "把本节点的日志上传到数据库 / uploading this node's log to the database"
+        );
+        while head.next_sequence < local {
+            let end = local.min(head.next_sequence + UPLOAD_BATCH);
+            let mut read = Vec::new();
+            for sequence in head.next_sequence..end {
+                let (entry, hash) = self.shared.read_entry(sequence).map_err(copy)?;
+                let tx_id = rules::prepare(&entry.envelope)
+                    .map_err(|r| PgError::Diverged(format!("entry {sequence}: {r}")))?
+                    .tx
+                    .tx_id;
+                read.push((entry, hash, tx_id));
+            }
+            let rows: Vec<Row<'_>> = read
+                .iter()
+                .map(|(entry, hash, tx_id)| Row {
+                    entry,
+                    hash,
+                    tx_id: *tx_id,
+                })
+                .collect();
+            let checkpoint = self.shared.head();
+            let last = end == local;
+            self.repl().replica.append(
+                &head,
+                &rows,
+                last.then_some((checkpoint.size, checkpoint.checkpoint.as_str())),
+                false,
+            )?;
+            head = PgHead {
+                next_sequence: end,
+                last_hash: read.last().expect("not empty").1,
+                seeded: false,
+            };
+        }
+        Ok(head)
+    }
+
+    /// Applies what the database holds beyond this node's copy, in batches. Returns how many
+    /// entries were followed.
+    fn follow(&mut self) -> Result<u64, PgError> {
+        let mut followed = 0;
+        loop {
+            let from = self.chain.next_sequence;
+            let rows = self.repl().replica.entries(from, FOLLOW_BATCH)?;
+            if rows.is_empty() {
+                return Ok(followed);
+            }
+            followed += rows.len() as u64;
+            self.apply_followed(rows)?;
+        }
+    }
+
+    /// Checks and folds entries the database committed, writes them to the copy and publishes
+    /// them, as a group of this node's own would be.
+    fn apply_followed(&mut self, rows: Vec<(Entry, Hash)>) -> Result<(), PgError> {
+        let chain_before = self.chain.clone();
+        let tree_before = self.tree.clone();
+        let mut applied = Applied::default();
+        let mut refused = None;
+        for (entry, hash) in rows {
+            if let Err(e) = self.chain.link_hashed(&entry, hash) {
+                refused = Some(PgError::Diverged(format!(
+                    "{}\n({e})",
+                    forked_message(entry.sequence)
+                )));
+                break;
+            }
+            let effects = match rules::apply_entry(&mut self.state, &entry) {
+                Ok(effects) => effects,
+                Err(Rejection::HistoryUnavailable(e)) => {
+                    refused = Some(PgError::Unavailable(format!("the index: {e}")));
+                    break;
+                }
+                Err(r) => {
+                    refused = Some(PgError::Diverged(format!(
+                        "数据库中的第 {s} 条违反账本规则，节点不会接受它 / entry {s} in the database breaks the ledger's rules, so this node does not take it: {r}",
+                        s = entry.sequence
+                    )));
+                    break;
+                }
+            };
+            for change in &effects.changes {
+                if let Change::KeyRegistered(k) = change {
+                    applied.new_keys.push((k.key_id, k.public_key));
+                }
+            }
+            let timestamp_ms = entry.timestamp_ms;
+            applied.appended.push(Appended {
+                records: effects.records(),
+                entry,
+                hash,
+            });
+            applied.effects.push((effects, timestamp_ms));
+        }
+        let written = match refused {
+            Some(e) => Err(e),
+            None => self
+                .appender
+                .append_durable(&applied.appended)
+                .map_err(|e| {
+                    PgError::Unavailable(format!("this node's copy cannot be written: {e}"))
+                }),
+        };
+        match written {
+            Ok(landed) => {
+                self.publish(landed, &mut applied);
+                let head = self.shared.head();
+                self.shared.head_watch.send_replace(head.size);
+                Ok(())
+            }
+            Err(e) => {
+                self.chain = chain_before;
+                self.tree = tree_before;
+                self.state = self.shared.state.read().expect("state lock").clone();
+                Err(e)
+            }
+        }
+    }
+
+    /// Commits a group to the database (for a ledger kept there; nothing otherwise). `Ok` only
+    /// after COMMIT returned.
+    pub(super) fn replicate(&mut self, group: &[Appended]) -> Result<(), Unwritten> {
+        if self.replicated.is_none() {
+            return Ok(());
+        }
+        let checkpoint = self.group_checkpoint(group);
+        let rows: Vec<Row<'_>> = group
+            .iter()
+            .map(|a| Row {
+                entry: &a.entry,
+                hash: &a.hash,
+                tx_id: a.records[0].0,
+            })
+            .collect();
+        let repl = self.replicated.as_mut().expect("checked");
+        let head = repl.head.expect("cannot_write() read the head");
+        let appended = repl.replica.append(
+            &head,
+            &rows,
+            checkpoint.as_ref().map(|(n, t)| (*n, t.as_str())),
+            true,
+        );
+        let last = group.last().expect("a group is not empty");
+        match appended {
+            Ok(()) => {
+                repl.head = Some(PgHead {
+                    next_sequence: last.entry.sequence + 1,
+                    last_hash: last.hash,
+                    seeded: true,
+                });
+                Ok(())
+            }
+            Err(e) => {
+                // The outcome of a failed COMMIT is unknown: read the head again before the
+                // next group (the conditional append refuses a stale one anyway).
+                repl.head = None;
+                if matches!(e, PgError::NotWriter) {
+                    self.lost_lease();
+                }
+                Err(self.unwritten(e))
+            }
+        }
+    }
+
+    /// The checkpoint the group's publish will sign, to store with it; none for a group that
+    /// rotates the checkpoint key (the next group's carries the new key's).
+    fn group_checkpoint(&self, group: &[Appended]) -> Option<(u64, String)> {
+        let named = self.state.ledger.as_ref()?.checkpoint_key;
+        if named != self.node_key.verifying_key() {
+            return None;
+        }
+        let mut tree = self.tree.clone();
+        for a in group {
+            tree.append(merkle::entry_leaf_hash(&a.entry), |_, _, _| {});
+        }
+        let checkpoint = Checkpoint {
+            origin: self.shared.ledger_id.clone(),
+            tree_size: tree.size(),
+            root: tree.root(),
+        };
+        Some((tree.size(), checkpoint.sign(&self.node_key).text))
+    }
+
+    /// The copy could not take a group the database committed: this node's copy is now behind
+    /// what it acknowledged to nobody yet. It stops at once; its restart follows the database
+    /// into the copy, and another node takes the lease meanwhile.
+    pub(super) fn copy_failed(&self, e: StoreError) -> Unwritten {
+        if self.replicated.is_some() {
+            let why = format!(
+                "本节点的副本写入失败，而数据库已提交该组；节点立即停止，重启后会从数据库补齐。\n\
+                 This node's copy failed to take a group the database committed ({e}); the node \
+                 stops now, and its restart catches the copy up from the database."
+            );
+            tracing::error!("{why}");
+            eprintln!("{why}");
+            std::process::exit(70);
+        }
+        Unwritten {
+            reason: None,
+            message: format!("storage is failing, nothing was written: {e}"),
+        }
+    }
+
+    /// More queued jobs after `first`, up to a group's limit.
+    pub(super) fn more_jobs(&self, first: Job, rx: &mut mpsc::Receiver<Job>) -> Vec<Job> {
+        let mut count = first.items.len();
+        let mut jobs = vec![first];
+        while count < self.max_group {
+            match rx.try_recv() {
+                Ok(job) => {
+                    count += job.items.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        jobs
+    }
+}
+
+fn not_the_writer() -> Unwritten {
+    Unwritten {
+        reason: Some(NOT_THE_WRITER),
+        message: "本节点不是写入节点（另一节点持有写入租约），请把交易提交给另一节点，或稍后重试（提交是幂等的）\n\
+                  this node is not the writer (another node holds the write lease): submit to \
+                  another node, or again in a moment (it is idempotent)"
+            .into(),
+    }
+}

@@ -1,0 +1,342 @@
+//! The ledger on PostgreSQL (`--store`), with two nodes on one database: the one holding the
+//! write lease writes, the other follows and takes over. Real PostgreSQL (Debian's package,
+//! installed when missing), real node binaries, kill -9 and SIGSTOP.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ledger_core::proto;
+use ledger_core::state::FundSource;
+use ledger_e2e::*;
+
+/// The lease the tests give the nodes: a dead writer blocks writes for at most about this.
+const LEASE_MS: u64 = 2000;
+
+/// The bound a takeover must meet after the writer dies: the lease, plus a follower's try
+/// interval (a quarter lease) and a poll, plus start-up slack on a loaded 2-core machine.
+const TAKEOVER_BOUND: Duration = Duration::from_millis(LEASE_MS + LEASE_MS / 4 + 1750);
+
+/// Kill cycles: 10 in every CI run; `PG_FAILOVER_CYCLES=50` for the long version.
+fn cycles() -> usize {
+    std::env::var("PG_FAILOVER_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10)
+}
+
+fn store_args(url: &str) -> Vec<String> {
+    [
+        "--store",
+        url,
+        "--lease-ms",
+        &LEASE_MS.to_string(),
+        "--fold-every",
+        "100",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// One node of the pair, restartable where it was.
+struct Member {
+    dir: tempfile::TempDir,
+    listen: String,
+    http: String,
+    args: Vec<String>,
+    node: Option<Node>,
+}
+
+impl Member {
+    fn new(args: Vec<String>) -> Member {
+        Member {
+            dir: tempfile::tempdir().unwrap(),
+            listen: format!("127.0.0.1:{}", free_port()),
+            http: format!("127.0.0.1:{}", free_port()),
+            args,
+            node: None,
+        }
+    }
+
+    fn start(&mut self) {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        self.node = Some(Node::start_at(
+            self.dir.path(),
+            "serve",
+            &self.listen,
+            &self.http,
+            &args,
+        ));
+    }
+
+    fn node(&self) -> &Node {
+        self.node.as_ref().expect("running")
+    }
+
+    fn is_writer(&self) -> bool {
+        self.node.is_some() && metric(self.node(), "ledger_is_writer") == 1
+    }
+}
+
+/// Two nodes on one fresh database: `a` creates the ledger and uploads it; `b` starts from
+/// `a`'s node key alone and follows.
+fn pair(pg: &Postgres, db: &str) -> (Member, Member) {
+    let url = pg.database(db);
+    let mut a = Member::new(store_args(&url));
+    a.start();
+    wait_until("a takes the lease", Duration::from_secs(20), || {
+        a.is_writer()
+    });
+    let b = standby_of(&a, &url);
+    (a, b)
+}
+
+fn standby_of(a: &Member, url: &str) -> Member {
+    let mut b = Member::new(store_args(url));
+    copy_key(a.dir.path(), b.dir.path());
+    b.start();
+    b
+}
+
+fn copy_key(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    std::fs::copy(from.join("node.key"), to.join("node.key")).unwrap();
+}
+
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    started.elapsed()
+}
+
+/// Submits `envelope` to whichever node takes it: a node that is not the writer, is down or
+/// cannot reach the database answers UNAVAILABLE, and the same bytes go to the next (the
+/// transaction id makes a repeat harmless). Gives up after `limit`.
+async fn submit_anywhere(
+    addrs: &[String],
+    envelope: proto::SignedEnvelope,
+    limit: Duration,
+) -> Result<proto::TxReceipt, tonic::Status> {
+    let started = Instant::now();
+    let mut last = tonic::Status::unavailable("not tried");
+    for i in 0.. {
+        if started.elapsed() > limit {
+            return Err(last);
+        }
+        let addr = &addrs[i % addrs.len()];
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect_timeout(Duration::from_millis(300))
+            .timeout(Duration::from_secs(10));
+        match channel.connect().await {
+            Ok(ch) => {
+                let mut client = proto::ledger_client::LedgerClient::new(ch);
+                match submit(&mut client, envelope.clone()).await {
+                    Ok(r) => return Ok(r),
+                    Err(s) if s.code() == tonic::Code::Unavailable => last = s,
+                    Err(s) if s.code() == tonic::Code::Unknown => last = s,
+                    Err(s) => return Err(s),
+                }
+            }
+            Err(e) => last = tonic::Status::unavailable(e.to_string()),
+        }
+        if i % addrs.len() == addrs.len() - 1 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    unreachable!()
+}
+
+/// Eight writers submitting receipts to whichever node writes, recording what was
+/// acknowledged, until `stop`.
+fn start_writers(
+    c: &Arc<Community>,
+    addrs: Vec<String>,
+    acknowledged: &Arc<Mutex<Vec<[u8; 16]>>>,
+    stop: &Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..8u64)
+        .map(|w| {
+            let (c, acknowledged, stop, addrs) =
+                (c.clone(), acknowledged.clone(), stop.clone(), addrs.clone());
+            tokio::spawn(async move {
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    i += 1;
+                    let tx_id = random_tx_id();
+                    let env = c.signer.envelope_with(
+                        tx_id,
+                        receipt_kind(FundSource::Fiscal, "pool:fiscal", (w * 100_000 + i) * YUAN),
+                        &[&c.finance],
+                    );
+                    if submit_anywhere(&addrs, env, Duration::from_secs(30))
+                        .await
+                        .is_ok()
+                    {
+                        acknowledged.lock().unwrap().push(tx_id);
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// What the database holds: (entries, distinct sequences, max sequence + 1, tx ids, distinct).
+fn database_counts(pg: &Postgres, db: &str) -> (u64, u64, u64, u64, u64) {
+    let out = pg.sql(
+        db,
+        "SELECT (SELECT count(*) FROM ledger_entries), (SELECT count(DISTINCT sequence) FROM ledger_entries), \
+                (SELECT coalesce(max(sequence) + 1, 0) FROM ledger_entries), \
+                (SELECT count(*) FROM ledger_tx_ids), (SELECT count(DISTINCT tx_id) FROM ledger_tx_ids)",
+    );
+    let v: Vec<u64> = out.split('|').map(|s| s.parse().unwrap()).collect();
+    (v[0], v[1], v[2], v[3], v[4])
+}
+
+fn database_tx_ids(pg: &Postgres, db: &str) -> HashSet<String> {
+    pg.sql(db, "SELECT encode(tx_id, 'hex') FROM ledger_tx_ids")
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// Every acknowledged transaction in the database exactly once, sequences dense from 0, and
+/// each running node's served log verified whole (chain, signatures, rules, checkpoint) and
+/// equal to the database's length.
+async fn check_everything(pg: &Postgres, db: &str, members: &[&Member], acked: &[[u8; 16]]) {
+    let (entries, distinct, end, tx_ids, distinct_tx) = database_counts(pg, db);
+    assert_eq!(
+        (entries, distinct, end),
+        (entries, entries, entries),
+        "sequences are dense and unique"
+    );
+    assert_eq!(
+        (tx_ids, distinct_tx),
+        (entries, entries),
+        "one tx id per entry, none twice"
+    );
+    let stored = database_tx_ids(pg, db);
+    for id in acked {
+        assert!(
+            stored.contains(&hex::encode(id)),
+            "acknowledged {} is missing",
+            hex::encode(id)
+        );
+    }
+    for m in members.iter().filter(|m| m.node.is_some()) {
+        let mut client = m.node().client().await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let size = client
+                .get_checkpoint(proto::GetCheckpointRequest {})
+                .await
+                .unwrap()
+                .into_inner()
+                .tree_size;
+            if size == entries {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "a node serves {size} of the database's {entries} entries"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        verify_whole_log(m.node(), &mut client).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_killed_again_and_again_loses_nothing_and_the_other_takes_over() {
+    let pg = Postgres::start();
+    let (mut a, mut b) = pair(&pg, "failover");
+    let mut client = a.node().client().await;
+    let c = Arc::new(Community::setup(a.node(), &mut client).await);
+    let addrs = vec![a.listen.clone(), b.listen.clone()];
+    let acknowledged: Arc<Mutex<Vec<[u8; 16]>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // A subscriber on the standby sees every entry the database holds, in order.
+    let mut standby = b.node().client().await;
+    let mut stream = standby
+        .subscribe(proto::SubscribeRequest {
+            start: proto::subscribe_request::Start::FromBeginning as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let writers = start_writers(&c, addrs.clone(), &acknowledged, &stop);
+    let mut takeovers = Vec::new();
+    for cycle in 0..cycles() {
+        tokio::time::sleep(Duration::from_millis(300 + random_seed()[0] as u64 * 2)).await;
+        let before = acknowledged.lock().unwrap().len();
+        let (dead, alive) = if a.is_writer() {
+            (&mut a, &mut b)
+        } else {
+            (&mut b, &mut a)
+        };
+        assert!(
+            !alive.is_writer(),
+            "cycle {cycle}: two nodes claim the lease"
+        );
+        dead.node.as_mut().unwrap().kill9();
+        dead.node = None;
+        let took = wait_until("the other node takes over", TAKEOVER_BOUND, || {
+            alive.is_writer()
+        });
+        // Writes resume on the survivor.
+        wait_until("writes resume", Duration::from_secs(20), || {
+            acknowledged.lock().unwrap().len() > before + 8
+        });
+        takeovers.push(took);
+        dead.start();
+        eprintln!("cycle {cycle}: takeover in {took:?}");
+        let _ = cycle;
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acked = acknowledged.lock().unwrap().clone();
+    assert!(
+        acked.len() > 100,
+        "the load was acknowledged ({} txs)",
+        acked.len()
+    );
+    check_everything(&pg, "failover", &[&a, &b], &acked).await;
+    // The subscriber stayed on b, which was killed in some cycles: what it saw before each
+    // death is a prefix of the log, in order, with no entry twice.
+    let log = read_log(&mut a.node().client().await).await;
+    let mut seen = 0usize;
+    while let Ok(Some(event)) = tokio::time::timeout(
+        Duration::from_millis(500),
+        tokio_stream::StreamExt::next(&mut stream),
+    )
+    .await
+    {
+        let Ok(event) = event else { break };
+        if let Some(proto::subscribe_event::Event::Entry(e)) = event.event {
+            assert_eq!(
+                e.sequence as usize, seen,
+                "the subscriber saw entries in order"
+            );
+            assert_eq!(e.entry_hash, log[seen].entry_hash, "and each is the log's");
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "the standby's subscriber saw entries");
+    let max = takeovers.iter().max().unwrap();
+    let mut sorted = takeovers.clone();
+    sorted.sort();
+    eprintln!(
+        "{} takeovers: median {:?}, max {:?} (bound {TAKEOVER_BOUND:?}); {} transactions acknowledged",
+        takeovers.len(),
+        sorted[sorted.len() / 2],
+        max,
+        acked.len()
+    );
+}
