@@ -116,8 +116,10 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Du
 /// Submits `envelope` to whichever node takes it: a node that is not the writer, is down or
 /// cannot reach the database answers UNAVAILABLE, and the same bytes go to the next (the
 /// transaction id makes a repeat harmless). Gives up after `limit`.
+/// `preferred` is the node that answered last, tried first (and updated).
 async fn submit_anywhere(
     addrs: &[String],
+    preferred: &mut usize,
     envelope: proto::SignedEnvelope,
     limit: Duration,
 ) -> Result<proto::TxReceipt, tonic::Status> {
@@ -127,18 +129,31 @@ async fn submit_anywhere(
         if started.elapsed() > limit {
             return Err(last);
         }
-        let addr = &addrs[i % addrs.len()];
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        let at = (*preferred + i) % addrs.len();
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", addrs[at]))
             .unwrap()
             .connect_timeout(Duration::from_millis(300))
-            .timeout(Duration::from_secs(10));
+            // A frozen node accepts connections and answers nothing: go on to the next.
+            .timeout(Duration::from_secs(2));
         match channel.connect().await {
             Ok(ch) => {
                 let mut client = proto::ledger_client::LedgerClient::new(ch);
                 match submit(&mut client, envelope.clone()).await {
-                    Ok(r) => return Ok(r),
-                    Err(s) if s.code() == tonic::Code::Unavailable => last = s,
-                    Err(s) if s.code() == tonic::Code::Unknown => last = s,
+                    Ok(r) => {
+                        *preferred = at;
+                        return Ok(r);
+                    }
+                    Err(s)
+                        if matches!(
+                            s.code(),
+                            tonic::Code::Unavailable
+                                | tonic::Code::Unknown
+                                | tonic::Code::Cancelled
+                                | tonic::Code::DeadlineExceeded
+                        ) =>
+                    {
+                        last = s
+                    }
                     Err(s) => return Err(s),
                 }
             }
@@ -165,6 +180,7 @@ fn start_writers(
                 (c.clone(), acknowledged.clone(), stop.clone(), addrs.clone());
             tokio::spawn(async move {
                 let mut i = 0;
+                let mut preferred = w as usize;
                 while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                     i += 1;
                     let tx_id = random_tx_id();
@@ -173,7 +189,7 @@ fn start_writers(
                         receipt_kind(FundSource::Fiscal, "pool:fiscal", (w * 100_000 + i) * YUAN),
                         &[&c.finance],
                     );
-                    if submit_anywhere(&addrs, env, Duration::from_secs(30))
+                    if submit_anywhere(&addrs, &mut preferred, env, Duration::from_secs(30))
                         .await
                         .is_ok()
                     {
@@ -219,6 +235,24 @@ async fn check_everything(pg: &Postgres, db: &str, members: &[&Member], acked: &
         (entries, entries),
         "one tx id per entry, none twice"
     );
+    // Fencing: the writers' epochs own disjoint, increasing runs of the log: no entry of an
+    // older lease after one of a newer lease.
+    let runs = pg.sql(
+        db,
+        "SELECT epoch, min(sequence), max(sequence) FROM ledger_entries GROUP BY epoch ORDER BY 2",
+    );
+    let mut last: Option<(i64, i64)> = None;
+    for line in runs.lines() {
+        let v: Vec<i64> = line.split('|').map(|s| s.parse().unwrap()).collect();
+        if let Some((epoch, max)) = last {
+            assert!(
+                v[0] > epoch && v[1] > max,
+                "epoch {} wrote inside or before epoch {epoch}'s run: {runs}",
+                v[0]
+            );
+        }
+        last = Some((v[0], v[2]));
+    }
     let stored = database_tx_ids(pg, db);
     for id in acked {
         assert!(
@@ -339,4 +373,128 @@ async fn the_writer_killed_again_and_again_loses_nothing_and_the_other_takes_ove
         max,
         acked.len()
     );
+}
+
+fn signal(node: &Node, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .args([sig, &node.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_frozen_while_the_other_takes_over_cannot_append_when_it_wakes() {
+    let pg = Postgres::start();
+    let (a, b) = pair(&pg, "frozen");
+    let mut client = a.node().client().await;
+    let c = Arc::new(Community::setup(a.node(), &mut client).await);
+    let addrs = vec![a.listen.clone(), b.listen.clone()];
+    let acknowledged: Arc<Mutex<Vec<[u8; 16]>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers = start_writers(&c, addrs.clone(), &acknowledged, &stop);
+    for round in 0..3 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let (frozen, other) = if a.is_writer() { (&a, &b) } else { (&b, &a) };
+        let epoch_before = pg.sql("frozen", "SELECT lease_epoch FROM ledger_heads");
+        // Frozen mid-load: most likely inside a group's transaction, holding the head's lock.
+        signal(frozen.node(), "-STOP");
+        wait_until("the other node takes over", TAKEOVER_BOUND * 2, || {
+            other.is_writer()
+        });
+        let epoch_after = pg.sql("frozen", "SELECT lease_epoch FROM ledger_heads");
+        assert_ne!(epoch_before, epoch_after, "round {round}: a new lease");
+        let taken_at: i64 = pg
+            .sql("frozen", "SELECT next_sequence FROM ledger_heads")
+            .parse()
+            .unwrap();
+        // Let the new writer write, then wake the old one: the writers have requests queued at
+        // it, which it now tries to commit under its old lease.
+        let before = acknowledged.lock().unwrap().len();
+        wait_until("writes resume", Duration::from_secs(20), || {
+            acknowledged.lock().unwrap().len() > before + 8
+        });
+        signal(frozen.node(), "-CONT");
+        wait_until(
+            "the woken node knows it is not the writer",
+            Duration::from_secs(10),
+            || !frozen.is_writer(),
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let old_after: i64 = pg
+            .sql(
+                "frozen",
+                &format!("SELECT count(*) FROM ledger_entries WHERE epoch = {epoch_before} AND sequence >= {taken_at}"),
+            )
+            .parse()
+            .unwrap();
+        assert_eq!(
+            old_after, 0,
+            "round {round}: the frozen writer appended after the takeover"
+        );
+        assert!(
+            other.is_writer(),
+            "round {round}: the new writer kept its lease"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acked = acknowledged.lock().unwrap().clone();
+    check_everything(&pg, "frozen", &[&a, &b], &acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stopped_under_load_refuses_writes_loses_nothing_and_writes_resume() {
+    let pg = Postgres::start();
+    let (a, b) = pair(&pg, "restarted");
+    let mut client = a.node().client().await;
+    let c = Arc::new(Community::setup(a.node(), &mut client).await);
+    let addrs = vec![a.listen.clone(), b.listen.clone()];
+    let acknowledged: Arc<Mutex<Vec<[u8; 16]>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers = start_writers(&c, addrs.clone(), &acknowledged, &stop);
+    for round in 0..2 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        pg.crash();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Both nodes refuse a write with UNAVAILABLE while the database is down.
+        for m in [&a, &b] {
+            let env = c.signer.envelope_with(
+                random_tx_id(),
+                receipt_kind(FundSource::Fiscal, "pool:fiscal", 7 * YUAN),
+                &[&c.finance],
+            );
+            let refused = submit(&mut m.node().client().await, env)
+                .await
+                .expect_err("a write while the database is down");
+            assert_eq!(
+                refused.code(),
+                tonic::Code::Unavailable,
+                "round {round}: {refused:?}"
+            );
+        }
+        // Reads go on from each node's copy.
+        for m in [&a, &b] {
+            m.node()
+                .client()
+                .await
+                .get_checkpoint(proto::GetCheckpointRequest {})
+                .await
+                .expect("reads while the database is down");
+        }
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let before = acknowledged.lock().unwrap().len();
+        pg.restart();
+        wait_until("writes resume", Duration::from_secs(30), || {
+            acknowledged.lock().unwrap().len() > before + 8
+        });
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acked = acknowledged.lock().unwrap().clone();
+    check_everything(&pg, "restarted", &[&a, &b], &acked).await;
 }
