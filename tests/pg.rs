@@ -498,3 +498,88 @@ async fn postgres_stopped_under_load_refuses_writes_loses_nothing_and_writes_res
     let acked = acknowledged.lock().unwrap().clone();
     check_everything(&pg, "restarted", &[&a, &b], &acked).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_and_the_client_go_on_to_the_node_that_writes() {
+    let pg = Postgres::start();
+    let (mut a, b) = pair(&pg, "clients");
+    let work = tempfile::tempdir().unwrap();
+    let admin = a.dir.path().join("keys/admin.key");
+    let admin = admin.to_str().unwrap();
+    // The standby first: it refuses to write, saying so, and the CLI goes on to the writer.
+    let both = format!("{},{}", b.listen, a.listen);
+    let only_b = Cli {
+        node: b.listen.clone(),
+        dir: work.path(),
+    };
+    let finance = only_b.keygen("finance.key");
+    only_b.refused(
+        &[
+            "key",
+            "register",
+            "--public",
+            &finance,
+            "--role",
+            "finance",
+            "--name",
+            "财政所",
+            "--key",
+            admin,
+        ],
+        "not_the_writer",
+    );
+    let cli = Cli {
+        node: both.clone(),
+        dir: work.path(),
+    };
+    cli.post(&[
+        "key",
+        "register",
+        "--public",
+        &finance,
+        "--role",
+        "finance",
+        "--name",
+        "财政所",
+        "--key",
+        admin,
+    ]);
+    // The writer dies; the library client, given both, waits out the takeover and writes once.
+    let mut client = ledger_client::LedgerClient::connect(&both, None)
+        .await
+        .unwrap();
+    let signer = Signer::of(&mut a.node().client().await).await;
+    a.node.as_mut().unwrap().kill9();
+    a.node = None;
+    let envelope = signer.envelope(
+        register(
+            &ed25519_dalek::SigningKey::from_bytes(&random_seed()),
+            ledger_core::state::Role::Approver,
+            "居民代表",
+        ),
+        &[&ledger_keys::read(Path::new(admin)).unwrap()],
+    );
+    let started = Instant::now();
+    let receipt = client
+        .submit(envelope.clone())
+        .await
+        .expect("written by b after the takeover");
+    eprintln!(
+        "the client's submission waited {:?} for the takeover",
+        started.elapsed()
+    );
+    assert!(b.is_writer());
+    // The same bytes again, to the other node once it is back: the original receipt.
+    a.start();
+    let again = ledger_client::LedgerClient::connect(&format!("{},{}", a.listen, b.listen), None)
+        .await
+        .unwrap()
+        .submit(envelope)
+        .await
+        .unwrap();
+    assert_eq!(again.sequence, receipt.sequence);
+    assert!(
+        again.duplicate,
+        "the repeat is recognised, not written twice"
+    );
+}

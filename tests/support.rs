@@ -96,6 +96,7 @@ impl Node {
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--listen", listen, "--http", http])
+            .args(store_flags(data_dir, command, extra))
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -1160,6 +1161,22 @@ impl Postgres {
         );
     }
 
+    /// A shell command that stops the server at once, and removes its directory.
+    fn stop_command(&self) -> String {
+        let ctl = self.bin.join("pg_ctl");
+        let data = self.data();
+        let stop = format!("{} stop -m immediate -D {}", ctl.display(), data.display());
+        let stop = if is_root() {
+            format!("setpriv --reuid=postgres --regid=postgres --init-groups -- {stop}")
+        } else {
+            stop
+        };
+        format!(
+            "{stop} >/dev/null 2>&1; rm -rf {}",
+            self.dir.path().display()
+        )
+    }
+
     /// Starts the server again after [`Postgres::crash`] (it recovers from its WAL).
     pub fn restart(&self) {
         self.pg_ctl_start();
@@ -1258,4 +1275,66 @@ fn postgres_bin() -> PathBuf {
          test tried and failed)"
     );
     find().expect("postgresql installed but no initdb under /usr/lib/postgresql/*/bin")
+}
+
+/// Which store the suite's nodes keep their ledger in: `LEDGER_TEST_STORE=postgres` runs every
+/// node a test starts (serve and demo) on PostgreSQL, so the same end-to-end suite checks both
+/// stores (`.ci/run` runs the core of it so). Unset or `embedded`: the embedded store.
+pub fn test_store_is_postgres() -> bool {
+    match std::env::var("LEDGER_TEST_STORE").as_deref() {
+        Ok("postgres") => true,
+        Ok("embedded") | Err(_) => false,
+        Ok(other) => panic!("LEDGER_TEST_STORE={other:?}: give postgres or embedded"),
+    }
+}
+
+/// `--store <url>` for a node of `data_dir` when the suite runs on PostgreSQL: one server per
+/// test process, one database per data directory (so a restarted node finds its ledger).
+fn store_flags(data_dir: &Path, command: &str, extra: &[&str]) -> Vec<String> {
+    if !test_store_is_postgres()
+        || !matches!(command, "serve" | "demo")
+        || extra.contains(&"--store")
+    {
+        return Vec::new();
+    }
+    let pg = shared_postgres();
+    let path = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let name = format!(
+        "d{}",
+        &blake3::hash(path.to_string_lossy().as_bytes()).to_hex()[..16]
+    );
+    let exists = pg.sql(
+        "postgres",
+        &format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'"),
+    );
+    if exists == "0" {
+        pg.sql("postgres", &format!("CREATE DATABASE {name}"));
+    }
+    vec!["--store".into(), pg.url(&name)]
+}
+
+/// The test process's PostgreSQL server, started on first use. A watchdog stops it when the
+/// test process ends (statics are never dropped).
+pub fn shared_postgres() -> &'static Postgres {
+    /// The server, and its watchdog (kept, so it is a child of this process until it ends).
+    static SHARED: std::sync::OnceLock<(Postgres, std::sync::Mutex<Child>)> =
+        std::sync::OnceLock::new();
+    &SHARED
+        .get_or_init(|| {
+            let pg = Postgres::start();
+            let stop = format!(
+                "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {ctl}",
+                pid = std::process::id(),
+                ctl = pg.stop_command()
+            );
+            let watchdog = Command::new("sh")
+                .args(["-c", &stop])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start the PostgreSQL watchdog");
+            (pg, std::sync::Mutex::new(watchdog))
+        })
+        .0
 }

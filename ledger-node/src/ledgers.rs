@@ -174,6 +174,12 @@ impl OpenLedger {
         let mut writer = writer.fold_every(settings.fold_every);
         if let Some(store) = store {
             let shown = store.shown_url();
+            let store = &store.for_node(data_dir).with_context(|| {
+                format!(
+                    "无法读写 / cannot read or write {}",
+                    data_dir.join(crate::pg::NODE_ID_FILE).display()
+                )
+            })?;
             // The blocking client runs its own runtime: off this (possibly async) thread.
             let replica = std::thread::scope(|scope| {
                 scope
@@ -186,6 +192,11 @@ impl OpenLedger {
                         engine::check_copy(&mut replica, &shared).with_context(|| {
                             format!("数据库 {shown} 与本节点的副本 / the store {shown} and this node's copy")
                         })?;
+                        // A node restarted on its directory, or the first of its ledger, writes
+                        // from its first request; the others follow until the lease expires.
+                        if let Err(e) = replica.try_take_lease() {
+                            tracing::warn!(error = %e, "cannot try the write lease at start");
+                        }
                         Ok(replica)
                     })
                     .join()

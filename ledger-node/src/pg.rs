@@ -33,6 +33,9 @@ const MIGRATION_LOCK: i64 = 0x5355_4e53_4849_4e45; // "SUNSHINE"
 /// Entries read from the database in one query while following.
 pub const FOLLOW_BATCH: i64 = 1024;
 
+/// The file in the data directory that names this node in the lease (`PgSettings::for_node`).
+pub const NODE_ID_FILE: &str = "node-id";
+
 /// Bounds of the lease length.
 pub const MIN_LEASE_MS: u64 = 500;
 pub const MAX_LEASE_MS: u64 = 120_000;
@@ -50,16 +53,46 @@ pub struct PgSettings {
 
 impl PgSettings {
     pub fn new(url: String, lease: Duration) -> PgSettings {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_default();
         let mut random = [0u8; 4];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut random);
         PgSettings {
             url,
             lease,
-            holder: format!("{host}:{}:{}", std::process::id(), hex::encode(random)),
+            holder: format!("unnamed/{}:{}", std::process::id(), hex::encode(random)),
         }
+    }
+
+    /// Names the lease holder after the node whose copy is in `data_dir`: its host and the
+    /// random id in `<data>/node-id` (made on first use), then this process. A node restarted
+    /// on the same data directory takes its own lease back at once instead of waiting it out:
+    /// its last process is dead, because a running one holds the directory's index lock (and
+    /// the new epoch fences it anyway). Make a standby from an empty directory, not a copy.
+    pub fn for_node(&self, data_dir: &std::path::Path) -> std::io::Result<PgSettings> {
+        let path = data_dir.join(NODE_ID_FILE);
+        let id = match std::fs::read_to_string(&path) {
+            Ok(id) => id.trim().to_string(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut random = [0u8; 8];
+                rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut random);
+                let id = hex::encode(random);
+                std::fs::write(&path, format!("{id}\n"))?;
+                id
+            }
+            Err(e) => return Err(e),
+        };
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().replace('/', "_"))
+            .unwrap_or_default();
+        let process = self.holder.split_once('/').map_or("", |(_, p)| p);
+        Ok(PgSettings {
+            holder: format!("{host}:{id}/{process}"),
+            ..self.clone()
+        })
+    }
+
+    /// The node part of the holder name (before the `/`).
+    fn node(&self) -> &str {
+        self.holder.split_once('/').map_or("", |(n, _)| n)
     }
 
     /// The URL without its password, for messages.
@@ -247,6 +280,7 @@ impl Replica {
         let ledger = self.ledger_id.clone();
         let holder = self.settings.holder.clone();
         let lease_ms = self.settings.lease.as_millis() as f64;
+        let node = self.settings.node().to_string();
         let taken = self.with(|c| {
             c.execute(
                 "INSERT INTO ledger_heads (ledger_id, next_sequence, last_hash) VALUES ($1, 0, $2) \
@@ -256,9 +290,10 @@ impl Replica {
             let row = c.query_opt(
                 "UPDATE ledger_heads SET lease_epoch = lease_epoch + 1, lease_holder = $2, \
                    lease_expires = clock_timestamp() + $3 * interval '1 millisecond' \
-                 WHERE ledger_id = $1 AND lease_expires < clock_timestamp() \
+                 WHERE ledger_id = $1 AND (lease_expires < clock_timestamp() \
+                   OR (split_part(lease_holder, '/', 1) = $4 AND $4 <> 'unnamed')) \
                  RETURNING lease_epoch, next_sequence, last_hash, seeded",
-                &[&ledger, &holder, &lease_ms],
+                &[&ledger, &holder, &lease_ms, &node],
             )?;
             row.map(|r| {
                 Ok((

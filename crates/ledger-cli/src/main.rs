@@ -34,7 +34,9 @@ use txfile::TxFile;
     about = "Sunshine Ledger (阳光账本) command line: post signed transactions, read balances, follow the ledger live."
 )]
 struct Cli {
-    /// Node address; https:// uses TLS.
+    /// Node address; https:// uses TLS. Several nodes of one ledger kept in PostgreSQL as
+    /// `A,B`: reads from the first that answers, and a submission goes on to the next node when
+    /// one cannot write (the same bytes: it is written once).
     #[arg(
         long,
         global = true,

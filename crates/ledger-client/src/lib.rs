@@ -41,6 +41,31 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// Whether another node of the same ledger may do what this one could not: it is not the
+    /// writer, it is down or stopping, or it cannot reach the database. A refusal by the rules
+    /// would be the same everywhere.
+    pub fn may_succeed_elsewhere(&self) -> bool {
+        match self {
+            ClientError::Connect { .. } | ClientError::Unavailable(_) => true,
+            ClientError::Rejected { code, reason, .. } => {
+                *code == tonic::Code::Unavailable
+                    && matches!(
+                        reason.as_str(),
+                        ledger_proto::ledger_reasons::NOT_THE_WRITER
+                            | ledger_proto::ledger_reasons::STORE_DIVERGED
+                    )
+            }
+            ClientError::Status(s) => matches!(
+                s.code(),
+                tonic::Code::Unavailable
+                    | tonic::Code::Unknown
+                    | tonic::Code::Cancelled
+                    | tonic::Code::DeadlineExceeded
+            ),
+            ClientError::Local(_) => false,
+        }
+    }
+
     fn from_status(status: tonic::Status) -> ClientError {
         if let Some(reason) = status
             .metadata()
@@ -93,51 +118,164 @@ impl tonic::service::Interceptor for NameLedger {
 pub struct LedgerClient {
     raw: Raw<Transport>,
     channel: Channel,
+    /// The nodes to go on to when this one cannot write (several nodes of a ledger kept in
+    /// PostgreSQL), or `None` for one node.
+    nodes: Option<std::sync::Arc<Nodes>>,
+    name: NameLedger,
 }
+
+/// The nodes of one ledger, in the order given, and which answered last.
+struct Nodes {
+    urls: Vec<String>,
+    ca: Option<std::path::PathBuf>,
+    current: std::sync::atomic::AtomicUsize,
+}
+
+/// How long a submission keeps going from node to node before it gives up: longer than a
+/// takeover (the lease, 5 s by default, plus a follower's try).
+pub const FAILOVER_LIMIT: Duration = Duration::from_secs(30);
+
+/// How long one node may take to answer a submission before the next is tried (a frozen
+/// node accepts connections and answers nothing).
+const SUBMIT_ATTEMPT: Duration = Duration::from_secs(10);
 
 impl LedgerClient {
     /// Connects to `url` (`http://host:port`, or `https://…` for TLS). `ca` adds a trusted CA
     /// certificate (PEM) for a node with a self-signed or private certificate.
+    ///
+    /// Several nodes of one ledger (kept in PostgreSQL, README: high availability) are given
+    /// as one comma-separated list, `A,B`: the client reads from the first that answers, and a
+    /// submission that a node cannot write (it is not the writer, is down, or cannot reach the
+    /// database) goes to the next with the same bytes, so it is written once (the transaction
+    /// id makes a repeat return the original receipt).
     pub async fn connect(url: &str, ca: Option<&Path>) -> Result<LedgerClient, ClientError> {
-        let url = &node_url(url);
-        let connect_err = |detail: String| ClientError::Connect {
-            url: url.to_string(),
-            detail,
-        };
-        let mut endpoint = Endpoint::from_shared(url.to_string())
-            .map_err(|e| connect_err(e.to_string()))?
-            .connect_timeout(Duration::from_secs(10));
-        if url.starts_with("https://") {
-            let mut tls = ClientTlsConfig::new().with_native_roots();
-            if let Some(path) = ca {
-                let pem = std::fs::read(path).map_err(|e| {
-                    ClientError::Local(format!(
-                        "cannot read CA certificate {}: {e}",
-                        path.display()
-                    ))
-                })?;
-                tls = tls.ca_certificate(Certificate::from_pem(pem));
-            }
-            endpoint = endpoint
-                .tls_config(tls)
-                .map_err(|e| connect_err(e.to_string()))?;
+        let urls: Vec<String> = url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(node_url)
+            .collect();
+        if urls.len() <= 1 {
+            let channel = connect_one(urls.first().map_or(url, String::as_str), ca).await?;
+            return Ok(LedgerClient::over(channel, NameLedger::default(), None));
         }
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|e| connect_err(error_chain(&e)))?;
-        Ok(LedgerClient::over(channel, NameLedger::default()))
+        let nodes = std::sync::Arc::new(Nodes {
+            urls,
+            ca: ca.map(Path::to_path_buf),
+            current: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let channel = nodes.connect_from(0).await?;
+        Ok(LedgerClient::over(
+            channel,
+            NameLedger::default(),
+            Some(nodes),
+        ))
     }
 
-    fn over(channel: Channel, name: NameLedger) -> LedgerClient {
+    fn over(
+        channel: Channel,
+        name: NameLedger,
+        nodes: Option<std::sync::Arc<Nodes>>,
+    ) -> LedgerClient {
         LedgerClient {
-            raw: Raw::with_interceptor(channel.clone(), name)
+            raw: Raw::with_interceptor(channel.clone(), name.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
             channel,
+            nodes,
+            name,
         }
     }
 
+    /// Runs `call` on the current node; when it fails in a way another node may not (see
+    /// [`ClientError::may_succeed_elsewhere`]) and there are other nodes, goes on to the next,
+    /// until one answers or [`FAILOVER_LIMIT`] passes.
+    async fn failing_over<T, F, Fut>(&mut self, mut call: F) -> Result<T, ClientError>
+    where
+        F: FnMut(Raw<Transport>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        let Some(nodes) = self.nodes.clone() else {
+            return call(self.raw.clone()).await;
+        };
+        let started = std::time::Instant::now();
+        loop {
+            let answered = match tokio::time::timeout(SUBMIT_ATTEMPT, call(self.raw.clone())).await
+            {
+                Ok(answered) => answered,
+                Err(_) => Err(ClientError::Unavailable(format!(
+                    "no answer within {SUBMIT_ATTEMPT:?}"
+                ))),
+            };
+            match answered {
+                Err(e) if e.may_succeed_elsewhere() && started.elapsed() < FAILOVER_LIMIT => {
+                    let next = nodes.current.load(std::sync::atomic::Ordering::Relaxed) + 1;
+                    if next % nodes.urls.len() == 0 {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    if let Ok(channel) = nodes.connect_from(next).await {
+                        *self = LedgerClient::over(channel, self.name.clone(), Some(nodes.clone()));
+                    }
+                }
+                answered => return answered,
+            }
+        }
+    }
+}
+
+/// Connects to one node.
+async fn connect_one(url: &str, ca: Option<&Path>) -> Result<Channel, ClientError> {
+    let url = &node_url(url);
+    let connect_err = |detail: String| ClientError::Connect {
+        url: url.to_string(),
+        detail,
+    };
+    let mut endpoint = Endpoint::from_shared(url.to_string())
+        .map_err(|e| connect_err(e.to_string()))?
+        .connect_timeout(Duration::from_secs(10));
+    if url.starts_with("https://") {
+        let mut tls = ClientTlsConfig::new().with_native_roots();
+        if let Some(path) = ca {
+            let pem = std::fs::read(path).map_err(|e| {
+                ClientError::Local(format!(
+                    "cannot read CA certificate {}: {e}",
+                    path.display()
+                ))
+            })?;
+            tls = tls.ca_certificate(Certificate::from_pem(pem));
+        }
+        endpoint = endpoint
+            .tls_config(tls)
+            .map_err(|e| connect_err(e.to_string()))?;
+    }
+    endpoint
+        .connect()
+        .await
+        .map_err(|e| connect_err(error_chain(&e)))
+}
+
+impl Nodes {
+    /// Connects to the first node that answers, from the `from`-th on (round the list once).
+    async fn connect_from(&self, from: usize) -> Result<Channel, ClientError> {
+        let mut failed = Vec::new();
+        for i in 0..self.urls.len() {
+            let at = (from + i) % self.urls.len();
+            match connect_one(&self.urls[at], self.ca.as_deref()).await {
+                Ok(channel) => {
+                    self.current.store(at, std::sync::atomic::Ordering::Relaxed);
+                    return Ok(channel);
+                }
+                Err(e) => failed.push(e.to_string()),
+            }
+        }
+        Err(ClientError::Connect {
+            url: self.urls.join(","),
+            detail: failed.join("; "),
+        })
+    }
+}
+
+impl LedgerClient {
     /// The same connection, for ledger `ledger_id` of a node serving several (`None`: the
     /// node's own). An id that is not ASCII is refused here.
     pub fn for_ledger(&self, ledger_id: Option<&str>) -> Result<LedgerClient, ClientError> {
@@ -149,7 +287,11 @@ impl LedgerClient {
                 ))
             })?)),
         };
-        Ok(LedgerClient::over(self.channel.clone(), name))
+        Ok(LedgerClient::over(
+            self.channel.clone(),
+            name,
+            self.nodes.clone(),
+        ))
     }
 
     /// The generated gRPC client, for calls this wrapper does not cover.
@@ -179,13 +321,15 @@ impl LedgerClient {
         &mut self,
         envelope: pb::SignedEnvelope,
     ) -> Result<pb::TxReceipt, ClientError> {
+        let request = pb::SubmitRequest {
+            envelope: Some(envelope),
+        };
         let response = self
-            .raw
-            .submit(pb::SubmitRequest {
-                envelope: Some(envelope),
+            .failing_over(|mut raw| {
+                let request = request.clone();
+                async move { raw.submit(request).await.map_err(ClientError::from_status) }
             })
-            .await
-            .map_err(ClientError::from_status)?;
+            .await?;
         response
             .into_inner()
             .receipt
@@ -196,11 +340,17 @@ impl LedgerClient {
         &mut self,
         envelopes: Vec<pb::SignedEnvelope>,
     ) -> Result<Vec<ItemResult>, ClientError> {
+        let request = pb::SubmitBatchRequest { envelopes };
         let response = self
-            .raw
-            .submit_batch(pb::SubmitBatchRequest { envelopes })
-            .await
-            .map_err(ClientError::from_status)?;
+            .failing_over(|mut raw| {
+                let request = request.clone();
+                async move {
+                    raw.submit_batch(request)
+                        .await
+                        .map_err(ClientError::from_status)
+                }
+            })
+            .await?;
         Ok(response
             .into_inner()
             .results

@@ -133,6 +133,9 @@ impl Writer {
 
     pub(super) fn run_replicated(mut self, mut rx: mpsc::Receiver<Job>) {
         self.fold_saver = Some(spawn_fold_saver(self.shared.clone(), self.data_dir.clone()));
+        if self.repl().replica.holds_lease() {
+            self.took_lease();
+        }
         loop {
             self.tend();
             let Some(waited) = self.wait(&mut rx) else {
@@ -227,6 +230,11 @@ impl Writer {
                     Err(e) => tracing::warn!(error = %e, "cannot renew the write lease"),
                 }
             }
+            if self.repl().replica.holds_lease() && self.repl().head.is_none() {
+                if let Err(e) = self.resync() {
+                    self.follow_failed(e);
+                }
+            }
             return;
         }
         if let Err(e) = self.follow() {
@@ -239,14 +247,16 @@ impl Writer {
         let lease = self.repl().replica.settings().lease;
         self.repl().next_take = Instant::now() + lease / 4;
         match self.repl().replica.try_take_lease() {
-            Ok(Some(_)) => {
-                self.shared.counters.is_writer.store(1, Ordering::Relaxed);
-                if let Err(e) = self.resync() {
-                    self.follow_failed(e);
-                }
-            }
+            Ok(Some(_)) => self.took_lease(),
             Ok(None) => {}
             Err(e) => tracing::debug!(error = %e, "cannot try the write lease"),
+        }
+    }
+
+    fn took_lease(&mut self) {
+        self.shared.counters.is_writer.store(1, Ordering::Relaxed);
+        if let Err(e) = self.resync() {
+            self.follow_failed(e);
         }
     }
 
