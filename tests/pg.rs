@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ledger_core::proto;
+use ledger_core::proto::{self, transaction_body::Kind};
 use ledger_core::state::FundSource;
 use ledger_e2e::*;
 
@@ -582,4 +582,142 @@ async fn the_cli_and_the_client_go_on_to_the_node_that_writes() {
         again.duplicate,
         "the repeat is recognised, not written twice"
     );
+}
+
+/// The witnessed checkpoint of the size the checkpoint served by `m` carries, 0 without one.
+async fn witnessed_size(m: &Member) -> u64 {
+    let cp = m
+        .node()
+        .client()
+        .await
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    ledger_core::checkpoint::SignedCheckpoint::parse(&cp.witnessed_text)
+        .map(|w| w.checkpoint.tree_size)
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_that_takes_over_serves_the_witnessed_checkpoint_with_its_cosignatures() {
+    let pg = Postgres::start();
+    // a runs the development ledger's two witnesses itself; b has none of its own.
+    let (mut a, b) = pair(&pg, "cosigned");
+    let mut client = a.node().client().await;
+    let c = Community::setup(a.node(), &mut client).await;
+    for i in 0..5 {
+        submit(&mut client, c.receipt(100 + i)).await.unwrap();
+    }
+    let size = client
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .tree_size;
+    let mut witnessed = 0;
+    for _ in 0..100 {
+        witnessed = witnessed_size(&a).await;
+        if witnessed >= size {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        witnessed >= size,
+        "a's witnesses cosigned {witnessed} of {size}"
+    );
+    // Through the database, b serves it too; and still once a is dead.
+    let mut on_b = 0;
+    for _ in 0..100 {
+        on_b = witnessed_size(&b).await;
+        if on_b >= size {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        on_b >= size,
+        "b serves the witnessed checkpoint of {on_b}, a's is {witnessed}"
+    );
+    a.node.as_mut().unwrap().kill9();
+    a.node = None;
+    wait_until("b takes over", TAKEOVER_BOUND, || b.is_writer());
+    assert!(witnessed_size(&b).await >= size);
+    // A forged row in the database is not served: b checks it against its own copy.
+    pg.sql(
+        "cosigned",
+        "UPDATE ledger_cosigned SET tree_size = tree_size + 1000, \
+         checkpoint = replace(checkpoint, E'\\n' || tree_size || E'\\n', E'\\n' || (tree_size + 1000) || E'\\n')",
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let served = witnessed_size(&b).await;
+    assert!(
+        served < size + 1000,
+        "b served a forged witnessed checkpoint ({served})"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_follows_a_key_rotation_only_once_it_holds_the_new_key() {
+    let pg = Postgres::start();
+    let (a, b) = pair(&pg, "rotation");
+    let mut client = a.node().client().await;
+    let c = Community::setup(a.node(), &mut client).await;
+    let new_key = ed25519_dalek::SigningKey::from_bytes(&random_seed());
+    ledger_keys::write_new(&a.dir.path().join("node.key.next"), &new_key).unwrap();
+    let rotation = submit(
+        &mut client,
+        c.signer.envelope(
+            Kind::CheckpointKeyRotated(proto::CheckpointKeyRotated {
+                new_key: new_key.verifying_key().to_bytes().to_vec(),
+                reason: "服务器更换 server replaced".into(),
+            }),
+            &[&c.admin],
+        ),
+    )
+    .await
+    .unwrap();
+    let last = submit(&mut client, c.receipt(1)).await.unwrap();
+    let size_of = |m: &Member| {
+        let m = m.node().addr.clone();
+        async move {
+            let mut client = proto::ledger_client::LedgerClient::connect(format!("http://{m}"))
+                .await
+                .unwrap();
+            client
+                .get_checkpoint(proto::GetCheckpointRequest {})
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    // Without node.key.next, b stops before the rotation (it could not sign after it).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        size_of(&b).await.tree_size <= rotation.sequence,
+        "b followed past a rotation to a key it does not hold"
+    );
+    // The operator copies the new key (a has adopted it as its node.key by now).
+    ledger_keys::write_new(&b.dir.path().join("node.key.next"), &new_key).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let cp = loop {
+        let cp = size_of(&b).await;
+        if cp.tree_size > last.sequence {
+            break cp;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "b did not follow once it held the key"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        cp.node_public_key,
+        new_key.verifying_key().to_bytes().to_vec()
+    );
+    ledger_core::checkpoint::SignedCheckpoint::parse(&cp.text)
+        .unwrap()
+        .verify(&c.signer.ledger_id, &new_key.verifying_key())
+        .expect("b signs with the new key");
 }

@@ -25,7 +25,10 @@ use ledger_core::tx::TxId;
 use ledger_core::Hash;
 
 /// The schema, in order; each is applied once and recorded in `ledger_schema`.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/0001_ledger.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../migrations/0001_ledger.sql")),
+    (2, include_str!("../migrations/0002_cosigned.sql")),
+];
 
 /// A key for `pg_advisory_xact_lock` while migrating (two nodes starting at once).
 const MIGRATION_LOCK: i64 = 0x5355_4e53_4849_4e45; // "SUNSHINE"
@@ -119,6 +122,10 @@ pub enum PgError {
     /// Another node holds the lease (or took it over): this node does not write.
     #[error("本节点不是写入节点（另一节点持有写入租约）/ this node is not the writer: another node holds the write lease")]
     NotWriter,
+    /// This node cannot take what the database holds until its operator acts (the message
+    /// says how); it tries again.
+    #[error("{0}")]
+    Waiting(String),
     /// The database and this node's copy disagree: a person must look.
     #[error("{0}")]
     Diverged(String),
@@ -461,6 +468,32 @@ impl Replica {
             self.step_down("an append found the lease or the head changed");
         }
         result
+    }
+
+    /// Stores `text`, a witnessed checkpoint of `size` entries, unless a larger one is stored.
+    pub fn store_cosigned(&mut self, size: u64, text: &str) -> Result<(), PgError> {
+        let ledger = self.ledger_id.clone();
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO ledger_cosigned (ledger_id, tree_size, checkpoint) VALUES ($1, $2, $3) \
+                 ON CONFLICT (ledger_id) DO UPDATE SET tree_size = $2, checkpoint = $3 \
+                 WHERE ledger_cosigned.tree_size < $2",
+                &[&ledger, &(size as i64), &text],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The stored witnessed checkpoint, if its size is above `above`.
+    pub fn cosigned_above(&mut self, above: u64) -> Result<Option<String>, PgError> {
+        let ledger = self.ledger_id.clone();
+        self.with(|c| {
+            Ok(c.query_opt(
+                "SELECT checkpoint FROM ledger_cosigned WHERE ledger_id = $1 AND tree_size > $2",
+                &[&ledger, &(above as i64)],
+            )?
+            .map(|r| r.get(0)))
+        })
     }
 
     /// The ids of the ledgers the database holds (at most `limit`).

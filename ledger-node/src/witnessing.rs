@@ -42,6 +42,25 @@ pub fn restore(shared: &Shared, data_dir: &Path) {
     }
 }
 
+/// Takes `text`, a witnessed checkpoint from elsewhere (another node of the ledger, through
+/// the database), when it checks out against this node's own log and is larger than the one
+/// it has; stores it in `<data>/witnessed`. Returns whether it was taken.
+pub fn adopt(shared: &Shared, data_dir: &Path, text: &str) -> Result<bool, String> {
+    let cp = check_stored(shared, text)?;
+    let have = shared
+        .witnessed
+        .read()
+        .expect("witnessed lock")
+        .as_ref()
+        .map_or(0, |w| w.checkpoint.tree_size);
+    if cp.checkpoint.tree_size <= have {
+        return Ok(false);
+    }
+    crate::mark::save_as(data_dir, WITNESSED_FILE, text).map_err(|e| e.to_string())?;
+    *shared.witnessed.write().expect("witnessed lock") = Some(Arc::new(cp));
+    Ok(true)
+}
+
 fn check_stored(shared: &Shared, text: &str) -> Result<SignedCheckpoint, String> {
     let cp = SignedCheckpoint::parse(text).map_err(|e| e.to_string())?;
     if cp.checkpoint.origin != shared.ledger_id {

@@ -25,6 +25,9 @@ use crate::pg::{PgError, PgHead, PgSettings, Replica, Row, FOLLOW_BATCH};
 /// The longest a follower waits for a notification before it looks at the database anyway.
 const POLL: Duration = Duration::from_millis(250);
 
+/// How often a node looks in the database for a newer witnessed checkpoint.
+const COSIGNED_EVERY: Duration = Duration::from_millis(1000);
+
 /// Entries uploaded in one transaction when a node brings its embedded log to the database.
 const UPLOAD_BATCH: u64 = 1024;
 
@@ -40,6 +43,12 @@ pub(super) struct Replicated {
     /// Why this node stopped writing for good (until a person restarts it).
     diverged: Option<String>,
     next_take: Instant,
+    /// The size of the witnessed checkpoint last stored in the database, and when this node
+    /// last looked for a newer one there.
+    cosigned_shared: u64,
+    cosigned_checked: Instant,
+    /// The last reason following failed, so it is logged once.
+    last_follow_error: Option<String>,
 }
 
 impl WriterHandle {
@@ -62,6 +71,9 @@ impl WriterHandle {
             listener_stop,
             diverged: None,
             next_take: Instant::now(),
+            cosigned_shared: 0,
+            cosigned_checked: Instant::now(),
+            last_follow_error: None,
         });
         self
     }
@@ -208,7 +220,7 @@ impl Writer {
                     message: why,
                 }
             }
-            e @ PgError::Unavailable(_) => Unwritten {
+            e @ (PgError::Unavailable(_) | PgError::Waiting(_)) => Unwritten {
                 reason: None,
                 message: format!(
                     "数据库不可用，未写入任何内容，请重试 / {e}; nothing was written, submit again (it is idempotent)"
@@ -222,6 +234,7 @@ impl Writer {
         if self.repl().diverged.is_some() {
             return;
         }
+        self.share_cosigned();
         if self.repl().replica.holds_lease() {
             if self.repl().replica.renewal_due() {
                 match self.repl().replica.renew() {
@@ -237,9 +250,12 @@ impl Writer {
             }
             return;
         }
-        if let Err(e) = self.follow() {
-            self.follow_failed(e);
-            return;
+        match self.follow() {
+            Ok(_) => self.repl().last_follow_error = None,
+            Err(e) => {
+                self.follow_failed(e);
+                return;
+            }
         }
         if Instant::now() < self.repl().next_take {
             return;
@@ -250,6 +266,39 @@ impl Writer {
             Ok(Some(_)) => self.took_lease(),
             Ok(None) => {}
             Err(e) => tracing::debug!(error = %e, "cannot try the write lease"),
+        }
+    }
+
+    /// Brings the witnessed checkpoint through the database: the writer stores a newer one of
+    /// its own; every node takes a newer stored one that checks out against its copy (so the
+    /// node that takes over serves the witnessed checkpoint at once, cosignatures and all).
+    fn share_cosigned(&mut self) {
+        let have = self
+            .shared
+            .witnessed
+            .read()
+            .expect("witnessed lock")
+            .clone();
+        let size = have.as_ref().map_or(0, |w| w.checkpoint.tree_size);
+        let repl = self.replicated.as_mut().expect("replicated");
+        if size > repl.cosigned_shared {
+            if let Some(w) = &have {
+                if repl.replica.store_cosigned(size, &w.text).is_ok() {
+                    repl.cosigned_shared = size;
+                }
+            }
+        }
+        if repl.cosigned_checked.elapsed() < COSIGNED_EVERY {
+            return;
+        }
+        repl.cosigned_checked = Instant::now();
+        let Ok(Some(text)) = repl.replica.cosigned_above(size) else {
+            return;
+        };
+        match crate::witnessing::adopt(&self.shared, &self.data_dir, &text) {
+            Ok(_) => {}
+            // Beyond this node's copy for now (it follows), or not valid: not taken.
+            Err(why) => tracing::debug!(%why, "not taking the stored witnessed checkpoint"),
         }
     }
 
@@ -269,7 +318,14 @@ impl Writer {
         match e {
             PgError::Diverged(why) => self.diverge(why),
             PgError::NotWriter => self.lost_lease(),
-            e => tracing::warn!(error = %e, "cannot follow the database; trying again"),
+            e => {
+                // Said once until it changes: the poll tries again four times a second.
+                let said = e.to_string();
+                if self.repl().last_follow_error.as_ref() != Some(&said) {
+                    tracing::warn!(error = %said, "cannot follow the database; trying again");
+                    self.repl().last_follow_error = Some(said);
+                }
+            }
         }
     }
 
@@ -428,6 +484,7 @@ impl Writer {
             });
             applied.effects.push((effects, timestamp_ms));
         }
+        let refused = refused.or_else(|| self.missing_rotated_key());
         let written = match refused {
             Some(e) => Err(e),
             None => self
@@ -451,6 +508,27 @@ impl Writer {
                 Err(e)
             }
         }
+    }
+
+    /// After followed entries rotated the checkpoint key: this node signs with the new key
+    /// from now on, so it must hold it (`node.key.next`, copied by the operator, as on the
+    /// writer). Until then it follows no further, and says why.
+    fn missing_rotated_key(&self) -> Option<PgError> {
+        let named = self.state.ledger.as_ref()?.checkpoint_key;
+        if named == self.node_key.verifying_key()
+            || crate::node_keys::read_next(&self.data_dir)
+                .is_some_and(|k| k.verifying_key() == named)
+        {
+            return None;
+        }
+        Some(PgError::Waiting(format!(
+            "账本更换了检查点密钥，本节点没有新密钥：请把写入节点的 node.key.next 复制到 {dir}（权限 0600）；之前本节点不再跟随。\n\
+             The ledger rotated its checkpoint key to {fp} and this node does not hold it: copy \
+             node.key.next from the writing node into {dir} (mode 0600); this node follows no \
+             further until then.",
+            dir = self.data_dir.display(),
+            fp = KeyId::of(&named).fingerprint(),
+        )))
     }
 
     /// Commits a group to the database (for a ledger kept there; nothing otherwise). `Ok` only
