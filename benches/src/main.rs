@@ -22,6 +22,7 @@ use tokio_stream::StreamExt;
 
 mod browser;
 mod ledgers;
+mod pg;
 mod report;
 
 #[derive(Parser)]
@@ -50,6 +51,11 @@ struct Args {
     /// over them against ingest into one, RSS, opening a closed ledger.
     #[arg(long)]
     ledgers: Option<usize>,
+    /// Only the PostgreSQL rows: ingest and latency with the ledger kept in PostgreSQL
+    /// (--store) against the embedded store, alternating, in one run (installs and starts a
+    /// PostgreSQL of its own).
+    #[arg(long)]
+    postgres: bool,
 }
 
 const LEDGER_BATCH: usize = 1000;
@@ -553,6 +559,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(count) = args.ledgers {
         return ledgers::run(count, args.ingest).await;
+    }
+    if args.postgres {
+        return pg::run(args.ingest, args.seconds).await;
     }
     let temp = tempfile::tempdir()?;
     let dir_path = args
