@@ -364,6 +364,11 @@ impl ServeArgs {
                 None => env::<PathBuf>("LEDGER_TILES_DIR")?,
             },
         };
+        anyhow::ensure!(
+            settings.store.is_some()
+                || (self.lease_ms.is_none() && file.lease_ms.is_none() && env::<u64>("LEDGER_LEASE_MS")?.is_none()),
+            "--lease-ms 只用于 --store / --lease-ms applies only with --store postgres://… (the embedded store has no lease)"
+        );
         let http = match self.http.clone().or(file.http.clone()) {
             Some(h) => h,
             None => env::<String>("LEDGER_HTTP")?.unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -494,5 +499,40 @@ mod tests {
         .resolve(Path::new("d"))
         .unwrap_err();
         assert!(err.to_string().contains("max-group"));
+    }
+
+    #[test]
+    fn the_postgres_store_settings_are_checked() {
+        let resolve = |store: Option<&str>, lease_ms: Option<u64>| {
+            ServeArgs {
+                store: store.map(String::from),
+                lease_ms,
+                ..Default::default()
+            }
+            .resolve(Path::new("d"))
+        };
+        let url = "postgres://ledger@127.0.0.1:5432/ledger";
+        let s = resolve(Some(url), None).unwrap();
+        let store = s.store.unwrap();
+        assert_eq!((store.url.as_str(), store.lease.as_millis()), (url, 5000));
+        assert_eq!(
+            resolve(Some(url), Some(800))
+                .unwrap()
+                .store
+                .unwrap()
+                .lease
+                .as_millis(),
+            800
+        );
+        for (store, lease, says) in [
+            (Some(url), Some(0), "--lease-ms"),
+            (Some(url), Some(10_000_000), "--lease-ms"),
+            (Some("mysql://x"), None, "postgres://"),
+            (Some("/var/lib/ledger"), None, "postgres://"),
+            (None, Some(2000), "--lease-ms"),
+        ] {
+            let err = resolve(store, lease).unwrap_err();
+            assert!(err.to_string().contains(says), "{store:?} {lease:?}: {err}");
+        }
     }
 }

@@ -656,3 +656,45 @@ pub fn copy_genesis_if_absent(
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_never_show_the_password() {
+        let s = PgSettings::new(
+            "postgres://ledger:s3cret@db.internal:5433/funds".into(),
+            Duration::from_secs(5),
+        );
+        let shown = s.shown_url();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("db.internal") && shown.contains("funds"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_node_keeps_its_name_across_restarts_and_two_directories_differ() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let s = PgSettings::new("postgres://x@h/d".into(), Duration::from_secs(5));
+        let first = s.for_node(a.path()).unwrap();
+        let again = PgSettings::new("postgres://x@h/d".into(), Duration::from_secs(5))
+            .for_node(a.path())
+            .unwrap();
+        let other = s.for_node(b.path()).unwrap();
+        assert_eq!(
+            first.node(),
+            again.node(),
+            "the same directory is the same node"
+        );
+        assert_ne!(
+            first.holder, again.holder,
+            "each process holds its own lease"
+        );
+        assert_ne!(first.node(), other.node());
+        assert_ne!(first.node(), "unnamed");
+    }
+}
