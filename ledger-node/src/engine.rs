@@ -832,11 +832,13 @@ impl Writer {
         if !applied.appended.is_empty() {
             // A ledger kept in PostgreSQL commits there first: the database is the log of
             // record, this node's files its copy.
-            let written = self.replicate(&applied.appended).and_then(|()| {
-                self.appender
-                    .append_durable(&applied.appended)
-                    .map_err(|e| self.copy_failed(e))
-            });
+            let written = match self.replicate(&applied.appended) {
+                Ok(()) => match self.appender.append_durable(&applied.appended) {
+                    Ok(landed) => Ok(landed),
+                    Err(e) => Err(self.copy_failed(e)),
+                },
+                Err(unwritten) => Err(unwritten),
+            };
             match written {
                 Ok(landed) => self.publish(landed, &mut applied),
                 Err(unwritten) => {

@@ -595,23 +595,26 @@ impl Writer {
         Some((tree.size(), checkpoint.sign(&self.node_key).text))
     }
 
-    /// The copy could not take a group the database committed: this node's copy is now behind
-    /// what it acknowledged to nobody yet. It stops at once; its restart follows the database
-    /// into the copy, and another node takes the lease meanwhile.
-    pub(super) fn copy_failed(&self, e: StoreError) -> Unwritten {
-        if self.replicated.is_some() {
-            let why = format!(
-                "本节点的副本写入失败，而数据库已提交该组；节点立即停止，重启后会从数据库补齐。\n\
-                 This node's copy failed to take a group the database committed ({e}); the node \
-                 stops now, and its restart catches the copy up from the database."
-            );
-            tracing::error!("{why}");
-            eprintln!("{why}");
-            std::process::exit(70);
-        }
+    /// The copy could not take a group (a full disk, say). For a ledger kept in PostgreSQL the
+    /// database has committed it: nobody hears that it was written, the head is read again
+    /// before the next group, and the next group first follows the database into the copy
+    /// (writes wait with UNAVAILABLE while the copy cannot take it; a client's retry of the
+    /// same bytes gets the original receipt once it has).
+    pub(super) fn copy_failed(&mut self, e: StoreError) -> Unwritten {
+        let Some(repl) = self.replicated.as_mut() else {
+            return Unwritten {
+                reason: None,
+                message: format!("storage is failing, nothing was written: {e}"),
+            };
+        };
+        repl.head = None;
         Unwritten {
             reason: None,
-            message: format!("storage is failing, nothing was written: {e}"),
+            message: format!(
+                "本节点的副本写入失败（{e}）；数据库已收到这一组，请重新提交同样的交易以取得收据（幂等）。\n\
+                 This node's storage cannot take the group ({e}); the database has it: submit the \
+                 same transactions again for their receipts (it is idempotent)."
+            ),
         }
     }
 
