@@ -750,3 +750,69 @@ async fn a_standby_follows_a_key_rotation_only_once_it_holds_the_new_key() {
         .verify(&c.signer.ledger_id, &new_key.verifying_key())
         .expect("b signs with the new key");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_cut_back_below_its_witnessed_checkpoint_is_refused_by_a_new_standby() {
+    let pg = Postgres::start();
+    let (mut a, mut b) = pair(&pg, "rolledback");
+    let mut client = a.node().client().await;
+    let c = Community::setup(a.node(), &mut client).await;
+    for i in 0..6 {
+        submit(&mut client, c.receipt(100 + i)).await.unwrap();
+    }
+    // Wait until the database holds a's witnessed checkpoint of the whole log.
+    let size = database_counts(&pg, "rolledback").0;
+    wait_until(
+        "the witnessed checkpoint reaches the database",
+        Duration::from_secs(20),
+        || {
+            let stored = pg.sql(
+                "rolledback",
+                "SELECT coalesce(max(tree_size), 0) FROM ledger_cosigned",
+            );
+            stored.parse::<u64>().unwrap() >= size
+        },
+    );
+    for m in [&mut a, &mut b] {
+        m.node.as_mut().unwrap().kill9();
+        m.node = None;
+    }
+    // The operator cuts the last three acknowledged entries out of the database, consistently.
+    let keep = size - 3;
+    pg.sql(
+        "rolledback",
+        &format!(
+            "BEGIN; DELETE FROM ledger_tx_ids WHERE sequence >= {keep}; \
+             DELETE FROM ledger_entries WHERE sequence >= {keep}; \
+             UPDATE ledger_heads SET next_sequence = {keep}, lease_expires = '-infinity', \
+               last_hash = (SELECT hash FROM ledger_entries WHERE sequence = {keep} - 1); COMMIT"
+        ),
+    );
+    // A new standby from the node key alone: it must not write on the cut-back log.
+    let url = pg.url("rolledback");
+    let c_node = standby_of(&a, &url);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let refused = submit(&mut c_node.node().client().await, c.receipt(7))
+        .await
+        .expect_err("a write on a log cut back below its witnessed checkpoint");
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    assert_eq!(
+        refused
+            .metadata()
+            .get("ledger-reason")
+            .and_then(|v| v.to_str().ok()),
+        Some("store_diverged"),
+        "{refused:?}"
+    );
+    assert!(
+        refused.message().contains("witnesses"),
+        "{}",
+        refused.message()
+    );
+    assert_eq!(metric(c_node.node(), "ledger_storage_ok"), 0);
+    assert_eq!(
+        database_counts(&pg, "rolledback").0,
+        keep,
+        "nothing was appended"
+    );
+}

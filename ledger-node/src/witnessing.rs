@@ -42,26 +42,66 @@ pub fn restore(shared: &Shared, data_dir: &Path) {
     }
 }
 
+/// Why a witnessed checkpoint from elsewhere was not taken.
+#[derive(Debug)]
+pub enum NotAdopted {
+    /// Not a checkpoint of this ledger signed by its key with the witness quorum: not
+    /// evidence of anything (anyone can write garbage).
+    Invalid(String),
+    /// Valid, for more entries than this node's copy holds yet.
+    Ahead(u64),
+    /// Valid, and this node's log has another root at its size: a fork or a rewrite that the
+    /// witnesses' signatures prove.
+    Contradicts(u64),
+    /// It could not be checked or stored.
+    Io(String),
+}
+
 /// Takes `text`, a witnessed checkpoint from elsewhere (another node of the ledger, through
 /// the database), when it checks out against this node's own log and is larger than the one
 /// it has; stores it in `<data>/witnessed`. Returns whether it was taken.
-pub fn adopt(shared: &Shared, data_dir: &Path, text: &str) -> Result<bool, String> {
-    let cp = check_stored(shared, text)?;
+pub fn adopt(shared: &Shared, data_dir: &Path, text: &str) -> Result<bool, NotAdopted> {
+    let cp = check_signed(shared, text).map_err(NotAdopted::Invalid)?;
+    let size = cp.checkpoint.tree_size;
+    if size > shared.head().size {
+        return Err(NotAdopted::Ahead(size));
+    }
+    match shared.root_at(size) {
+        Ok(root) if root == cp.checkpoint.root => {}
+        Ok(_) => return Err(NotAdopted::Contradicts(size)),
+        Err(e) => return Err(NotAdopted::Io(e.to_string())),
+    }
     let have = shared
         .witnessed
         .read()
         .expect("witnessed lock")
         .as_ref()
         .map_or(0, |w| w.checkpoint.tree_size);
-    if cp.checkpoint.tree_size <= have {
+    if size <= have {
         return Ok(false);
     }
-    crate::mark::save_as(data_dir, WITNESSED_FILE, text).map_err(|e| e.to_string())?;
+    crate::mark::save_as(data_dir, WITNESSED_FILE, text)
+        .map_err(|e| NotAdopted::Io(e.to_string()))?;
     *shared.witnessed.write().expect("witnessed lock") = Some(Arc::new(cp));
     Ok(true)
 }
 
 fn check_stored(shared: &Shared, text: &str) -> Result<SignedCheckpoint, String> {
+    let cp = check_signed(shared, text)?;
+    let size = cp.checkpoint.tree_size;
+    if size > shared.head().size {
+        return Err(format!("it is for {size} entries, more than the log holds"));
+    }
+    let root = shared.root_at(size).map_err(|e| e.to_string())?;
+    if root != cp.checkpoint.root {
+        return Err("its root is not this log's".into());
+    }
+    Ok(cp)
+}
+
+/// A checkpoint of this ledger, signed by the key in force at its size, with the genesis's
+/// witness quorum (nothing about this node's log yet).
+fn check_signed(shared: &Shared, text: &str) -> Result<SignedCheckpoint, String> {
     let cp = SignedCheckpoint::parse(text).map_err(|e| e.to_string())?;
     if cp.checkpoint.origin != shared.ledger_id {
         return Err(format!("it is a checkpoint of {:?}", cp.checkpoint.origin));
@@ -76,14 +116,6 @@ fn check_stored(shared: &Shared, text: &str) -> Result<SignedCheckpoint, String>
     let (witnesses, quorum) = witness_policy(shared);
     cp.check_witnesses(&witnesses, quorum, &[])
         .map_err(|e| e.to_string())?;
-    let size = cp.checkpoint.tree_size;
-    if size > shared.head().size {
-        return Err(format!("it is for {size} entries, more than the log holds"));
-    }
-    let root = shared.root_at(size).map_err(|e| e.to_string())?;
-    if root != cp.checkpoint.root {
-        return Err("its root is not this log's".into());
-    }
     Ok(cp)
 }
 

@@ -21,6 +21,7 @@ use ledger_proto::ledger_reasons::{NOT_THE_WRITER, STORE_DIVERGED};
 
 use super::*;
 use crate::pg::{PgError, PgHead, PgSettings, Replica, Row, FOLLOW_BATCH};
+use crate::witnessing::NotAdopted;
 
 /// The longest a follower waits for a notification before it looks at the database anyway.
 const POLL: Duration = Duration::from_millis(250);
@@ -72,7 +73,10 @@ impl WriterHandle {
             diverged: None,
             next_take: Instant::now(),
             cosigned_shared: 0,
-            cosigned_checked: Instant::now(),
+            // Looked at before the first lease is tried.
+            cosigned_checked: Instant::now()
+                .checked_sub(COSIGNED_EVERY)
+                .unwrap_or_else(Instant::now),
             last_follow_error: None,
         });
         self
@@ -110,6 +114,25 @@ fn behind_message(database: u64, copy: u64) -> String {
          acknowledged entries (a failover to a standby that was not synchronous?) or belongs to \
          another ledger. The node writes nothing and cuts neither; compare with the witnesses' \
          checkpoints and restore the database from a backup (README: high availability)."
+    )
+}
+
+fn cut_back_message(held: u64, witnessed: u64) -> String {
+    format!(
+        "见证方已联署了 {witnessed} 条的检查点，而数据库中只有 {held} 条：数据库中的账本被截短或回滚了。节点不会写入；请对照见证方的检查点，从备份或其他节点的副本恢复数据库。\n\
+         The witnesses cosigned a checkpoint of {witnessed} entries and the database holds only \
+         {held}: the ledger in the database was cut back or rolled back. The node writes nothing; \
+         restore the database from a backup or another node's copy, checked against the \
+         witnesses' checkpoint."
+    )
+}
+
+fn contradicted_message(size: u64) -> String {
+    format!(
+        "见证方联署的 {size} 条检查点与本节点的副本不一致：账本被改写过。节点不会写入；请保留数据库与副本并对照见证方的检查点。\n\
+         The witnesses cosigned a checkpoint of {size} entries whose root is not this node's \
+         log at that size: the log was rewritten. The node writes nothing; keep the database and \
+         the copies and compare them with the witnesses' checkpoint."
     )
 }
 
@@ -292,13 +315,38 @@ impl Writer {
             return;
         }
         repl.cosigned_checked = Instant::now();
-        let Ok(Some(text)) = repl.replica.cosigned_above(size) else {
-            return;
+        if let Err(e) = self.check_cosigned(size) {
+            self.follow_failed(e);
+        }
+    }
+
+    /// Takes a newer witnessed checkpoint stored in the database, when it checks out. One that
+    /// is validly witnessed but contradicts this node's copy, or is larger than the whole log
+    /// the database holds, proves that the log was rewritten or cut back: `Diverged`.
+    fn check_cosigned(&mut self, have: u64) -> Result<(), PgError> {
+        let Some(text) = self.repl().replica.cosigned_above(have)? else {
+            return Ok(());
         };
         match crate::witnessing::adopt(&self.shared, &self.data_dir, &text) {
-            Ok(_) => {}
-            // Beyond this node's copy for now (it follows), or not valid: not taken.
-            Err(why) => tracing::debug!(%why, "not taking the stored witnessed checkpoint"),
+            Ok(_) => Ok(()),
+            Err(NotAdopted::Ahead(size)) => {
+                let held = self
+                    .repl()
+                    .replica
+                    .head()?
+                    .map_or(0, |h| h.next_sequence);
+                if held < size {
+                    return Err(PgError::Diverged(cut_back_message(held, size)));
+                }
+                Ok(()) // this node's copy is behind for now; it follows
+            }
+            Err(NotAdopted::Contradicts(size)) => {
+                Err(PgError::Diverged(contradicted_message(size)))
+            }
+            Err(NotAdopted::Invalid(why)) => Err(PgError::Waiting(format!(
+                "数据库中的见证检查点无效，已忽略 / the witnessed checkpoint stored in the database is not valid, so it is ignored: {why}"
+            ))),
+            Err(NotAdopted::Io(why)) => Err(PgError::Unavailable(why)),
         }
     }
 
@@ -363,6 +411,15 @@ impl Writer {
                 self.chain.next_sequence.saturating_sub(1),
             )));
         }
+        // A witnessed checkpoint beyond the database's end proves entries were removed.
+        let have = self
+            .shared
+            .witnessed
+            .read()
+            .expect("witnessed lock")
+            .as_ref()
+            .map_or(0, |w| w.checkpoint.tree_size);
+        self.check_cosigned(have)?;
         if !head.seeded {
             self.repl().replica.mark_seeded()?;
         }
