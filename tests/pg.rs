@@ -573,6 +573,21 @@ async fn the_cli_and_the_client_go_on_to_the_node_that_writes() {
         "--key",
         admin,
     ]);
+    // The standby frozen (it accepts connections and answers nothing): reads and the write
+    // still go through, to the writer, after one attempt's deadline.
+    let second = cli.keygen("second.key");
+    signal(b.node(), "-STOP");
+    let started = Instant::now();
+    let read = cli.run(&["balances"]);
+    cli.post(&[
+        "key", "register", "--public", &second, "--role", "approver", "--name", "代表", "--key",
+        admin,
+    ]);
+    let waited = started.elapsed();
+    signal(b.node(), "-CONT");
+    assert_eq!(read.0, 0, "a read with the first node frozen: {read:?}");
+    assert!(waited < Duration::from_secs(30), "waited {waited:?}");
+    eprintln!("a read and a write with the first node frozen took {waited:?}");
     // The writer dies; the library client, given both, waits out the takeover and writes once.
     let mut client = ledger_client::LedgerClient::connect(&both, None)
         .await
@@ -814,5 +829,74 @@ async fn a_database_cut_back_below_its_witnessed_checkpoint_is_refused_by_a_new_
         database_counts(&pg, "rolledback").0,
         keep,
         "nothing was appended"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_with_the_wrong_node_key_writes_nothing_and_a_copied_directory_stops_fighting() {
+    let pg = Postgres::start();
+    let (mut a, b) = pair(&pg, "mistakes");
+    // A standby given some other node key: refused, and its directory holds only that key.
+    let wrong = tempfile::tempdir().unwrap();
+    ledger_keys::write_new(
+        &wrong.path().join("node.key"),
+        &ed25519_dalek::SigningKey::from_bytes(&random_seed()),
+    )
+    .unwrap();
+    let out = std::process::Command::new(binary("ledger-node"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--http",
+            "off",
+            "--data-dir",
+        ])
+        .arg(wrong.path())
+        .args(["--store", &pg.url("mistakes")])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        said.contains("不是账本") && said.contains("is not the node key"),
+        "{said}"
+    );
+    let left: Vec<_> = std::fs::read_dir(wrong.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left, vec!["node.key".to_string()], "nothing was written");
+    // A copy of a's data directory (node-id and all) started beside it: they must not take
+    // the lease from each other again and again.
+    drop(b);
+    a.node.as_mut().unwrap().terminate();
+    a.node = None;
+    let mut twin = Member::new(a.args.clone());
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", a.dir.path().display()))
+        .arg(twin.dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    a.start();
+    twin.start();
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let epoch = || -> i64 {
+        pg.sql("mistakes", "SELECT lease_epoch FROM ledger_heads")
+            .parse()
+            .unwrap()
+    };
+    let settled = epoch();
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    assert_eq!(
+        epoch(),
+        settled,
+        "the two copies keep taking the lease from each other"
+    );
+    assert!(
+        a.is_writer() != twin.is_writer(),
+        "exactly one of the two writes"
     );
 }

@@ -345,13 +345,13 @@ impl ServeArgs {
                 let ms = pick!(lease_ms, "LEDGER_LEASE_MS", 5000);
                 anyhow::ensure!(
                     (crate::pg::MIN_LEASE_MS..=crate::pg::MAX_LEASE_MS).contains(&ms),
-                    "--lease-ms must be between {} and {}",
+                    "--lease-ms 必须在 {0} 到 {1} 之间 / --lease-ms must be between {0} and {1}",
                     crate::pg::MIN_LEASE_MS,
                     crate::pg::MAX_LEASE_MS
                 );
                 anyhow::ensure!(
                     url.starts_with("postgres://") || url.starts_with("postgresql://"),
-                    "--store {url:?}: give a postgres:// URL (the embedded store needs no flag)"
+                    "--store {url:?}：请给出 postgres:// 地址 / give a postgres:// URL (the embedded store needs no flag)"
                 );
                 Ok(crate::pg::PgSettings::new(
                     url,

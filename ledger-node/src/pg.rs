@@ -100,16 +100,30 @@ impl PgSettings {
 
     /// The URL without its password, for messages.
     pub fn shown_url(&self) -> String {
-        match self.url.parse::<postgres::Config>() {
-            Ok(c) => format!(
-                "postgres://{}@{:?}:{:?}/{}",
-                c.get_user().unwrap_or(""),
-                c.get_hosts(),
-                c.get_ports(),
-                c.get_dbname().unwrap_or("")
-            ),
-            Err(_) => "<unparsable URL>".into(),
-        }
+        let Ok(c) = self.url.parse::<postgres::Config>() else {
+            return "<unparsable URL>".into();
+        };
+        let hosts: Vec<String> = c
+            .get_hosts()
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let host = match h {
+                    postgres::config::Host::Tcp(name) => name.clone(),
+                    postgres::config::Host::Unix(path) => path.display().to_string(),
+                };
+                match c.get_ports().get(i).or(c.get_ports().first()) {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
+                }
+            })
+            .collect();
+        format!(
+            "postgres://{}@{}/{}",
+            c.get_user().unwrap_or(""),
+            hosts.join(","),
+            c.get_dbname().unwrap_or("")
+        )
     }
 }
 
@@ -119,6 +133,10 @@ pub enum PgError {
     /// acknowledged; retry.
     #[error("PostgreSQL 不可用 / PostgreSQL is unavailable: {0}")]
     Unavailable(String),
+    /// COMMIT was sent and no answer came: the group may or may not be in the database, and
+    /// asking again failed too.
+    #[error("数据库没有确认这次提交，这些交易可能已经写入 / the database did not confirm the commit, so the transactions may have been written: {0}")]
+    Unknown(String),
     /// Another node holds the lease (or took it over): this node does not write.
     #[error("本节点不是写入节点（另一节点持有写入租约）/ this node is not the writer: another node holds the write lease")]
     NotWriter,
@@ -133,8 +151,26 @@ pub enum PgError {
 
 impl From<postgres::Error> for PgError {
     fn from(e: postgres::Error) -> Self {
-        PgError::Unavailable(format!("{e:#}"))
+        PgError::Unavailable(error_text(&e))
     }
+}
+
+/// A database error with its cause ("db error" alone says nothing: the server's message, or
+/// the I/O error, is in its source).
+fn error_text(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{} ({}): {}", db.severity(), db.code().code(), db.message());
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// Where a ledger's log ends in the database.
@@ -160,6 +196,10 @@ pub struct Replica {
     client: Option<postgres::Client>,
     /// The epoch of the lease this node holds, and when it last renewed it.
     lease: Option<(i64, Instant)>,
+    /// Whether this node takes a lease held under its own name back at once (a restart);
+    /// turned off when another live process turns out to use the same name (a copied data
+    /// directory), so the two do not take it from each other again and again.
+    reclaim_own: bool,
 }
 
 impl Replica {
@@ -170,6 +210,7 @@ impl Replica {
             ledger_id: ledger_id.to_string(),
             client: None,
             lease: None,
+            reclaim_own: true,
         };
         migrate(replica.client()?)?;
         Ok(replica)
@@ -196,7 +237,7 @@ impl Replica {
         f: impl FnOnce(&mut postgres::Client) -> Result<T, PgError>,
     ) -> Result<T, PgError> {
         let result = f(self.client()?);
-        if matches!(result, Err(PgError::Unavailable(_))) {
+        if matches!(result, Err(PgError::Unavailable(_) | PgError::Unknown(_))) {
             self.client = None;
         }
         result
@@ -246,23 +287,12 @@ impl Replica {
             )?;
             let mut out = Vec::with_capacity(rows.len());
             for (i, r) in rows.iter().enumerate() {
-                let sequence = to_u64(r.get(0))?;
-                let hash = to_hash(r.get(1))?;
-                let bytes: &[u8] = r.get(2);
-                let entry = Entry::decode(bytes).map_err(|e| {
-                    PgError::Diverged(format!(
-                        "数据库中的第 {sequence} 条无法解码 / entry {sequence} in the database does not decode: {e}"
-                    ))
-                })?;
-                if entry.sequence != sequence
-                    || sequence != from + i as u64
-                    || ledger_core::entry::hash_encoded(bytes) != hash
-                {
-                    return Err(PgError::Diverged(format!(
-                        "数据库中的第 {sequence} 条与其序号或哈希不符 / entry {sequence} in the database does not match its sequence or hash"
-                    )));
+                match checked_entry(r, from + i as u64) {
+                    Ok(entry) => out.push(entry),
+                    // The entries before a bad one are taken; the next read starts at it.
+                    Err(_) if !out.is_empty() => break,
+                    Err(e) => return Err(e),
                 }
-                out.push((entry, hash));
             }
             Ok(out)
         })
@@ -272,6 +302,18 @@ impl Replica {
     /// append checks it).
     pub fn holds_lease(&self) -> bool {
         self.lease.is_some()
+    }
+
+    /// Forgets a lease not renewed for its whole length by this node's clock (the database
+    /// could not be reached): another node may hold it now. Returns whether it lapsed.
+    pub fn lapse_if_expired(&mut self) -> bool {
+        let lapsed = self
+            .lease
+            .is_some_and(|(_, at)| at.elapsed() >= self.settings.lease);
+        if lapsed {
+            self.step_down("the lease was not renewed in time");
+        }
+        lapsed
     }
 
     /// Whether the lease is due for renewal (a third of its length has passed).
@@ -287,7 +329,11 @@ impl Replica {
         let ledger = self.ledger_id.clone();
         let holder = self.settings.holder.clone();
         let lease_ms = self.settings.lease.as_millis() as f64;
-        let node = self.settings.node().to_string();
+        let node = if self.reclaim_own {
+            self.settings.node().to_string()
+        } else {
+            "unnamed".to_string()
+        };
         let taken = self.with(|c| {
             c.execute(
                 "INSERT INTO ledger_heads (ledger_id, next_sequence, last_hash) VALUES ($1, 0, $2) \
@@ -344,9 +390,38 @@ impl Replica {
             }
             Ok(_) => {
                 self.step_down("another node took the lease");
+                self.notice_twin();
                 Err(PgError::NotWriter)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// After losing the lease: when the holder now has this node's name but is another
+    /// process, the data directory was copied (its `node-id` with it). Says so, and stops
+    /// taking the lease back at once.
+    fn notice_twin(&mut self) {
+        let ledger = self.ledger_id.clone();
+        let Ok(Some(holder)) = self.with(|c| {
+            Ok(c.query_opt(
+                "SELECT lease_holder FROM ledger_heads WHERE ledger_id = $1",
+                &[&ledger],
+            )?
+            .map(|r| r.get::<_, String>(0)))
+        }) else {
+            return;
+        };
+        let node = holder.split_once('/').map_or("", |(n, _)| n);
+        if self.reclaim_own && node == self.settings.node() && holder != self.settings.holder {
+            self.reclaim_own = false;
+            let why = format!(
+                "另一个进程（{holder}）使用与本节点相同的 node-id：数据目录被复制过。请停止其中一个节点，删除它数据目录中的 {NODE_ID_FILE} 文件后再启动。\n\
+                 Another process ({holder}) uses this node's node-id: the data directory was \
+                 copied. Stop one of the two nodes, delete {NODE_ID_FILE} in its data directory, \
+                 and start it again (until then this node no longer takes the lease back early)."
+            );
+            tracing::error!("{why}");
+            eprintln!("{why}");
         }
     }
 
@@ -461,13 +536,60 @@ impl Replica {
                 "SELECT pg_notify('ledger_appended', $1)",
                 &[&ledger],
             )?;
-            tx.commit()?;
-            Ok(())
+            tx.commit().map_err(|e| PgError::Unknown(error_text(&e)))
         });
-        if matches!(result, Err(PgError::NotWriter)) {
-            self.step_down("an append found the lease or the head changed");
+        match result {
+            Err(PgError::NotWriter) => {
+                self.step_down("an append found the lease or the head changed");
+                self.notice_twin();
+                Err(PgError::NotWriter)
+            }
+            Err(PgError::Unknown(why)) => self.resolve_commit(rows, why),
+            result => result,
         }
-        result
+    }
+
+    /// After a COMMIT that got no answer: asks again, on a new connection, whether the group's
+    /// transactions are in the database. All there: it was committed (`Ok`: acknowledge it).
+    /// None there: it was not (`Unavailable`: nothing was written). No answer: `Unknown`.
+    fn resolve_commit(&mut self, rows: &[Row<'_>], why: String) -> Result<(), PgError> {
+        let ledger = self.ledger_id.clone();
+        let tx_ids: Vec<&[u8]> = rows.iter().map(|r| &r.tx_id.0[..]).collect();
+        let first = rows[0].entry.sequence as i64;
+        let found = self.with(|c| {
+            let row = c.query_one(
+                "SELECT count(*) FROM ledger_tx_ids WHERE ledger_id = $1 AND tx_id = ANY($2) \
+                 AND sequence >= $3",
+                &[&ledger, &tx_ids, &first],
+            )?;
+            Ok(row.get::<_, i64>(0))
+        });
+        match found {
+            Ok(n) if n == rows.len() as i64 => {
+                tracing::warn!(%why, "COMMIT got no answer, but the group is in the database: acknowledged");
+                Ok(())
+            }
+            Ok(0) => Err(PgError::Unavailable(format!(
+                "{why}; the group is not in the database, nothing was written"
+            ))),
+            Ok(n) => Err(PgError::Diverged(format!(
+                "{n} of the {} transactions of one group are in the database: a group is one transaction, so the database is not consistent",
+                rows.len()
+            ))),
+            Err(e) => Err(PgError::Unknown(format!("{why}; asking again: {e}"))),
+        }
+    }
+
+    /// The latest checkpoint a writer stored with its entries, if any.
+    pub fn latest_checkpoint(&mut self) -> Result<Option<String>, PgError> {
+        let ledger = self.ledger_id.clone();
+        self.with(|c| {
+            Ok(c.query_opt(
+                "SELECT checkpoint FROM ledger_checkpoints WHERE ledger_id = $1",
+                &[&ledger],
+            )?
+            .map(|r| r.get(0)))
+        })
     }
 
     /// Stores `text`, a witnessed checkpoint of `size` entries, unless a larger one is stored.
@@ -556,10 +678,16 @@ fn connect(settings: &PgSettings) -> Result<postgres::Client, PgError> {
         .url
         .parse()
         .map_err(|e| PgError::Unavailable(format!("the --store URL is not valid: {e}")))?;
+    // The server's timeouts end a paused writer's transaction; these end this side's wait on
+    // a database that went silent (a black-holed network answers nothing, not even a reset):
+    // data unacknowledged for a lease, or three missed keepalives, drop the connection.
     config
         .connect_timeout(Duration::from_secs(5))
         .keepalives(true)
-        .keepalives_idle(Duration::from_secs(5))
+        .keepalives_idle(Duration::from_secs(2))
+        .keepalives_interval(Duration::from_secs(1))
+        .keepalives_retries(3)
+        .tcp_user_timeout(settings.lease)
         .application_name("ledger-node");
     let mut client = config.connect(postgres::NoTls)?;
     let ms = settings.lease.as_millis();
@@ -601,6 +729,27 @@ fn migrate(client: &mut postgres::Client) -> Result<(), PgError> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// One row of `ledger_entries`, decoded, at the sequence expected, its stored hash its bytes'.
+fn checked_entry(r: &postgres::Row, expected: u64) -> Result<(Entry, Hash), PgError> {
+    let sequence = to_u64(r.get(0))?;
+    let hash = to_hash(r.get(1))?;
+    let bytes: &[u8] = r.get(2);
+    let entry = Entry::decode(bytes).map_err(|e| {
+        PgError::Diverged(format!(
+            "数据库中的第 {sequence} 条无法解码 / entry {sequence} in the database does not decode: {e}"
+        ))
+    })?;
+    if entry.sequence != sequence
+        || sequence != expected
+        || ledger_core::entry::hash_encoded(bytes) != hash
+    {
+        return Err(PgError::Diverged(format!(
+            "数据库中的第 {sequence} 条与其序号或哈希不符 / entry {sequence} in the database does not match its sequence or hash (expected entry {expected})"
+        )));
+    }
+    Ok((entry, hash))
 }
 
 fn to_u64(v: i64) -> Result<u64, PgError> {
@@ -647,8 +796,33 @@ pub fn copy_genesis_if_absent(
     let Some((genesis, _)) = replica.entries(0, 1)?.into_iter().next() else {
         anyhow::bail!("the store {shown} names ledger {id} but holds no genesis entry for it");
     };
-    ledger_core::rules::apply_entry(&mut ledger_core::state::State::new(), &genesis)
+    let mut state = ledger_core::state::State::new();
+    ledger_core::rules::apply_entry(&mut state, &genesis)
         .map_err(|r| anyhow::anyhow!("the genesis of {id} in the store {shown} is refused: {r}"))?;
+    // Nothing is written for a node key that cannot sign this ledger's checkpoints.
+    let have = ledger_keys::read(&key)?.verifying_key();
+    let named = state
+        .ledger
+        .as_ref()
+        .map(|l| l.checkpoint_key)
+        .expect("a genesis makes a ledger");
+    let mut signs_latest = || -> bool {
+        let Ok(Some(text)) = replica.latest_checkpoint() else {
+            return false;
+        };
+        ledger_core::checkpoint::SignedCheckpoint::parse(&text)
+            .is_ok_and(|cp| cp.verify(&id, &have).is_ok())
+    };
+    anyhow::ensure!(
+        have == named || signs_latest(),
+        "{key} 不是账本 {id} 的节点密钥（创世条目指定 {n}，此文件是 {h}，也没有签最新的检查点）：请复制写入节点的 node.key。\n\
+         {key} is not the node key of ledger {id} (its genesis names {n}, this file holds {h}, \
+         which did not sign the latest checkpoint either): copy node.key from the writing node. \
+         Nothing was written.",
+        key = key.display(),
+        n = ledger_core::signing::KeyId::of(&named).fingerprint(),
+        h = ledger_core::signing::KeyId::of(&have).fingerprint(),
+    );
     crate::store::create(data_dir, &genesis)?;
     eprintln!(
         "已从数据库取得账本 {id} 的创世条目，本节点将跟随数据库补齐副本。\n\

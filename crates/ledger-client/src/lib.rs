@@ -135,9 +135,14 @@ struct Nodes {
 /// takeover (the lease, 5 s by default, plus a follower's try).
 pub const FAILOVER_LIMIT: Duration = Duration::from_secs(30);
 
-/// How long one node may take to answer a submission before the next is tried (a frozen
-/// node accepts connections and answers nothing).
+/// How long one node may take to answer a submission, or a read, before the next is tried (a
+/// frozen node accepts connections and answers nothing). Only with several nodes: one node is
+/// waited for.
 const SUBMIT_ATTEMPT: Duration = Duration::from_secs(10);
+const READ_ATTEMPT: Duration = Duration::from_secs(5);
+
+/// How long connecting to one of several nodes may take (TCP and HTTP/2 handshake).
+const CONNECT_ATTEMPT: Duration = Duration::from_secs(5);
 
 impl LedgerClient {
     /// Connects to `url` (`http://host:port`, or `https://…` for TLS). `ca` adds a trusted CA
@@ -187,10 +192,32 @@ impl LedgerClient {
         }
     }
 
+    /// A unary read, failing over like a submission (any node serves reads).
+    async fn read<T, F, Fut>(&mut self, mut call: F) -> Result<T, ClientError>
+    where
+        F: FnMut(Raw<Transport>) -> Fut,
+        Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        self.failing_over(READ_ATTEMPT, move |raw| {
+            let answer = call(raw);
+            async move {
+                answer
+                    .await
+                    .map(|r| r.into_inner())
+                    .map_err(ClientError::from_status)
+            }
+        })
+        .await
+    }
+
     /// Runs `call` on the current node; when it fails in a way another node may not (see
     /// [`ClientError::may_succeed_elsewhere`]) and there are other nodes, goes on to the next,
     /// until one answers or [`FAILOVER_LIMIT`] passes.
-    async fn failing_over<T, F, Fut>(&mut self, mut call: F) -> Result<T, ClientError>
+    async fn failing_over<T, F, Fut>(
+        &mut self,
+        attempt: Duration,
+        mut call: F,
+    ) -> Result<T, ClientError>
     where
         F: FnMut(Raw<Transport>) -> Fut,
         Fut: std::future::Future<Output = Result<T, ClientError>>,
@@ -200,11 +227,10 @@ impl LedgerClient {
         };
         let started = std::time::Instant::now();
         loop {
-            let answered = match tokio::time::timeout(SUBMIT_ATTEMPT, call(self.raw.clone())).await
-            {
+            let answered = match tokio::time::timeout(attempt, call(self.raw.clone())).await {
                 Ok(answered) => answered,
                 Err(_) => Err(ClientError::Unavailable(format!(
-                    "no answer within {SUBMIT_ATTEMPT:?}"
+                    "no answer within {attempt:?}"
                 ))),
             };
             match answered {
@@ -260,7 +286,18 @@ impl Nodes {
         let mut failed = Vec::new();
         for i in 0..self.urls.len() {
             let at = (from + i) % self.urls.len();
-            match connect_one(&self.urls[at], self.ca.as_deref()).await {
+            let connected = tokio::time::timeout(
+                CONNECT_ATTEMPT,
+                connect_one(&self.urls[at], self.ca.as_deref()),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(ClientError::Connect {
+                    url: self.urls[at].clone(),
+                    detail: format!("no answer within {CONNECT_ATTEMPT:?}"),
+                })
+            });
+            match connected {
                 Ok(channel) => {
                     self.current.store(at, std::sync::atomic::Ordering::Relaxed);
                     return Ok(channel);
@@ -300,11 +337,10 @@ impl LedgerClient {
     }
 
     pub async fn checkpoint(&mut self) -> Result<pb::Checkpoint, ClientError> {
-        self.raw
-            .get_checkpoint(pb::GetCheckpointRequest {})
-            .await
-            .map(|r| r.into_inner())
-            .map_err(ClientError::from_status)
+        self.read(
+            move |mut raw| async move { raw.get_checkpoint(pb::GetCheckpointRequest {}).await },
+        )
+        .await
     }
 
     /// The ledger id: the origin line of the node's checkpoint.
@@ -325,7 +361,7 @@ impl LedgerClient {
             envelope: Some(envelope),
         };
         let response = self
-            .failing_over(|mut raw| {
+            .failing_over(SUBMIT_ATTEMPT, |mut raw| {
                 let request = request.clone();
                 async move { raw.submit(request).await.map_err(ClientError::from_status) }
             })
@@ -342,7 +378,7 @@ impl LedgerClient {
     ) -> Result<Vec<ItemResult>, ClientError> {
         let request = pb::SubmitBatchRequest { envelopes };
         let response = self
-            .failing_over(|mut raw| {
+            .failing_over(SUBMIT_ATTEMPT, |mut raw| {
                 let request = request.clone();
                 async move {
                     raw.submit_batch(request)
@@ -368,35 +404,29 @@ impl LedgerClient {
     }
 
     pub async fn balances(&mut self, as_of_tree_size: u64) -> Result<pb::Balances, ClientError> {
-        self.raw
-            .get_balances(pb::GetBalancesRequest { as_of_tree_size })
-            .await
-            .map(|r| r.into_inner())
-            .map_err(ClientError::from_status)
+        self.read(move |mut raw| async move {
+            raw.get_balances(pb::GetBalancesRequest { as_of_tree_size })
+                .await
+        })
+        .await
     }
 
     pub async fn projects(&mut self) -> Result<pb::Projects, ClientError> {
-        self.raw
-            .list_projects(pb::ListProjectsRequest {})
+        self.read(move |mut raw| async move { raw.list_projects(pb::ListProjectsRequest {}).await })
             .await
-            .map(|r| r.into_inner())
-            .map_err(ClientError::from_status)
     }
 
     pub async fn keys(&mut self) -> Result<pb::Keys, ClientError> {
-        self.raw
-            .list_keys(pb::ListKeysRequest {})
+        self.read(move |mut raw| async move { raw.list_keys(pb::ListKeysRequest {}).await })
             .await
-            .map(|r| r.into_inner())
-            .map_err(ClientError::from_status)
     }
 
     pub async fn disbursements(&mut self) -> Result<pb::Disbursements, ClientError> {
-        self.raw
-            .list_disbursements(pb::ListDisbursementsRequest {})
-            .await
-            .map(|r| r.into_inner())
-            .map_err(ClientError::from_status)
+        self.read(move |mut raw| async move {
+            raw.list_disbursements(pb::ListDisbursementsRequest {})
+                .await
+        })
+        .await
     }
 
     pub async fn inclusion_proof(
@@ -404,35 +434,34 @@ impl LedgerClient {
         sequence: u64,
         tree_size: u64,
     ) -> Result<pb::InclusionProof, ClientError> {
-        self.raw
-            .get_inclusion_proof(pb::GetInclusionProofRequest {
+        self.read(move |mut raw| async move {
+            raw.get_inclusion_proof(pb::GetInclusionProofRequest {
                 sequence,
                 tree_size,
             })
             .await
-            .map(|r| r.into_inner())
-            .map_err(ClientError::from_status)
+        })
+        .await
     }
 
     /// The receipt of a transaction in the log, proven against the witnessed checkpoint when
     /// the witnesses have cosigned it.
     pub async fn receipt(&mut self, tx_id: [u8; 16]) -> Result<pb::TxReceipt, ClientError> {
-        self.raw
-            .get_receipt(pb::GetReceiptRequest {
+        self.read(move |mut raw| async move {
+            raw.get_receipt(pb::GetReceiptRequest {
                 tx_id: tx_id.to_vec(),
             })
             .await
-            .map(|r| r.into_inner())
-            .map_err(ClientError::from_status)
+        })
+        .await
     }
 
     pub async fn entry(&mut self, sequence: u64) -> Result<pb::Entry, ClientError> {
-        let by = Some(pb::get_entry_request::By::Sequence(sequence));
-        self.raw
-            .get_entry(pb::GetEntryRequest { by })
-            .await
-            .map(|r| r.into_inner())
-            .map_err(ClientError::from_status)
+        self.read(move |mut raw| async move {
+            let by = Some(pb::get_entry_request::By::Sequence(sequence));
+            raw.get_entry(pb::GetEntryRequest { by }).await
+        })
+        .await
     }
 
     /// Entries from `from`, at most `limit` (0: to the end of the log as it is now).

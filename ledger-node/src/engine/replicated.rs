@@ -243,6 +243,13 @@ impl Writer {
                     message: why,
                 }
             }
+            e @ PgError::Unknown(_) => Unwritten {
+                reason: None,
+                message: format!(
+                    "{e}\n请再次提交同样的交易（同一文件或同一 --tx-id）以取得收据，不要新建一笔 / submit the very same \
+                     transaction again (the same file or --tx-id) to get its receipt; do not make a new one"
+                ),
+            },
             e @ (PgError::Unavailable(_) | PgError::Waiting(_)) => Unwritten {
                 reason: None,
                 message: format!(
@@ -258,6 +265,9 @@ impl Writer {
             return;
         }
         self.share_cosigned();
+        if self.repl().replica.lapse_if_expired() {
+            self.lost_lease();
+        }
         if self.repl().replica.holds_lease() {
             if self.repl().replica.renewal_due() {
                 match self.repl().replica.renew() {
@@ -507,6 +517,7 @@ impl Writer {
         let mut applied = Applied::default();
         let mut refused = None;
         for (entry, hash) in rows {
+            let chain_at = self.chain.clone();
             if let Err(e) = self.chain.link_hashed(&entry, hash) {
                 refused = Some(PgError::Diverged(format!(
                     "{}\n({e})",
@@ -517,10 +528,12 @@ impl Writer {
             let effects = match rules::apply_entry(&mut self.state, &entry) {
                 Ok(effects) => effects,
                 Err(Rejection::HistoryUnavailable(e)) => {
+                    self.chain = chain_at;
                     refused = Some(PgError::Unavailable(format!("the index: {e}")));
                     break;
                 }
                 Err(r) => {
+                    self.chain = chain_at;
                     refused = Some(PgError::Diverged(format!(
                         "数据库中的第 {s} 条违反账本规则，节点不会接受它 / entry {s} in the database breaks the ledger's rules, so this node does not take it: {r}",
                         s = entry.sequence
@@ -541,9 +554,14 @@ impl Writer {
             });
             applied.effects.push((effects, timestamp_ms));
         }
-        let refused = refused.or_else(|| self.missing_rotated_key());
-        let written = match refused {
+        // The entries before a refused one are taken (a follower does not stay behind a bad
+        // entry by more than it must); none after a rotation to a key this node lacks.
+        let missing_key = self.missing_rotated_key();
+        let written = match missing_key {
             Some(e) => Err(e),
+            None if applied.appended.is_empty() => Err(refused
+                .take()
+                .unwrap_or_else(|| PgError::Unavailable("nothing to follow".into()))),
             None => self
                 .appender
                 .append_durable(&applied.appended)
@@ -556,7 +574,7 @@ impl Writer {
                 self.publish(landed, &mut applied);
                 let head = self.shared.head();
                 self.shared.head_watch.send_replace(head.size);
-                Ok(())
+                refused.map_or(Ok(()), Err)
             }
             Err(e) => {
                 self.chain = chain_before;
