@@ -88,6 +88,11 @@ fn pair(pg: &Postgres, db: &str) -> (Member, Member) {
     wait_until("a takes the lease", Duration::from_secs(20), || {
         a.is_writer()
     });
+    // A node counts as the writer only once the database holds its log (so b finds it).
+    assert!(
+        database_counts(pg, db).0 >= 1,
+        "a is the writer before its upload"
+    );
     let b = standby_of(&a, &url);
     (a, b)
 }

@@ -277,9 +277,7 @@ impl Writer {
                 }
             }
             if self.repl().replica.holds_lease() && self.repl().head.is_none() {
-                if let Err(e) = self.resync() {
-                    self.follow_failed(e);
-                }
+                self.took_lease();
             }
             return;
         }
@@ -360,10 +358,12 @@ impl Writer {
         }
     }
 
+    /// After taking the lease: level the copy and the database; the node counts as the writer
+    /// (`ledger_is_writer`) once that is done.
     fn took_lease(&mut self) {
-        self.shared.counters.is_writer.store(1, Ordering::Relaxed);
-        if let Err(e) = self.resync() {
-            self.follow_failed(e);
+        match self.resync() {
+            Ok(()) => self.shared.counters.is_writer.store(1, Ordering::Relaxed),
+            Err(e) => self.follow_failed(e),
         }
     }
 
@@ -429,7 +429,12 @@ impl Writer {
             .expect("witnessed lock")
             .as_ref()
             .map_or(0, |w| w.checkpoint.tree_size);
-        self.check_cosigned(have)?;
+        match self.check_cosigned(have) {
+            Err(e @ PgError::Diverged(_)) => return Err(e),
+            // A stored checkpoint that is not valid proves nothing: it does not stop a takeover.
+            Err(e) => tracing::warn!(error = %e, "not taking the stored witnessed checkpoint"),
+            Ok(()) => {}
+        }
         if !head.seeded {
             self.repl().replica.mark_seeded()?;
         }
