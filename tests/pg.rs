@@ -905,3 +905,110 @@ async fn a_standby_with_the_wrong_node_key_writes_nothing_and_a_copied_directory
         "exactly one of the two writes"
     );
 }
+
+/// A TCP proxy to PostgreSQL that, once armed, passes one COMMIT on to the server and then cuts
+/// the connection before the server's answer comes back: a COMMIT whose outcome the node cannot
+/// know. Returns the proxy's port and the arming switch.
+async fn commit_answer_dropper(server_port: u16) -> (u16, Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let switch = armed.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let armed = armed.clone();
+            tokio::spawn(async move {
+                let server = tokio::net::TcpStream::connect(("127.0.0.1", server_port))
+                    .await
+                    .unwrap();
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let cut = Arc::new(tokio::sync::Notify::new());
+                let cut_up = cut.clone();
+                let upstream = async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match client_read.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        let commit = buf[..n].windows(6).any(|w| w == b"COMMIT");
+                        let drop_answer = commit && armed.swap(false, Ordering::SeqCst);
+                        if drop_answer {
+                            // Nothing more reaches the node on this connection.
+                            cut_up.notify_waiters();
+                            tokio::task::yield_now().await;
+                        }
+                        if server_write.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                        if drop_answer {
+                            // Let the server commit, then cut the connection.
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            return;
+                        }
+                    }
+                };
+                let downstream = async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = tokio::select! {
+                            read = server_read.read(&mut buf) => match read {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            },
+                            // Relays nothing more; the upstream side ends the connection.
+                            _ = cut.notified() => std::future::pending().await,
+                        };
+                        if client_write.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                };
+                // Either side ending drops both halves of both sockets.
+                tokio::select! {
+                    _ = upstream => {}
+                    _ = downstream => {}
+                }
+            });
+        }
+    });
+    (port, switch)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_answer_is_lost_is_resolved_and_acknowledged_once() {
+    let pg = Postgres::start();
+    pg.database("lostcommit");
+    let (proxy, arm) = commit_answer_dropper(pg.port).await;
+    let url = format!("postgres://postgres@127.0.0.1:{proxy}/lostcommit");
+    let mut a = Member::new(store_args(&url));
+    a.start();
+    wait_until("a takes the lease", Duration::from_secs(20), || {
+        a.is_writer()
+    });
+    let mut client = a.node().client().await;
+    let c = Community::setup(a.node(), &mut client).await;
+    let envelope = c.receipt(42);
+    arm.store(true, std::sync::atomic::Ordering::SeqCst);
+    // The group's COMMIT reaches the server; its answer never reaches the node. The node asks
+    // again, finds the group committed, and acknowledges it (once).
+    let receipt = submit(&mut client, envelope.clone())
+        .await
+        .expect("acknowledged after the node found its commit");
+    assert!(
+        !arm.load(std::sync::atomic::Ordering::SeqCst),
+        "the COMMIT's answer was dropped"
+    );
+    let again = submit(&mut client, envelope).await.unwrap();
+    assert!(again.duplicate && again.sequence == receipt.sequence);
+    let (entries, ..) = database_counts(&pg, "lostcommit");
+    assert_eq!(
+        entries,
+        receipt.sequence + 1,
+        "written once, nothing after it"
+    );
+    a.node.as_mut().unwrap().terminate();
+}
