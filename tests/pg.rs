@@ -747,6 +747,12 @@ async fn a_standby_follows_a_key_rotation_only_once_it_holds_the_new_key() {
         size_of(&b).await.tree_size <= rotation.sequence,
         "b followed past a rotation to a key it does not hold"
     );
+    // Monitoring sees it stay behind.
+    wait_until(
+        "b's metrics show its copy behind",
+        Duration::from_secs(5),
+        || metric(b.node(), "ledger_copy_behind_entries") >= 1,
+    );
     // The operator copies the new key (a has adopted it as its node.key by now).
     ledger_keys::write_new(&b.dir.path().join("node.key.next"), &new_key).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -764,6 +770,11 @@ async fn a_standby_follows_a_key_rotation_only_once_it_holds_the_new_key() {
     assert_eq!(
         cp.node_public_key,
         new_key.verifying_key().to_bytes().to_vec()
+    );
+    wait_until(
+        "b's metrics show it caught up",
+        Duration::from_secs(5),
+        || metric(b.node(), "ledger_copy_behind_entries") == 0,
     );
     ledger_core::checkpoint::SignedCheckpoint::parse(&cp.text)
         .unwrap()

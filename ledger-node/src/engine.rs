@@ -153,6 +153,8 @@ pub struct Counters {
     pub storage_errors: AtomicU64,
     /// 1 while this node holds the write lease of a ledger kept in PostgreSQL, else 0.
     pub is_writer: AtomicU64,
+    /// Entries the database holds that this node's copy does not yet (PostgreSQL store).
+    pub copy_behind: AtomicU64,
 }
 
 impl Default for Counters {
@@ -168,6 +170,7 @@ impl Default for Counters {
             duplicates: AtomicU64::new(0),
             storage_errors: AtomicU64::new(0),
             is_writer: AtomicU64::new(0),
+            copy_behind: AtomicU64::new(0),
         }
     }
 }

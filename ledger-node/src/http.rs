@@ -391,6 +391,14 @@ pub fn render_metrics(ledgers: &[Arc<OpenLedger>], subscribers: &SubscriberCount
     );
     per_ledger(
         &mut out,
+        "ledger_copy_behind_entries",
+        "Entries the PostgreSQL store holds that this node's copy does not yet (measured every second; 0 on the embedded store). It grows while the node does not follow: diverged, cut off from the database, or waiting for a rotated key.",
+        "gauge",
+        ledgers,
+        |s| relaxed(&s.counters.copy_behind),
+    );
+    per_ledger(
+        &mut out,
         "ledger_group_commits_total",
         "Group commits (one write, one sync each).",
         "counter",

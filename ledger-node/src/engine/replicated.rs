@@ -50,6 +50,8 @@ pub(super) struct Replicated {
     cosigned_checked: Instant,
     /// The last reason following failed, so it is logged once.
     last_follow_error: Option<String>,
+    /// When `copy_behind` was last measured.
+    lag_measured: Instant,
 }
 
 impl WriterHandle {
@@ -78,6 +80,7 @@ impl WriterHandle {
                 .checked_sub(COSIGNED_EVERY)
                 .unwrap_or_else(Instant::now),
             last_follow_error: None,
+            lag_measured: Instant::now(),
         });
         self
     }
@@ -261,6 +264,7 @@ impl Writer {
 
     /// Keeps the lease (renews it, or takes it when it expired) and, without it, follows.
     fn tend(&mut self) {
+        self.measure_lag();
         if self.repl().diverged.is_some() {
             return;
         }
@@ -297,6 +301,22 @@ impl Writer {
             Ok(Some(_)) => self.took_lease(),
             Ok(None) => {}
             Err(e) => tracing::debug!(error = %e, "cannot try the write lease"),
+        }
+    }
+
+    /// Once a second: how far this node's copy is behind the database (`copy_behind`), so a
+    /// node that stopped following shows it; unknown (the database unreachable) keeps the last.
+    fn measure_lag(&mut self) {
+        if self.repl().lag_measured.elapsed() < COSIGNED_EVERY {
+            return;
+        }
+        self.repl().lag_measured = Instant::now();
+        if let Ok(Some(head)) = self.repl().replica.head() {
+            let behind = head.next_sequence.saturating_sub(self.chain.next_sequence);
+            self.shared
+                .counters
+                .copy_behind
+                .store(behind, Ordering::Relaxed);
         }
     }
 
