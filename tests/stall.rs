@@ -456,22 +456,27 @@ async fn connections_that_send_nothing_do_not_keep_their_slots() {
     let mut waiting = Vec::new();
     for (what, conns) in [("silent gRPC", silent), ("bodiless POST", bodiless)] {
         for mut s in conns {
-            waiting.push(tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                loop {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return what,
-                        Ok(_) => {}
+            waiting.push((
+                what,
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 1024];
+                    loop {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return what,
+                            Ok(_) => {}
+                        }
                     }
-                }
-            }));
+                }),
+            ));
         }
     }
-    for w in waiting {
+    for (what, w) in waiting {
         let closed = tokio::time::timeout(Duration::from_secs(60), w).await;
         assert!(
             closed.is_ok(),
-            "the node closed every connection that sent nothing"
+            "the node closed every connection that sent nothing: a {what} connection was still \
+             open after {:?}",
+            started.elapsed()
         );
     }
     assert!(started.elapsed() < Duration::from_secs(60));
