@@ -171,39 +171,79 @@ async fn submit_anywhere(
     unreachable!()
 }
 
-/// Eight writers submitting receipts to whichever node writes, recording what was
-/// acknowledged, until `stop`.
-fn start_writers(
-    c: &Arc<Community>,
-    addrs: Vec<String>,
-    acknowledged: &Arc<Mutex<Vec<[u8; 16]>>>,
-    stop: &Arc<std::sync::atomic::AtomicBool>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    (0..8u64)
-        .map(|w| {
-            let (c, acknowledged, stop, addrs) =
-                (c.clone(), acknowledged.clone(), stop.clone(), addrs.clone());
-            tokio::spawn(async move {
-                let mut i = 0;
-                let mut preferred = w as usize;
-                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    i += 1;
-                    let tx_id = random_tx_id();
-                    let env = c.signer.envelope_with(
-                        tx_id,
-                        receipt_kind(FundSource::Fiscal, "pool:fiscal", (w * 100_000 + i) * YUAN),
-                        &[&c.finance],
-                    );
-                    if submit_anywhere(&addrs, &mut preferred, env, Duration::from_secs(30))
-                        .await
-                        .is_ok()
-                    {
-                        acknowledged.lock().unwrap().push(tx_id);
+/// Eight writers submitting receipts to whichever node of `a`, `b` writes, recording what was
+/// acknowledged, until [`Load::finish`].
+struct Load {
+    c: Arc<Community>,
+    acknowledged: Arc<Mutex<Vec<[u8; 16]>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    writers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Load {
+    /// Sets a community up on `a` (the writer) and starts the writers.
+    async fn start(a: &Member, b: &Member) -> Load {
+        let mut client = a.node().client().await;
+        let c = Arc::new(Community::setup(a.node(), &mut client).await);
+        let addrs = vec![a.listen.clone(), b.listen.clone()];
+        let acknowledged: Arc<Mutex<Vec<[u8; 16]>>> = Arc::default();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writers = (0..8u64)
+            .map(|w| {
+                let (c, acknowledged, stop, addrs) =
+                    (c.clone(), acknowledged.clone(), stop.clone(), addrs.clone());
+                tokio::spawn(async move {
+                    let mut i = 0;
+                    let mut preferred = w as usize;
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        i += 1;
+                        let tx_id = random_tx_id();
+                        let env = c.signer.envelope_with(
+                            tx_id,
+                            receipt_kind(
+                                FundSource::Fiscal,
+                                "pool:fiscal",
+                                (w * 100_000 + i) * YUAN,
+                            ),
+                            &[&c.finance],
+                        );
+                        if submit_anywhere(&addrs, &mut preferred, env, Duration::from_secs(30))
+                            .await
+                            .is_ok()
+                        {
+                            acknowledged.lock().unwrap().push(tx_id);
+                        }
                     }
-                }
+                })
             })
-        })
-        .collect()
+            .collect();
+        Load {
+            c,
+            acknowledged,
+            stop,
+            writers,
+        }
+    }
+
+    /// Transactions acknowledged so far.
+    fn acked(&self) -> usize {
+        self.acknowledged.lock().unwrap().len()
+    }
+
+    /// Waits until more than 8 transactions past `before` were acknowledged.
+    fn wait_for_writes_after(&self, before: usize, limit: Duration) {
+        wait_until("writes resume", limit, || self.acked() > before + 8);
+    }
+
+    /// Stops the writers; every transaction acknowledged.
+    async fn finish(self) -> Vec<[u8; 16]> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        for w in self.writers {
+            w.await.unwrap();
+        }
+        let acked = self.acknowledged.lock().unwrap().clone();
+        acked
+    }
 }
 
 /// What the database holds: (entries, distinct sequences, max sequence + 1, tx ids, distinct).
@@ -338,16 +378,11 @@ async fn subscriber_saw_the_log(
 async fn the_writer_killed_again_and_again_loses_nothing_and_the_other_takes_over() {
     let pg = Postgres::start();
     let (mut a, mut b) = pair(&pg, "failover");
-    let mut client = a.node().client().await;
-    let c = Arc::new(Community::setup(a.node(), &mut client).await);
-    let addrs = vec![a.listen.clone(), b.listen.clone()];
-    let acknowledged: Arc<Mutex<Vec<[u8; 16]>>> = Arc::default();
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writers = start_writers(&c, addrs.clone(), &acknowledged, &stop);
+    let load = Load::start(&a, &b).await;
     let mut takeovers = Vec::new();
     for cycle in 0..cycles() {
         tokio::time::sleep(Duration::from_millis(300 + random_seed()[0] as u64 * 2)).await;
-        let before = acknowledged.lock().unwrap().len();
+        let before = load.acked();
         let (dead, alive) = if a.is_writer() {
             (&mut a, &mut b)
         } else {
@@ -377,20 +412,14 @@ async fn the_writer_killed_again_and_again_loses_nothing_and_the_other_takes_ove
             alive.is_writer()
         });
         // Writes resume on the survivor.
-        wait_until("writes resume", Duration::from_secs(20), || {
-            acknowledged.lock().unwrap().len() > before + 8
-        });
+        load.wait_for_writes_after(before, Duration::from_secs(20));
         takeovers.push(took);
         subscriber_saw_the_log(&pg, "failover", stream, from, cycle).await;
         dead.start();
         eprintln!("cycle {cycle}: takeover in {took:?}");
         let _ = cycle;
     }
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    for w in writers {
-        w.await.unwrap();
-    }
-    let acked = acknowledged.lock().unwrap().clone();
+    let acked = load.finish().await;
     assert!(
         acked.len() > 100,
         "the load was acknowledged ({} txs)",
@@ -421,12 +450,7 @@ fn signal(node: &Node, sig: &str) {
 async fn a_writer_frozen_while_the_other_takes_over_cannot_append_when_it_wakes() {
     let pg = Postgres::start();
     let (a, b) = pair(&pg, "frozen");
-    let mut client = a.node().client().await;
-    let c = Arc::new(Community::setup(a.node(), &mut client).await);
-    let addrs = vec![a.listen.clone(), b.listen.clone()];
-    let acknowledged: Arc<Mutex<Vec<[u8; 16]>>> = Arc::default();
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writers = start_writers(&c, addrs.clone(), &acknowledged, &stop);
+    let load = Load::start(&a, &b).await;
     for round in 0..3 {
         tokio::time::sleep(Duration::from_millis(400)).await;
         let (frozen, other) = if a.is_writer() { (&a, &b) } else { (&b, &a) };
@@ -444,10 +468,8 @@ async fn a_writer_frozen_while_the_other_takes_over_cannot_append_when_it_wakes(
             .unwrap();
         // Let the new writer write, then wake the old one: the writers have requests queued at
         // it, which it now tries to commit under its old lease.
-        let before = acknowledged.lock().unwrap().len();
-        wait_until("writes resume", Duration::from_secs(20), || {
-            acknowledged.lock().unwrap().len() > before + 8
-        });
+        let before = load.acked();
+        load.wait_for_writes_after(before, Duration::from_secs(20));
         signal(frozen.node(), "-CONT");
         wait_until(
             "the woken node knows it is not the writer",
@@ -471,11 +493,7 @@ async fn a_writer_frozen_while_the_other_takes_over_cannot_append_when_it_wakes(
             "round {round}: the new writer kept its lease"
         );
     }
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    for w in writers {
-        w.await.unwrap();
-    }
-    let acked = acknowledged.lock().unwrap().clone();
+    let acked = load.finish().await;
     check_everything(&pg, "frozen", &[&a, &b], &acked).await;
 }
 
@@ -483,22 +501,17 @@ async fn a_writer_frozen_while_the_other_takes_over_cannot_append_when_it_wakes(
 async fn postgres_stopped_under_load_refuses_writes_loses_nothing_and_writes_resume() {
     let pg = Postgres::start();
     let (a, b) = pair(&pg, "restarted");
-    let mut client = a.node().client().await;
-    let c = Arc::new(Community::setup(a.node(), &mut client).await);
-    let addrs = vec![a.listen.clone(), b.listen.clone()];
-    let acknowledged: Arc<Mutex<Vec<[u8; 16]>>> = Arc::default();
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writers = start_writers(&c, addrs.clone(), &acknowledged, &stop);
+    let load = Load::start(&a, &b).await;
     for round in 0..2 {
         tokio::time::sleep(Duration::from_millis(500)).await;
         pg.crash();
         tokio::time::sleep(Duration::from_millis(300)).await;
         // Both nodes refuse a write with UNAVAILABLE while the database is down.
         for m in [&a, &b] {
-            let env = c.signer.envelope_with(
+            let env = load.c.signer.envelope_with(
                 random_tx_id(),
                 receipt_kind(FundSource::Fiscal, "pool:fiscal", 7 * YUAN),
-                &[&c.finance],
+                &[&load.c.finance],
             );
             let refused = submit(&mut m.node().client().await, env)
                 .await
@@ -519,17 +532,11 @@ async fn postgres_stopped_under_load_refuses_writes_loses_nothing_and_writes_res
                 .expect("reads while the database is down");
         }
         tokio::time::sleep(Duration::from_millis(1000)).await;
-        let before = acknowledged.lock().unwrap().len();
+        let before = load.acked();
         pg.restart();
-        wait_until("writes resume", Duration::from_secs(30), || {
-            acknowledged.lock().unwrap().len() > before + 8
-        });
+        load.wait_for_writes_after(before, Duration::from_secs(30));
     }
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    for w in writers {
-        w.await.unwrap();
-    }
-    let acked = acknowledged.lock().unwrap().clone();
+    let acked = load.finish().await;
     check_everything(&pg, "restarted", &[&a, &b], &acked).await;
 }
 
