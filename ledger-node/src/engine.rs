@@ -750,6 +750,9 @@ struct Applied {
     appended: Vec<Appended>,
     effects: Vec<(Effects, i64)>,
     new_keys: Vec<(KeyId, VerifyingKey)>,
+    /// The checkpoint already signed for the group (stored with it in PostgreSQL), so that
+    /// publishing does not sign it again.
+    signed: Option<String>,
 }
 
 impl Writer {
@@ -836,14 +839,17 @@ impl Writer {
             // A ledger kept in PostgreSQL commits there first: the database is the log of
             // record, this node's files its copy.
             let written = match self.replicate(&applied.appended) {
-                Ok(()) => match self.appender.append_durable(&applied.appended) {
-                    Ok(landed) => Ok(landed),
+                Ok(signed) => match self.appender.append_durable(&applied.appended) {
+                    Ok(landed) => Ok((landed, signed)),
                     Err(e) => Err(self.copy_failed(e)),
                 },
                 Err(unwritten) => Err(unwritten),
             };
             match written {
-                Ok(landed) => self.publish(landed, &mut applied),
+                Ok((landed, signed)) => {
+                    applied.signed = signed;
+                    self.publish(landed, &mut applied)
+                }
                 Err(unwritten) => {
                     self.chain = chain_before;
                     self.tree = tree_before;
@@ -922,13 +928,27 @@ impl Writer {
         assert_eq!(self.tree.size(), size, "Merkle tree and chain disagree");
         let root = self.tree.root();
         self.adopt_rotated_key(size);
-        let checkpoint = Checkpoint {
-            origin: shared.ledger_id.clone(),
-            tree_size: size,
-            root,
-        }
-        .sign(&self.node_key)
-        .text;
+        let sign = || {
+            Checkpoint {
+                origin: shared.ledger_id.clone(),
+                tree_size: size,
+                root,
+            }
+            .sign(&self.node_key)
+            .text
+        };
+        // Ed25519 is deterministic: the text signed before the commit is the one signed here.
+        let checkpoint = match applied.signed.take() {
+            Some(text) => {
+                debug_assert_eq!(
+                    text,
+                    sign(),
+                    "the group's checkpoint was signed for this tree"
+                );
+                text
+            }
+            None => sign(),
+        };
         let indexed = self
             .appender
             .publish(&applied.appended, landed, &checkpoint)

@@ -632,10 +632,11 @@ impl Writer {
     }
 
     /// Commits a group to the database (for a ledger kept there; nothing otherwise). `Ok` only
-    /// after COMMIT returned.
-    pub(super) fn replicate(&mut self, group: &[Appended]) -> Result<(), Unwritten> {
+    /// after COMMIT returned, with the group's checkpoint when it was signed here (publishing
+    /// uses it instead of signing again).
+    pub(super) fn replicate(&mut self, group: &[Appended]) -> Result<Option<String>, Unwritten> {
         if self.replicated.is_none() {
-            return Ok(());
+            return Ok(None);
         }
         let checkpoint = self.group_checkpoint(group);
         let rows: Vec<Row<'_>> = group
@@ -662,7 +663,7 @@ impl Writer {
                     last_hash: last.hash,
                     seeded: true,
                 });
-                Ok(())
+                Ok(checkpoint.map(|(_, text)| text))
             }
             Err(e) => {
                 // The outcome of a failed COMMIT is unknown: read the head again before the
