@@ -1030,3 +1030,57 @@ async fn a_commit_whose_answer_is_lost_is_resolved_and_acknowledged_once() {
     );
     a.node.as_mut().unwrap().terminate();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_changed_in_the_database_is_refused_and_the_entries_before_it_are_taken() {
+    let pg = Postgres::start();
+    let (a, mut b) = pair(&pg, "tampered");
+    let mut client = a.node().client().await;
+    let c = Community::setup(a.node(), &mut client).await;
+    for i in 0..4 {
+        submit(&mut client, c.receipt(10 + i)).await.unwrap();
+    }
+    b.node.as_mut().unwrap().kill9();
+    b.node = None;
+    // The operator changes one byte of a stored entry (its hash column left as it was).
+    let size = database_counts(&pg, "tampered").0;
+    let bad = size - 2;
+    pg.sql(
+        "tampered",
+        &format!(
+            "UPDATE ledger_entries SET entry = overlay(entry placing '\\xff'::bytea from length(entry) - 3) \
+             WHERE sequence = {bad}"
+        ),
+    );
+    // A new standby takes every entry before it, refuses it, and writes nothing.
+    let standby = standby_of(&a, &pg.url("tampered"));
+    wait_until(
+        "the standby refuses the changed entry",
+        Duration::from_secs(20),
+        || metric(standby.node(), "ledger_storage_ok") == 0,
+    );
+    let served = standby
+        .node()
+        .client()
+        .await
+        .get_checkpoint(proto::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .tree_size;
+    assert_eq!(
+        served, bad,
+        "the entries before the changed one, and none from it on"
+    );
+    wait_until(
+        "monitoring sees the copy behind",
+        Duration::from_secs(5),
+        || metric(standby.node(), "ledger_copy_behind_entries") >= 2,
+    );
+    assert!(!standby.is_writer());
+    assert_eq!(
+        database_counts(&pg, "tampered").0,
+        size,
+        "nothing was appended"
+    );
+}
